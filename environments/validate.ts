@@ -1,0 +1,402 @@
+import { ProblemList, show } from '../lib/core/errors';
+import { AWS_REGIONS, FARGATE_MEMORY_BY_CPU, fargateMemoryOptions } from '../lib/core/aws-limits';
+import type {
+  ApprovalConfig,
+  EnvironmentConfig,
+  GantryConfig,
+  NetworkConfig,
+  OrganizationConfig,
+  ServiceConfig,
+} from './types';
+
+/** Environment names: also stack-id prefixes and IAM role name parts. */
+export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{1,30}$/;
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const ORG_NAME = /^[a-z][a-z0-9-]{0,20}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+/** GitHub owner and repository names: no wildcard can pass this. */
+const GITHUB_OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+const GITHUB_REPO = /^[A-Za-z0-9._-]{1,100}$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** GitHub allows at most 6 reviewers (users and teams together) per environment. */
+export const MAX_REVIEWERS = 6;
+const MAX_WAIT_TIMER_MINUTES = 43200;
+
+/**
+ * Checks the whole configuration and throws one `GantryConfigError` listing every problem, each as
+ * `<path>: <bad value>, <what is allowed>`. Runs before any construct is created, so a bad config
+ * fails synth with nothing written.
+ */
+export function validateConfig(config: GantryConfig): void {
+  const problems = new ProblemList();
+  validateOrganization(config.organization, problems);
+  if (
+    problems.check(
+      config.environments.length > 0,
+      'environments',
+      'no environment given, at least one is needed',
+    )
+  ) {
+    const seen = new Set<string>();
+    config.environments.forEach((env, i) => {
+      const path = `environments[${i}]${typeof env.name === 'string' ? ` (${env.name})` : ''}`;
+      if (seen.has(env.name))
+        problems.add(`${path}.name`, `duplicate environment name ${show(env.name)}, names must be unique`);
+      seen.add(env.name);
+      validateEnvironment(env, config.organization, problems);
+    });
+  }
+  problems.throwIfAny();
+}
+
+function validateOrganization(org: OrganizationConfig, problems: ProblemList): void {
+  problems.check(ORG_NAME.test(org.name), 'organization.name', `${show(org.name)} must match ${ORG_NAME}`);
+  const gh = org.github;
+  const parts = typeof gh.repository === 'string' ? gh.repository.split('/') : [];
+  problems.check(
+    parts.length === 2 &&
+      GITHUB_OWNER.test(parts[0]) &&
+      GITHUB_REPO.test(parts[1]) &&
+      !/^\.+$/.test(parts[1]),
+    'organization.github.repository',
+    `${show(gh.repository)} is not of the form owner/name (letters, digits, '-', and for the name also '.' and '_'; no wildcards)`,
+  );
+  problems.check(
+    typeof gh.defaultBranch === 'string' && gh.defaultBranch.length > 0 && !/[*?\s]/.test(gh.defaultBranch),
+    'organization.github.defaultBranch',
+    `${show(gh.defaultBranch)} must be a branch name without wildcards or spaces`,
+  );
+  for (const key of ['ownerId', 'repositoryId'] as const) {
+    const value = gh[key];
+    if (value !== undefined) {
+      problems.check(
+        Number.isSafeInteger(value) && value > 0,
+        `organization.github.${key}`,
+        `${show(value)} must be a positive integer`,
+      );
+    }
+  }
+  const format = gh.subjectFormat ?? 'name';
+  if (
+    problems.check(
+      ['name', 'id', 'name-and-id'].includes(format),
+      'organization.github.subjectFormat',
+      `${show(format)} is not one of "name", "id", "name-and-id"`,
+    )
+  ) {
+    if (format !== 'name') {
+      problems.check(
+        gh.ownerId !== undefined && gh.repositoryId !== undefined,
+        'organization.github.subjectFormat',
+        `${show(format)} needs organization.github.ownerId and organization.github.repositoryId`,
+      );
+    }
+  }
+}
+
+function validateEnvironment(env: EnvironmentConfig, org: OrganizationConfig, problems: ProblemList): void {
+  const at = (field: string) => `${env.name}.${field}`;
+  problems.check(
+    typeof env.name === 'string' && ENVIRONMENT_NAME.test(env.name),
+    at('name'),
+    `${show(env.name)} must match ${ENVIRONMENT_NAME} (lower-case letter first, then 1-30 lower-case letters, digits or '-')`,
+  );
+  problems.check(
+    ACCOUNT_ID.test(String(env.accountId)) && typeof env.accountId === 'string',
+    at('accountId'),
+    `${show(env.accountId)} is not a 12-digit AWS account id`,
+  );
+  problems.check(
+    AWS_REGIONS.has(env.region),
+    at('region'),
+    `${show(env.region)} is not an AWS region (e.g. "eu-west-1", "us-east-1")`,
+  );
+  validateApproval(env, problems);
+  validateNetwork(env.network, at('network'), problems);
+  if (env.logRetentionDays !== undefined) {
+    problems.check(
+      LOG_RETENTION_DAYS.has(env.logRetentionDays),
+      at('logRetentionDays'),
+      `${show(env.logRetentionDays)} is not a CloudWatch retention (one of ${[...LOG_RETENTION_DAYS].join(', ')})`,
+    );
+  }
+  for (const id of env.registry?.pullAccountIds ?? []) {
+    problems.check(
+      ACCOUNT_ID.test(id),
+      at('registry.pullAccountIds'),
+      `${show(id)} is not a 12-digit AWS account id`,
+    );
+  }
+  for (const key of ['keepReleaseTags', 'untaggedExpiryDays'] as const) {
+    const value = env.registry?.[key];
+    if (value !== undefined) {
+      problems.check(
+        Number.isInteger(value) && value >= 1 && value <= 10000,
+        at(`registry.${key}`),
+        `${show(value)} must be an integer from 1 to 10000`,
+      );
+    }
+  }
+  const backends = [env.stateBackend, org.githubStateBackend];
+  for (const backend of backends) {
+    if (backend && backend === env.stateBackend) {
+      problems.check(
+        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(backend.bucket),
+        at('stateBackend.bucket'),
+        `${show(backend.bucket)} is not an S3 bucket name`,
+      );
+      if (backend.region !== undefined) {
+        problems.check(
+          AWS_REGIONS.has(backend.region),
+          at('stateBackend.region'),
+          `${show(backend.region)} is not an AWS region`,
+        );
+      }
+    }
+  }
+
+  const names = new Set<string>();
+  const priorities = new Map<number, string>();
+  env.services.forEach((service, i) => {
+    const path = at(`services[${i}]`);
+    if (names.has(service.name))
+      problems.add(
+        `${path}.name`,
+        `duplicate service name ${show(service.name)}, names must be unique in an environment`,
+      );
+    names.add(service.name);
+    validateService(service, path, problems);
+    const priority = service.routing?.priority;
+    if (priority !== undefined) {
+      const other = priorities.get(priority);
+      if (other !== undefined) {
+        problems.add(
+          `${path}.routing.priority`,
+          `${priority} is already used by service ${show(other)}, listener rule priorities must be unique`,
+        );
+      }
+      priorities.set(priority, service.name);
+    }
+    if (service.port !== undefined && env.loadBalancer === undefined) {
+      problems.add(
+        `${path}.port`,
+        `service ${show(service.name)} has a port but ${env.name}.loadBalancer is not set`,
+      );
+    }
+  });
+}
+
+function validateApproval(env: EnvironmentConfig, problems: ProblemList): void {
+  const at = (field: string) => `${env.name}.approval.${field}`;
+  const approval: ApprovalConfig = env.approval;
+  const required = approval.requiredApprovals;
+  if (
+    !problems.check(
+      Number.isInteger(required) && required >= 0 && required <= 6,
+      at('requiredApprovals'),
+      `${show(required)} must be an integer from 0 to 6`,
+    )
+  ) {
+    return;
+  }
+  const groups = approval.reviewerGroups ?? [];
+  if (env.production && required === 0) {
+    const reason = approval.optOut?.reason?.trim() ?? '';
+    problems.check(
+      reason.length >= 10,
+      at('requiredApprovals'),
+      `0 for production environment ${show(env.name)}; require at least 1 approval, or set approval.optOut.reason (10+ characters) to say why not`,
+    );
+  }
+  if (required > 0) {
+    problems.check(
+      groups.length >= required,
+      at('reviewerGroups'),
+      `${groups.length} group(s) given for ${required} required approval(s); give one disjoint reviewer group per approval`,
+    );
+  }
+  groups.forEach((group, g) => {
+    const count =
+      (group.teams?.length ?? 0) +
+      (group.users?.length ?? 0) +
+      (group.teamIds?.length ?? 0) +
+      (group.userIds?.length ?? 0);
+    problems.check(
+      count <= MAX_REVIEWERS,
+      at(`reviewerGroups[${g}]`),
+      `${count} reviewers given, GitHub allows at most ${MAX_REVIEWERS}`,
+    );
+    problems.check(
+      count >= 1,
+      at(`reviewerGroups[${g}]`),
+      'empty reviewer group, give at least one team or user',
+    );
+  });
+  // In a chain of gates, each gate must be approved by someone else: overlapping groups would let one
+  // person approve twice.
+  const owner = new Map<string, number>();
+  groups.forEach((group, g) => {
+    const members = [
+      ...(group.teams ?? []).map((t) => `team ${t}`),
+      ...(group.users ?? []).map((u) => `user ${u}`),
+      ...(group.teamIds ?? []).map((t) => `team id ${t}`),
+      ...(group.userIds ?? []).map((u) => `user id ${u}`),
+    ];
+    for (const member of members) {
+      const first = owner.get(member.toLowerCase());
+      if (first !== undefined && first !== g) {
+        problems.add(
+          at(`reviewerGroups[${g}]`),
+          `${member} is also in reviewerGroups[${first}]; reviewer groups of a chain must be disjoint`,
+        );
+      }
+      owner.set(member.toLowerCase(), g);
+    }
+  });
+  const wait = approval.waitTimerMinutes;
+  if (wait !== undefined) {
+    problems.check(
+      Number.isInteger(wait) && wait >= 0 && wait <= MAX_WAIT_TIMER_MINUTES,
+      at('waitTimerMinutes'),
+      `${show(wait)} must be an integer from 0 to ${MAX_WAIT_TIMER_MINUTES}`,
+    );
+  }
+}
+
+function validateNetwork(network: NetworkConfig, path: string, problems: ProblemList): void {
+  if ('fromSsm' in network) {
+    problems.check(
+      /^\/[A-Za-z0-9_./-]*\/$/.test(network.fromSsm.prefix),
+      `${path}.fromSsm.prefix`,
+      `${show(network.fromSsm.prefix)} must start and end with "/"`,
+    );
+    return;
+  }
+  problems.check(
+    /^vpc-[0-9a-f]{8,17}$/.test(network.vpcId),
+    `${path}.vpcId`,
+    `${show(network.vpcId)} is not a VPC id (vpc-0123456789abcdef0)`,
+  );
+  problems.check(
+    network.privateSubnetIds.length >= 1,
+    `${path}.privateSubnetIds`,
+    'no subnet given, at least one private subnet is needed',
+  );
+  for (const id of network.privateSubnetIds) {
+    problems.check(
+      /^subnet-[0-9a-f]{8,17}$/.test(id),
+      `${path}.privateSubnetIds`,
+      `${show(id)} is not a subnet id (subnet-0123456789abcdef0)`,
+    );
+  }
+}
+
+function validateService(service: ServiceConfig, path: string, problems: ProblemList): void {
+  problems.check(
+    SERVICE_NAME.test(service.name),
+    `${path}.name`,
+    `${show(service.name)} must match ${SERVICE_NAME}`,
+  );
+  if (
+    problems.check(
+      FARGATE_MEMORY_BY_CPU.has(service.cpu),
+      `${path}.cpu`,
+      `${show(service.cpu)} is not a Fargate CPU size (one of ${[...FARGATE_MEMORY_BY_CPU.keys()].join(', ')})`,
+    )
+  ) {
+    const allowed = fargateMemoryOptions(service.cpu);
+    problems.check(
+      allowed.includes(service.memoryMiB),
+      `${path}.memoryMiB`,
+      `${show(service.memoryMiB)} MiB is not accepted by Fargate with cpu ${service.cpu} (allowed: ${describeMemory(service.cpu)})`,
+    );
+  }
+  if (service.port !== undefined) {
+    problems.check(
+      Number.isInteger(service.port) && service.port >= 1 && service.port <= 65535,
+      `${path}.port`,
+      `${show(service.port)} is outside 1..65535`,
+    );
+    problems.check(
+      service.routing !== undefined,
+      `${path}.routing`,
+      `service ${show(service.name)} has a port but no routing (priority and host headers or path patterns)`,
+    );
+  }
+  if (service.healthCheckPath !== undefined) {
+    problems.check(
+      service.healthCheckPath.startsWith('/'),
+      `${path}.healthCheckPath`,
+      `${show(service.healthCheckPath)} must start with "/"`,
+    );
+    problems.check(
+      service.port !== undefined,
+      `${path}.healthCheckPath`,
+      `service ${show(service.name)} has no port (a worker), so it cannot have a load-balancer health check`,
+    );
+  }
+  if (service.imageTag === 'latest') {
+    problems.add(
+      `${path}.imageTag`,
+      '"latest" is mutable and cannot be rolled back to; use an immutable release tag such as "v1.4.0"',
+    );
+  } else {
+    problems.check(
+      IMAGE_TAG.test(service.imageTag),
+      `${path}.imageTag`,
+      `${show(service.imageTag)} is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
+    );
+  }
+  const desired = service.desiredCount ?? 2;
+  problems.check(
+    Number.isInteger(desired) && desired >= 0 && desired <= 1000,
+    `${path}.desiredCount`,
+    `${show(desired)} must be an integer from 0 to 1000`,
+  );
+  if (service.autoscaling) {
+    const { minCount, maxCount } = service.autoscaling;
+    problems.check(
+      Number.isInteger(minCount) && minCount >= 0,
+      `${path}.autoscaling.minCount`,
+      `${show(minCount)} must be a non-negative integer`,
+    );
+    problems.check(
+      Number.isInteger(maxCount) && maxCount >= Math.max(1, minCount),
+      `${path}.autoscaling.maxCount`,
+      `${show(maxCount)} must be an integer >= minCount (${minCount}) and >= 1`,
+    );
+  }
+  if (service.routing) {
+    const { priority, hostHeaders = [], pathPatterns = [] } = service.routing;
+    problems.check(
+      service.port !== undefined,
+      `${path}.routing`,
+      `service ${show(service.name)} has routing but no port`,
+    );
+    problems.check(
+      Number.isInteger(priority) && priority >= 1 && priority <= 50000,
+      `${path}.routing.priority`,
+      `${show(priority)} must be an integer from 1 to 50000`,
+    );
+    problems.check(
+      hostHeaders.length + pathPatterns.length > 0,
+      `${path}.routing`,
+      'give hostHeaders or pathPatterns (or both)',
+    );
+    for (const p of pathPatterns) {
+      problems.check(p.startsWith('/'), `${path}.routing.pathPatterns`, `${show(p)} must start with "/"`);
+    }
+  }
+}
+
+function describeMemory(cpu: number): string {
+  const options = fargateMemoryOptions(cpu);
+  return options.length <= 4
+    ? options.join(', ')
+    : `${options[0]}..${options[options.length - 1]} in steps of ${options[1] - options[0]}`;
+}
+
+/** Retention values CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = new Set([
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+]);

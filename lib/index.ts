@@ -1,0 +1,3 @@
+// Gantry's public API: constructs by domain, and the error type every validation throws.
+export * from './core';
+export * from './encryption';

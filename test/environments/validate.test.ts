@@ -1,0 +1,219 @@
+import { referenceConfig, validateConfig } from '../../environments';
+import type { EnvironmentConfig, GantryConfig, ServiceConfig } from '../../environments/types';
+import { GantryConfigError } from '../../lib/core/errors';
+import { withEnvironment } from '../util';
+
+/** The problems validateConfig reports for a config, or [] when it passes. */
+function problemsOf(config: GantryConfig): readonly string[] {
+  try {
+    validateConfig(config);
+    return [];
+  } catch (error) {
+    if (error instanceof GantryConfigError) return error.problems;
+    throw error;
+  }
+}
+
+function withService(
+  envName: string,
+  serviceName: string,
+  change: (s: ServiceConfig) => ServiceConfig,
+): GantryConfig {
+  return withEnvironment(envName, (env) => ({
+    ...env,
+    services: env.services.map((s) => (s.name === serviceName ? change(s) : s)),
+  }));
+}
+
+const prodWith = (change: (env: EnvironmentConfig) => EnvironmentConfig) => withEnvironment('prod', change);
+
+describe('validateConfig', () => {
+  test('accepts the reference configuration', () => {
+    expect(problemsOf(referenceConfig)).toEqual([]);
+  });
+
+  test('rejects an account id that is not 12 digits', () => {
+    expect(problemsOf(prodWith((e) => ({ ...e, accountId: '33333333333' })))).toEqual([
+      'prod.accountId: "33333333333" is not a 12-digit AWS account id',
+    ]);
+  });
+
+  test('rejects an environment name not matching ^[a-z][a-z0-9-]{1,30}$', () => {
+    const problems = problemsOf(withEnvironment('dev', (e) => ({ ...e, name: 'Dev_1' })));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^Dev_1\.name: "Dev_1" must match \/\^\[a-z\]\[a-z0-9-\]\{1,30\}\$\//);
+  });
+
+  test('rejects duplicate environment names', () => {
+    const config = {
+      ...referenceConfig,
+      environments: [...referenceConfig.environments, referenceConfig.environments[0]],
+    };
+    expect(problemsOf(config)).toEqual([
+      'environments[3] (dev).name: duplicate environment name "dev", names must be unique',
+    ]);
+  });
+
+  test('rejects duplicate service names', () => {
+    const config = withEnvironment('staging', (e) => ({
+      ...e,
+      services: [...e.services, { ...e.services[3] }],
+    }));
+    expect(problemsOf(config)).toEqual([
+      'staging.services[4].name: duplicate service name "worker", names must be unique in an environment',
+    ]);
+  });
+
+  test('rejects more than 6 reviewers in a group', () => {
+    const config = prodWith((e) => ({
+      ...e,
+      approval: {
+        requiredApprovals: 1,
+        reviewerGroups: [{ teams: ['a', 'b', 'c'], users: ['d', 'e', 'f', 'g'] }],
+      },
+    }));
+    expect(problemsOf(config)).toEqual([
+      'prod.approval.reviewerGroups[0]: 7 reviewers given, GitHub allows at most 6',
+    ]);
+  });
+
+  test('rejects a production environment without a required approval', () => {
+    const config = prodWith((e) => ({ ...e, approval: { requiredApprovals: 0 } }));
+    expect(problemsOf(config)).toEqual([
+      'prod.approval.requiredApprovals: 0 for production environment "prod"; require at least 1 approval, or set approval.optOut.reason (10+ characters) to say why not',
+    ]);
+  });
+
+  test('accepts a production environment without approval when the opt-out gives a reason', () => {
+    const config = prodWith((e) => ({
+      ...e,
+      approval: {
+        requiredApprovals: 0,
+        optOut: { reason: 'sandbox account, no customer data, approved by CISO' },
+      },
+    }));
+    expect(problemsOf(config)).toEqual([]);
+  });
+
+  test('rejects an opt-out without a real reason', () => {
+    const config = prodWith((e) => ({ ...e, approval: { requiredApprovals: 0, optOut: { reason: ' ' } } }));
+    expect(problemsOf(config)).toHaveLength(1);
+  });
+
+  test('rejects an invalid region', () => {
+    expect(problemsOf(prodWith((e) => ({ ...e, region: 'eu-west-9' })))).toEqual([
+      'prod.region: "eu-west-9" is not an AWS region (e.g. "eu-west-1", "us-east-1")',
+    ]);
+  });
+
+  test.each([0, 65536, 80.5])('rejects port %p outside 1..65535', (port) => {
+    expect(problemsOf(withService('dev', 'api', (s) => ({ ...s, port })))).toEqual([
+      `dev.services[0].port: ${port} is outside 1..65535`,
+    ]);
+  });
+
+  test('rejects a cpu/memory pair Fargate does not accept', () => {
+    expect(problemsOf(withService('dev', 'api', (s) => ({ ...s, cpu: 256, memoryMiB: 4096 })))).toEqual([
+      'dev.services[0].memoryMiB: 4096 MiB is not accepted by Fargate with cpu 256 (allowed: 512, 1024, 2048)',
+    ]);
+  });
+
+  test('rejects a cpu size Fargate does not have', () => {
+    expect(problemsOf(withService('dev', 'api', (s) => ({ ...s, cpu: 300 }))).join('\n')).toMatch(
+      /dev\.services\[0\]\.cpu: 300 is not a Fargate CPU size/,
+    );
+  });
+
+  test('accepts every documented Fargate pair at the edges', () => {
+    for (const [cpu, memoryMiB] of [
+      [256, 512],
+      [1024, 8192],
+      [4096, 30720],
+      [8192, 61440],
+      [16384, 122880],
+    ]) {
+      expect(problemsOf(withService('dev', 'api', (s) => ({ ...s, cpu, memoryMiB })))).toEqual([]);
+    }
+  });
+
+  test('rejects a health-check path not starting with /', () => {
+    expect(problemsOf(withService('dev', 'api', (s) => ({ ...s, healthCheckPath: 'api/health' })))).toEqual([
+      'dev.services[0].healthCheckPath: "api/health" must start with "/"',
+    ]);
+  });
+
+  test('rejects the image tag latest', () => {
+    expect(problemsOf(withService('prod', 'worker', (s) => ({ ...s, imageTag: 'latest' })))).toEqual([
+      'prod.services[3].imageTag: "latest" is mutable and cannot be rolled back to; use an immutable release tag such as "v1.4.0"',
+    ]);
+  });
+
+  test.each(['acme', 'acme/platform/x', 'acme/*', '*/platform', '/platform', 'acme/'])(
+    'rejects repository %p not of the form owner/name',
+    (repository) => {
+      const config = {
+        ...referenceConfig,
+        organization: {
+          ...referenceConfig.organization,
+          github: { ...referenceConfig.organization.github, repository },
+        },
+      };
+      const problems = problemsOf(config);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^organization\.github\.repository: .* is not of the form owner\/name/);
+    },
+  );
+
+  test('rejects a worker with a health-check path', () => {
+    expect(problemsOf(withService('dev', 'worker', (s) => ({ ...s, healthCheckPath: '/health' })))).toEqual([
+      'dev.services[3].healthCheckPath: service "worker" has no port (a worker), so it cannot have a load-balancer health check',
+    ]);
+  });
+
+  test('rejects fewer reviewer groups than required approvals', () => {
+    const config = prodWith((e) => ({
+      ...e,
+      approval: { requiredApprovals: 2, reviewerGroups: [{ teams: ['sre'] }] },
+    }));
+    expect(problemsOf(config)).toEqual([
+      'prod.approval.reviewerGroups: 1 group(s) given for 2 required approval(s); give one disjoint reviewer group per approval',
+    ]);
+  });
+
+  test('rejects overlapping reviewer groups in an approval chain', () => {
+    const config = prodWith((e) => ({
+      ...e,
+      approval: {
+        requiredApprovals: 2,
+        reviewerGroups: [{ teams: ['sre'] }, { teams: ['SRE'], users: ['alice'] }],
+      },
+    }));
+    expect(problemsOf(config)).toEqual([
+      'prod.approval.reviewerGroups[1]: team SRE is also in reviewerGroups[0]; reviewer groups of a chain must be disjoint',
+    ]);
+  });
+
+  test('rejects the id subject format without numeric ids', () => {
+    const github = { repository: 'acme/platform', defaultBranch: 'main', subjectFormat: 'id' as const };
+    const problems = problemsOf({
+      ...referenceConfig,
+      organization: { ...referenceConfig.organization, github },
+    });
+    expect(problems).toEqual([
+      'organization.github.subjectFormat: "id" needs organization.github.ownerId and organization.github.repositoryId',
+    ]);
+  });
+
+  test('reports every problem at once', () => {
+    const config = withEnvironment('dev', (e) => ({ ...e, accountId: '1', region: 'mars-1' }));
+    expect(problemsOf(config)).toHaveLength(2);
+  });
+
+  test('rejects duplicate listener rule priorities', () => {
+    expect(
+      problemsOf(withService('dev', 'admin', (s) => ({ ...s, routing: { ...s.routing!, priority: 100 } }))),
+    ).toEqual([
+      'dev.services[1].routing.priority: 100 is already used by service "api", listener rule priorities must be unique',
+    ]);
+  });
+});

@@ -1,0 +1,4 @@
+import { Testing } from 'cdktf';
+
+// cdktf's Jest matchers: toHaveResource, toHaveResourceWithProperties, toHaveDataSource, ...
+Testing.setupJest();
