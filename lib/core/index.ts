@@ -1,2 +1,3 @@
 export * from './errors';
 export * from './aws-limits';
+export * from './naming';
