@@ -126,6 +126,21 @@ export interface ServiceRoutingConfig {
   readonly pathPatterns?: readonly string[];
 }
 
+/**
+ * Deployment alarms of a service with a port: when one is in alarm during a deployment, ECS rolls
+ * the deployment back.
+ */
+export interface ServiceAlarmConfig {
+  /** Target 5xx responses as a percentage of all requests (0 < x <= 100). @default 5 */
+  readonly errorRatePercent?: number;
+  /** Minutes the 5xx rate must stay above the threshold (1..1440). @default 2 */
+  readonly errorRateMinutes?: number;
+  /** p90 target response time threshold, in seconds (> 0). @default 2 */
+  readonly latencyP90Seconds?: number;
+  /** Minutes the p90 latency must stay above the threshold (1..1440). @default 5 */
+  readonly latencyMinutes?: number;
+}
+
 export interface ServiceConfig {
   /** Lower-case service name, unique in the environment. */
   readonly name: string;
@@ -153,6 +168,8 @@ export interface ServiceConfig {
   readonly secrets?: Readonly<Record<string, string>>;
   /** A one-off migration task running the same image. */
   readonly migration?: { readonly command: readonly string[] };
+  /** Deployment alarms (services with a port). @default 5% 5xx for 2 minutes, p90 2 s for 5 minutes */
+  readonly alarms?: ServiceAlarmConfig;
   /** Cognito authentication in front of the listener rule. */
   readonly cognito?: {
     readonly userPoolArn: string;

@@ -1,4 +1,5 @@
-import { ProblemList, show } from '../lib/core/errors';
+import { GantryConfigError, ProblemList, show } from '../lib/core/errors';
+import { executionRoleName, taskRoleName } from '../lib/core/naming';
 import { AWS_REGIONS, FARGATE_MEMORY_BY_CPU, fargateMemoryOptions } from '../lib/core/aws-limits';
 import type {
   ApprovalConfig,
@@ -166,6 +167,14 @@ function validateEnvironment(env: EnvironmentConfig, org: OrganizationConfig, pr
       );
     names.add(service.name);
     validateService(service, path, problems);
+    for (const roleName of [taskRoleName, executionRoleName]) {
+      try {
+        roleName(org.name, env.name, service.name);
+      } catch (error) {
+        if (!(error instanceof GantryConfigError)) throw error;
+        problems.add(`${path}.name`, error.problems.join('; '));
+      }
+    }
     const priority = service.routing?.priority;
     if (priority !== undefined) {
       const other = priorities.get(priority);
@@ -366,6 +375,9 @@ function validateService(service: ServiceConfig, path: string, problems: Problem
       `${show(maxCount)} must be an integer >= minCount (${minCount}) and >= 1`,
     );
   }
+  if (service.alarms) {
+    validateAlarms(service, path, problems);
+  }
   if (service.routing) {
     const { priority, hostHeaders = [], pathPatterns = [] } = service.routing;
     problems.check(
@@ -385,6 +397,41 @@ function validateService(service: ServiceConfig, path: string, problems: Problem
     );
     for (const p of pathPatterns) {
       problems.check(p.startsWith('/'), `${path}.routing.pathPatterns`, `${show(p)} must start with "/"`);
+    }
+  }
+}
+
+function validateAlarms(service: ServiceConfig, path: string, problems: ProblemList): void {
+  const alarms = service.alarms ?? {};
+  problems.check(
+    service.port !== undefined,
+    `${path}.alarms`,
+    `service ${show(service.name)} has no port (a worker), so it has no load-balancer alarms`,
+  );
+  if (alarms.errorRatePercent !== undefined) {
+    const v = alarms.errorRatePercent;
+    problems.check(
+      Number.isFinite(v) && v > 0 && v <= 100,
+      `${path}.alarms.errorRatePercent`,
+      `${show(v)} must be a percentage above 0 and at most 100`,
+    );
+  }
+  if (alarms.latencyP90Seconds !== undefined) {
+    const v = alarms.latencyP90Seconds;
+    problems.check(
+      Number.isFinite(v) && v > 0,
+      `${path}.alarms.latencyP90Seconds`,
+      `${show(v)} must be a number of seconds above 0`,
+    );
+  }
+  for (const key of ['errorRateMinutes', 'latencyMinutes'] as const) {
+    const v = alarms[key];
+    if (v !== undefined) {
+      problems.check(
+        Number.isInteger(v) && v >= 1 && v <= 1440,
+        `${path}.alarms.${key}`,
+        `${show(v)} must be an integer from 1 to 1440 (CloudWatch evaluates at most one day)`,
+      );
     }
   }
 }

@@ -4,6 +4,8 @@
  * these, so they need no cross-stack reference. Changing one renames real infrastructure.
  */
 
+import { GantryConfigError } from './errors';
+
 /** The AWS partition of a region: `aws`, `aws-cn` or `aws-us-gov`. */
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
@@ -47,6 +49,74 @@ export function runnerLabelPrefix(org: string, env: string): string {
 /** ECR repository of a service: `<org>/<service>`. */
 export function repositoryName(org: string, service: string): string {
   return `${org}/${service}`;
+}
+
+/** IAM allows role names of at most 64 characters. */
+export const MAX_ROLE_NAME_LENGTH = 64;
+
+function checkedRoleName(name: string): string {
+  if (name.length > MAX_ROLE_NAME_LENGTH) {
+    throw new GantryConfigError(
+      `IAM role name ${JSON.stringify(name)}: ${name.length} characters, IAM allows at most ${MAX_ROLE_NAME_LENGTH}; shorten the organization, environment or service name`,
+    );
+  }
+  return name;
+}
+
+/**
+ * Role a service's containers run as (ECS task role): `<org>-<env>-<service>-task`. Created by
+ * `<env>-foundation`, passed by `<env>-services`. Throws when longer than 64 characters.
+ */
+export function taskRoleName(org: string, env: string, service: string): string {
+  return checkedRoleName(`${org}-${env}-${service}-task`);
+}
+
+/**
+ * Role ECS uses to pull a service's image, read its secrets and write its logs (task execution
+ * role): `<org>-<env>-<service>-exec`. Throws when longer than 64 characters.
+ */
+export function executionRoleName(org: string, env: string, service: string): string {
+  return checkedRoleName(`${org}-${env}-${service}-exec`);
+}
+
+/** The DNS suffix of AWS endpoints in a region: `amazonaws.com`, or `amazonaws.com.cn` in China. */
+export function dnsSuffixOf(region: string): string {
+  return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+}
+
+/** `<account>.dkr.ecr.<region>.amazonaws.com/<org>/<service>`: the image name without a tag. */
+export function repositoryUrl(accountId: string, region: string, org: string, service: string): string {
+  return `${accountId}.dkr.ecr.${region}.${dnsSuffixOf(region)}/${repositoryName(org, service)}`;
+}
+
+/** `arn:<partition>:ecr:<region>:<account>:repository/<org>/<service>`. */
+export function repositoryArn(accountId: string, region: string, org: string, service: string): string {
+  return `arn:${partitionOf(region)}:ecr:${region}:${accountId}:repository/${repositoryName(org, service)}`;
+}
+
+/** ECS cluster of an environment: `<org>-<env>`. */
+export function clusterName(org: string, env: string): string {
+  return `${org}-${env}`;
+}
+
+/** Log group of a service's containers: `/gantry/<org>-<env>/services/<service>`. */
+export function serviceLogGroupName(org: string, env: string, service: string): string {
+  return `/gantry/${org}-${env}/services/${service}`;
+}
+
+/** `arn:<partition>:logs:<region>:<account>:log-group:<name>`. */
+export function logGroupArn(accountId: string, region: string, name: string): string {
+  return `arn:${partitionOf(region)}:logs:${region}:${accountId}:log-group:${name}`;
+}
+
+/** The Terraform variable holding a service's image tag: `image_tag_<service, '-' as '_'>`. */
+export function imageTagVariableName(service: string): string {
+  return `image_tag_${service.replace(/-/g, '_')}`;
+}
+
+/** SSM parameter prefix under which the foundation stack publishes an environment's ids: `/<org>/<env>/`. */
+export function ssmPrefix(org: string, env: string): string {
+  return `/${org}/${env}/`;
 }
 
 /**
