@@ -1,12 +1,122 @@
+import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
+import { Fn, TerraformVariable, Token } from 'cdktf';
 import type { Construct } from 'constructs';
+import type { NetworkConfig } from '../environments/types';
+import {
+  clusterName,
+  executionRoleName,
+  imageTagVariableName,
+  repositoryUrl,
+  roleArn,
+  serviceLogGroupName,
+  taskRoleName,
+} from '../lib/core/naming';
+import { EnvironmentKey } from '../lib/encryption';
+import { FargateService, NETWORK_PARAMETER_NAMES, ServiceCluster } from '../lib/service';
 import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-environment-stack';
 
 /**
  * `<env>-services`: the ECS cluster and the environment's services. Applied on every release,
  * through the environment's CodeBuild deploy project.
+ *
+ * Each service's image tag is a Terraform variable `image_tag_<service>` defaulting to the
+ * configured tag, so a rollback of a bad image is `apply -var image_tag_api=v1.3.0`, no rebuild.
+ * The task and execution roles live in `<env>-foundation` and are referenced by computed ARN: this
+ * stack needs `iam:PassRole` on them, never IAM write rights. It owns its own KMS key (log groups,
+ * ECS Exec), so it has no cross-stack reference.
  */
 export class ServicesStack extends AwsEnvironmentStack {
+  public readonly key: EnvironmentKey;
+  public readonly cluster: ServiceCluster;
+  /** The services by name. */
+  public readonly services: ReadonlyMap<string, FargateService>;
+  /** The image tag variables by service name. */
+  public readonly imageTagVariables: ReadonlyMap<string, TerraformVariable>;
+
   constructor(scope: Construct, props: AwsEnvironmentStackProps) {
     super(scope, `${props.environment.name}-services`, props);
+    const { environment: env } = props;
+    const org = props.organization.name;
+    const retention = env.logRetentionDays ?? 90;
+
+    this.key = new EnvironmentKey(this, 'key', {
+      accountId: env.accountId,
+      region: env.region,
+      alias: `${org}-${env.name}-services`,
+      description: `Gantry ${env.name} services: container logs and ECS Exec sessions`,
+    });
+    this.cluster = new ServiceCluster(this, 'cluster', {
+      clusterName: clusterName(org, env.name),
+      kmsKeyArn: this.key.keyArn,
+      logRetentionDays: retention,
+    });
+    const network = resolveNetwork(this, env.network);
+
+    const services = new Map<string, FargateService>();
+    const variables = new Map<string, TerraformVariable>();
+    for (const service of env.services) {
+      const variableName = imageTagVariableName(service.name);
+      const tag = new TerraformVariable(this, variableName, {
+        type: 'string',
+        default: service.imageTag,
+        description: `Image tag of ${service.name} (immutable; re-apply with the previous tag to roll back)`,
+        validation: [
+          {
+            condition: `\${var.${variableName} != "latest" && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.${variableName}))}`,
+            errorMessage: `${variableName} must be an immutable release tag such as "v1.4.0", never "latest".`,
+          },
+        ],
+      });
+      variables.set(service.name, tag);
+      const fargate = new FargateService(this, service.name, {
+        serviceName: service.name,
+        namePrefix: `${org}-${env.name}`,
+        region: env.region,
+        clusterArn: this.cluster.clusterArn,
+        clusterName: this.cluster.clusterName,
+        imageRepositoryUrl: repositoryUrl(env.accountId, env.region, org, service.name),
+        imageTag: tag.stringValue,
+        taskRoleArn: roleArn(env.accountId, env.region, taskRoleName(org, env.name, service.name)),
+        executionRoleArn: roleArn(env.accountId, env.region, executionRoleName(org, env.name, service.name)),
+        cpu: service.cpu,
+        memoryMiB: service.memoryMiB,
+        vpcId: network.vpcId,
+        subnetIds: network.subnetIds,
+        logGroupName: serviceLogGroupName(org, env.name, service.name),
+        kmsKeyArn: this.key.keyArn,
+        logRetentionDays: retention,
+        port: service.port,
+        healthCheckPath: service.healthCheckPath,
+        loadBalancer: service.port !== undefined ? env.loadBalancer : undefined,
+        routing: service.routing,
+        cognito: service.cognito,
+        command: service.command,
+        environment: service.environment,
+        secrets: service.secrets,
+        desiredCount: service.desiredCount,
+        autoscaling: service.autoscaling,
+        alarms: service.alarms,
+        migrationCommand: service.migration?.command,
+      });
+      services.set(service.name, fargate);
+    }
+    this.services = services;
+    this.imageTagVariables = variables;
   }
+}
+
+/**
+ * The VPC and private subnets: the explicit ids of the configuration, or SSM parameters under
+ * `network.fromSsm.prefix` (read at plan time; only then does this stack read from AWS).
+ */
+function resolveNetwork(stack: Construct, network: NetworkConfig): { vpcId: string; subnetIds: string[] } {
+  if (!('fromSsm' in network)) return { vpcId: network.vpcId, subnetIds: [...network.privateSubnetIds] };
+  const { prefix } = network.fromSsm;
+  const vpc = new DataAwsSsmParameter(stack, 'network-vpc-id', {
+    name: `${prefix}${NETWORK_PARAMETER_NAMES.vpcId}`,
+  });
+  const subnets = new DataAwsSsmParameter(stack, 'network-private-subnet-ids', {
+    name: `${prefix}${NETWORK_PARAMETER_NAMES.privateSubnetIds}`,
+  });
+  return { vpcId: vpc.value, subnetIds: Token.asList(Fn.split(',', subnets.value)) };
 }

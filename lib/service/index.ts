@@ -1,0 +1,4 @@
+export * from './fargate-service';
+export * from './network-parameters';
+export * from './service-cluster';
+export * from './service-roles';

@@ -1,0 +1,147 @@
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { GantryConfigError } from '../core/errors';
+import {
+  executionRoleName,
+  logGroupArn,
+  partitionOf,
+  repositoryArn,
+  roleArn,
+  serviceLogGroupName,
+  taskRoleName,
+} from '../core/naming';
+import { ECR_PULL_ACTIONS } from '../registry/service-repository';
+import { isSecretArn, secretResourceArn } from './private/names';
+
+export interface ServiceRolesProps {
+  /** Organisation name (`<org>` in role, repository and log group names). */
+  readonly organization: string;
+  /** Environment name. */
+  readonly environment: string;
+  /** Service name. */
+  readonly serviceName: string;
+  readonly accountId: string;
+  readonly region: string;
+  /**
+   * The service's secrets (`valueFrom` ARNs of Secrets Manager secrets or SSM parameters): the only
+   * secrets its execution role may read.
+   * @default none
+   */
+  readonly secretArns?: readonly string[];
+}
+
+/**
+ * The two IAM roles of one ECS service, with deterministic names so the services stack passes them
+ * by computed ARN and needs no IAM write rights:
+ * - the task role (`<org>-<env>-<service>-task`), what the containers run as: no permissions by
+ *   default; attach the application's own policies to it;
+ * - the execution role (`<org>-<env>-<service>-exec`), what ECS uses to start the task: pull from the
+ *   service's own repository, write to the service's own log group, read the service's own secrets.
+ * Both trust only `ecs-tasks.amazonaws.com` acting for this account.
+ */
+export class ServiceRoles extends Construct {
+  public readonly taskRoleName: string;
+  public readonly taskRoleArn: string;
+  public readonly executionRoleName: string;
+  public readonly executionRoleArn: string;
+
+  constructor(scope: Construct, id: string, props: ServiceRolesProps) {
+    super(scope, id);
+    const { organization: org, environment: env, serviceName: service, accountId, region } = props;
+    const partition = partitionOf(region);
+    const secrets = [...new Set((props.secretArns ?? []).map(secretResourceArn))].sort();
+    const bad = secrets.filter((arn) => !Token.isUnresolved(arn) && !isSecretArn(arn));
+    if (bad.length > 0) {
+      throw new GantryConfigError(
+        bad.map(
+          (arn) =>
+            `${this.node.path}.secretArns: ${JSON.stringify(arn)} is not a Secrets Manager secret ARN or an SSM parameter ARN`,
+        ),
+      );
+    }
+
+    this.taskRoleName = taskRoleName(org, env, service);
+    this.executionRoleName = executionRoleName(org, env, service);
+    this.taskRoleArn = roleArn(accountId, region, this.taskRoleName);
+    this.executionRoleArn = roleArn(accountId, region, this.executionRoleName);
+
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'EcsTasksOfThisAccount',
+          Effect: 'Allow',
+          Principal: { Service: 'ecs-tasks.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': accountId },
+            ArnLike: { 'aws:SourceArn': `arn:${partition}:ecs:${region}:${accountId}:*` },
+          },
+        },
+      ],
+    });
+
+    new IamRole(this, 'task', {
+      name: this.taskRoleName,
+      description: `Gantry ${env}: what the ${service} containers run as`,
+      assumeRolePolicy: trust,
+      maxSessionDuration: 3600,
+    });
+    const execution = new IamRole(this, 'execution', {
+      name: this.executionRoleName,
+      description: `Gantry ${env}: ECS starts ${service} tasks with it (image pull, logs, own secrets)`,
+      assumeRolePolicy: trust,
+      maxSessionDuration: 3600,
+    });
+
+    const logGroup = logGroupArn(accountId, region, serviceLogGroupName(org, env, service));
+    const statements: Record<string, unknown>[] = [
+      {
+        // GetAuthorizationToken has no resource-level permission: "*" is the only form AWS accepts.
+        Sid: 'EcrLogin',
+        Effect: 'Allow',
+        Action: 'ecr:GetAuthorizationToken',
+        Resource: '*',
+      },
+      {
+        Sid: 'PullOwnImage',
+        Effect: 'Allow',
+        Action: [...ECR_PULL_ACTIONS],
+        Resource: repositoryArn(accountId, region, org, service),
+      },
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: `${logGroup}:log-stream:*`,
+      },
+    ];
+    const secretsManager = secrets.filter((arn) => arn.split(':')[2] === 'secretsmanager');
+    const parameters = secrets.filter((arn) => arn.split(':')[2] === 'ssm');
+    if (secretsManager.length > 0) {
+      statements.push({
+        Sid: 'ReadOwnSecrets',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        // A secret ARN given without its random 6-character suffix matches through `-??????`; a
+        // full ARN cannot be told from a partial one, so both forms are listed.
+        Resource: secretsManager.flatMap((arn) => [arn, `${arn}-??????`]),
+      });
+    }
+    if (parameters.length > 0) {
+      statements.push({
+        Sid: 'ReadOwnParameters',
+        Effect: 'Allow',
+        Action: 'ssm:GetParameters',
+        Resource: parameters,
+      });
+    }
+    new IamRolePolicy(this, 'execution-policy', {
+      name: 'ecs-task-execution',
+      role: execution.name,
+      policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+    });
+  }
+}
