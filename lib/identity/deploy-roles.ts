@@ -1,0 +1,426 @@
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { Lazy, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import type { DeploymentBranchesConfig, SubjectFormat } from '../../environments/types';
+import { ProblemList, show } from '../core/errors';
+import { partitionOf, roleArn } from '../core/naming';
+import { checkTrustPolicy, MAX_APPLY_SESSION_SECONDS } from '../policy/trust-policy';
+import type { IGithubOidcProvider } from './github-oidc-provider';
+import { githubTrustPolicy, subjects, type SubjectRepository } from './private/github-subjects';
+
+/** A literal IAM policy statement (no Terraform interpolation inside). */
+export interface IamPolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action?: string | readonly string[];
+  readonly NotAction?: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly NotResource?: string | readonly string[];
+  readonly Condition?: Readonly<
+    Record<string, Readonly<Record<string, string | boolean | readonly string[]>>>
+  >;
+}
+
+/** `iam:PassRole` on exactly these roles, to exactly this service. */
+export interface PassRoleGrant {
+  /** Literal role ARNs (no wildcards). */
+  readonly roleArns: readonly string[];
+  /** The service the roles may be passed to, e.g. `ecs-tasks.amazonaws.com`. */
+  readonly service: string;
+}
+
+/** The Terraform state the plan role may read (and lock). */
+export interface PlanStateAccess {
+  readonly bucket: string;
+  /** State object keys (`<prefix><stack>.tfstate`); the lock is `<key>.tflock`. */
+  readonly objectKeys: readonly string[];
+  /** KMS key ARN encrypting the state. @default none (bucket-managed encryption) */
+  readonly kmsKeyArn?: string;
+}
+
+export interface DeployRolesProps {
+  readonly accountId: string;
+  readonly region: string;
+  readonly oidcProvider: IGithubOidcProvider;
+  /** `owner/name` of the one repository trusted. */
+  readonly repository: string;
+  /** Numeric owner id (for the `id` subject formats). @default none */
+  readonly ownerId?: number;
+  /** Numeric repository id (for the `id` subject formats). @default none */
+  readonly repositoryId?: number;
+  /** The branch the plan role trusts besides `pull_request`. */
+  readonly defaultBranch: string;
+  /** @default 'name' */
+  readonly subjectFormat?: SubjectFormat;
+  /** The GitHub Environment the apply role trusts (`environment:<name>`). */
+  readonly environment: string;
+  /**
+   * The deployment branch policy of that environment (the `github` stack sets it): a job bound to
+   * an environment carries no branch in its `sub`, so the branch gate lives there. Required.
+   */
+  readonly deploymentBranches: DeploymentBranchesConfig;
+  readonly planRoleName: string;
+  readonly applyRoleName: string;
+  /** Managed policies of the plan role. @default AWS managed ReadOnlyAccess */
+  readonly planPolicyArns?: readonly string[];
+  /** State the plan role may read, plus Get/Put/Delete of the lock objects. @default no state access (local state) */
+  readonly planStateAccess?: PlanStateAccess;
+  /** Managed policies of the apply role. @default none */
+  readonly managedPolicyArns?: readonly string[];
+  /** Inline statements of the apply role. @default none */
+  readonly statements?: readonly IamPolicyStatement[];
+  /** Permissions boundary of the apply role. @default none */
+  readonly permissionsBoundaryArn?: string;
+  /** `iam:PassRole` grants of the apply role. @default none */
+  readonly passRoles?: readonly PassRoleGrant[];
+  /** Pins the reusable workflow allowed to assume the apply role (`job_workflow_ref`). @default no pin */
+  readonly applyWorkflowRef?: string;
+  /** Maximum session of both roles, in seconds (3600 at most for the apply role). @default 3600 */
+  readonly maxSessionDurationSeconds?: number;
+}
+
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const MANAGED_POLICY_ARN = /^arn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy\/[\w+=,.@/-]+$/;
+const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$/;
+
+/**
+ * The two roles GitHub Actions assumes in an environment's account:
+ * - plan role (`gantry:role = plan`): trusted for the repository's `pull_request` events and its
+ *   default branch; read-only, plus reading the state and writing its lock object;
+ * - apply role (`gantry:role = apply`): trusted only for `environment:<environment>` of that
+ *   repository (optionally only from one reusable workflow); its rights are what the caller gives.
+ * Both pin `aud`, match subjects with StringEquals, last at most one hour by default, and are
+ * checked at synth with `checkTrustPolicy`.
+ */
+export class DeployRoles extends Construct {
+  public readonly planRoleName: string;
+  public readonly planRoleArn: string;
+  public readonly applyRoleName: string;
+  public readonly applyRoleArn: string;
+  public readonly planRole: IamRole;
+  public readonly applyRole: IamRole;
+
+  private readonly applyStatements: IamPolicyStatement[] = [];
+  private applyInlinePolicy?: IamRolePolicy;
+  private readonly trustPolicies: { kind: 'plan' | 'apply'; name: string; json: string; session: number }[] =
+    [];
+
+  constructor(scope: Construct, id: string, props: DeployRolesProps) {
+    super(scope, id);
+    validate(this.node.path, props);
+    const partition = partitionOf(props.region);
+    const session = props.maxSessionDurationSeconds ?? 3600;
+    const repo: SubjectRepository = {
+      repository: props.repository,
+      ownerId: props.ownerId,
+      repositoryId: props.repositoryId,
+      subjectFormat: props.subjectFormat ?? 'name',
+    };
+    this.planRoleName = props.planRoleName;
+    this.applyRoleName = props.applyRoleName;
+    this.planRoleArn = roleArn(props.accountId, props.region, props.planRoleName);
+    this.applyRoleArn = roleArn(props.accountId, props.region, props.applyRoleName);
+
+    // Plan role.
+    const planTrust = JSON.stringify(
+      githubTrustPolicy(
+        props.oidcProvider.providerArn,
+        'GithubPlanPullRequestsAndDefaultBranch',
+        subjects(repo, ['pull_request', `ref:refs/heads/${props.defaultBranch}`]),
+      ),
+    );
+    this.planRole = new IamRole(this, 'plan', {
+      name: props.planRoleName,
+      description: `Gantry: read-only plans of ${props.repository} (pull requests and ${props.defaultBranch})`,
+      assumeRolePolicy: planTrust,
+      maxSessionDuration: session,
+      tags: { 'gantry:role': 'plan' },
+      dependsOn: [...props.oidcProvider.dependables],
+    });
+    this.trustPolicies.push({ kind: 'plan', name: props.planRoleName, json: planTrust, session });
+    const planPolicies = props.planPolicyArns ?? [`arn:${partition}:iam::aws:policy/ReadOnlyAccess`];
+    planPolicies.forEach((policyArn, i) => {
+      new IamRolePolicyAttachment(this, `plan-policy-${i}`, { role: this.planRole.name, policyArn });
+    });
+    if (props.planStateAccess) {
+      new IamRolePolicy(this, 'plan-state', {
+        name: 'terraform-state',
+        role: this.planRole.name,
+        policy: JSON.stringify(planStatePolicy(partition, props.planStateAccess)),
+      });
+    }
+
+    // Apply role.
+    const applyTrust = JSON.stringify(
+      githubTrustPolicy(
+        props.oidcProvider.providerArn,
+        'GithubApplyEnvironment',
+        subjects(repo, [`environment:${props.environment}`]),
+        props.applyWorkflowRef,
+      ),
+    );
+    this.applyRole = new IamRole(this, 'apply', {
+      name: props.applyRoleName,
+      description: `Gantry: applies from ${props.repository} environment ${props.environment}`,
+      assumeRolePolicy: applyTrust,
+      maxSessionDuration: session,
+      tags: { 'gantry:role': 'apply' },
+      ...(props.permissionsBoundaryArn ? { permissionsBoundary: props.permissionsBoundaryArn } : {}),
+      dependsOn: [...props.oidcProvider.dependables],
+    });
+    this.trustPolicies.push({ kind: 'apply', name: props.applyRoleName, json: applyTrust, session });
+    (props.managedPolicyArns ?? []).forEach((policyArn, i) => {
+      new IamRolePolicyAttachment(this, `apply-policy-${i}`, { role: this.applyRole.name, policyArn });
+    });
+    (props.passRoles ?? []).forEach((grant, i) =>
+      this.applyStatements.push({
+        Sid: `PassRoleTo${i}`,
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: grant.roleArns.length === 1 ? grant.roleArns[0] : [...grant.roleArns],
+        Condition: { StringEquals: { 'iam:PassedToService': grant.service } },
+      }),
+    );
+    if (props.statements?.length) this.addToApplyPolicy(...props.statements);
+    else if (this.applyStatements.length > 0) this.ensureApplyInlinePolicy();
+
+    this.node.addValidation({ validate: () => this.validateTrust() });
+  }
+
+  /**
+   * Adds literal statements to the apply role's inline policy (rendered at synth, still a literal
+   * JSON string). `iam:PassRole` is refused here: use the `passRoles` prop, which scopes it.
+   */
+  public addToApplyPolicy(...statements: IamPolicyStatement[]): void {
+    const problems = new ProblemList();
+    statements.forEach((s, i) => checkStatement(`${this.node.path}.addToApplyPolicy[${i}]`, s, problems));
+    problems.throwIfAny();
+    this.applyStatements.push(...statements);
+    this.ensureApplyInlinePolicy();
+  }
+
+  private ensureApplyInlinePolicy(): void {
+    if (this.applyInlinePolicy) return;
+    this.applyInlinePolicy = new IamRolePolicy(this, 'apply-inline', {
+      name: 'gantry-apply',
+      role: this.applyRole.name,
+      policy: Lazy.stringValue({
+        produce: () => JSON.stringify({ Version: '2012-10-17', Statement: this.applyStatements }),
+      }),
+    });
+  }
+
+  private validateTrust(): string[] {
+    return this.trustPolicies.flatMap((t) =>
+      checkTrustPolicy(t.json, {
+        roleKind: t.kind,
+        roleName: t.name,
+        maxSessionDurationSeconds: t.session,
+      }).map((f) => `${this.node.path}: invariant ${f.invariant}: ${f.message}`),
+    );
+  }
+}
+
+function planStatePolicy(partition: string, state: PlanStateAccess): Record<string, unknown> {
+  const bucketArn = `arn:${partition}:s3:::${state.bucket}`;
+  const statements: Record<string, unknown>[] = [
+    {
+      Sid: 'ListStateKeys',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArn,
+      Condition: {
+        StringEquals: { 's3:prefix': state.objectKeys.flatMap((k) => [k, `${k}.tflock`]) },
+      },
+    },
+    {
+      Sid: 'ReadState',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: state.objectKeys.map((k) => `${bucketArn}/${k}`),
+    },
+    {
+      Sid: 'LockState',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      Resource: state.objectKeys.map((k) => `${bucketArn}/${k}.tflock`),
+    },
+  ];
+  if (state.kmsKeyArn) {
+    statements.push({
+      Sid: 'StateKey',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: state.kmsKeyArn,
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+function validate(path: string, props: DeployRolesProps): void {
+  const problems = new ProblemList();
+  for (const key of ['planRoleName', 'applyRoleName'] as const) {
+    problems.check(
+      ROLE_NAME.test(props[key]),
+      `${path}.${key}`,
+      `${show(props[key])} is not an IAM role name (1-64 of letters, digits and +=,.@_-)`,
+    );
+  }
+  problems.check(
+    props.planRoleName !== props.applyRoleName,
+    `${path}.applyRoleName`,
+    `${show(props.applyRoleName)} is also the plan role's name; the roles must differ`,
+  );
+  problems.check(
+    /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/.test(props.repository),
+    `${path}.repository`,
+    `${show(props.repository)} is not owner/name without wildcards`,
+  );
+  problems.check(
+    props.defaultBranch.length > 0 && !/[*?\s:]/.test(props.defaultBranch),
+    `${path}.defaultBranch`,
+    `${show(props.defaultBranch)} must be a branch name without wildcards, spaces or ':'`,
+  );
+  problems.check(
+    /^[A-Za-z0-9][A-Za-z0-9._ -]*$/.test(props.environment) && !/[*?:]/.test(props.environment),
+    `${path}.environment`,
+    `${show(props.environment)} must be one GitHub environment name without wildcards or ':'`,
+  );
+  if ((props.subjectFormat ?? 'name') !== 'name') {
+    problems.check(
+      props.ownerId !== undefined && props.repositoryId !== undefined,
+      `${path}.subjectFormat`,
+      `${show(props.subjectFormat)} needs ownerId and repositoryId`,
+    );
+  }
+  const branches = props.deploymentBranches as
+    { protectedBranches?: boolean; branches?: readonly string[]; tags?: readonly string[] } | undefined;
+  problems.check(
+    branches !== undefined &&
+      (branches.protectedBranches === true ||
+        (branches.branches?.length ?? 0) + (branches.tags?.length ?? 0) > 0),
+    `${path}.deploymentBranches`,
+    `${show(branches)}: the apply role of environment ${show(props.environment)} needs a deployment branch policy ` +
+      '(protectedBranches: true, or at least one branch or tag pattern), because an environment subject carries no branch',
+  );
+  const session = props.maxSessionDurationSeconds ?? 3600;
+  problems.check(
+    Number.isInteger(session) && session >= 900 && session <= MAX_APPLY_SESSION_SECONDS,
+    `${path}.maxSessionDurationSeconds`,
+    `${show(session)} must be an integer from 900 to ${MAX_APPLY_SESSION_SECONDS} (apply roles last at most one hour)`,
+  );
+  if (!Token.isUnresolved(props.oidcProvider.providerArn)) {
+    problems.check(
+      /^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(
+        props.oidcProvider.providerArn,
+      ),
+      `${path}.oidcProvider`,
+      `${show(props.oidcProvider.providerArn)} is not a GitHub OIDC provider ARN`,
+    );
+  } else {
+    problems.add(
+      `${path}.oidcProvider`,
+      'the provider ARN is a Terraform reference; trust policies must be literal JSON, give the computed ARN',
+    );
+  }
+  for (const [field, arns] of [
+    ['planPolicyArns', props.planPolicyArns ?? []],
+    ['managedPolicyArns', props.managedPolicyArns ?? []],
+  ] as const) {
+    arns.forEach((arn, i) => {
+      if (Token.isUnresolved(arn)) return;
+      problems.check(
+        MANAGED_POLICY_ARN.test(arn),
+        `${path}.${field}[${i}]`,
+        `${show(arn)} is not a managed policy ARN (arn:aws:iam::aws|<account>:policy/<name>)`,
+      );
+    });
+  }
+  if (props.permissionsBoundaryArn !== undefined && !Token.isUnresolved(props.permissionsBoundaryArn)) {
+    problems.check(
+      MANAGED_POLICY_ARN.test(props.permissionsBoundaryArn),
+      `${path}.permissionsBoundaryArn`,
+      `${show(props.permissionsBoundaryArn)} is not a managed policy ARN`,
+    );
+  }
+  (props.passRoles ?? []).forEach((grant, i) => {
+    const at = `${path}.passRoles[${i}]`;
+    problems.check(grant.roleArns.length > 0, `${at}.roleArns`, 'empty, name at least one role ARN');
+    grant.roleArns.forEach((arn, j) =>
+      problems.check(
+        ROLE_ARN.test(arn),
+        `${at}.roleArns[${j}]`,
+        `${show(arn)} is not a literal role ARN (arn:aws:iam::<account>:role/<name>, no wildcards)`,
+      ),
+    );
+    problems.check(
+      SERVICE_PRINCIPAL.test(grant.service),
+      `${at}.service`,
+      `${show(grant.service)} is not a service principal such as "ecs-tasks.amazonaws.com"`,
+    );
+  });
+  if (props.planStateAccess) {
+    const state = props.planStateAccess;
+    problems.check(
+      state.objectKeys.length > 0 && state.objectKeys.every((k) => k.length > 0 && !/[*?]/.test(k)),
+      `${path}.planStateAccess.objectKeys`,
+      `${show(state.objectKeys)} must list at least one state key, without wildcards`,
+    );
+    problems.check(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(state.bucket),
+      `${path}.planStateAccess.bucket`,
+      `${show(state.bucket)} is not an S3 bucket name`,
+    );
+    if (state.kmsKeyArn !== undefined) {
+      problems.check(
+        /^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(state.kmsKeyArn),
+        `${path}.planStateAccess.kmsKeyArn`,
+        `${show(state.kmsKeyArn)} is not a KMS key ARN`,
+      );
+    }
+  }
+  (props.statements ?? []).forEach((s, i) => checkStatement(`${path}.statements[${i}]`, s, problems));
+  problems.throwIfAny();
+}
+
+function checkStatement(path: string, statement: IamPolicyStatement, problems: ProblemList): void {
+  const text = JSON.stringify(statement);
+  problems.check(
+    !text.includes('${'),
+    path,
+    'contains a Terraform interpolation ("${"); policies are literal JSON, compute ARNs from configuration',
+  );
+  problems.check(
+    statement.Effect === 'Allow' || statement.Effect === 'Deny',
+    `${path}.Effect`,
+    `${show(statement.Effect)} must be "Allow" or "Deny"`,
+  );
+  const actions = [statement.Action ?? []].flat();
+  problems.check(
+    (statement.Action === undefined) !== (statement.NotAction === undefined),
+    path,
+    'give exactly one of Action or NotAction',
+  );
+  if (statement.Effect === 'Allow') {
+    problems.check(
+      statement.NotAction === undefined,
+      `${path}.NotAction`,
+      'an Allow with NotAction grants every other action; list the actions',
+    );
+    for (const action of actions) {
+      problems.check(
+        action !== '*' && action !== '*:*',
+        `${path}.Action`,
+        `${show(action)} grants every action; list the actions (attach AdministratorAccess explicitly if that is truly meant)`,
+      );
+      problems.check(
+        !/^iam:(PassRole|\*|Pass\*|P\*)$/i.test(action),
+        `${path}.Action`,
+        `${show(action)}: grant iam:PassRole through passRoles, which names the roles and the service`,
+      );
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export * from './github-oidc-provider';
+export * from './deploy-roles';
