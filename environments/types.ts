@@ -226,6 +226,12 @@ export interface EnvironmentConfig {
   readonly applyPolicyArns?: readonly string[];
   /** Permissions boundary of the apply role. @default none */
   readonly applyPermissionsBoundaryArn?: string;
+  /**
+   * Secrets of the environment's GitHub Environment, each taken from a sensitive Terraform variable
+   * of the `github` stack (its value given at apply time, e.g. `TF_VAR_<variable>`), never literal.
+   * @default none
+   */
+  readonly githubSecrets?: Readonly<Record<string, { readonly terraformVariable: string }>>;
   /** Retention of the log groups Gantry creates, in days. @default 90 */
   readonly logRetentionDays?: number;
 }

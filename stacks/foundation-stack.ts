@@ -72,7 +72,10 @@ export class FoundationStack extends AwsEnvironmentStack {
  * the apply role trusted for `environment:<env>` with the environment's managed policies and
  * boundary, the plan role reading the state of this environment's stacks when it is in S3.
  */
-function deployRolesProps(props: AwsEnvironmentStackProps, oidcProvider: GithubOidcProvider): DeployRolesProps {
+function deployRolesProps(
+  props: AwsEnvironmentStackProps,
+  oidcProvider: GithubOidcProvider,
+): DeployRolesProps {
   const { environment: env, organization: org } = props;
   const backend = env.stateBackend;
   return {

@@ -1,7 +1,17 @@
 import { GithubProvider } from '@cdktf/provider-github/lib/provider';
-import { TerraformStack } from 'cdktf';
+import { TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { GantryConfig } from '../environments/types';
+import type { EnvironmentConfig, GantryConfig } from '../environments/types';
+import { GantryConfigError } from '../lib/core/errors';
+import {
+  applyRoleName,
+  deployProjectName,
+  environmentChain,
+  planRoleName,
+  roleArn,
+  runnerLabelPrefix,
+} from '../lib/core/naming';
+import { GithubEnvironment } from '../lib/github';
 import { configureBackend } from './aws-environment-stack';
 
 /**
@@ -9,11 +19,82 @@ import { configureBackend } from './aws-environment-stack';
  * Role ARNs are computed from configuration, so this stack has no cross-stack reference.
  */
 export class GithubStack extends TerraformStack {
+  /** Every GitHub Environment, by name, in deployment order (gates before their environment). */
+  public readonly environments = new Map<string, GithubEnvironment>();
+  private readonly secretVariables = new Map<string, TerraformVariable>();
+
   constructor(scope: Construct, config: GantryConfig) {
     super(scope, 'github');
     const { organization: org } = config;
     const [owner] = org.github.repository.split('/');
     new GithubProvider(this, 'github', { owner });
     configureBackend(this, 'github', org.githubStateBackend, config.environments[0].region);
+    for (const env of config.environments) this.addEnvironment(config, env);
   }
+
+  /**
+   * The approval chain of one environment: with N >= 2 required approvals, N - 1 gate environments
+   * (`<env>-approval...`) then `<env>`, each with its own reviewer group, self-review prevented,
+   * admin bypass off and the same branch policy. Only `<env>` carries the role variables (and is the
+   * one the apply role trusts).
+   */
+  private addEnvironment(config: GantryConfig, env: EnvironmentConfig): void {
+    const org = config.organization;
+    const [, repository] = org.github.repository.split('/');
+    const required = env.approval.requiredApprovals;
+    const groups = env.approval.reviewerGroups ?? [];
+    const chain = environmentChain(env.name, required);
+    if (groups.length > chain.length || (required === 0 && groups.length > 0)) {
+      throw new GantryConfigError(
+        `${env.name}.approval.reviewerGroups: ${groups.length} group(s) for ${required} required approval(s); ` +
+          `each group gates one environment of the chain (${chain.join(' -> ')}), give exactly one group per approval`,
+      );
+    }
+    const deploymentBranches = env.deploymentBranches ?? { branches: [org.github.defaultBranch] };
+    chain.forEach((name, i) => {
+      const last = i === chain.length - 1;
+      const reviewers = required === 0 ? undefined : groups[i];
+      const environment = new GithubEnvironment(this, `environment-${name}`, {
+        repository,
+        environment: name,
+        ...(reviewers ? { reviewers } : {}),
+        preventSelfReview: true,
+        canAdminsBypass: false,
+        waitTimerMinutes: env.approval.waitTimerMinutes ?? 0,
+        deploymentBranches,
+        ...(last ? { variables: environmentVariables(config, env), secrets: this.secrets(env) } : {}),
+      });
+      this.environments.set(name, environment);
+    });
+  }
+
+  private secrets(env: EnvironmentConfig): Record<string, string> {
+    const secrets: Record<string, string> = {};
+    for (const [name, { terraformVariable }] of Object.entries(env.githubSecrets ?? {})) {
+      let variable = this.secretVariables.get(terraformVariable);
+      if (!variable) {
+        variable = new TerraformVariable(this, terraformVariable, {
+          type: 'string',
+          sensitive: true,
+          description: `GitHub environment secret ${name} of ${env.name}`,
+        });
+        this.secretVariables.set(terraformVariable, variable);
+      }
+      secrets[name] = variable.stringValue;
+    }
+    return secrets;
+  }
+}
+
+/** The variables a deployment job reads: role ARNs, region and account, runner label, deploy project. */
+export function environmentVariables(config: GantryConfig, env: EnvironmentConfig): Record<string, string> {
+  const org = config.organization;
+  return {
+    AWS_DEPLOYER_ROLE_ARN: roleArn(env.accountId, env.region, applyRoleName(org.name, env.name)),
+    AWS_PLAN_ROLE_ARN: roleArn(env.accountId, env.region, planRoleName(org.name, env.name)),
+    AWS_REGION: env.region,
+    AWS_ACCOUNT_ID: env.accountId,
+    ...(env.runners?.githubActions ? { GANTRY_RUNNER_LABEL: runnerLabelPrefix(org.name, env.name) } : {}),
+    ...(env.runners?.deploy ? { GANTRY_DEPLOY_PROJECT: deployProjectName(org.name, env.name) } : {}),
+  };
 }
