@@ -1,0 +1,63 @@
+import { stringify } from 'yaml';
+import { parameterName, secretKind } from './policies';
+
+export interface DeployBuildspecInputs {
+  readonly environmentName: string;
+  /** Stacks planned then applied, in order. Validated as `[A-Za-z0-9_-]+` (safe in a shell word). */
+  readonly stacks: readonly string[];
+  /** Secrets Manager secret ARN or SSM parameter ARN holding the ledger URL. */
+  readonly ledgerUrlSecretArn: string;
+  readonly nodejsVersion: string;
+  readonly synthCommand: string;
+  readonly runtimeCommand: string;
+}
+
+/**
+ * The deploy project's buildspec, defined in Terraform so that nothing in the repository (and so no
+ * pull request) changes what runs with the apply rights. The commit is the build's source version
+ * (`StartBuild --source-version <sha>`); the ledger URL comes from Secrets Manager or Parameter
+ * Store at build time, never as a literal.
+ */
+export function deployBuildspec(input: DeployBuildspecInputs): string {
+  const kind = secretKind(input.ledgerUrlSecretArn);
+  const secretRef =
+    kind === 'ssm'
+      ? { 'parameter-store': { GANTRY_LEDGER_URL: parameterName(input.ledgerUrlSecretArn) } }
+      : { 'secrets-manager': { GANTRY_LEDGER_URL: input.ledgerUrlSecretArn } };
+  const perStack = input.stacks.flatMap((stack) => [
+    `export GANTRY_STACK=${stack}`,
+    `${input.runtimeCommand} plan ${stack}`,
+    `${input.runtimeCommand} apply ${stack}`,
+  ]);
+  return stringify(
+    {
+      version: 0.2,
+      env: {
+        shell: 'bash',
+        variables: {
+          CI: 'true',
+          GANTRY_ENVIRONMENT: input.environmentName,
+          GANTRY_STACKS: input.stacks.join(' '),
+        },
+        ...secretRef,
+      },
+      phases: {
+        install: {
+          'runtime-versions': { nodejs: input.nodejsVersion },
+          commands: ['npm ci'],
+        },
+        build: {
+          commands: [
+            // The commit CodeBuild checked out; the build refuses to run without one. (No `${` here:
+            // Terraform would read it as an interpolation.)
+            'test -n "$CODEBUILD_RESOLVED_SOURCE_VERSION"',
+            'export GANTRY_COMMIT="$CODEBUILD_RESOLVED_SOURCE_VERSION"',
+            input.synthCommand,
+            ...perStack,
+          ],
+        },
+      },
+    },
+    { lineWidth: 0 },
+  );
+}

@@ -1,0 +1,235 @@
+/**
+ * The IAM statements of a CodeBuild runner, all literal (computed from configuration: account,
+ * region, deterministic names), so the synthesized policies carry no Terraform interpolation.
+ */
+import { partitionOf } from '../../core/naming';
+
+/** One IAM policy statement, as written in a policy document. */
+export interface RunnerPolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: string | readonly string[];
+  readonly Resource: string | readonly string[];
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+/**
+ * `StartBuild` condition keys that are present when the caller overrides what the build runs or
+ * with which rights (CodeBuild's condition keys mirror the project's fields; each is denied with
+ * `Null: false`, i.e. "the request sets it"). The source version is deliberately absent: choosing
+ * the commit is the one thing a caller may do.
+ */
+export const START_BUILD_OVERRIDE_KEYS = [
+  'codebuild:source.buildspec',
+  'codebuild:source.location',
+  'codebuild:source.type',
+  'codebuild:source.insecureSsl',
+  'codebuild:secondarySources.buildspec',
+  'codebuild:secondarySources.location',
+  'codebuild:environment.environmentVariables',
+  'codebuild:environment.image',
+  'codebuild:environment.type',
+  'codebuild:environment.computeType',
+  'codebuild:environment.privilegedMode',
+  'codebuild:environment.certificate',
+  'codebuild:environment.imagePullCredentialsType',
+  'codebuild:environment.registryCredential.credential',
+  'codebuild:serviceRole',
+  'codebuild:artifacts.location',
+  'codebuild:cache.location',
+  'codebuild:fileSystemLocations',
+  'codebuild:logsConfig.cloudWatchLogs.status',
+  'codebuild:logsConfig.s3Logs.location',
+] as const;
+
+export interface Arns {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+}
+
+export function arnsOf(accountId: string, region: string): Arns {
+  return { partition: partitionOf(region), region, accountId };
+}
+
+export function projectArn(a: Arns, projectName: string): string {
+  return `arn:${a.partition}:codebuild:${a.region}:${a.accountId}:project/${projectName}`;
+}
+
+export function logGroupArns(a: Arns, logGroupName: string): string[] {
+  const group = `arn:${a.partition}:logs:${a.region}:${a.accountId}:log-group:${logGroupName}`;
+  return [group, `${group}:log-stream:*`];
+}
+
+/** `Sid`s must be alphanumeric: `codebuild:environment.image` -> `EnvironmentImage`. */
+function sidOf(key: string): string {
+  return key
+    .replace(/^codebuild:/, '')
+    .split(/[^A-Za-z0-9]+/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/**
+ * What a caller (the GitHub apply role) needs to run the deploy project and nothing more: start it
+ * and read its builds and logs; and an explicit Deny of every `StartBuild` that carries an
+ * override, so another policy granting `StartBuild` cannot reopen that path either.
+ */
+export function starterStatements(
+  a: Arns,
+  projectName: string,
+  logGroupName: string,
+): RunnerPolicyStatement[] {
+  const project = projectArn(a, projectName);
+  return [
+    {
+      Sid: 'StartDeployProject',
+      Effect: 'Allow',
+      Action: ['codebuild:StartBuild', 'codebuild:BatchGetBuilds'],
+      Resource: project,
+    },
+    {
+      Sid: 'ReadDeployLogs',
+      Effect: 'Allow',
+      Action: ['logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:DescribeLogStreams'],
+      Resource: logGroupArns(a, logGroupName),
+    },
+    ...START_BUILD_OVERRIDE_KEYS.map((key): RunnerPolicyStatement => ({
+      Sid: `DenyOverride${sidOf(key)}`,
+      Effect: 'Deny',
+      Action: 'codebuild:StartBuild',
+      Resource: project,
+      Condition: { Null: { [key]: 'false' } },
+    })),
+  ];
+}
+
+/** Trust of a project's service role: CodeBuild, for this project of this account only. */
+export function codeBuildTrustPolicy(a: Arns, projectName: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'CodeBuildForThisProject',
+        Effect: 'Allow',
+        Principal: { Service: 'codebuild.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': a.accountId },
+          ArnLike: { 'aws:SourceArn': projectArn(a, projectName) },
+        },
+      },
+    ],
+  });
+}
+
+export interface BuildRoleInputs {
+  readonly projectName: string;
+  readonly logGroupName: string;
+  readonly connectionArn: string;
+  /** Subnet ids when known at synth; otherwise the account's subnets. */
+  readonly subnetIds?: readonly string[];
+  readonly ledgerUrlSecretArn?: string;
+}
+
+/**
+ * What every build needs: write its own log group, create its network interfaces in the given
+ * subnets, use the CodeConnections connection; a deploy project also reads the ledger URL secret.
+ */
+export function buildRoleStatements(a: Arns, input: BuildRoleInputs): RunnerPolicyStatement[] {
+  const ec2 = `arn:${a.partition}:ec2:${a.region}:${a.accountId}`;
+  const subnets =
+    input.subnetIds && input.subnetIds.length > 0
+      ? input.subnetIds.map((id) => `${ec2}:subnet/${id}`)
+      : [`${ec2}:subnet/*`];
+  const [group] = logGroupArns(a, input.logGroupName);
+  const statements: RunnerPolicyStatement[] = [
+    {
+      Sid: 'WriteOwnLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: [group, `${group}:*`],
+    },
+    {
+      // EC2 offers no resource-level permission for these read-only calls.
+      Sid: 'DescribeNetwork',
+      Effect: 'Allow',
+      Action: [
+        'ec2:DescribeDhcpOptions',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DescribeSecurityGroups',
+        'ec2:DescribeVpcs',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'ManageBuildNetworkInterfaces',
+      Effect: 'Allow',
+      Action: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface'],
+      Resource: [`${ec2}:network-interface/*`, `${ec2}:security-group/*`, ...subnets],
+    },
+    {
+      Sid: 'AttachBuildNetworkInterfaces',
+      Effect: 'Allow',
+      Action: 'ec2:CreateNetworkInterfacePermission',
+      Resource: `${ec2}:network-interface/*`,
+      Condition: {
+        StringEquals: { 'ec2:AuthorizedService': 'codebuild.amazonaws.com' },
+        ArnEquals: { 'ec2:Subnet': subnets },
+      },
+    },
+    {
+      Sid: 'UseSourceConnection',
+      Effect: 'Allow',
+      Action: [
+        'codeconnections:GetConnection',
+        'codeconnections:GetConnectionToken',
+        'codeconnections:UseConnection',
+        'codestar-connections:GetConnection',
+        'codestar-connections:GetConnectionToken',
+        'codestar-connections:UseConnection',
+      ],
+      Resource: input.connectionArn,
+    },
+  ];
+  const secret = input.ledgerUrlSecretArn;
+  if (secret !== undefined) {
+    statements.push(
+      secretKind(secret) === 'secretsmanager'
+        ? {
+            Sid: 'ReadLedgerUrl',
+            Effect: 'Allow',
+            Action: 'secretsmanager:GetSecretValue',
+            // Given as a partial ARN (no random suffix), the secret's full ARN adds `-XXXXXX`.
+            Resource: [secret, `${secret}-??????`],
+          }
+        : {
+            Sid: 'ReadLedgerUrl',
+            Effect: 'Allow',
+            Action: 'ssm:GetParameters',
+            Resource: secret,
+          },
+    );
+  }
+  return statements;
+}
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const PARAMETER_ARN = /^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9/_.-]+$/;
+
+/** `secretsmanager` or `ssm` for a reference ARN, `undefined` for anything else (a literal value). */
+export function secretKind(arn: string): 'secretsmanager' | 'ssm' | undefined {
+  if (SECRET_ARN.test(arn)) return 'secretsmanager';
+  if (PARAMETER_ARN.test(arn)) return 'ssm';
+  return undefined;
+}
+
+/** `/acme/dev/ledger-url` for `arn:aws:ssm:<region>:<account>:parameter/acme/dev/ledger-url`. */
+export function parameterName(arn: string): string {
+  return `/${arn.replace(/^arn:[^:]+:ssm:[^:]+:\d{12}:parameter\//, '')}`;
+}
+
+export function policyDocument(statements: readonly RunnerPolicyStatement[]): string {
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}

@@ -1,0 +1,471 @@
+import { CodebuildWebhook } from '@cdktf/provider-aws/lib/codebuild-webhook';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { Testing, TerraformStack } from 'cdktf';
+import { parse } from 'yaml';
+import {
+  CodeBuildRunner,
+  START_BUILD_OVERRIDE_KEYS,
+  workflowNamePattern,
+  type CodeBuildRunnerProps,
+  type DeployProjectProps,
+  type GithubActionsRunnerProps,
+} from '../../../lib/runner';
+import { GantryConfigError } from '../../../lib/core/errors';
+import { evaluate, type PolicyDocument } from '../../iam-evaluator';
+
+const common = {
+  accountId: '111111111111',
+  region: 'eu-west-1',
+  repository: 'acme/platform',
+  connectionArn:
+    'arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1d0000-0000-4000-8000-000000000001',
+  vpcId: 'vpc-0a1d0000000000001',
+  subnetIds: ['subnet-0a1d0000000000a01', 'subnet-0a1d0000000000b01'],
+  kmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/0a1d0000-0000-4000-8000-00000000000k',
+};
+
+const runnerProps: GithubActionsRunnerProps = {
+  ...common,
+  mode: 'github-actions',
+  projectName: 'acme-dev-runner',
+};
+
+const deployProps: DeployProjectProps = {
+  ...common,
+  mode: 'deploy',
+  projectName: 'acme-dev-deploy',
+  environmentName: 'dev',
+  stacks: ['dev-services'],
+  ledgerUrlSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/dev/gantry-ledger-url',
+};
+
+interface Synth {
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+function synth(props: CodeBuildRunnerProps): { json: Synth; text: string; runner: CodeBuildRunner } {
+  let runner: CodeBuildRunner | undefined;
+  const text = Testing.synthScope((scope) => {
+    runner = new CodeBuildRunner(scope, 'runner', props);
+  });
+  return { json: JSON.parse(text) as Synth, text, runner: runner! };
+}
+
+function only(json: Synth, type: string): Record<string, unknown> {
+  const all = Object.values(json.resource[type] ?? {});
+  expect(all).toHaveLength(1);
+  return all[0];
+}
+
+function expectConfigError(fn: () => unknown, ...fragments: string[]): void {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(GantryConfigError);
+  for (const fragment of fragments) expect((error as Error).message).toContain(fragment);
+}
+
+describe('CodeBuildRunner (github-actions)', () => {
+  test('webhook starts builds only on WORKFLOW_JOB_QUEUED events', () => {
+    const { text } = synth(runnerProps);
+    expect(text).toHaveResourceWithProperties(CodebuildWebhook, {
+      build_type: 'BUILD',
+      filter_group: [{ filter: [{ type: 'EVENT', pattern: 'WORKFLOW_JOB_QUEUED' }] }],
+    });
+  });
+
+  test('webhook is narrowed to the named workflows, with names escaped as a regular expression', () => {
+    const { json } = synth({ ...runnerProps, workflowNames: ['Build', 'Deploy (prod)'] });
+    const webhook = only(json, 'aws_codebuild_webhook') as { filter_group: Array<{ filter: unknown[] }> };
+    expect(webhook.filter_group).toEqual([
+      {
+        filter: [
+          { type: 'EVENT', pattern: 'WORKFLOW_JOB_QUEUED' },
+          { type: 'WORKFLOW_NAME', pattern: '^(?:Build|Deploy \\(prod\\))$' },
+        ],
+      },
+    ]);
+    const pattern = new RegExp(workflowNamePattern(['Build', 'Deploy (prod)']));
+    expect(['Build', 'Deploy (prod)'].every((n) => pattern.test(n))).toBe(true);
+    expect(['Builds', 'Deploy prod', 'xBuild'].some((n) => pattern.test(n))).toBe(false);
+  });
+
+  test('the project checks out exactly the repository through the CodeConnections connection', () => {
+    const { json } = synth(runnerProps);
+    const project = only(json, 'aws_codebuild_project') as { source: Record<string, unknown> };
+    expect(project.source).toMatchObject({
+      type: 'GITHUB',
+      location: 'https://github.com/acme/platform.git',
+      auth: { type: 'CODECONNECTIONS', resource: common.connectionArn },
+    });
+    expect(project.source.buildspec).toBeUndefined();
+  });
+
+  test('label prefix is codebuild-<project>', () => {
+    expect(synth(runnerProps).runner.labelPrefix).toBe('codebuild-acme-dev-runner');
+  });
+
+  test('privileged mode is off by default', () => {
+    const { json } = synth(runnerProps);
+    const project = only(json, 'aws_codebuild_project') as { environment: Record<string, unknown> };
+    expect(project.environment).toMatchObject({
+      privileged_mode: false,
+      compute_type: 'BUILD_GENERAL1_SMALL',
+      image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+      type: 'LINUX_CONTAINER',
+    });
+  });
+
+  test('privileged mode is on with a reason, which the project records', () => {
+    const { json } = synth({ ...runnerProps, privileged: { reason: 'builds container images with docker' } });
+    const project = only(json, 'aws_codebuild_project') as {
+      environment: Record<string, unknown>;
+      description: string;
+    };
+    expect(project.environment.privileged_mode).toBe(true);
+    expect(project.description).toContain('builds container images with docker');
+  });
+
+  test.each([[''], ['   '], ['docker']])('fails when privileged mode has reason %j', (reason) => {
+    expectConfigError(
+      () => synth({ ...runnerProps, privileged: { reason } }),
+      'runner.privileged.reason',
+      'at least 10 characters',
+    );
+  });
+
+  test('has no concurrency limit (runners run jobs in parallel)', () => {
+    const project = only(synth(runnerProps).json, 'aws_codebuild_project');
+    expect(project.concurrent_build_limit).toBeUndefined();
+  });
+
+  test('starterPolicyStatements is refused for a runner', () => {
+    expect(() => synth(runnerProps).runner.starterPolicyStatements()).toThrow(GantryConfigError);
+  });
+});
+
+describe('CodeBuildRunner (deploy)', () => {
+  test('runs one build at a time with a 60-minute default timeout', () => {
+    const project = only(synth(deployProps).json, 'aws_codebuild_project');
+    expect(project).toMatchObject({
+      concurrent_build_limit: 1,
+      build_timeout: 60,
+      source_version: 'refs/heads/main',
+    });
+    expect(
+      only(synth({ ...deployProps, timeoutMinutes: 90 }).json, 'aws_codebuild_project').build_timeout,
+    ).toBe(90);
+  });
+
+  test('has no webhook: only StartBuild runs it', () => {
+    expect(synth(deployProps).json.resource.aws_codebuild_webhook).toBeUndefined();
+  });
+
+  test('buildspec is defined in Terraform and plans then applies the configured stack', () => {
+    const { json, runner } = synth({ ...deployProps, stacks: ['dev-foundation', 'dev-services'] });
+    const project = only(json, 'aws_codebuild_project') as { source: { buildspec: string } };
+    expect(project.source.buildspec).toBe(runner.buildspec);
+    const spec = parse(project.source.buildspec) as {
+      env: { variables: Record<string, string>; 'secrets-manager': Record<string, string> };
+      phases: { install: { commands: string[] }; build: { commands: string[] } };
+    };
+    expect(spec.phases.install.commands).toEqual(['npm ci']);
+    const build = spec.phases.build.commands;
+    expect(build).toContain('export GANTRY_COMMIT="$CODEBUILD_RESOLVED_SOURCE_VERSION"');
+    const runtime = build.filter((c) => c.startsWith('npx --no -- gantry '));
+    expect(runtime).toEqual([
+      'npx --no -- gantry plan dev-foundation',
+      'npx --no -- gantry apply dev-foundation',
+      'npx --no -- gantry plan dev-services',
+      'npx --no -- gantry apply dev-services',
+    ]);
+    expect(build.indexOf('export GANTRY_STACK=dev-services')).toBeLessThan(
+      build.indexOf('npx --no -- gantry plan dev-services'),
+    );
+    expect(spec.env.variables).toMatchObject({ GANTRY_ENVIRONMENT: 'dev' });
+  });
+
+  test('buildspec reads the ledger URL from Secrets Manager and holds no secret literal', () => {
+    const { runner } = synth(deployProps);
+    const spec = parse(runner.buildspec!) as { env: Record<string, Record<string, string>> };
+    expect(spec.env['secrets-manager']).toEqual({ GANTRY_LEDGER_URL: deployProps.ledgerUrlSecretArn });
+    expect(spec.env.variables.GANTRY_LEDGER_URL).toBeUndefined();
+    expect(runner.buildspec).not.toMatch(/postgres(ql)?:\/\/|rds-data:\/\/|password|AKIA/i);
+    // Terraform would interpolate `${...}` inside the buildspec string.
+    expect(runner.buildspec).not.toContain('${');
+  });
+
+  test('an SSM parameter ARN becomes a parameter-store reference by name', () => {
+    const { runner } = synth({
+      ...deployProps,
+      ledgerUrlSecretArn: 'arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/ledger-url',
+    });
+    const spec = parse(runner.buildspec!) as { env: Record<string, Record<string, string>> };
+    expect(spec.env['parameter-store']).toEqual({ GANTRY_LEDGER_URL: '/acme/dev/ledger-url' });
+    expect(spec.env['secrets-manager']).toBeUndefined();
+  });
+
+  test.each([
+    ['postgres://gantry:hunter2@db.internal:5432/gantry', 'postgres://***@db.internal'],
+    ['rds-data://arn:aws:rds:eu-west-1:111111111111:cluster:ledger', 'rds-data://'],
+  ])('fails when the ledger URL is given as a literal (%s), without echoing credentials', (value, shown) => {
+    let message = '';
+    try {
+      synth({ ...deployProps, ledgerUrlSecretArn: value });
+    } catch (e) {
+      expect(e).toBeInstanceOf(GantryConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toContain('runner.ledgerUrlSecretArn');
+    expect(message).toContain(shown);
+    expect(message).not.toContain('hunter2');
+  });
+
+  test.each([['dev services'], ['dev;rm -rf /'], ['$(id)']])(
+    'fails for stack id %j (it is a shell word)',
+    (stack) => {
+      expectConfigError(
+        () => synth({ ...deployProps, stacks: [stack] }),
+        'runner.stacks',
+        JSON.stringify(stack),
+      );
+    },
+  );
+
+  test('fails without stacks', () => {
+    expectConfigError(() => synth({ ...deployProps, stacks: [] }), 'runner.stacks');
+  });
+
+  test('service role holds the apply permissions: managed policies, boundary and added statements', () => {
+    let runner: CodeBuildRunner | undefined;
+    const text = Testing.synthScope((scope) => {
+      runner = new CodeBuildRunner(scope, 'runner', {
+        ...deployProps,
+        managedPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
+        permissionsBoundaryArn: 'arn:aws:iam::111111111111:policy/acme-boundary',
+      });
+      runner.addToRolePolicy({
+        Sid: 'PassTaskRoles',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: 'arn:aws:iam::111111111111:role/acme-dev-api-task',
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      });
+    });
+    expect(text).toHaveResourceWithProperties(IamRolePolicyAttachment, {
+      policy_arn: 'arn:aws:iam::aws:policy/PowerUserAccess',
+    });
+    expect(text).toHaveResourceWithProperties(IamRole, {
+      name: 'acme-dev-deploy-build',
+      permissions_boundary: 'arn:aws:iam::111111111111:policy/acme-boundary',
+    });
+    const json = JSON.parse(text) as Synth;
+    const policy = JSON.parse(only(json, 'aws_iam_role_policy').policy as string) as PolicyDocument;
+    const request = (action: string, resource: string, context: Record<string, string> = {}) =>
+      evaluate([policy], { action, resource, context });
+    expect(
+      request('iam:PassRole', 'arn:aws:iam::111111111111:role/acme-dev-api-task', {
+        'iam:PassedToService': 'ecs-tasks.amazonaws.com',
+      }),
+    ).toBe('allow');
+    expect(request('secretsmanager:GetSecretValue', `${deployProps.ledgerUrlSecretArn}-AbC123`)).toBe(
+      'allow',
+    );
+    expect(
+      request(
+        'secretsmanager:GetSecretValue',
+        'arn:aws:secretsmanager:eu-west-1:111111111111:secret:other-AbC123',
+      ),
+    ).toBe('implicit-deny');
+    expect(runner!.roleArn).toBe('arn:aws:iam::111111111111:role/acme-dev-deploy-build');
+  });
+});
+
+describe('CodeBuildRunner starter policy (for the GitHub apply role)', () => {
+  const dev = synth(deployProps).runner;
+  const staging = synth({
+    ...deployProps,
+    accountId: '222222222222',
+    projectName: 'acme-staging-deploy',
+    environmentName: 'staging',
+    stacks: ['staging-services'],
+    connectionArn:
+      'arn:aws:codeconnections:eu-west-1:222222222222:connection/0b2d0000-0000-4000-8000-000000000002',
+    ledgerUrlSecretArn: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:acme/staging/gantry-ledger-url',
+  }).runner;
+  const policy: PolicyDocument = { Version: '2012-10-17', Statement: dev.starterPolicyStatements() };
+  const decide = (action: string, resource: string, context: Record<string, string> = {}) =>
+    evaluate([JSON.stringify(policy)], { action, resource, context });
+
+  test('allows StartBuild and BatchGetBuilds on its own project, choosing the commit', () => {
+    expect(decide('codebuild:StartBuild', dev.projectArn)).toBe('allow');
+    expect(decide('codebuild:BatchGetBuilds', dev.projectArn)).toBe('allow');
+  });
+
+  test("cannot start another environment's project", () => {
+    expect(staging.projectArn).toBe('arn:aws:codebuild:eu-west-1:222222222222:project/acme-staging-deploy');
+    expect(decide('codebuild:StartBuild', staging.projectArn)).toBe('implicit-deny');
+    expect(
+      decide('codebuild:StartBuild', 'arn:aws:codebuild:eu-west-1:111111111111:project/acme-dev-runner'),
+    ).toBe('implicit-deny');
+  });
+
+  test.each([
+    ['buildspec', 'codebuild:source.buildspec', 'version: 0.2\nphases: {build: {commands: [env]}}'],
+    ['environment-variable', 'codebuild:environment.environmentVariables', 'GANTRY_LEDGER_URL'],
+    ['service-role', 'codebuild:serviceRole', 'arn:aws:iam::111111111111:role/admin'],
+    ['image', 'codebuild:environment.image', 'evil/image:latest'],
+    ['source location', 'codebuild:source.location', 'https://github.com/evil/fork.git'],
+    ['privileged mode', 'codebuild:environment.privilegedMode', 'true'],
+  ])('cannot start its own project with a %s override', (_name, key, value) => {
+    expect(decide('codebuild:StartBuild', dev.projectArn, { [key]: value })).toBe('deny');
+  });
+
+  test('every override key is denied by its own statement', () => {
+    for (const key of START_BUILD_OVERRIDE_KEYS) {
+      expect(decide('codebuild:StartBuild', dev.projectArn, { [key]: 'x' })).toBe('deny');
+    }
+  });
+
+  test('grants nothing else: no project changes, no other builds, logs of its own group only', () => {
+    expect(decide('codebuild:UpdateProject', dev.projectArn)).toBe('implicit-deny');
+    expect(decide('codebuild:StartBuildBatch', dev.projectArn)).toBe('implicit-deny');
+    expect(decide('iam:PassRole', dev.roleArn)).toBe('implicit-deny');
+    expect(
+      decide(
+        'logs:GetLogEvents',
+        'arn:aws:logs:eu-west-1:111111111111:log-group:/aws/codebuild/acme-dev-deploy:log-stream:abc',
+      ),
+    ).toBe('allow');
+    expect(
+      decide(
+        'logs:GetLogEvents',
+        'arn:aws:logs:eu-west-1:111111111111:log-group:/aws/codebuild/acme-dev-runner:log-stream:abc',
+      ),
+    ).toBe('implicit-deny');
+  });
+
+  test('is literal JSON: no Terraform interpolation', () => {
+    expect(JSON.stringify(policy)).not.toContain('${');
+  });
+});
+
+describe('CodeBuildRunner (both modes)', () => {
+  test.each([runnerProps, deployProps])(
+    '$mode: log group has the retention, the KMS key and prevent_destroy',
+    (props) => {
+      const { json } = synth({ ...props, logRetentionDays: 365 });
+      expect(only(json, 'aws_cloudwatch_log_group')).toMatchObject({
+        name: `/aws/codebuild/${props.projectName}`,
+        retention_in_days: 365,
+        kms_key_id: common.kmsKeyArn,
+        lifecycle: { prevent_destroy: true },
+      });
+      expect(only(synth(props).json, 'aws_cloudwatch_log_group').retention_in_days).toBe(90);
+    },
+  );
+
+  test.each([runnerProps, deployProps])(
+    '$mode: project encrypted with the key, logs configured, in the VPC',
+    (props) => {
+      const project = only(synth(props).json, 'aws_codebuild_project') as Record<
+        string,
+        Record<string, unknown>
+      > & {
+        encryption_key: string;
+      };
+      expect(project.encryption_key).toBe(common.kmsKeyArn);
+      expect(project.logs_config).toMatchObject({ cloudwatch_logs: { status: 'ENABLED' } });
+      expect(project.vpc_config).toMatchObject({ vpc_id: common.vpcId, subnets: common.subnetIds });
+      expect(project.artifacts).toEqual({ type: 'NO_ARTIFACTS' });
+    },
+  );
+
+  test.each([runnerProps, deployProps])('$mode: security group has egress rules only', (props) => {
+    const { json } = synth(props);
+    expect(json.resource.aws_vpc_security_group_ingress_rule).toBeUndefined();
+    const sg = only(json, 'aws_security_group');
+    expect(sg.ingress).toBeUndefined();
+    expect(Object.values(json.resource.aws_vpc_security_group_egress_rule)).toEqual([
+      expect.objectContaining({ ip_protocol: 'tcp', from_port: 443, to_port: 443, cidr_ipv4: '0.0.0.0/0' }),
+    ]);
+  });
+
+  test.each([runnerProps, deployProps])(
+    '$mode: service role trusts CodeBuild for this project only',
+    (props) => {
+      const role = only(synth(props).json, 'aws_iam_role') as { assume_role_policy: string };
+      const trust = role.assume_role_policy;
+      const project = `arn:aws:codebuild:eu-west-1:111111111111:project/${props.projectName}`;
+      const assume = (sourceArn: string, sourceAccount = '111111111111') =>
+        evaluate([trust], {
+          action: 'sts:AssumeRole',
+          principal: { type: 'Service', id: 'codebuild.amazonaws.com' },
+          context: { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': sourceAccount },
+        });
+      expect(assume(project)).toBe('allow');
+      expect(assume(`${project}-other`)).toBe('implicit-deny');
+      expect(assume(project.replace('111111111111', '999999999999'), '999999999999')).toBe('implicit-deny');
+    },
+  );
+
+  test.each([runnerProps, deployProps])('$mode: role policy is literal and scoped', (props) => {
+    const policy = only(synth(props).json, 'aws_iam_role_policy').policy as string;
+    expect(policy).not.toContain('${');
+    const doc = JSON.parse(policy) as {
+      Statement: Array<{ Action: string | string[]; Resource: string | string[] }>;
+    };
+    for (const s of doc.Statement) {
+      const actions = ([] as string[]).concat(s.Action);
+      if (([] as string[]).concat(s.Resource).includes('*')) {
+        expect(actions.every((a) => a.startsWith('ec2:Describe'))).toBe(true);
+      }
+      expect(actions).not.toContain('*');
+    }
+  });
+
+  test('compute type and image are configurable; an aarch64 image runs on ARM', () => {
+    const project = only(
+      synth({
+        ...runnerProps,
+        computeType: 'BUILD_GENERAL1_LARGE',
+        image: 'aws/codebuild/amazonlinux-aarch64-standard:3.0',
+      }).json,
+      'aws_codebuild_project',
+    ) as { environment: Record<string, unknown> };
+    expect(project.environment).toMatchObject({
+      compute_type: 'BUILD_GENERAL1_LARGE',
+      image: 'aws/codebuild/amazonlinux-aarch64-standard:3.0',
+      type: 'ARM_CONTAINER',
+    });
+  });
+
+  test('two runners in one stack do not clash', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'two');
+    new CodeBuildRunner(stack, 'runner', runnerProps);
+    new CodeBuildRunner(stack, 'deploy', deployProps);
+    const json = JSON.parse(Testing.synth(stack)) as Synth;
+    expect(Object.keys(json.resource.aws_codebuild_project)).toHaveLength(2);
+  });
+
+  test.each<[string, Partial<CodeBuildRunnerProps>, string]>([
+    ['compute type', { computeType: 'BUILD_GENERAL9_HUGE' }, 'runner.computeType'],
+    ['timeout', { timeoutMinutes: 3 }, 'runner.timeoutMinutes'],
+    ['timeout', { timeoutMinutes: 2161 }, 'runner.timeoutMinutes'],
+    ['retention', { logRetentionDays: 10 }, 'runner.logRetentionDays'],
+    ['connection', { connectionArn: 'arn:aws:iam::111111111111:role/x' }, 'runner.connectionArn'],
+    ['repository', { repository: 'acme/*' }, 'runner.repository'],
+    ['subnets', { subnetIds: [] }, 'runner.subnetIds'],
+    ['account', { accountId: '1234' }, 'runner.accountId'],
+    ['project name', { projectName: 'has space' }, 'runner.projectName'],
+    ['egress port', { egressTcpPorts: [70000] }, 'runner.egressTcpPorts'],
+  ])('fails for a bad %s', (_what, change, path) => {
+    expectConfigError(() => synth({ ...deployProps, ...change } as CodeBuildRunnerProps), path);
+    expectConfigError(() => synth({ ...runnerProps, ...change } as CodeBuildRunnerProps), path);
+  });
+});
