@@ -1,0 +1,274 @@
+/**
+ * `terraform-apply.yml`: `workflow_dispatch` (environment, stack, action, image tags) and, for the
+ * auto-deploy environments, every push to the default branch. One job per GitHub Environment of the
+ * chain, in order (`prod-approval`, then `prod`), so each approval is its own gate.
+ */
+import type { EnvironmentConfig, GantryConfig } from '../../../environments/types';
+import { GantryConfigError } from '../../core/errors';
+import { environmentChain } from '../../core/naming';
+import {
+  awsCredentialsStep,
+  deployModeOf,
+  deployProjectOf,
+  runsOnFor,
+  setupSteps,
+  type ResolvedOptions,
+  type Yaml,
+} from './steps';
+
+/** Image tags the inputs accept: what ECR allows, as the config validator does. */
+const IMAGE_TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
+
+const RESOLVE_JOB = 'resolve';
+
+/**
+ * Validates the inputs against the configuration (known service, well-formed tag, what the
+ * environment's deploy mode can do) and turns `api=v1.3.0 worker=v1.3.0` into `--var` arguments.
+ * Inputs arrive as environment variables, never spliced into the script.
+ */
+function resolveScript(config: GantryConfig, auto: readonly string[]): string {
+  const cases = config.environments.map((env) => {
+    const services = env.services.map((s) => s.name).join(' ');
+    return `  ${env.name}) services="${services}"; mode="${deployModeOf(env)}" ;;`;
+  });
+  return [
+    'set -euo pipefail',
+    'set -f',
+    'fail() { echo "::error title=Invalid input::$1"; exit 1; }',
+    'if [ "$EVENT" = push ]; then',
+    `  # A push deploys the services of: ${auto.join(', ') || 'none'}, with the image tags in the config.`,
+    '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS=""',
+    'else',
+    '  case "$ENVIRONMENT" in',
+    ...cases.map((c) => `  ${c}`),
+    '    *) fail "environment \\"$ENVIRONMENT\\" is not configured" ;;',
+    '  esac',
+    '  case "$STACK" in foundation|services) ;; *) fail "stack \\"$STACK\\": use foundation or services" ;; esac',
+    '  case "$ACTION" in plan|apply) ;; *) fail "action \\"$ACTION\\": use plan or apply" ;; esac',
+    '  if [ "$mode" = deploy-project ]; then',
+    '    # StartBuild takes no override but the source version: the project applies the services',
+    '    # with the tags committed in the config. Roll back by reverting the tag bump.',
+    '    [ -z "${IMAGE_TAGS// /}" ] || fail "$ENVIRONMENT deploys through its CodeBuild deploy project, which takes the image tags from the commit: change the config instead"',
+    '    [ "$STACK" = services ] || fail "$ENVIRONMENT-foundation is applied by an administrator, not by its deploy project"',
+    '    [ "$ACTION" = apply ] || fail "the deploy project of $ENVIRONMENT runs plan and apply together: use action apply"',
+    '  fi',
+    'fi',
+    'var_args=""',
+    'read -r -a pairs <<< "${IMAGE_TAGS//,/ }"',
+    'for pair in "${pairs[@]}"; do',
+    '  [ "$STACK" = services ] || fail "image tags apply to the services stack only"',
+    '  [[ "$pair" == *=* ]] || fail "\\"$pair\\": write service=tag, e.g. api=v1.3.0"',
+    '  service="${pair%%=*}"',
+    '  tag="${pair#*=}"',
+    '  [[ " $services " == *" $service "* ]] || fail "service \\"$service\\" is not in $ENVIRONMENT (services: $services)"',
+    `  [[ "$tag" =~ ${IMAGE_TAG_PATTERN} ]] || fail "image tag \\"$tag\\" of $service is not a valid tag"`,
+    '  [ "$tag" != latest ] || fail "image tag of $service: latest is mutable, name a release tag"',
+    '  # The Terraform variable of the service: image_tag_<service with - as _>.',
+    '  var_args="$var_args --var image_tag_${service//-/_}=$tag"',
+    'done',
+    '{',
+    '  echo "stack=$STACK"',
+    '  echo "action=$ACTION"',
+    '  echo "var_args=${var_args# }"',
+    '} >> "$GITHUB_OUTPUT"',
+    '',
+  ].join('\n');
+}
+
+/** Runs `gantry plan` then, for `apply`, `gantry apply` of that saved plan, in the same job. */
+const PLAN_APPLY_SCRIPT = [
+  'set -euo pipefail',
+  'read -r -a var_args <<< "$VAR_ARGS"',
+  'npx gantry plan "$STACK" "${var_args[@]}"',
+  'if [ "$ACTION" = apply ]; then',
+  '  npx gantry apply "$STACK"',
+  'fi',
+  '',
+].join('\n');
+
+/** Starts the deploy project at this commit (no other override: the role may not), waits for it. */
+const START_BUILD_SCRIPT = [
+  'set -euo pipefail',
+  'build_id="$(aws codebuild start-build --project-name "$PROJECT" --source-version "$GITHUB_SHA" --query build.id --output text)"',
+  'echo "Started $build_id"',
+  'echo "CodeBuild build \\`$build_id\\` of \\`$PROJECT\\` at \\`$GITHUB_SHA\\`" >> "$GITHUB_STEP_SUMMARY"',
+  'while :; do',
+  '  sleep 20',
+  '  status="$(aws codebuild batch-get-builds --ids "$build_id" --query \'builds[0].buildStatus\' --output text)"',
+  '  case "$status" in',
+  '    IN_PROGRESS) ;;',
+  '    SUCCEEDED) echo "Build succeeded"; exit 0 ;;',
+  '    *) echo "::error title=Deploy of $PROJECT::build $build_id ended $status; its log is in CloudWatch"; exit 1 ;;',
+  '  esac',
+  'done',
+  '',
+].join('\n');
+
+function ifFor(env: EnvironmentConfig, auto: readonly string[]): string {
+  const dispatched = `github.event_name == 'workflow_dispatch' && inputs.environment == '${env.name}'`;
+  return auto.includes(env.name) ? `github.event_name == 'push' || (${dispatched})` : dispatched;
+}
+
+function applyJob(
+  config: GantryConfig,
+  env: EnvironmentConfig,
+  options: ResolvedOptions,
+  needs: string[],
+): Yaml {
+  const concurrency = {
+    group: `gantry-${env.name}-\${{ needs.${RESOLVE_JOB}.outputs.stack }}`,
+    'cancel-in-progress': false,
+  };
+  const credentials = awsCredentialsStep(
+    'Assume the apply role of this environment',
+    '${{ vars.AWS_DEPLOYER_ROLE_ARN }}',
+    '${{ vars.AWS_REGION }}',
+    'gantry-apply',
+  );
+  const mode = deployModeOf(env);
+  const base = {
+    name: `${env.name} (${mode === 'deploy-project' ? 'CodeBuild deploy project' : 'gantry apply'})`,
+    needs,
+    if: ifFor(env, options.autoDeployEnvironments),
+    environment: env.name,
+    concurrency,
+  };
+  if (mode === 'deploy-project') {
+    const timeout = (env.runners?.deploy?.timeoutMinutes ?? 60) + 15;
+    return {
+      ...base,
+      'runs-on': options.runsOn,
+      'timeout-minutes': timeout,
+      permissions: { 'id-token': 'write' },
+      steps: [
+        credentials,
+        {
+          name: `Start ${deployProjectOf(config, env)} and wait`,
+          env: { PROJECT: deployProjectOf(config, env) },
+          run: START_BUILD_SCRIPT,
+        },
+      ],
+    };
+  }
+  return {
+    ...base,
+    'runs-on': runsOnFor(config, env, options),
+    'timeout-minutes': options.timeoutMinutes,
+    // actions: read lets `gantry apply` read this run's approvals (N-approval check).
+    permissions: { contents: 'read', 'id-token': 'write', actions: 'read' },
+    steps: [
+      ...setupSteps(options),
+      credentials,
+      {
+        name: `\${{ needs.${RESOLVE_JOB}.outputs.action }} ${env.name}-\${{ needs.${RESOLVE_JOB}.outputs.stack }}`,
+        env: {
+          STACK: `${env.name}-\${{ needs.${RESOLVE_JOB}.outputs.stack }}`,
+          ACTION: `\${{ needs.${RESOLVE_JOB}.outputs.action }}`,
+          VAR_ARGS: `\${{ needs.${RESOLVE_JOB}.outputs.var_args }}`,
+          GANTRY_LEDGER_URL: `\${{ secrets.${options.ledgerUrlSecret} }}`,
+          GITHUB_TOKEN: '${{ github.token }}',
+        },
+        run: PLAN_APPLY_SCRIPT,
+      },
+    ],
+  };
+}
+
+/** A gate job: bound to its environment, so its reviewers must approve; it runs nothing. */
+function gateJob(env: EnvironmentConfig, gate: string, options: ResolvedOptions, needs: string[]): Yaml {
+  return {
+    name: `${gate} (approval gate for ${env.name})`,
+    needs,
+    if: ifFor(env, options.autoDeployEnvironments),
+    environment: gate,
+    'runs-on': options.runsOn,
+    'timeout-minutes': 5,
+    permissions: {},
+    steps: [{ name: 'Approved', run: `echo "${gate} approved by its reviewers"` }],
+  };
+}
+
+export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Yaml {
+  const jobs: Record<string, Yaml> = {};
+  const auto = options.autoDeployEnvironments;
+  jobs[RESOLVE_JOB] = {
+    name: 'Check the inputs',
+    'runs-on': options.runsOn,
+    'timeout-minutes': 5,
+    permissions: {},
+    outputs: {
+      stack: '${{ steps.inputs.outputs.stack }}',
+      action: '${{ steps.inputs.outputs.action }}',
+      var_args: '${{ steps.inputs.outputs.var_args }}',
+    },
+    steps: [
+      {
+        name: 'Check the inputs against the configuration',
+        id: 'inputs',
+        env: {
+          EVENT: '${{ github.event_name }}',
+          ENVIRONMENT: '${{ inputs.environment }}',
+          STACK: '${{ inputs.stack }}',
+          ACTION: '${{ inputs.action }}',
+          IMAGE_TAGS: '${{ inputs.image_tags }}',
+        },
+        run: resolveScript(config, auto),
+      },
+    ],
+  };
+  for (const env of config.environments) {
+    const chain = environmentChain(env.name, env.approval.requiredApprovals);
+    let previous = RESOLVE_JOB;
+    for (const name of chain) {
+      if (jobs[name]) {
+        throw new GantryConfigError(
+          `workflows: job id ${JSON.stringify(name)} of environment ${env.name} is already used; rename the environment`,
+        );
+      }
+      const needs = previous === RESOLVE_JOB ? [RESOLVE_JOB] : [RESOLVE_JOB, previous];
+      jobs[name] =
+        name === env.name ? applyJob(config, env, options, needs) : gateJob(env, name, options, needs);
+      previous = name;
+    }
+  }
+  const names = config.environments.map((e) => e.name);
+  const example = config.environments[0]?.services
+    .slice(0, 2)
+    .map((s) => `${s.name}=v1.2.3`)
+    .join(' ');
+  return {
+    name: 'terraform-apply',
+    'run-name':
+      "${{ github.event_name == 'push' && 'deploy on push' || format('{0} {1}-{2} {3}', inputs.action, inputs.environment, inputs.stack, inputs.image_tags) }}",
+    on: {
+      ...(auto.length > 0 ? { push: { branches: [config.organization.github.defaultBranch] } } : {}),
+      workflow_dispatch: {
+        inputs: {
+          environment: { description: 'Environment', type: 'choice', required: true, options: names },
+          stack: {
+            description: 'Stack of that environment',
+            type: 'choice',
+            required: true,
+            default: 'services',
+            options: ['services', 'foundation'],
+          },
+          action: {
+            description: 'plan only, or plan and apply',
+            type: 'choice',
+            required: true,
+            default: 'apply',
+            options: ['apply', 'plan'],
+          },
+          image_tags: {
+            description: `Image tags to deploy, "service=tag" separated by spaces (e.g. "${example}"); empty: the tags in the config. A rollback is this workflow with the previous tags.`,
+            type: 'string',
+            required: false,
+            default: '',
+          },
+        },
+      },
+    },
+    permissions: {},
+    jobs,
+  };
+}

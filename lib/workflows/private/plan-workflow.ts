@@ -1,0 +1,200 @@
+/** `terraform-plan.yml`: every stack planned with the read-only plan roles; one updating PR comment. */
+import type { EnvironmentConfig, GantryConfig } from '../../../environments/types';
+import { uses } from '../pins';
+import {
+  awsCredentialsStep,
+  envKey,
+  planRoleArnOf,
+  setupSteps,
+  type ResolvedOptions,
+  type Yaml,
+} from './steps';
+
+/** Marks the one comment the workflow keeps updating on a pull request. */
+export const PLAN_COMMENT_MARKER = '<!-- gantry:terraform-plan -->';
+
+/** GitHub rejects comments over 65,536 characters; keep a margin for the footer. */
+const COMMENT_LIMIT = 60000;
+
+/** The environment whose plan role can read the `github` stack's S3 state, if it has one. */
+function githubStateEnvironment(config: GantryConfig): EnvironmentConfig | undefined {
+  const backend = config.organization.githubStateBackend;
+  if (!backend) return undefined;
+  return config.environments.find((e) => e.stateBackend?.bucket === backend.bucket) ?? config.environments[0];
+}
+
+/**
+ * Plans each stack in turn with `gantry plan`, which writes its Markdown summary to the file named
+ * by GITHUB_STEP_SUMMARY: each stack's summary goes to a file of its own, then to the step summary
+ * and to the job output the comment job reads. Every stack is planned even when one fails.
+ */
+function planScript(stacks: readonly string[]): string {
+  return [
+    'set +e',
+    'status=0',
+    `for stack in ${stacks.join(' ')}; do`,
+    '  part="$RUNNER_TEMP/gantry-plan-$stack.md"',
+    '  : > "$part"',
+    '  GITHUB_STEP_SUMMARY="$part" npx gantry plan "$stack"',
+    '  code=$?',
+    '  case "$code" in',
+    '    0) outcome="planned" ;;',
+    '    3) outcome="refused by a guard (exit 3)"; status=1 ;;',
+    '    *) outcome="failed (exit $code)"; status=1 ;;',
+    '  esac',
+    '  [ "$code" -eq 0 ] || echo "::error title=gantry plan $stack::$outcome"',
+    '  cat "$part" >> "$GITHUB_STEP_SUMMARY"',
+    '  { echo "### \\`$stack\\`: $outcome"; echo; cat "$part"; echo; } >> "$RUNNER_TEMP/gantry-plan.md"',
+    'done',
+    'exit "$status"',
+    '',
+  ].join('\n');
+}
+
+/** Hands the collected Markdown to the comment job (a random heredoc delimiter: the text is not ours). */
+const REPORT_SCRIPT = [
+  'delimiter="gantry-$(openssl rand -hex 16)"',
+  '{',
+  '  echo "summary<<$delimiter"',
+  '  cat "$RUNNER_TEMP/gantry-plan.md" 2>/dev/null || echo "_The plan did not run; see the job log._"',
+  '  echo "$delimiter"',
+  '} >> "$GITHUB_OUTPUT"',
+  '',
+].join('\n');
+
+/** Same-repository pull requests and pushes: a fork's run gets no OIDC token and no secrets. */
+const NOT_A_FORK =
+  "github.event_name == 'push' || github.event.pull_request.head.repo.full_name == github.repository";
+
+interface PlanJob {
+  readonly id: string;
+  readonly title: string;
+  readonly job: Yaml;
+}
+
+function planJob(
+  id: string,
+  title: string,
+  stacks: readonly string[],
+  options: ResolvedOptions,
+  aws: { readonly role: string; readonly region: string } | undefined,
+  env: Yaml,
+): PlanJob {
+  return {
+    id,
+    title,
+    job: {
+      name: `plan ${title}`,
+      if: NOT_A_FORK,
+      'runs-on': options.runsOn,
+      'timeout-minutes': options.timeoutMinutes,
+      // id-token only where a role is assumed.
+      permissions: aws ? { contents: 'read', 'id-token': 'write' } : { contents: 'read' },
+      outputs: { summary: '${{ steps.report.outputs.summary }}' },
+      steps: [
+        ...setupSteps(options),
+        ...(aws
+          ? [awsCredentialsStep('Assume the read-only plan role', aws.role, aws.region, 'gantry-plan')]
+          : []),
+        { name: `Plan ${stacks.join(', ')}`, env, run: planScript(stacks) },
+        { name: 'Report', id: 'report', if: 'always()', run: REPORT_SCRIPT },
+      ],
+    },
+  };
+}
+
+function commentScript(jobs: readonly PlanJob[]): string {
+  return [
+    `const marker = ${JSON.stringify(PLAN_COMMENT_MARKER)};`,
+    `const limit = ${COMMENT_LIMIT};`,
+    'const runUrl = `${context.serverUrl}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`;',
+    'const parts = [',
+    ...jobs.map((j) => `  process.env.PLAN_${envKey(j.id.replace(/^plan-/, ''))} || '',`),
+    '];',
+    "let text = parts.filter((p) => p.trim() !== '').join('\\n');",
+    'if (text.length > limit) {',
+    '  text = text.slice(0, limit) + `\\n\\n_Truncated: the full summaries are in the [run](${runUrl})._`;',
+    '}',
+    "const body = [marker, '## Terraform plan', '', `Commit ${context.sha.slice(0, 7)}, [run](${runUrl}).`, '', text].join('\\n');",
+    'const { owner, repo } = context.repo;',
+    'const issue_number = context.issue.number;',
+    'const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number, per_page: 100 });',
+    "const previous = comments.find((c) => c.user?.type === 'Bot' && (c.body ?? '').startsWith(marker));",
+    'if (previous) {',
+    '  await github.rest.issues.updateComment({ owner, repo, comment_id: previous.id, body });',
+    '} else {',
+    '  await github.rest.issues.createComment({ owner, repo, issue_number, body });',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export function planWorkflow(config: GantryConfig, options: ResolvedOptions): Yaml {
+  const branch = config.organization.github.defaultBranch;
+  const jobs: PlanJob[] = [];
+  if (options.githubTokenSecret !== false) {
+    const stateEnv = githubStateEnvironment(config);
+    jobs.push(
+      planJob(
+        'plan-github',
+        'github',
+        ['github'],
+        options,
+        stateEnv ? { role: planRoleArnOf(config, stateEnv), region: stateEnv.region } : undefined,
+        {
+          // Read-only token for the GitHub provider; PR code runs with it, so never an admin token.
+          GITHUB_TOKEN: `\${{ secrets.${options.githubTokenSecret} }}`,
+          GANTRY_LEDGER_URL: ledgerOnPush(options),
+        },
+      ),
+    );
+  }
+  for (const env of config.environments) {
+    jobs.push(
+      planJob(
+        `plan-${env.name}`,
+        env.name,
+        [`${env.name}-foundation`, `${env.name}-services`],
+        options,
+        { role: planRoleArnOf(config, env), region: env.region },
+        { GANTRY_LEDGER_URL: ledgerOnPush(options) },
+      ),
+    );
+  }
+  const commentEnv: Yaml = {};
+  for (const j of jobs)
+    commentEnv[`PLAN_${envKey(j.id.replace(/^plan-/, ''))}`] = `\${{ needs.${j.id}.outputs.summary }}`;
+  return {
+    name: 'terraform-plan',
+    on: { pull_request: { branches: [branch] }, push: { branches: [branch] } },
+    permissions: {},
+    concurrency: {
+      group: 'terraform-plan-${{ github.event.pull_request.number || github.ref }}',
+      'cancel-in-progress': true,
+    },
+    jobs: {
+      ...Object.fromEntries(jobs.map((j) => [j.id, j.job])),
+      comment: {
+        name: 'PR comment',
+        needs: jobs.map((j) => j.id),
+        if: "always() && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository",
+        'runs-on': options.runsOn,
+        'timeout-minutes': 5,
+        permissions: { 'pull-requests': 'write' },
+        steps: [
+          {
+            name: 'Create or update the plan comment',
+            uses: uses('githubScript'),
+            env: commentEnv,
+            with: { script: commentScript(jobs) },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** The ledger is written for plans of the default branch only: PR code never sees its URL. */
+function ledgerOnPush(options: ResolvedOptions): string {
+  return `\${{ github.event_name == 'push' && secrets.${options.ledgerUrlSecret} || '' }}`;
+}

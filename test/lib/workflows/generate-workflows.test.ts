@@ -1,0 +1,492 @@
+import { actionlint as runLint } from './actionlint';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { referenceConfig } from '../../../environments';
+import type { EnvironmentConfig, GantryConfig } from '../../../environments/types';
+import { environmentChain, imageTagVariableName, planRoleName, roleArn } from '../../../lib/core/naming';
+import {
+  ACTION_PINS,
+  checkWorkflows,
+  generateWorkflows,
+  PLAN_COMMENT_MARKER,
+  writeWorkflows,
+  type GeneratedWorkflow,
+} from '../../../lib/workflows';
+
+type Json = Record<string, unknown>;
+interface Step {
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  env?: Record<string, string>;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  name?: string;
+  needs?: string[];
+  if?: string;
+  environment?: string;
+  concurrency?: { group: string; 'cancel-in-progress': boolean };
+  permissions?: Record<string, string>;
+  'runs-on'?: string;
+  steps: Step[];
+  strategy?: { matrix: { include: Json[] } };
+}
+interface Workflow {
+  on: Json;
+  permissions: Json;
+  jobs: Record<string, Job>;
+}
+
+const prod = referenceConfig.environments.find((e) => e.name === 'prod')!;
+const dev = referenceConfig.environments.find((e) => e.name === 'dev')!;
+
+function withEnvironments(...environments: EnvironmentConfig[]): GantryConfig {
+  return { ...referenceConfig, environments };
+}
+
+/** dev on its CodeBuild runner (no deploy project), qa on GitHub-hosted runners, prod with 3 approvals. */
+const variant: GantryConfig = withEnvironments(
+  { ...dev, runners: { githubActions: dev.runners?.githubActions } },
+  { ...dev, name: 'qa', accountId: '444444444444', runners: undefined },
+  {
+    ...prod,
+    approval: {
+      requiredApprovals: 3,
+      reviewerGroups: [{ teams: ['platform-leads'] }, { teams: ['sre'] }, { teams: ['security'] }],
+    },
+  },
+);
+
+const CONFIGS: Record<string, GantryConfig> = { reference: referenceConfig, variant };
+
+function files(config: GantryConfig): Record<string, GeneratedWorkflow> {
+  return Object.fromEntries(generateWorkflows(config).map((w) => [w.fileName, w]));
+}
+function load(config: GantryConfig, file: string): Workflow {
+  return parse(files(config)[file].content) as Workflow;
+}
+function allSteps(wf: Workflow): Step[] {
+  return Object.values(wf.jobs).flatMap((j) => j.steps);
+}
+const assumesRole = (job: Job) =>
+  job.steps.some((s) => s.uses?.startsWith(`${ACTION_PINS.configureAwsCredentials.action}@`));
+
+/** Runs a generated `run:` script with bash, a fake `npx`/`aws` on PATH and the given env. */
+function runScript(script: string, env: Record<string, string>, fakes: Record<string, string> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-wf-'));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  for (const [name, body] of Object.entries(fakes)) {
+    fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+  }
+  const output = path.join(dir, 'output');
+  const summary = path.join(dir, 'summary');
+  fs.writeFileSync(output, '');
+  fs.writeFileSync(summary, '');
+  const result = spawnSync('bash', ['-e', '-c', script], {
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      GITHUB_OUTPUT: output,
+      GITHUB_STEP_SUMMARY: summary,
+      RUNNER_TEMP: dir,
+      CALLS: path.join(dir, 'calls'),
+      ...env,
+    },
+    encoding: 'utf8',
+  });
+  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    output: read(output),
+    summary: read(summary),
+    calls: read(path.join(dir, 'calls')),
+  };
+}
+
+describe.each(Object.entries(CONFIGS))('workflows of the %s config', (_label, config) => {
+  const generated = generateWorkflows(config);
+
+  test('writes the plan, apply and drift workflows', () => {
+    expect(generated.map((w) => w.fileName)).toEqual([
+      'terraform-plan.yml',
+      'terraform-apply.yml',
+      'terraform-drift.yml',
+    ]);
+  });
+
+  test.each(generated.map((w) => [w.fileName, w] as const))(
+    'actionlint finds nothing in %s',
+    async (_f, w) => {
+      expect(await runLint(w.content, w.fileName)).toEqual([]);
+    },
+  );
+
+  test.each(generated.map((w) => [w.fileName, w] as const))('%s: least permissions at the top', (_f, w) => {
+    const wf = parse(w.content) as Workflow;
+    expect([{}, { contents: 'read' }]).toContainEqual(wf.permissions);
+    for (const job of Object.values(wf.jobs)) expect(job.permissions).toBeDefined();
+  });
+
+  test.each(generated.map((w) => [w.fileName, w] as const))(
+    '%s: id-token: write exactly on the jobs that assume a role',
+    (_f, w) => {
+      const wf = parse(w.content) as Workflow;
+      for (const [id, job] of Object.entries(wf.jobs)) {
+        expect([id, job.permissions?.['id-token'] === 'write']).toEqual([id, assumesRole(job)]);
+      }
+    },
+  );
+
+  test.each(generated.map((w) => [w.fileName, w] as const))(
+    '%s: every action pinned to a full SHA from the pins table, with its version',
+    (_f, w) => {
+      const wf = parse(w.content) as Workflow;
+      const pinned = new Map(Object.values(ACTION_PINS).map((p) => [`${p.action}@${p.sha}`, p.version]));
+      const used = allSteps(wf).flatMap((s) => (s.uses ? [s.uses] : []));
+      expect(used.length).toBeGreaterThan(0);
+      for (const u of used) {
+        expect(u).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+        expect(pinned.has(u)).toBe(true);
+        expect(w.content).toContain(`${u} # ${pinned.get(u)}`);
+      }
+    },
+  );
+
+  test.each(generated.map((w) => [w.fileName, w] as const))(
+    '%s: no event or input text spliced into a script, no persisted checkout token',
+    (_f, w) => {
+      const wf = parse(w.content) as Workflow;
+      for (const step of allSteps(wf)) {
+        expect(step.run ?? '').not.toMatch(/\$\{\{/);
+        if (step.uses?.startsWith('actions/checkout@'))
+          expect(step.with?.['persist-credentials']).toBe(false);
+      }
+    },
+  );
+
+  test('no workflow runs on pull_request_target or workflow_run', () => {
+    for (const w of generated) {
+      const on = (parse(w.content) as Workflow).on;
+      expect(Object.keys(on)).not.toContain('pull_request_target');
+      expect(Object.keys(on)).not.toContain('workflow_run');
+    }
+  });
+
+  test('the apply workflow runs only on dispatch and on pushes to the default branch', () => {
+    const wf = load(config, 'terraform-apply.yml');
+    expect(Object.keys(wf.on).sort()).toEqual(['push', 'workflow_dispatch']);
+    expect(wf.on.push).toEqual({ branches: ['main'] });
+  });
+
+  test('each environment deploys through its chain of gate jobs, in order', () => {
+    const wf = load(config, 'terraform-apply.yml');
+    for (const env of config.environments) {
+      const chain = environmentChain(env.name, env.approval.requiredApprovals);
+      chain.forEach((name, i) => {
+        const job = wf.jobs[name];
+        expect(job.environment).toBe(name);
+        expect(job.needs).toEqual(i === 0 ? ['resolve'] : ['resolve', chain[i - 1]]);
+        expect(job.if).toContain(`inputs.environment == '${env.name}'`);
+      });
+      const apply = wf.jobs[env.name];
+      expect(apply.concurrency).toEqual({
+        group: `gantry-${env.name}-\${{ needs.resolve.outputs.stack }}`,
+        'cancel-in-progress': false,
+      });
+      for (const gate of chain.slice(0, -1)) {
+        expect(wf.jobs[gate].permissions).toEqual({});
+        expect(wf.jobs[gate].steps.some((s) => s.uses)).toBe(false);
+      }
+    }
+  });
+});
+
+describe('terraform-apply.yml', () => {
+  test('prod (2 approvals) passes prod-approval, then prod', () => {
+    const wf = load(referenceConfig, 'terraform-apply.yml');
+    const prodJobs = Object.entries(wf.jobs).filter(([, j]) =>
+      j.if?.includes("inputs.environment == 'prod'"),
+    );
+    expect(prodJobs.map(([id, j]) => [id, j.environment, j.needs])).toEqual([
+      ['prod-approval', 'prod-approval', ['resolve']],
+      ['prod', 'prod', ['resolve', 'prod-approval']],
+    ]);
+  });
+
+  test('3 approvals: prod-approval-1, prod-approval-2, then prod', () => {
+    const wf = load(variant, 'terraform-apply.yml');
+    expect(wf.jobs['prod-approval-2'].needs).toEqual(['resolve', 'prod-approval-1']);
+    expect(wf.jobs.prod.needs).toEqual(['resolve', 'prod-approval-2']);
+  });
+
+  test('only the auto-deploy environment (dev) runs on push', () => {
+    const wf = load(referenceConfig, 'terraform-apply.yml');
+    expect(wf.jobs.dev.if).toMatch(/^github\.event_name == 'push' \|\|/);
+    for (const id of ['staging', 'prod', 'prod-approval']) expect(wf.jobs[id].if).not.toContain("'push'");
+  });
+
+  test('without an auto-deploy environment there is no push trigger', () => {
+    const wf = parse(
+      generateWorkflows(referenceConfig, { autoDeployEnvironments: [] })[1].content,
+    ) as Workflow;
+    expect(Object.keys(wf.on)).toEqual(['workflow_dispatch']);
+  });
+
+  test('dispatch inputs: environment, stack, action, image tags', () => {
+    const wf = load(referenceConfig, 'terraform-apply.yml');
+    const inputs = (wf.on.workflow_dispatch as { inputs: Record<string, Json> }).inputs;
+    expect(Object.keys(inputs)).toEqual(['environment', 'stack', 'action', 'image_tags']);
+    expect(inputs.environment.options).toEqual(['dev', 'staging', 'prod']);
+    expect(inputs.stack.options).toEqual(['services', 'foundation']);
+    expect(inputs.action.options).toEqual(['apply', 'plan']);
+    expect(String(inputs.image_tags.description)).toContain('rollback');
+  });
+
+  test('an environment with a runner applies on its CodeBuild runner label with the apply role', () => {
+    const wf = load(variant, 'terraform-apply.yml');
+    const job = wf.jobs.dev;
+    expect(job['runs-on']).toBe('codebuild-acme-dev-runner-${{ github.run_id }}-${{ github.run_attempt }}');
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write', actions: 'read' });
+    const creds = job.steps.find((s) => s.uses?.startsWith('aws-actions/'))!;
+    expect(creds.with?.['role-to-assume']).toBe('${{ vars.AWS_DEPLOYER_ROLE_ARN }}');
+    expect(wf.jobs.qa['runs-on']).toBe('ubuntu-latest');
+  });
+
+  test('an environment with a deploy project only starts it, at this commit, with no override', () => {
+    const wf = load(referenceConfig, 'terraform-apply.yml');
+    const job = wf.jobs.prod;
+    expect(job.permissions).toEqual({ 'id-token': 'write' });
+    const start = job.steps.find((s) => s.run?.includes('start-build'))!;
+    expect(start.env).toEqual({ PROJECT: 'acme-prod-deploy' });
+    const call = start.run!.split('\n').find((l) => l.includes('start-build'))!;
+    const flags = call.match(/--[a-z-]+/g);
+    expect(flags).toEqual(['--project-name', '--source-version', '--query', '--output']);
+    expect(job.steps.some((s) => s.run?.includes('gantry'))).toBe(false);
+  });
+
+  test('the deploy step fails the job when the build fails and passes when it succeeds', () => {
+    const start = load(referenceConfig, 'terraform-apply.yml').jobs.prod.steps.find((s) =>
+      s.run?.includes('start-build'),
+    )!;
+    const fakes = (status: string) => ({
+      aws: `echo "$*" >> "$CALLS"; if [ "$2" = start-build ]; then echo build-1; else echo ${status}; fi`,
+      sleep: 'true',
+    });
+    const env = { PROJECT: 'acme-prod-deploy', GITHUB_SHA: 'abc123' };
+    const failed = runScript(start.run!, env, fakes('FAILED'));
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain('::error title=Deploy of acme-prod-deploy::build build-1 ended FAILED');
+    const ok = runScript(start.run!, env, fakes('SUCCEEDED'));
+    expect(ok.status).toBe(0);
+    expect(ok.calls.split('\n')[0]).toBe(
+      'codebuild start-build --project-name acme-prod-deploy --source-version abc123 --query build.id --output text',
+    );
+  });
+
+  describe('the input check', () => {
+    const resolve = (config: GantryConfig) =>
+      load(config, 'terraform-apply.yml').jobs.resolve.steps.find((s) => s.run)!.run!;
+    const dispatch = (config: GantryConfig, inputs: Record<string, string>) =>
+      runScript(resolve(config), {
+        EVENT: 'workflow_dispatch',
+        STACK: 'services',
+        ACTION: 'apply',
+        IMAGE_TAGS: '',
+        ...inputs,
+      });
+
+    test('turns image tags into --var arguments named like the Terraform variables', () => {
+      const r = dispatch(variant, { ENVIRONMENT: 'dev', IMAGE_TAGS: 'api=v1.3.0, admin-frontend=v1.2.9' });
+      expect(r.status).toBe(0);
+      expect(r.output).toBe(
+        `stack=services\naction=apply\nvar_args=--var ${imageTagVariableName('api')}=v1.3.0 --var ${imageTagVariableName('admin-frontend')}=v1.2.9\n`,
+      );
+    });
+
+    test.each([
+      ['an unknown service', { IMAGE_TAGS: 'billing=v1' }, 'service "billing" is not in dev'],
+      ['a malformed pair', { IMAGE_TAGS: 'api' }, '"api": write service=tag'],
+      ['a bad tag', { IMAGE_TAGS: 'api=v1;rm' }, 'image tag "v1;rm" of api is not a valid tag'],
+      ['latest', { IMAGE_TAGS: 'api=latest' }, 'latest is mutable'],
+      ['tags on foundation', { STACK: 'foundation', IMAGE_TAGS: 'api=v1' }, 'services stack only'],
+      ['an unknown environment', { ENVIRONMENT: 'uat' }, 'environment "uat" is not configured'],
+      ['a glob', { IMAGE_TAGS: '*' }, '"*": write service=tag'],
+    ])('rejects %s', (_name, inputs, message) => {
+      const r = dispatch(variant, { ENVIRONMENT: 'dev', ...inputs });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`::error title=Invalid input::`);
+      expect(r.stdout).toContain(message);
+      expect(r.output).toBe('');
+    });
+
+    test('rejects image tags for an environment that deploys through its deploy project', () => {
+      const r = dispatch(referenceConfig, { ENVIRONMENT: 'prod', IMAGE_TAGS: 'api=v1.3.0' });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('takes the image tags from the commit');
+      expect(dispatch(referenceConfig, { ENVIRONMENT: 'prod' }).status).toBe(0);
+    });
+
+    test('a push deploys the services with the configured tags', () => {
+      const r = runScript(resolve(referenceConfig), { EVENT: 'push', IMAGE_TAGS: 'api=v9', ENVIRONMENT: '' });
+      expect(r.status).toBe(0);
+      expect(r.output).toBe('stack=services\naction=apply\nvar_args=\n');
+    });
+  });
+
+  test('the apply step plans with the tags, then applies that saved plan', () => {
+    const job = load(variant, 'terraform-apply.yml').jobs.dev;
+    const step = job.steps.find((s) => s.run?.includes('gantry'))!;
+    expect(step.env?.STACK).toBe('dev-${{ needs.resolve.outputs.stack }}');
+    const fakes = { npx: 'echo "$*" >> "$CALLS"' };
+    const env = { STACK: 'dev-services', VAR_ARGS: '--var image_tag_api=v1.3.0' };
+    expect(runScript(step.run!, { ...env, ACTION: 'apply' }, fakes).calls).toBe(
+      'gantry plan dev-services --var image_tag_api=v1.3.0\ngantry apply dev-services\n',
+    );
+    expect(runScript(step.run!, { ...env, ACTION: 'plan', VAR_ARGS: '' }, fakes).calls).toBe(
+      'gantry plan dev-services\n',
+    );
+    const refused = runScript(step.run!, { ...env, ACTION: 'apply' }, { npx: 'exit 3' });
+    expect(refused.status).toBe(3);
+  });
+});
+
+describe('terraform-plan.yml', () => {
+  const wf = load(referenceConfig, 'terraform-plan.yml');
+
+  test('runs on pull requests and pushes to the default branch', () => {
+    expect(wf.on).toEqual({ pull_request: { branches: ['main'] }, push: { branches: ['main'] } });
+  });
+
+  test('each environment is planned with its plan role, computed from config', () => {
+    for (const env of referenceConfig.environments) {
+      const job = wf.jobs[`plan-${env.name}`];
+      const creds = job.steps.find((s) => s.uses?.startsWith('aws-actions/'))!;
+      expect(creds.with?.['role-to-assume']).toBe(
+        roleArn(env.accountId, env.region, planRoleName('acme', env.name)),
+      );
+      expect(job.steps.find((s) => s.run?.includes('gantry plan'))!.run).toContain(
+        `for stack in ${env.name}-foundation ${env.name}-services; do`,
+      );
+      expect(job.if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
+      expect(job.environment).toBeUndefined();
+    }
+    expect(wf.jobs['plan-github'].permissions).toEqual({ contents: 'read' });
+  });
+
+  test('the PR comment job alone may write to pull requests, and updates one marked comment', () => {
+    const comment = wf.jobs.comment;
+    expect(comment.permissions).toEqual({ 'pull-requests': 'write' });
+    expect(comment.needs).toEqual(['plan-github', 'plan-dev', 'plan-staging', 'plan-prod']);
+    expect(comment.steps.some((s) => s.uses?.startsWith('actions/checkout@'))).toBe(false);
+    const script = String(comment.steps[0].with?.script);
+    expect(script).toContain(JSON.stringify(PLAN_COMMENT_MARKER));
+    expect(script).toContain('updateComment');
+    for (const [id, job] of Object.entries(wf.jobs)) {
+      if (id !== 'comment') expect(job.permissions?.['pull-requests']).toBeUndefined();
+    }
+  });
+
+  test('the plan step plans every stack, collects each summary, and fails when one fails', () => {
+    const step = wf.jobs['plan-dev'].steps.find((s) => s.run?.includes('gantry plan'))!;
+    const npx = [
+      'echo "$*" >> "$CALLS"',
+      'echo "summary of $3" > "$GITHUB_STEP_SUMMARY"',
+      '[ "$3" = dev-foundation ] && exit 1',
+      'exit 0',
+    ].join('\n');
+    const r = runScript(step.run!, {}, { npx });
+    expect(r.status).toBe(1);
+    expect(r.calls).toBe('gantry plan dev-foundation\ngantry plan dev-services\n');
+    expect(r.summary).toBe('summary of dev-foundation\nsummary of dev-services\n');
+    expect(r.stdout).toContain('::error title=gantry plan dev-foundation::failed (exit 1)');
+  });
+
+  test('the ledger URL reaches plans of the default branch only', () => {
+    const step = wf.jobs['plan-dev'].steps.find((s) => s.run?.includes('gantry plan'))!;
+    expect(step.env?.GANTRY_LEDGER_URL).toBe(
+      "${{ github.event_name == 'push' && secrets.GANTRY_LEDGER_URL || '' }}",
+    );
+  });
+
+  test('githubTokenSecret: false leaves the github stack out', () => {
+    const plan = parse(
+      generateWorkflows(referenceConfig, { githubTokenSecret: false })[0].content,
+    ) as Workflow;
+    expect(Object.keys(plan.jobs)).toEqual(['plan-dev', 'plan-staging', 'plan-prod', 'comment']);
+  });
+});
+
+describe('terraform-drift.yml', () => {
+  const wf = load(referenceConfig, 'terraform-drift.yml');
+
+  test('runs on a schedule, one matrix entry per stack with the plan role', () => {
+    expect(wf.on.schedule).toEqual([{ cron: '17 5 * * 1-5' }]);
+    const include = wf.jobs.drift.strategy!.matrix.include;
+    expect(include.map((e) => e.stack)).toEqual([
+      'github',
+      'dev-foundation',
+      'dev-services',
+      'staging-foundation',
+      'staging-services',
+      'prod-foundation',
+      'prod-services',
+    ]);
+    expect(include.find((e) => e.stack === 'prod-services')!.role).toBe(
+      'arn:aws:iam::333333333333:role/acme-prod-gh-plan',
+    );
+  });
+
+  test('drift (exit 2) fails the job visibly; no drift passes', () => {
+    const step = wf.jobs.drift.steps.find((s) => s.run?.includes('gantry drift'))!;
+    const drifted = runScript(step.run!, { STACK: 'prod-services' }, { npx: 'exit 2' });
+    expect(drifted.status).toBe(2);
+    expect(drifted.stdout).toContain('::error title=Drift on prod-services::');
+    expect(drifted.summary).toContain('DRIFTED');
+    const clean = runScript(step.run!, { STACK: 'prod-services' }, { npx: 'exit 0' });
+    expect(clean.status).toBe(0);
+    expect(clean.summary).toContain('no drift');
+    expect(runScript(step.run!, { STACK: 'prod-services' }, { npx: 'exit 1' }).status).toBe(1);
+  });
+});
+
+describe('actionlint', () => {
+  test('reports a broken workflow, so a clean result means something', async () => {
+    const apply = files(referenceConfig)['terraform-apply.yml'].content.replace(
+      'needs.resolve.outputs.stack',
+      'needs.resolve.outputs.nope',
+    );
+    const findings = await runLint(apply, 'terraform-apply.yml');
+    expect(findings.map((f) => f.message).join('\n')).toContain('nope');
+  });
+});
+
+describe('committed workflows', () => {
+  const examples = path.join(__dirname, '../../../examples/workflows');
+
+  test('examples/workflows/ is what the generator writes for the reference config', () => {
+    expect(checkWorkflows(examples, generateWorkflows(referenceConfig))).toEqual([]);
+  });
+
+  test('the check names a changed and a missing file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-wf-check-'));
+    const workflows = generateWorkflows(referenceConfig);
+    writeWorkflows(dir, workflows);
+    expect(checkWorkflows(dir, workflows)).toEqual([]);
+    fs.appendFileSync(path.join(dir, 'terraform-apply.yml'), '# edited\n');
+    fs.rmSync(path.join(dir, 'terraform-drift.yml'));
+    expect(checkWorkflows(dir, workflows)).toEqual([
+      { fileName: 'terraform-apply.yml', problem: 'changed' },
+      { fileName: 'terraform-drift.yml', problem: 'missing' },
+    ]);
+  });
+
+  test('generation is deterministic', () => {
+    expect(generateWorkflows(referenceConfig)).toEqual(generateWorkflows(referenceConfig));
+  });
+});
