@@ -24,6 +24,12 @@ export interface WorkflowsCommandOptions {
   readonly config?: string;
 }
 
+/** What the subcommand needs of the `gantry` CLI (its `CliContext`, structurally). */
+export interface WorkflowsCli {
+  readonly io: { out(text: string): void; err(text: string): void };
+  setExit(code: number): void;
+}
+
 function loadConfig(file: string | undefined): GantryConfig {
   if (!file) return referenceConfig;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the config module is chosen at run time
@@ -68,7 +74,7 @@ export function runWorkflowsCommand(
   }
 }
 
-function withOptions(command: Command): Command {
+function withOptions(command: Command, run: (opts: WorkflowsCommandOptions) => void): Command {
   return command
     .description('write the GitHub Actions workflows generated from the environment configuration')
     .option('--out <dir>', 'directory the workflow files are written to', DEFAULT_WORKFLOWS_DIR)
@@ -77,16 +83,21 @@ function withOptions(command: Command): Command {
       '--config <file>',
       'configuration module exporting `config` (default: $GANTRY_CONFIG, else the reference)',
     )
-    .action((opts: WorkflowsCommandOptions) => {
-      process.exitCode = runWorkflowsCommand(opts);
-    });
+    .action(run);
 }
 
-/** Adds `workflows [--out <dir>] [--check] [--config <file>]` to a commander program. */
-export function registerWorkflowsCommand(program: Command): Command {
-  return withOptions(program.command('workflows'));
+/**
+ * `gantry workflows [--out <dir>] [--check] [--config <file>]`: the registrar `bin/gantry.ts` lists,
+ * printing through the CLI's output and reporting the exit code to it.
+ */
+export function registerWorkflows(program: Command, cli: WorkflowsCli): void {
+  withOptions(program.command('workflows'), (opts) =>
+    cli.setExit(runWorkflowsCommand(opts, cli.io.out, cli.io.err)),
+  );
 }
 
 if (require.main === module) {
-  withOptions(new Command('workflows')).parse();
+  withOptions(new Command('workflows'), (opts) => {
+    process.exitCode = runWorkflowsCommand(opts);
+  }).parse();
 }
