@@ -1,0 +1,20 @@
+import type { CommandRegistrar } from '../cli';
+import { registerApply } from './apply';
+import { registerDrift } from './drift';
+import { registerLedger } from './ledger';
+import { registerPlan } from './plan';
+import { registerRuns } from './runs';
+import { registerShow } from './show';
+
+export { registerApply, registerDrift, registerLedger, registerPlan, registerRuns, registerShow };
+export { renderRunsTable } from './runs';
+
+/** The runtime's own subcommands, in help order. */
+export const RUNTIME_COMMANDS: readonly CommandRegistrar[] = [
+  registerPlan,
+  registerApply,
+  registerDrift,
+  registerShow,
+  registerRuns,
+  registerLedger,
+];

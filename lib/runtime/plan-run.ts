@@ -1,0 +1,166 @@
+/**
+ * `plan` and `drift`: a row before Terraform starts, `init` + `plan -detailed-exitcode -out` +
+ * `show -json`, a redacted summary (console and step summary), and the row closed with the counts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunRecord } from './ledger';
+import { loadRuntimeConfig } from './config';
+import { readRunContext } from './context';
+import { EXIT, RuntimeError } from './errors';
+import { summarizePlan, type PlanSummary } from './plan-summary';
+import {
+  ActiveRun,
+  envRedactor,
+  heartbeatSeconds,
+  oneLine,
+  openMigratedLedger,
+  sha256File,
+  terraformVersion,
+  type CliIo,
+} from './session';
+import { resolveStack, type StackOptions } from './stack';
+import { appendStepSummary } from './step-summary';
+import { renderSummaryMarkdown, renderSummaryText } from './summary-render';
+import { runTerraform } from './terraform';
+
+export interface PlanOptions extends StackOptions {
+  /** Where the saved plan goes. @default `<dir>/gantry.tfplan` (`gantry-drift.tfplan` for drift) */
+  readonly planFile?: string;
+  /** `drift` only: `plan -refresh-only`. */
+  readonly refreshOnly?: boolean;
+}
+
+export const DEFAULT_PLAN_FILE = 'gantry.tfplan';
+
+/** Runs `plan` or `drift`; returns the exit code. */
+export async function planOrDrift(
+  kind: 'plan' | 'drift',
+  stackId: string,
+  options: PlanOptions,
+  io: CliIo,
+): Promise<number> {
+  const write = (line: string) => io.out(line);
+  const config = loadRuntimeConfig(io.env, io.cwd);
+  const stack = resolveStack(stackId, options, { cwd: io.cwd, env: io.env, write }, config);
+  const context = readRunContext(io.env, io.cwd);
+  const tfVersion = terraformVersion(io.env);
+  const ledger = await openMigratedLedger(io, 'nothing was run');
+  let active: ActiveRun | undefined;
+  try {
+    let record: RunRecord;
+    try {
+      record = await ledger.startRun({
+        stack: stack.stack,
+        action: kind,
+        environment: stack.environment,
+        terraformVersion: tfVersion,
+        ...context,
+      });
+    } catch (error) {
+      throw new RuntimeError(
+        `ledger: cannot write the ${kind} row for ${stack.stack}: ${oneLine(error)}; nothing was run`,
+      );
+    }
+    active = new ActiveRun(ledger, record, heartbeatSeconds(io), io);
+    io.err(`gantry: ${kind} ${stack.stack}: run ${record.id} (${stack.dir})`);
+    return await execute(kind, stack, options, io, active);
+  } finally {
+    active?.stop();
+    await ledger.close().catch(() => undefined);
+  }
+}
+
+async function execute(
+  kind: 'plan' | 'drift',
+  stack: ReturnType<typeof resolveStack>,
+  options: PlanOptions,
+  io: CliIo,
+  active: ActiveRun,
+): Promise<number> {
+  const started = Date.now();
+  const label = (step: string) => `${stack.stack} ${step}`;
+  const tf = (args: string[], step: string, capture = false) =>
+    runTerraform(args, {
+      dir: stack.dir,
+      env: io.env,
+      label: label(step),
+      write: io.out,
+      capture,
+      signals: io.signals,
+      bin: io.env.GANTRY_TERRAFORM_BIN,
+      since: started,
+    });
+  const redactor = envRedactor(io.env);
+  const fail = async (
+    step: string,
+    run: { code: number; interrupted: NodeJS.Signals | null; tail: string },
+  ) => {
+    const signal = run.interrupted ?? active.interrupted;
+    if (signal) {
+      await active.finish({
+        status: 'canceled',
+        exitCode: EXIT.failure,
+        errorSummary: `${step}: interrupted by ${signal}`,
+      });
+      io.err(
+        `gantry: ${kind} ${stack.stack} canceled (${signal}); run ${active.record.id} recorded as canceled`,
+      );
+      return EXIT.failure;
+    }
+    const summary = redactor.scrub(`terraform ${step} exited ${run.code}:\n${run.tail}`);
+    await active.finish({ status: 'failed', exitCode: EXIT.failure, errorSummary: summary });
+    io.err(
+      `gantry: ${kind} ${stack.stack} failed: terraform ${step} exited ${run.code}; run ${active.record.id} recorded as failed`,
+    );
+    return EXIT.failure;
+  };
+
+  const init = await tf(['init', '-input=false', '-no-color'], 'init');
+  if (init.code !== 0 || init.interrupted || active.interrupted) return fail('init', init);
+
+  const planFile = path.resolve(
+    stack.dir,
+    options.planFile ?? (kind === 'plan' ? DEFAULT_PLAN_FILE : 'gantry-drift.tfplan'),
+  );
+  const planArgs = ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`];
+  if (kind === 'drift' && options.refreshOnly) planArgs.push('-refresh-only');
+  const plan = await tf(planArgs, kind === 'plan' ? 'plan' : 'drift');
+  if (plan.interrupted || active.interrupted || (plan.code !== 0 && plan.code !== 2))
+    return fail('plan', plan);
+
+  const show = await tf(['show', '-json', '-no-color', planFile], 'show', true);
+  if (show.code !== 0 || show.interrupted || active.interrupted) return fail('show', show);
+  let summary: PlanSummary;
+  try {
+    summary = summarizePlan(show.stdout, { protectedAddresses: stack.protectedAddresses });
+  } catch (error) {
+    return fail('show', {
+      code: show.code,
+      interrupted: null,
+      tail: `unreadable plan JSON: ${oneLine(error)}`,
+    });
+  }
+  io.out(renderSummaryText(summary));
+  const title = `Terraform ${kind === 'plan' ? 'plan' : 'drift check'}: ${stack.stack}`;
+  if (io.env.GITHUB_STEP_SUMMARY)
+    appendStepSummary(io.env.GITHUB_STEP_SUMMARY, renderSummaryMarkdown(summary, { title }));
+
+  const sha = kind === 'plan' ? sha256File(planFile) : null;
+  if (kind === 'drift') fs.rmSync(planFile, { force: true });
+  const drifted = plan.code === 2;
+  const status = kind === 'plan' ? 'planned' : drifted ? 'drifted' : 'no_changes';
+  const exitCode = kind === 'drift' && drifted ? EXIT.changes : EXIT.ok;
+  const finished = await active.finish({
+    status,
+    exitCode,
+    counts: summary.counts,
+    planSha256: sha,
+    terraformVersion: summary.terraformVersion,
+  });
+  io.err(
+    `gantry: ${kind} ${stack.stack}: ${status}; run ${finished.id}` +
+      (sha ? `; plan ${planFile} sha256 ${sha}` : ''),
+  );
+  return exitCode;
+}
