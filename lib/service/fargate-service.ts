@@ -349,7 +349,8 @@ export class FargateService extends Construct {
       launchType: 'FARGATE',
       platformVersion: 'LATEST',
       networkConfiguration: {
-        subnets: [...props.subnetIds],
+        // Not copied: a list read from SSM is one list token, which a copy would turn into a scalar.
+        subnets: props.subnetIds as string[],
         securityGroups: [securityGroup.id],
         assignPublicIp: false,
       },
