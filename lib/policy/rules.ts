@@ -1,0 +1,20 @@
+/**
+ * Gantry's security rules: one per invariant of SECURITY.md, in its order. Each names the public
+ * checks (Checkov, Trivy/Aqua) it corresponds to and checks a stack's final Terraform JSON.
+ */
+import { IAM_RULES } from './private/iam-rules';
+import { RESOURCE_RULES } from './private/resource-rules';
+import { TERRAFORM_RULES } from './private/terraform-rules';
+import type { PolicyRule } from './types';
+
+export { UNSCOPABLE_ACTIONS } from './private/iam-rules';
+export { looksLikeSecretName } from './private/resource-rules';
+export { DATA_STORE_TYPES, IMAGE_TAG_INTERPOLATION } from './private/terraform-rules';
+
+/** Every rule, ordered by invariant (1..23). */
+export const POLICY_RULES: readonly PolicyRule[] = [...IAM_RULES, ...RESOURCE_RULES, ...TERRAFORM_RULES];
+
+/** The rule with this id, or undefined. */
+export function findRule(id: string): PolicyRule | undefined {
+  return POLICY_RULES.find((r) => r.id === id);
+}

@@ -1,0 +1,704 @@
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
+import { EcrRepositoryPolicy } from '@cdktf/provider-aws/lib/ecr-repository-policy';
+import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster';
+import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
+import { ActionsEnvironmentSecret } from '@cdktf/provider-github/lib/actions-environment-secret';
+import { GithubProvider } from '@cdktf/provider-github/lib/provider';
+import { S3Backend, TerraformStack, TerraformVariable } from 'cdktf';
+import { POLICY_RULES } from '../../../lib/policy';
+import {
+  ACCOUNT,
+  applyRole,
+  compliantKey,
+  compliantLogGroup,
+  compliantProject,
+  compliantRepository,
+  container,
+  githubTrust,
+  KEY_ARN,
+  keyPolicy,
+  planRole,
+  policyJson,
+  policyStack,
+  serviceRole,
+  subject,
+  synthError,
+  taskDefinition,
+  violationLine,
+  violations,
+} from './fixtures';
+
+const STATE_BUCKET = 'acme-terraform-state';
+const STATE_KEY = `arn:aws:s3:::${STATE_BUCKET}/gantry/dev-foundation.tfstate`;
+
+function identityPolicy(stack: TerraformStack, id: string, ...statements: object[]): IamPolicy {
+  return new IamPolicy(stack, id, { name: `acme-${id}`, policy: policyJson(...statements) });
+}
+
+function compliantCluster(stack: TerraformStack, id = 'cluster', insights = 'enabled'): EcsCluster {
+  const logs = compliantLogGroup(stack, `${id}-exec`);
+  return new EcsCluster(stack, id, {
+    name: 'acme-dev',
+    setting: [{ name: 'containerInsights', value: insights }],
+    configuration: {
+      executeCommandConfiguration: {
+        kmsKeyId: KEY_ARN,
+        logging: 'OVERRIDE',
+        logConfiguration: { cloudWatchLogGroupName: logs.name, cloudWatchEncryptionEnabled: true },
+      },
+    },
+  });
+}
+
+function service(stack: TerraformStack, assignPublicIp: boolean, platformVersion?: string): EcsService {
+  return new EcsService(stack, 'service', {
+    name: 'api',
+    cluster: 'acme-dev',
+    taskDefinition: 'acme-api:1',
+    launchType: 'FARGATE',
+    ...(platformVersion ? { platformVersion } : {}),
+    networkConfiguration: { subnets: ['subnet-0a1d0000000000a01'], assignPublicIp },
+  });
+}
+
+function stateBucket(stack: TerraformStack, complete: boolean): S3Bucket {
+  const bucket = new S3Bucket(stack, 'state', { bucket: STATE_BUCKET, lifecycle: { preventDestroy: true } });
+  new S3BucketVersioningA(stack, 'state-versioning', {
+    bucket: bucket.id,
+    versioningConfiguration: { status: 'Enabled' },
+  });
+  new S3BucketPublicAccessBlock(stack, 'state-public', {
+    bucket: bucket.id,
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: complete,
+  });
+  new S3BucketServerSideEncryptionConfigurationA(stack, 'state-sse', {
+    bucket: bucket.id,
+    rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: KEY_ARN } }],
+  });
+  new S3BucketOwnershipControls(stack, 'state-ownership', {
+    bucket: bucket.id,
+    rule: { objectOwnership: 'BucketOwnerEnforced' },
+  });
+  if (complete) {
+    new S3BucketPolicy(stack, 'state-tls', {
+      bucket: STATE_BUCKET,
+      policy: policyJson({
+        Sid: 'TlsOnly',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [`arn:aws:s3:::${STATE_BUCKET}`, `arn:aws:s3:::${STATE_BUCKET}/*`],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    });
+  }
+  new S3BucketLifecycleConfiguration(stack, 'state-lifecycle', {
+    bucket: bucket.id,
+    rule: [
+      {
+        id: 'expire-old-versions',
+        status: 'Enabled',
+        filter: [{ prefix: '' }],
+        noncurrentVersionExpiration: [{ noncurrentDays: 90 }],
+      },
+    ],
+  });
+  return bucket;
+}
+
+interface RuleCase {
+  /** What the breaking stack does wrong. */
+  readonly breaks: string;
+  readonly address: string;
+  readonly broken: (stack: TerraformStack) => void;
+  readonly held: (stack: TerraformStack) => void;
+}
+
+const CASES: Record<string, RuleCase> = {
+  'GANTRY-IAM-001': {
+    breaks: 'a GitHub statement without a sub condition',
+    address: 'aws_iam_role.plan',
+    broken: (stack) =>
+      new IamRole(stack, 'plan', {
+        name: 'acme-dev-gh-plan',
+        assumeRolePolicy: githubTrust({ StringEquals: AUD_ONLY }),
+        tags: { 'gantry:role': 'plan' },
+      }),
+    held: (stack) => planRole(stack),
+  },
+  'GANTRY-IAM-002': {
+    breaks: 'an aud other than sts.amazonaws.com',
+    address: 'aws_iam_role.plan',
+    broken: (stack) =>
+      new IamRole(stack, 'plan', {
+        name: 'acme-dev-gh-plan',
+        assumeRolePolicy: githubTrust({
+          StringEquals: {
+            'token.actions.githubusercontent.com:aud': 'sts.example.com',
+            'token.actions.githubusercontent.com:sub': 'repo:acme/platform:ref:refs/heads/main',
+          },
+        }),
+      }),
+    held: (stack) => planRole(stack),
+  },
+  'GANTRY-IAM-003': {
+    breaks: 'a wildcard in the repository of a subject',
+    address: 'aws_iam_role.plan',
+    broken: (stack) =>
+      new IamRole(stack, 'plan', {
+        name: 'acme-dev-gh-plan',
+        assumeRolePolicy: githubTrust({ StringLike: subject('repo:acme/*:ref:refs/heads/main') }),
+      }),
+    held: (stack) => planRole(stack),
+  },
+  'GANTRY-IAM-004': {
+    breaks: 'an apply role trusting pull_request',
+    address: 'aws_iam_role.apply',
+    broken: (stack) => applyRole(stack, 'apply', 'repo:acme/platform:pull_request'),
+    held: (stack) => applyRole(stack),
+  },
+  'GANTRY-IAM-005': {
+    breaks: 'a second GitHub statement on the same role',
+    address: 'aws_iam_role.apply',
+    broken: (stack) =>
+      new IamRole(stack, 'apply', {
+        name: 'acme-prod-gh-apply',
+        assumeRolePolicy: githubTrust({ StringEquals: subject('repo:acme/platform:environment:prod') }, [
+          {
+            Effect: 'Allow',
+            Principal: {
+              Federated: 'arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com',
+            },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: { StringEquals: subject('repo:acme/platform:environment:staging') },
+          },
+        ]),
+        tags: { 'gantry:role': 'apply' },
+      }),
+    held: (stack) => applyRole(stack),
+  },
+  'GANTRY-IAM-006': {
+    breaks: 'a role assumable by "*"',
+    address: 'aws_iam_role.open',
+    broken: (stack) =>
+      new IamRole(stack, 'open', {
+        name: 'acme-open',
+        assumeRolePolicy: policyJson({ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' }),
+      }),
+    held: (stack) => serviceRole(stack, 'open'),
+  },
+  'GANTRY-IAM-007': {
+    breaks: 'Action "*"',
+    address: 'aws_iam_policy.admin',
+    broken: (stack) => identityPolicy(stack, 'admin', { Effect: 'Allow', Action: '*', Resource: '*' }),
+    held: (stack) =>
+      identityPolicy(stack, 'admin', {
+        Effect: 'Allow',
+        Action: ['ecr:GetAuthorizationToken'],
+        Resource: '*',
+      }),
+  },
+  'GANTRY-IAM-008': {
+    breaks: 's3:GetObject on Resource "*"',
+    address: 'aws_iam_policy.read',
+    broken: (stack) =>
+      identityPolicy(stack, 'read', { Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }),
+    held: (stack) =>
+      identityPolicy(
+        stack,
+        'read',
+        {
+          Effect: 'Allow',
+          Action: ['ecr:GetAuthorizationToken', 'ec2:DescribeSubnets', 'ec2:Describe*'],
+          Resource: '*',
+        },
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: STATE_KEY },
+      ),
+  },
+  'GANTRY-IAM-009': {
+    breaks: 'iam:PassRole on every role without iam:PassedToService',
+    address: 'aws_iam_policy.pass',
+    broken: (stack) =>
+      identityPolicy(stack, 'pass', {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: `arn:aws:iam::${ACCOUNT}:role/*`,
+      }),
+    held: (stack) =>
+      identityPolicy(stack, 'pass', {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: `arn:aws:iam::${ACCOUNT}:role/acme-dev-api-task`,
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+  },
+  'GANTRY-IAM-010': {
+    breaks: 's3:DeleteObject on the state key for the plan role',
+    address: 'aws_iam_role_policy.plan-state',
+    broken: (stack) => {
+      const role = planRole(stack);
+      new IamRolePolicy(stack, 'plan-state', {
+        role: role.name,
+        policy: policyJson({
+          Effect: 'Allow',
+          Action: ['s3:GetObject', 's3:DeleteObject'],
+          Resource: STATE_KEY,
+        }),
+      });
+    },
+    held: (stack) => {
+      const role = planRole(stack);
+      new IamRolePolicy(stack, 'plan-state', {
+        role: role.name,
+        policy: policyJson(
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: STATE_KEY },
+          { Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${STATE_BUCKET}` },
+          {
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+            Resource: `${STATE_KEY}.tflock`,
+          },
+        ),
+      });
+      new IamRolePolicyAttachment(stack, 'plan-read-only', {
+        role: role.name,
+        policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+      });
+    },
+  },
+  'GANTRY-ECR-001': {
+    breaks: 'a mutable repository without scanning or KMS',
+    address: 'aws_ecr_repository.repo',
+    broken: (stack) =>
+      compliantRepository(stack, 'repo', {
+        imageTagMutability: 'MUTABLE',
+        imageScanningConfiguration: { scanOnPush: false },
+        encryptionConfiguration: [{ encryptionType: 'AES256' }],
+      }),
+    held: (stack) => {
+      const repo = compliantRepository(stack);
+      new EcrRepositoryPolicy(stack, 'repo-policy', {
+        repository: repo.name,
+        policy: policyJson({
+          Sid: 'PullFromStaging',
+          Effect: 'Allow',
+          Principal: { AWS: 'arn:aws:iam::222222222222:root' },
+          Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        }),
+      });
+    },
+  },
+  'GANTRY-ECS-001': {
+    breaks: 'a writable root filesystem',
+    address: 'aws_ecs_task_definition.task-definition',
+    broken: (stack) => taskDefinition(stack, [container({ readonlyRootFilesystem: false })]),
+    held: (stack) => taskDefinition(stack),
+  },
+  'GANTRY-ECS-002': {
+    breaks: 'a public IP',
+    address: 'aws_ecs_service.service',
+    broken: (stack) => service(stack, true),
+    held: (stack) => service(stack, false, 'LATEST'),
+  },
+  'GANTRY-ECS-003': {
+    breaks: 'Container Insights off',
+    address: 'aws_ecs_cluster.cluster',
+    broken: (stack) => compliantCluster(stack, 'cluster', 'disabled'),
+    held: (stack) => compliantCluster(stack),
+  },
+  'GANTRY-CB-001': {
+    breaks: 'a project without its KMS key',
+    address: 'aws_codebuild_project.project',
+    broken: (stack) => compliantProject(stack, { encryptionKey: undefined }),
+    held: (stack) => compliantProject(stack),
+  },
+  'GANTRY-LOG-001': {
+    breaks: 'a log group without a KMS key',
+    address: 'aws_cloudwatch_log_group.logs',
+    broken: (stack) =>
+      new CloudwatchLogGroup(stack, 'logs', {
+        name: '/acme/logs',
+        retentionInDays: 30,
+        lifecycle: { preventDestroy: true },
+      }),
+    held: (stack) => compliantLogGroup(stack),
+  },
+  'GANTRY-KMS-001': {
+    breaks: 'a key without rotation',
+    address: 'aws_kms_key.key',
+    broken: (stack) => new KmsKey(stack, 'key', { policy: keyPolicy(), lifecycle: { preventDestroy: true } }),
+    held: (stack) => compliantKey(stack),
+  },
+  'GANTRY-S3-001': {
+    breaks: 'a state bucket without TLS-only policy or full public-access block',
+    address: 'aws_s3_bucket.state',
+    broken: (stack) => stateBucket(stack, false),
+    held: (stack) => stateBucket(stack, true),
+  },
+  'GANTRY-TF-001': {
+    breaks: 'an S3 backend without use_lockfile',
+    address: 'terraform.backend.s3',
+    broken: (stack) =>
+      new S3Backend(stack, {
+        bucket: STATE_BUCKET,
+        key: 'gantry/test.tfstate',
+        region: 'eu-west-1',
+        encrypt: true,
+      }),
+    held: (stack) => {
+      new S3Backend(stack, {
+        bucket: STATE_BUCKET,
+        key: 'gantry/test.tfstate',
+        region: 'eu-west-1',
+        encrypt: true,
+      });
+      stack.addOverride('terraform.backend.s3.use_lockfile', true);
+    },
+  },
+  'GANTRY-TF-002': {
+    breaks: 'a repository without prevent_destroy',
+    address: 'aws_ecr_repository.repo',
+    broken: (stack) => compliantRepository(stack, 'repo', { lifecycle: { preventDestroy: false } }),
+    held: (stack) => compliantRepository(stack),
+  },
+  'GANTRY-TF-003': {
+    breaks: 'a policy interpolated from a data source',
+    address: 'aws_iam_policy.read',
+    broken: (stack) => {
+      const doc = new DataAwsIamPolicyDocument(stack, 'read-doc', {
+        statement: [{ effect: 'Allow', actions: ['s3:GetObject'], resources: [STATE_KEY] }],
+      });
+      new IamPolicy(stack, 'read', { name: 'acme-read', policy: doc.json });
+    },
+    held: (stack) =>
+      identityPolicy(stack, 'read', { Effect: 'Allow', Action: 's3:GetObject', Resource: STATE_KEY }),
+  },
+  'GANTRY-SEC-001': {
+    breaks: 'a GitHub environment secret with a literal value',
+    address: 'github_actions_environment_secret.secret',
+    broken: (stack) => {
+      new GithubProvider(stack, 'github', { owner: 'acme' });
+      new ActionsEnvironmentSecret(stack, 'secret', {
+        repository: 'platform',
+        environment: 'prod',
+        secretName: 'DEPLOY_KEY',
+        plaintextValue: 'hunter2',
+      });
+    },
+    held: (stack) => {
+      new GithubProvider(stack, 'github', { owner: 'acme' });
+      const value = new TerraformVariable(stack, 'deploy_key', { type: 'string', sensitive: true });
+      new ActionsEnvironmentSecret(stack, 'secret', {
+        repository: 'platform',
+        environment: 'prod',
+        secretName: 'DEPLOY_KEY',
+        plaintextValue: value.stringValue,
+      });
+    },
+  },
+  'GANTRY-SEC-002': {
+    breaks: 'a buildspec running terraform apply directly',
+    address: 'aws_codebuild_project.project',
+    broken: (stack) =>
+      compliantProject(stack, {
+        source: {
+          type: 'NO_SOURCE',
+          buildspec:
+            'version: 0.2\nphases:\n  build:\n    commands:\n      - terraform apply -auto-approve\n',
+        },
+      }),
+    held: (stack) => compliantProject(stack),
+  },
+};
+
+const AUD_ONLY = { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' };
+
+describe('policy rules', () => {
+  test('there is one rule per SECURITY.md invariant, each with a case below', () => {
+    expect(POLICY_RULES.map((r) => r.invariant)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(23);
+    expect(Object.keys(CASES).sort()).toEqual(POLICY_RULES.map((r) => r.id).sort());
+    for (const rule of POLICY_RULES) {
+      expect(rule.id).toMatch(/^GANTRY-(IAM|ECR|ECS|CB|LOG|KMS|S3|TF|SEC)-\d{3}$/);
+      expect(rule.title.length).toBeGreaterThan(10);
+    }
+  });
+
+  describe.each(POLICY_RULES.map((r) => [r.id, r] as const))('%s', (id) => {
+    const c = CASES[id];
+
+    test(`synth fails naming the rule and the address for ${c.breaks}`, () => {
+      const stack = policyStack(c.broken);
+      expect(violations(stack)).toContainEqual(expect.objectContaining({ ruleId: id, address: c.address }));
+      expect(synthError(stack)).toMatch(violationLine(id, c.address));
+    });
+
+    test('a stack that holds it synthesizes with no violation at all', () => {
+      const stack = policyStack(c.held);
+      expect(violations(stack)).toEqual([]);
+      expect(synthError(stack)).toBe('');
+    });
+  });
+});
+
+describe('rule details', () => {
+  test('IAM-004: an apply role with a session over one hour', () => {
+    const stack = policyStack((s) => applyRole(s).addOverride('max_session_duration', 7200));
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({
+        ruleId: 'GANTRY-IAM-004',
+        address: 'aws_iam_role.apply',
+        found: expect.stringContaining('7200'),
+      }),
+    ]);
+  });
+
+  test('IAM-007: kms:* in a key policy only for the account root', () => {
+    const root = policyStack((s) => compliantKey(s));
+    expect(violations(root)).toEqual([]);
+    const other = policyStack(
+      (s) =>
+        new KmsKey(s, 'key', {
+          enableKeyRotation: true,
+          lifecycle: { preventDestroy: true },
+          policy: keyPolicy({
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/acme-dev-gh-apply` },
+            Action: 'kms:*',
+            Resource: '*',
+          }),
+        }),
+    );
+    expect(violations(other)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-IAM-007', address: 'aws_kms_key.key' }),
+    ]);
+  });
+
+  test('IAM-007: AdministratorAccess attached to a role', () => {
+    const stack = policyStack((s) => {
+      const role = serviceRole(s, 'admin');
+      new IamRolePolicyAttachment(s, 'admin-access', {
+        role: role.name,
+        policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+      });
+    });
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({
+        ruleId: 'GANTRY-IAM-007',
+        address: 'aws_iam_role_policy_attachment.admin-access',
+      }),
+    ]);
+  });
+
+  test('IAM-008: a statement wildcard wider than an unscopable pattern is refused', () => {
+    const stack = policyStack((s) =>
+      identityPolicy(s, 'ec2', { Effect: 'Allow', Action: 'ec2:*', Resource: '*' }),
+    );
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-IAM-008', address: 'aws_iam_policy.ec2' }),
+    ]);
+  });
+
+  test('IAM-009: iam:PassRole on a named role without iam:PassedToService', () => {
+    const stack = policyStack((s) =>
+      identityPolicy(s, 'pass', {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: `arn:aws:iam::${ACCOUNT}:role/acme-task`,
+      }),
+    );
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({
+        ruleId: 'GANTRY-IAM-009',
+        found: expect.stringContaining('iam:PassedToService'),
+      }),
+    ]);
+  });
+
+  test('IAM-010: a write-capable managed policy on the plan role', () => {
+    const stack = policyStack((s) => {
+      const role = planRole(s);
+      new IamRolePolicyAttachment(s, 'power', {
+        role: role.name,
+        policyArn: 'arn:aws:iam::aws:policy/PowerUserAccess',
+      });
+    });
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-IAM-010', address: 'aws_iam_role_policy_attachment.power' }),
+    ]);
+  });
+
+  test('ECR-001: a public repository policy', () => {
+    const stack = policyStack((s) => {
+      const repo = compliantRepository(s);
+      new EcrRepositoryPolicy(s, 'public', {
+        repository: repo.name,
+        policy: policyJson({ Effect: 'Allow', Principal: '*', Action: 'ecr:BatchGetImage' }),
+      });
+    });
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-ECR-001', address: 'aws_ecr_repository_policy.public' }),
+    ]);
+  });
+
+  test.each([
+    ['privileged', { privileged: true }, 'privileged = true'],
+    [
+      'a secret-looking environment name',
+      { environment: [{ name: 'DB_PASSWORD', value: 'x' }] },
+      '"DB_PASSWORD"',
+    ],
+  ])('ECS-001: %s container', (_name, overrides, found) => {
+    const stack = policyStack((s) => taskDefinition(s, [container(overrides)]));
+    expect(violations(stack)).toContainEqual(
+      expect.objectContaining({ ruleId: 'GANTRY-ECS-001', found: expect.stringContaining(found) }),
+    );
+  });
+
+  test('ECS-001: host PID and one role for execution and task', () => {
+    const stack = policyStack((s) => taskDefinition(s, [container()], { pidMode: 'host', sameRoles: true }));
+    expect(violations(stack).map((v) => v.found)).toEqual([
+      'pid_mode = "host"',
+      expect.stringContaining('execution_role_arn = task_role_arn'),
+    ]);
+  });
+
+  test('ECS-002: a pinned old platform version', () => {
+    const stack = policyStack((s) => service(s, false, '1.3.0'));
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-ECS-002', found: 'platform_version = "1.3.0"' }),
+    ]);
+  });
+
+  test('ECS-003: a cluster without encrypted ECS Exec', () => {
+    const stack = policyStack(
+      (s) =>
+        new EcsCluster(s, 'cluster', {
+          name: 'c',
+          setting: [{ name: 'containerInsights', value: 'enabled' }],
+        }),
+    );
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-ECS-003', found: expect.stringContaining('kms_key_id') }),
+    ]);
+  });
+
+  test('CB-001: privileged mode and missing logs', () => {
+    const stack = policyStack((s) =>
+      compliantProject(s, {
+        environment: {
+          computeType: 'BUILD_GENERAL1_SMALL',
+          image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+          type: 'LINUX_CONTAINER',
+          privilegedMode: true,
+        },
+        logsConfig: { cloudwatchLogs: { status: 'DISABLED' } },
+      }),
+    );
+    expect(violations(stack).map((v) => v.found)).toEqual([
+      expect.stringContaining('logs_config'),
+      'environment.privileged_mode = true',
+    ]);
+  });
+
+  test('LOG-001: a log group kept forever', () => {
+    const stack = policyStack((s) => compliantLogGroup(s).addOverride('retention_in_days', 0));
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-LOG-001', found: 'retention_in_days = 0' }),
+    ]);
+  });
+
+  test('KMS-001: a key policy open to "*"', () => {
+    const stack = policyStack(
+      (s) =>
+        new KmsKey(s, 'key', {
+          enableKeyRotation: true,
+          lifecycle: { preventDestroy: true },
+          policy: keyPolicy({ Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*' }),
+        }),
+    );
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-KMS-001', address: 'aws_kms_key.key' }),
+    ]);
+  });
+
+  test('TF-001: an AWS provider without allowed_account_ids', () => {
+    const stack = policyStack((s) => new AwsProvider(s, 'other', { region: 'us-east-1', alias: 'us' }));
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-TF-001', address: 'provider.aws.us' }),
+    ]);
+  });
+
+  test('TF-003: the image tag variable is the only interpolation allowed in container definitions', () => {
+    const stack = policyStack((s) =>
+      taskDefinition(s, [container({ environment: [{ name: 'QUEUE', value: '${var.queue}' }] })]),
+    );
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({
+        ruleId: 'GANTRY-TF-003',
+        found: expect.stringContaining('[0].environment[0].value'),
+      }),
+    ]);
+    const wholeImage = policyStack((s) => taskDefinition(s, [container({ image: '${var.image}' })]));
+    expect(violations(wholeImage)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-TF-003', found: expect.stringContaining('[0].image') }),
+    ]);
+  });
+
+  test('TF-003: a trust policy built by jsonencode is not literal', () => {
+    const stack = policyStack((s) => planRole(s).addOverride('assume_role_policy', '${jsonencode({})}'));
+    expect(violations(stack)).toContainEqual(
+      expect.objectContaining({ ruleId: 'GANTRY-TF-003', address: 'aws_iam_role.plan' }),
+    );
+  });
+
+  test.each([
+    ['an AWS access key id', { environment: [{ name: 'REGION_HINT', value: 'AKIAIOSFODNN7EXAMPLE' }] }],
+    [
+      'a password in a URL',
+      { environment: [{ name: 'UPSTREAM', value: 'https://bob:s3cret@db.example.com' }] },
+    ],
+    ['a secret that is not a reference', { secrets: [{ name: 'DATABASE_URL', valueFrom: 'postgres://x' }] }],
+  ])('SEC-001: %s in a container definition', (_name, overrides) => {
+    const stack = policyStack((s) => taskDefinition(s, [container(overrides)]));
+    expect(violations(stack)).toContainEqual(
+      expect.objectContaining({
+        ruleId: 'GANTRY-SEC-001',
+        address: 'aws_ecs_task_definition.task-definition',
+      }),
+    );
+  });
+
+  test('SEC-002: Terraform debug logging in a CodeBuild project', () => {
+    const stack = policyStack((s) =>
+      compliantProject(s, {
+        environment: {
+          computeType: 'BUILD_GENERAL1_SMALL',
+          image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+          type: 'LINUX_CONTAINER',
+          environmentVariable: [{ name: 'TF_LOG', value: 'DEBUG' }],
+        },
+      }),
+    );
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-SEC-002', found: 'environment variable TF_LOG = "DEBUG"' }),
+    ]);
+  });
+});
