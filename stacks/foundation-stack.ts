@@ -1,9 +1,23 @@
+import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
+import { Fn, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { applyRoleName, planRoleName, repositoryName, ssmPrefix } from '../lib/core/naming';
+import type { NetworkConfig } from '../environments/types';
+import {
+  applyRoleName,
+  deployProjectName,
+  executionRoleName,
+  planRoleName,
+  repositoryName,
+  roleArn,
+  runnerProjectName,
+  ssmPrefix,
+  taskRoleName,
+} from '../lib/core/naming';
 import { EnvironmentKey } from '../lib/encryption';
 import { DeployRoles, GithubOidcProvider, type DeployRolesProps } from '../lib/identity';
 import { ServiceRepository } from '../lib/registry';
-import { NetworkParameters, ServiceRoles } from '../lib/service';
+import { CodeBuildRunner } from '../lib/runner';
+import { NETWORK_PARAMETER_NAMES, NetworkParameters, ServiceRoles } from '../lib/service';
 import { AwsEnvironmentStack, stateKey, type AwsEnvironmentStackProps } from './aws-environment-stack';
 
 /**
@@ -14,6 +28,12 @@ export class FoundationStack extends AwsEnvironmentStack {
   public readonly key: EnvironmentKey;
   public readonly oidcProvider: GithubOidcProvider;
   public readonly deployRoles: DeployRoles;
+  /** The GitHub Actions runner project, when `runners.githubActions` is configured. */
+  public readonly runner?: CodeBuildRunner;
+  /** The deploy project holding the apply rights, when `runners.deploy` is configured. */
+  public readonly deployProject?: CodeBuildRunner;
+  /** The runners' VPC and subnets, resolved once. */
+  private network?: { vpcId: string; subnetIds: string[] };
 
   constructor(scope: Construct, props: AwsEnvironmentStackProps) {
     super(scope, `${props.environment.name}-foundation`, props);
@@ -28,8 +48,100 @@ export class FoundationStack extends AwsEnvironmentStack {
       accountId: env.accountId,
       region: env.region,
     });
-    this.deployRoles = new DeployRoles(this, 'deploy-roles', deployRolesProps(props, this.oidcProvider));
+    this.runner = this.addGithubActionsRunner(props);
+    this.deployProject = this.addDeployProject(props);
+    this.deployRoles = new DeployRoles(
+      this,
+      'deploy-roles',
+      deployRolesProps(props, this.oidcProvider, this.deployProject),
+    );
     this.addWorkloads(props);
+  }
+
+  private addGithubActionsRunner(props: AwsEnvironmentStackProps): CodeBuildRunner | undefined {
+    const { environment: env, organization: org } = props;
+    const config = env.runners?.githubActions;
+    if (!config) return undefined;
+    return new CodeBuildRunner(this, 'runner', {
+      ...this.runnerCommonProps(props, runnerProjectName(org.name, env.name), config.connectionArn),
+      mode: 'github-actions',
+      computeType: config.computeType,
+      image: config.image,
+      workflowNames: config.workflowNames,
+      privileged: config.privileged,
+    });
+  }
+
+  /**
+   * The deploy project holds the environment's apply permissions (managed policies, boundary, and
+   * `iam:PassRole` on the services' task and execution roles to ECS tasks only); the GitHub apply
+   * role then only starts it (see `deployRolesProps`).
+   */
+  private addDeployProject(props: AwsEnvironmentStackProps): CodeBuildRunner | undefined {
+    const { environment: env, organization: org } = props;
+    const config = env.runners?.deploy;
+    if (!config) return undefined;
+    const project = new CodeBuildRunner(this, 'deploy-project', {
+      ...this.runnerCommonProps(props, deployProjectName(org.name, env.name), config.connectionArn),
+      mode: 'deploy',
+      roleName: `${deployProjectName(org.name, env.name)}-build`,
+      environmentName: env.name,
+      stacks: [`${env.name}-services`],
+      ledgerUrlSecretArn: config.ledgerUrlSecretArn,
+      defaultSourceVersion: `refs/heads/${org.github.defaultBranch}`,
+      computeType: config.computeType,
+      image: config.image,
+      timeoutMinutes: config.timeoutMinutes,
+      managedPolicyArns: env.applyPolicyArns,
+      permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
+    });
+    const passable = env.services.flatMap((service) =>
+      [taskRoleName, executionRoleName].map((name) =>
+        roleArn(env.accountId, env.region, name(org.name, env.name, service.name)),
+      ),
+    );
+    if (passable.length > 0) {
+      project.addToRolePolicy({
+        Sid: 'PassServiceRolesToEcsTasks',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: passable,
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      });
+    }
+    return project;
+  }
+
+  private runnerCommonProps(props: AwsEnvironmentStackProps, projectName: string, connectionArn: string) {
+    const { environment: env, organization: org } = props;
+    const network = this.runnerNetwork(env.network);
+    return {
+      accountId: env.accountId,
+      region: env.region,
+      projectName,
+      repository: org.github.repository,
+      connectionArn,
+      vpcId: network.vpcId,
+      subnetIds: network.subnetIds,
+      kmsKeyArn: this.key.keyArn,
+      logRetentionDays: env.logRetentionDays ?? 90,
+    };
+  }
+
+  /** Explicit ids, or (once per stack) the SSM parameters under `network.fromSsm.prefix`. */
+  private runnerNetwork(network: NetworkConfig): { vpcId: string; subnetIds: string[] } {
+    if (!('fromSsm' in network)) return { vpcId: network.vpcId, subnetIds: [...network.privateSubnetIds] };
+    if (!this.network) {
+      const { prefix } = network.fromSsm;
+      const vpc = new DataAwsSsmParameter(this, 'network-vpc-id', {
+        name: `${prefix}${NETWORK_PARAMETER_NAMES.vpcId}`,
+      });
+      const subnets = new DataAwsSsmParameter(this, 'network-private-subnet-ids', {
+        name: `${prefix}${NETWORK_PARAMETER_NAMES.privateSubnetIds}`,
+      });
+      this.network = { vpcId: vpc.value, subnetIds: Token.asList(Fn.split(',', subnets.value)) };
+    }
+    return this.network;
   }
 
   /**
@@ -75,6 +187,7 @@ export class FoundationStack extends AwsEnvironmentStack {
 function deployRolesProps(
   props: AwsEnvironmentStackProps,
   oidcProvider: GithubOidcProvider,
+  deployProject: CodeBuildRunner | undefined,
 ): DeployRolesProps {
   const { environment: env, organization: org } = props;
   const backend = env.stateBackend;
@@ -101,7 +214,11 @@ function deployRolesProps(
           },
         }
       : {}),
-    managedPolicyArns: env.applyPolicyArns,
+    // With a deploy project, the apply rights live in its service role: the GitHub apply role may
+    // only start it (no override) and read its builds and logs.
+    ...(deployProject
+      ? { statements: deployProject.starterPolicyStatements() }
+      : { managedPolicyArns: env.applyPolicyArns }),
     permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
   };
 }

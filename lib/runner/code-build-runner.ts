@@ -195,7 +195,11 @@ export class CodeBuildRunner extends Construct {
       maxSessionDuration: 3600,
       ...(props.permissionsBoundaryArn ? { permissionsBoundary: props.permissionsBoundaryArn } : {}),
     });
-    const subnetIds = props.subnetIds.some((s) => Token.isUnresolved(s)) ? undefined : props.subnetIds;
+    // A list read at plan time (e.g. from SSM) is one list token: the policy then names the account's subnets.
+    const subnetIds =
+      Token.isUnresolved(props.subnetIds) || props.subnetIds.some((s) => Token.isUnresolved(s))
+        ? undefined
+        : props.subnetIds;
     const base = buildRoleStatements(this.arns, {
       projectName: props.projectName,
       logGroupName: this.logGroupName,

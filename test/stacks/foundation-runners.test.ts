@@ -1,0 +1,155 @@
+import { referenceConfig } from '../../environments';
+import { evaluate } from '../iam-evaluator';
+import { readStack, synthApp, withEnvironment, type StackJson } from '../util';
+
+// The runners as the foundation stacks wire them: the deploy project holds the apply rights, the
+// GitHub apply role only starts it.
+const outdir = synthApp();
+const stacks = {
+  dev: readStack(outdir, 'dev-foundation'),
+  staging: readStack(outdir, 'staging-foundation'),
+  prod: readStack(outdir, 'prod-foundation'),
+};
+
+function resources(stack: StackJson, type: string): Array<Record<string, unknown>> {
+  return Object.values(stack.resource?.[type] ?? {});
+}
+
+/** The policy documents of the role named `roleName` (inline policies of the stack). */
+function inlinePolicies(stack: StackJson, roleName: string): string[] {
+  const [key] = Object.entries(stack.resource?.aws_iam_role ?? {}).find(([, r]) => r.name === roleName) ?? [];
+  expect(key).toBeDefined();
+  return resources(stack, 'aws_iam_role_policy')
+    .filter((p) => p.role === `\${aws_iam_role.${key}.name}`)
+    .map((p) => p.policy as string);
+}
+
+function attachedPolicies(stack: StackJson, roleName: string): string[] {
+  const [key] = Object.entries(stack.resource?.aws_iam_role ?? {}).find(([, r]) => r.name === roleName) ?? [];
+  return resources(stack, 'aws_iam_role_policy_attachment')
+    .filter((a) => a.role === `\${aws_iam_role.${key}.name}`)
+    .map((a) => a.policy_arn as string);
+}
+
+const project = (account: string, name: string) => `arn:aws:codebuild:eu-west-1:${account}:project/${name}`;
+
+describe('foundation stacks: CodeBuild runners', () => {
+  test('dev has a runner and a deploy project; staging and prod a deploy project only', () => {
+    const names = (s: StackJson) =>
+      resources(s, 'aws_codebuild_project')
+        .map((p) => p.name)
+        .sort();
+    expect(names(stacks.dev)).toEqual(['acme-dev-deploy', 'acme-dev-runner']);
+    expect(names(stacks.staging)).toEqual(['acme-staging-deploy']);
+    expect(names(stacks.prod)).toEqual(['acme-prod-deploy']);
+    expect(resources(stacks.dev, 'aws_codebuild_webhook')).toHaveLength(1);
+    expect(resources(stacks.prod, 'aws_codebuild_webhook')).toHaveLength(0);
+  });
+
+  test('log groups keep the environment retention and use the foundation key', () => {
+    for (const [env, days] of [
+      ['dev', 30],
+      ['staging', 90],
+      ['prod', 365],
+    ] as const) {
+      const [keyId] = Object.keys(stacks[env].resource?.aws_kms_key ?? {});
+      for (const group of resources(stacks[env], 'aws_cloudwatch_log_group').filter((g) =>
+        String(g.name).startsWith('/aws/codebuild/'),
+      )) {
+        expect(group).toMatchObject({
+          retention_in_days: days,
+          kms_key_id: `\${aws_kms_key.${keyId}.arn}`,
+          lifecycle: { prevent_destroy: true },
+        });
+      }
+    }
+  });
+
+  test('the deploy project plans and applies <env>-services and builds main by default', () => {
+    const [deploy] = resources(stacks.prod, 'aws_codebuild_project') as Array<{
+      source: { buildspec: string };
+      source_version: string;
+      concurrent_build_limit: number;
+    }>;
+    expect(deploy.source.buildspec).toContain('npx --no -- gantry apply prod-services');
+    expect(deploy.source.buildspec).toContain('acme/prod/gantry-ledger-url');
+    expect(deploy.source_version).toBe('refs/heads/main');
+    expect(deploy.concurrent_build_limit).toBe(1);
+  });
+
+  test.each(['dev', 'staging', 'prod'] as const)(
+    '%s: the deploy project role holds the apply permissions and passes only the service roles to ECS tasks',
+    (env) => {
+      const account = referenceConfig.environments.find((e) => e.name === env)!.accountId;
+      const role = `acme-${env}-deploy-build`;
+      expect(attachedPolicies(stacks[env], role)).toEqual(['arn:aws:iam::aws:policy/PowerUserAccess']);
+      const policies = inlinePolicies(stacks[env], role);
+      const pass = (roleArn: string, service: string) =>
+        evaluate(policies, {
+          action: 'iam:PassRole',
+          resource: roleArn,
+          context: { 'iam:PassedToService': service },
+        });
+      expect(pass(`arn:aws:iam::${account}:role/acme-${env}-api-task`, 'ecs-tasks.amazonaws.com')).toBe(
+        'allow',
+      );
+      expect(pass(`arn:aws:iam::${account}:role/acme-${env}-api-exec`, 'ecs-tasks.amazonaws.com')).toBe(
+        'allow',
+      );
+      expect(pass(`arn:aws:iam::${account}:role/acme-${env}-api-task`, 'lambda.amazonaws.com')).toBe(
+        'implicit-deny',
+      );
+      expect(pass(`arn:aws:iam::${account}:role/acme-${env}-gh-apply`, 'ecs-tasks.amazonaws.com')).toBe(
+        'implicit-deny',
+      );
+    },
+  );
+
+  test.each(['dev', 'staging', 'prod'] as const)(
+    '%s: the GitHub apply role only starts its own deploy project, without overrides',
+    (env) => {
+      const accounts = Object.fromEntries(referenceConfig.environments.map((e) => [e.name, e.accountId]));
+      const role = `acme-${env}-gh-apply`;
+      expect(attachedPolicies(stacks[env], role)).toEqual([]);
+      const policies = inlinePolicies(stacks[env], role);
+      const start = (arn: string, context: Record<string, string> = {}) =>
+        evaluate(policies, { action: 'codebuild:StartBuild', resource: arn, context });
+      const own = project(accounts[env], `acme-${env}-deploy`);
+      expect(start(own)).toBe('allow');
+      for (const other of ['dev', 'staging', 'prod'].filter((e) => e !== env)) {
+        expect(start(project(accounts[other], `acme-${other}-deploy`))).toBe('implicit-deny');
+      }
+      expect(start(own, { 'codebuild:source.buildspec': 'version: 0.2' })).toBe('deny');
+      expect(start(own, { 'codebuild:environment.environmentVariables': 'GANTRY_LEDGER_URL' })).toBe('deny');
+      expect(start(own, { 'codebuild:serviceRole': `arn:aws:iam::${accounts[env]}:role/admin` })).toBe(
+        'deny',
+      );
+      // The apply rights are the deploy project's, not the GitHub role's.
+      expect(evaluate(policies, { action: 'ecs:UpdateService', resource: '*', context: {} })).toBe(
+        'implicit-deny',
+      );
+    },
+  );
+
+  test('without a deploy project the apply role keeps the apply policies', () => {
+    const config = withEnvironment('staging', (env) => ({ ...env, runners: undefined }));
+    const stack = readStack(synthApp(config), 'staging-foundation');
+    expect(resources(stack, 'aws_codebuild_project')).toHaveLength(0);
+    expect(attachedPolicies(stack, 'acme-staging-gh-apply')).toEqual([
+      'arn:aws:iam::aws:policy/PowerUserAccess',
+    ]);
+  });
+
+  test('a network read from SSM places the runners on the parameters', () => {
+    const config = withEnvironment('dev', (env) => ({
+      ...env,
+      network: { fromSsm: { prefix: '/acme/dev/' } },
+    }));
+    const stack = readStack(synthApp(config), 'dev-foundation');
+    const names = Object.values(stack.data?.aws_ssm_parameter ?? {}).map((d) => d.name);
+    expect(names).toEqual(expect.arrayContaining(['/acme/dev/vpc-id', '/acme/dev/private-subnet-ids']));
+    for (const p of resources(stack, 'aws_codebuild_project') as Array<{ vpc_config: { vpc_id: string } }>) {
+      expect(p.vpc_config.vpc_id).toMatch(/^\$\{data\.aws_ssm_parameter\..*\.value\}$/);
+    }
+  });
+});
