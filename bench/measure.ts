@@ -18,6 +18,8 @@ export interface Sample {
   readonly wallMs: number;
   /** Peak RSS in bytes, when the process ran the probe. */
   readonly maxRssBytes?: number;
+  /** CPU time (user + system) in ms, when the process ran the probe: steadier than wall time on a busy machine. */
+  readonly cpuMs?: number;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -64,8 +66,11 @@ export function run(command: string, args: readonly string[], options: RunOption
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
       let maxRssBytes: number | undefined;
+      let cpuMs: number | undefined;
       if (fs.existsSync(rssFile)) {
-        maxRssBytes = Number(fs.readFileSync(rssFile, 'utf8')) * 1024;
+        const [rssKiB, cpuUs] = fs.readFileSync(rssFile, 'utf8').split(' ').map(Number);
+        maxRssBytes = rssKiB * 1024;
+        cpuMs = cpuUs / 1000;
         fs.rmSync(rssFile, { force: true });
       }
       if (code !== 0) {
@@ -76,7 +81,7 @@ export function run(command: string, args: readonly string[], options: RunOption
         );
         return;
       }
-      resolve({ wallMs, maxRssBytes, stdout, stderr });
+      resolve({ wallMs, maxRssBytes, cpuMs, stdout, stderr });
     });
   });
 }

@@ -1,10 +1,12 @@
 // Preloaded (`node -r ./bench/rss-probe.js`) into every process the benchmark spawns: at exit it
-// writes the process's peak resident set size (KiB, from getrusage) to $GANTRY_BENCH_RSS_FILE.
+// writes the process's peak resident set size (KiB) and CPU time (user + system, microseconds), both
+// from getrusage, to $GANTRY_BENCH_RSS_FILE as `<maxRSS> <cpu>`.
 // Works wherever Node runs, unlike `/usr/bin/time -f %M`.
 'use strict';
 const file = process.env.GANTRY_BENCH_RSS_FILE;
 if (file) {
   process.on('exit', () => {
-    require('fs').writeFileSync(file, String(process.resourceUsage().maxRSS));
+    const usage = process.resourceUsage();
+    require('fs').writeFileSync(file, `${usage.maxRSS} ${usage.userCPUTime + usage.systemCPUTime}`);
   });
 }

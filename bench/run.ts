@@ -11,9 +11,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { machine, table, type Row } from './report';
 import { benchLedger } from './ledger';
+import { benchPlan } from './plan';
 import { benchCli, benchScale, benchSynth } from './synth';
 
-const SECTIONS = ['synth', 'cli', 'scale', 'ledger'] as const;
+const SECTIONS = ['synth', 'cli', 'scale', 'plan', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -47,8 +48,8 @@ function parseArgs(argv: readonly string[]): Options {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const reps = options.quick
-    ? { synth: 3, cli: 1, scale: 1, ledgerRuns: 200, raceRounds: 5 }
-    : { synth: 9, cli: 3, scale: 3, ledgerRuns: 1000, raceRounds: 20 };
+    ? { synth: 3, cli: 1, scale: 1, plan: 1, ledgerRuns: 200, raceRounds: 5 }
+    : { synth: 9, cli: 3, scale: 3, plan: 3, ledgerRuns: 1000, raceRounds: 20 };
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
   const startedAt = new Date().toISOString();
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   await step('synth', () => benchSynth(reps.synth));
   await step('cli', () => benchCli(reps.cli));
   await step('scale', () => benchScale(reps.scale));
+  await step('plan', () => benchPlan(reps.plan));
   await step('ledger', () => benchLedger(reps.ledgerRuns, reps.raceRounds));
 
   const report = {
