@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { LOG_RETENTION_DAYS } from '../../environments/validate';
 import { GantryConfigError, ProblemList, show } from '../core/errors';
 import { roleArn } from '../core/naming';
+import { Policy } from '../policy/policy';
 import { deployBuildspec } from './private/buildspec';
 import {
   arnsOf,
@@ -270,7 +271,8 @@ export class CodeBuildRunner extends Construct {
     });
 
     if (runner?.privileged) {
-      this.node.addMetadata('gantry:privileged-reason', runner.privileged.reason.trim());
+      // Privileged mode is the one part of invariant 15 a runner may waive, and only with a reason.
+      Policy.suppress(project, 'GANTRY-CB-001', `privileged mode: ${runner.privileged.reason.trim()}`);
     }
     if (runner) {
       this.labelPrefix = `codebuild-${props.projectName}`;

@@ -1,5 +1,7 @@
 import { referenceConfig } from '../../environments';
+import * as path from 'node:path';
 import { evaluate } from '../iam-evaluator';
+import { describeWithTerraform, OfflineTerraform } from '../terraform-harness';
 import { readStack, synthApp, withEnvironment, type StackJson } from '../util';
 
 // The runners as the foundation stacks wire them: the deploy project holds the apply rights, the
@@ -30,6 +32,19 @@ function attachedPolicies(stack: StackJson, roleName: string): string[] {
     .filter((a) => a.role === `\${aws_iam_role.${key}.name}`)
     .map((a) => a.policy_arn as string);
 }
+
+/** dev with a privileged runner narrowed to two workflows. */
+const privilegedDev = withEnvironment('dev', (env) => ({
+  ...env,
+  runners: {
+    ...env.runners,
+    githubActions: {
+      ...env.runners!.githubActions!,
+      workflowNames: ['Build', 'Release images'],
+      privileged: { reason: 'builds container images with docker' },
+    },
+  },
+}));
 
 const project = (account: string, name: string) => `arn:aws:codebuild:eu-west-1:${account}:project/${name}`;
 
@@ -150,6 +165,37 @@ describe('foundation stacks: CodeBuild runners', () => {
     expect(names).toEqual(expect.arrayContaining(['/acme/dev/vpc-id', '/acme/dev/private-subnet-ids']));
     for (const p of resources(stack, 'aws_codebuild_project') as Array<{ vpc_config: { vpc_id: string } }>) {
       expect(p.vpc_config.vpc_id).toMatch(/^\$\{data\.aws_ssm_parameter\..*\.value\}$/);
+    }
+  });
+
+  test('a privileged runner is recorded as a named policy suppression with its reason', () => {
+    const stack = readStack(synthApp(privilegedDev), 'dev-foundation') as StackJson & {
+      '//': { gantry_policy: { suppressions: Array<{ ruleId: string; address: string; reason: string }> } };
+    };
+    const runner = Object.entries(stack.resource?.aws_codebuild_project ?? {}).find(
+      ([, p]) => p.name === 'acme-dev-runner',
+    )!;
+    expect(runner[1].environment).toMatchObject({ privileged_mode: true });
+    expect(stack['//'].gantry_policy.suppressions).toContainEqual({
+      ruleId: 'GANTRY-CB-001',
+      address: `aws_codebuild_project.${runner[0]}`,
+      reason: 'privileged mode: builds container images with docker',
+    });
+  });
+});
+
+// The provider validates webhook filter types and project settings: the reference dev stack (both
+// modes) is validated by test/stacks/terraform.test.ts; this covers the WORKFLOW_NAME filter and
+// privileged mode.
+describeWithTerraform('terraform on a privileged runner narrowed to workflows', () => {
+  test('dev-foundation validates', () => {
+    const outdir = synthApp(privilegedDev);
+    const tf = OfflineTerraform.prepare(path.join(outdir, 'stacks', 'dev-foundation'));
+    try {
+      tf.init();
+      expect(tf.validate().stdout).toContain('The configuration is valid');
+    } finally {
+      tf.dispose();
     }
   });
 });
