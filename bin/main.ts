@@ -6,6 +6,7 @@ import { App } from 'cdktf';
 import * as path from 'node:path';
 import { referenceConfig, validateConfig, type GantryConfig } from '../environments';
 import { GantryConfigError } from '../lib/core/errors';
+import { Policy, POLICY_REPORT_FILE } from '../lib/policy/policy';
 import { createStacks } from '../stacks';
 
 /**
@@ -29,6 +30,11 @@ function main(): void {
   const app = new App({ outdir, skipValidation: false });
   createStacks(app, config);
   app.synth();
+  const report = Policy.reportOf(app);
+  if (report) {
+    for (const line of Policy.summary(report)) console.log(`gantry: ${line}`);
+    console.log(`gantry: policy report: ${path.join(outdir, POLICY_REPORT_FILE)}`);
+  }
 }
 
 try {

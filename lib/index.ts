@@ -5,3 +5,4 @@ export * from './github';
 export * from './identity';
 export * from './registry';
 export * from './service';
+export * from './policy';

@@ -10,6 +10,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, TerraformStack, Testing } from 'cdktf';
+import type { Construct } from 'constructs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -151,7 +152,7 @@ export function compliantKey(stack: TerraformStack, id = 'key'): KmsKey {
 }
 
 export function compliantRepository(
-  stack: TerraformStack,
+  stack: Construct,
   id = 'repo',
   override: Partial<EcrRepositoryConfig> = {},
 ): EcrRepository {
