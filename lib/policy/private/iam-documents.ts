@@ -232,9 +232,16 @@ export function allAttachments(view: StackView): Array<{ address: string; policy
   return attached;
 }
 
-/** The `gantry:role` tag of a role (`plan`, `apply`), which picks the trust rules that apply. */
+/**
+ * Which trust rules apply to a role: its `gantry:role` tag (`plan`, `apply`), or its name when it
+ * follows Gantry's naming (`<org>-<env>-gh-apply`, `<org>-<env>-gh-plan`). When the two disagree the
+ * stricter wins, so removing or changing the tag with an override cannot relax the checks.
+ */
 export function roleKind(role: ResourceEntry): 'plan' | 'apply' | 'other' {
   const tags = isObject(role.body.tags) ? role.body.tags : {};
-  const kind = tags['gantry:role'];
-  return kind === 'plan' || kind === 'apply' ? kind : 'other';
+  const tag = tags['gantry:role'];
+  const name = typeof role.body.name === 'string' ? role.body.name : '';
+  if (tag === 'apply' || /-gh-apply$/.test(name)) return 'apply';
+  if (tag === 'plan' || /-gh-plan$/.test(name)) return 'plan';
+  return 'other';
 }

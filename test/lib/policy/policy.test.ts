@@ -70,6 +70,18 @@ describe('escape hatches are checked too (the final JSON, after overrides)', () 
     expect(message).toMatch(violationLine('GANTRY-IAM-004', 'aws_iam_role.apply'));
   });
 
+  test('removing the gantry:role tag of an apply role does not relax its trust rules', () => {
+    const stack = policyStack((s) => {
+      const role = applyRole(s, 'apply', 'repo:acme/platform:pull_request');
+      role.addOverride('tags', undefined);
+    });
+    const json = Policy.finalJson(stack) as {
+      resource: { aws_iam_role: { apply: Record<string, unknown> } };
+    };
+    expect(json.resource.aws_iam_role.apply.tags).toBeUndefined();
+    expect(synthError(stack)).toMatch(violationLine('GANTRY-IAM-004', 'aws_iam_role.apply'));
+  });
+
   test('a stack-level override is seen as well', () => {
     const stack = policyStack((s) => {
       compliantRepository(s);
