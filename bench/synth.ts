@@ -12,6 +12,7 @@ import { scaleConfig, writeConfigModule } from './scale-config';
 
 const MAIN = path.join(ROOT, 'bin', 'main.ts');
 const FLOOR = path.join(__dirname, 'one-resource-app.ts');
+const PLAIN = path.join(__dirname, 'plain-app.ts');
 
 export interface SynthResult {
   readonly reps: number;
@@ -27,6 +28,11 @@ export interface SynthResult {
   readonly referenceMaxRssBytes?: number;
   readonly floorMaxRssBytes?: number;
   readonly referenceResources: number;
+  /** A plain cdktf app with as many resources and stacks as the reference app, no Gantry code. */
+  readonly plainMs: readonly number[];
+  readonly plainMedianMs: number;
+  readonly plainCpuMedianMs: number;
+  readonly plainMaxRssBytes?: number;
 }
 
 /** Reference app vs. floor, interleaved so that background load hits both alike. */
@@ -39,11 +45,20 @@ export async function benchSynth(reps: number): Promise<{ result: SynthResult; r
     // second synth would find it).
     await runNode(MAIN, [], { env: { CDKTF_OUTDIR: outRef } });
     await runNode(FLOOR, [], { env: { CDKTF_OUTDIR: outFloor } });
+    const size = countResources(outRef);
+    const plainEnv = {
+      CDKTF_OUTDIR: path.join(dir, 'plain'),
+      GANTRY_BENCH_RESOURCES: String(size.resources),
+      GANTRY_BENCH_STACKS: String(size.stacks),
+    };
+    await runNode(PLAIN, [], { env: plainEnv });
     const ref = [];
     const floor = [];
+    const plain = [];
     for (let i = 0; i < reps; i++) {
       ref.push(await runNode(MAIN, [], { env: { CDKTF_OUTDIR: outRef } }));
       floor.push(await runNode(FLOOR, [], { env: { CDKTF_OUTDIR: outFloor } }));
+      plain.push(await runNode(PLAIN, [], { env: plainEnv }));
     }
     const referenceMs = ref.map((s) => s.wallMs);
     const floorMs = floor.map((s) => s.wallMs);
@@ -59,7 +74,11 @@ export async function benchSynth(reps: number): Promise<{ result: SynthResult; r
       cpuRatio: median(ref.map((s) => s.cpuMs ?? NaN)) / median(floor.map((s) => s.cpuMs ?? NaN)),
       referenceMaxRssBytes: maxOf(ref.map((s) => s.maxRssBytes)),
       floorMaxRssBytes: maxOf(floor.map((s) => s.maxRssBytes)),
-      referenceResources: countResources(outRef).resources,
+      referenceResources: size.resources,
+      plainMs: plain.map((s) => s.wallMs),
+      plainMedianMs: median(plain.map((s) => s.wallMs)),
+      plainCpuMedianMs: median(plain.map((s) => s.cpuMs ?? NaN)),
+      plainMaxRssBytes: maxOf(plain.map((s) => s.maxRssBytes)),
     };
     const rows: Row[] = [
       {
@@ -71,6 +90,11 @@ export async function benchSynth(reps: number): Promise<{ result: SynthResult; r
         section: 'synth',
         name: `reference app (${result.referenceResources} resources), median of ${reps}`,
         result: `${ms(result.referenceMedianMs)} (CPU ${ms(result.referenceCpuMedianMs)}), ${bytes(result.referenceMaxRssBytes)}`,
+      },
+      {
+        section: 'synth',
+        name: `plain cdktf app, ${result.referenceResources} S3 buckets (no Gantry code), median of ${reps}`,
+        result: `${ms(result.plainMedianMs)} (CPU ${ms(result.plainCpuMedianMs)}), ${bytes(result.plainMaxRssBytes)}, ${(result.plainMedianMs / result.floorMedianMs).toFixed(2)}x floor`,
       },
       {
         section: 'synth',
