@@ -1,6 +1,13 @@
 import { GantryConfigError, ProblemList, show } from '../lib/core/errors';
 import { executionRoleName, taskRoleName } from '../lib/core/naming';
-import { AWS_REGIONS, FARGATE_MEMORY_BY_CPU, fargateMemoryOptions } from '../lib/core/aws-limits';
+import {
+  AWS_REGIONS,
+  FARGATE_MEMORY_BY_CPU,
+  fargateMemoryOptions,
+  LOG_RETENTION_DAYS,
+} from '../lib/core/aws-limits';
+
+export { LOG_RETENTION_DAYS };
 import type {
   ApprovalConfig,
   EnvironmentConfig,
@@ -113,6 +120,8 @@ function validateEnvironment(env: EnvironmentConfig, org: OrganizationConfig, pr
     `${show(env.region)} is not an AWS region (e.g. "eu-west-1", "us-east-1")`,
   );
   validateApproval(env, problems);
+  validateDeploymentBranches(env, problems);
+  validateRunners(env, problems);
   validateNetwork(env.network, at('network'), problems);
   if (env.logRetentionDays !== undefined) {
     problems.check(
@@ -443,7 +452,65 @@ function describeMemory(cpu: number): string {
     : `${options[0]}..${options[options.length - 1]} in steps of ${options[1] - options[0]}`;
 }
 
-/** Retention values CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = new Set([
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-]);
+const CONNECTION_ARN =
+  /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
+const LEDGER_SECRET_ARN =
+  /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9/_.-]+)$/;
+
+/** An environment's deployment branch policy must name at least one ref (an empty one would let none, or all, deploy). */
+function validateDeploymentBranches(env: EnvironmentConfig, problems: ProblemList): void {
+  const branches = env.deploymentBranches;
+  if (!branches || 'protectedBranches' in branches) return;
+  const refs = [...(branches.branches ?? []), ...(branches.tags ?? [])];
+  problems.check(
+    refs.length > 0,
+    `${env.name}.deploymentBranches`,
+    'no branch or tag pattern given; name at least one (e.g. branches: ["main"]) or use { protectedBranches: true }',
+  );
+  for (const ref of refs) {
+    problems.check(
+      typeof ref === 'string' && ref.trim() !== '' && ref !== '*' && ref !== '**',
+      `${env.name}.deploymentBranches`,
+      `${show(ref)} would let any ref deploy; name the branches or tags`,
+    );
+  }
+}
+
+/** CodeBuild runner settings: connection and ledger-secret ARNs, timeout, privileged mode only with a reason. */
+function validateRunners(env: EnvironmentConfig, problems: ProblemList): void {
+  const at = (field: string) => `${env.name}.runners.${field}`;
+  const { githubActions, deploy } = env.runners ?? {};
+  for (const [name, runner] of [
+    ['githubActions', githubActions],
+    ['deploy', deploy],
+  ] as const) {
+    if (!runner) continue;
+    problems.check(
+      CONNECTION_ARN.test(runner.connectionArn),
+      at(`${name}.connectionArn`),
+      `${show(runner.connectionArn)} is not a CodeConnections ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)`,
+    );
+  }
+  if (githubActions?.privileged) {
+    problems.check(
+      (githubActions.privileged.reason ?? '').trim().length >= 10,
+      at('githubActions.privileged.reason'),
+      'privileged mode needs a reason of 10+ characters (e.g. "builds container images with Docker")',
+    );
+  }
+  if (deploy) {
+    problems.check(
+      LEDGER_SECRET_ARN.test(deploy.ledgerUrlSecretArn),
+      at('deploy.ledgerUrlSecretArn'),
+      'is not a Secrets Manager secret ARN or SSM parameter ARN; the ledger URL is read at build time, never given as a literal',
+    );
+    const timeout = deploy.timeoutMinutes;
+    if (timeout !== undefined) {
+      problems.check(
+        Number.isInteger(timeout) && timeout >= 5 && timeout <= 2160,
+        at('deploy.timeoutMinutes'),
+        `${show(timeout)} must be an integer from 5 to 2160 (CodeBuild's limits)`,
+      );
+    }
+  }
+}

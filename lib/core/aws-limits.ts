@@ -64,3 +64,8 @@ export function fargateMemoryOptions(cpu: number): number[] {
   for (let m = range.min; m <= range.max; m += range.step) options.push(m);
   return options;
 }
+
+/** Retention values CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS: ReadonlySet<number> = new Set([
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+]);

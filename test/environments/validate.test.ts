@@ -217,3 +217,57 @@ describe('validateConfig', () => {
     ]);
   });
 });
+
+describe('validateConfig: deployment branches and runners', () => {
+  test('rejects an empty deployment branch policy', () => {
+    expect(
+      problemsOf(withEnvironment('dev', (e) => ({ ...e, deploymentBranches: { branches: [] } }))),
+    ).toEqual([
+      'dev.deploymentBranches: no branch or tag pattern given; name at least one (e.g. branches: ["main"]) or use { protectedBranches: true }',
+    ]);
+  });
+
+  test('rejects a deployment branch pattern that matches every ref', () => {
+    expect(
+      problemsOf(withEnvironment('dev', (e) => ({ ...e, deploymentBranches: { branches: ['*'] } }))),
+    ).toEqual(['dev.deploymentBranches: "*" would let any ref deploy; name the branches or tags']);
+  });
+
+  test('rejects a runner connection that is not a CodeConnections ARN', () => {
+    const config = withEnvironment('dev', (e) => ({
+      ...e,
+      runners: { ...e.runners, githubActions: { connectionArn: 'arn:aws:iam::111111111111:role/x' } },
+    }));
+    expect(problemsOf(config)).toEqual([
+      'dev.runners.githubActions.connectionArn: "arn:aws:iam::111111111111:role/x" is not a CodeConnections ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)',
+    ]);
+  });
+
+  test('rejects a literal ledger URL without echoing it', () => {
+    const config = withEnvironment('prod', (e) => ({
+      ...e,
+      runners: {
+        deploy: { ...e.runners!.deploy!, ledgerUrlSecretArn: 'postgres://admin:hunter2@db/ledger' },
+      },
+    }));
+    const problems = problemsOf(config);
+    expect(problems).toEqual([
+      'prod.runners.deploy.ledgerUrlSecretArn: is not a Secrets Manager secret ARN or SSM parameter ARN; the ledger URL is read at build time, never given as a literal',
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  test('rejects a deploy timeout outside CodeBuild limits and privileged mode without a reason', () => {
+    const config = withEnvironment('dev', (e) => ({
+      ...e,
+      runners: {
+        githubActions: { ...e.runners!.githubActions!, privileged: { reason: 'docker' } },
+        deploy: { ...e.runners!.deploy!, timeoutMinutes: 3000 },
+      },
+    }));
+    expect(problemsOf(config)).toEqual([
+      'dev.runners.githubActions.privileged.reason: privileged mode needs a reason of 10+ characters (e.g. "builds container images with Docker")',
+      "dev.runners.deploy.timeoutMinutes: 3000 must be an integer from 5 to 2160 (CodeBuild's limits)",
+    ]);
+  });
+});
