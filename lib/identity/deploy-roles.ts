@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import type { DeploymentBranchesConfig, SubjectFormat } from '../../environments/types';
 import { ProblemList, show } from '../core/errors';
 import { partitionOf, roleArn } from '../core/naming';
+import { Policy } from '../policy/policy';
 import { checkTrustPolicy, MAX_APPLY_SESSION_SECONDS } from '../policy/trust-policy';
 import type { IGithubOidcProvider } from './github-oidc-provider';
 import { githubTrustPolicy, subjects, type SubjectRepository } from './private/github-subjects';
@@ -173,7 +174,11 @@ export class DeployRoles extends Construct {
     });
     this.trustPolicies.push({ kind: 'apply', name: props.applyRoleName, json: applyTrust, session });
     (props.managedPolicyArns ?? []).forEach((policyArn, i) => {
-      new IamRolePolicyAttachment(this, `apply-policy-${i}`, { role: this.applyRole.name, policyArn });
+      const attachment = new IamRolePolicyAttachment(this, `apply-policy-${i}`, {
+        role: this.applyRole.name,
+        policyArn,
+      });
+      Policy.acceptExplicitAdministratorAccess(attachment, policyArn, `${this.node.path}.managedPolicyArns`);
     });
     (props.passRoles ?? []).forEach((grant, i) =>
       this.applyStatements.push({

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GantryConfigError } from '../core/errors';
 import { checkStack, formatViolation } from './check-stack';
+import { ADMINISTRATOR_ACCESS } from './private/iam-rules';
 import { POLICY_RULES } from './rules';
 import type { PolicyReport, PolicySuppression, StackPolicyResult, TerraformJson } from './types';
 
@@ -86,6 +87,16 @@ export class Policy {
   }
 
   /** Checks a stack now (its final JSON) without failing: the result the validation reports. */
+  /**
+   * Records that the caller passed AdministratorAccess explicitly (SECURITY.md rule 7 allows it
+   * only then): suppresses GANTRY-IAM-007 on `attachment` with `source` as the reason. Any other
+   * policy ARN is left alone, so the rule still applies to everything else.
+   */
+  static acceptExplicitAdministratorAccess(attachment: IConstruct, policyArn: string, source: string): void {
+    if (!ADMINISTRATOR_ACCESS.test(policyArn)) return;
+    Policy.suppress(attachment, 'GANTRY-IAM-007', `AdministratorAccess passed explicitly in ${source}`);
+  }
+
   static check(stack: TerraformStack): StackPolicyResult {
     return checkStack(Policy.finalJson(stack), { stackName: stack.node.id });
   }

@@ -8,7 +8,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { LOG_RETENTION_DAYS } from '../../environments/validate';
+import { LOG_RETENTION_DAYS } from '../core/aws-limits';
 import { GantryConfigError, ProblemList, show } from '../core/errors';
 import { roleArn } from '../core/naming';
 import { Policy } from '../policy/policy';
@@ -214,7 +214,11 @@ export class CodeBuildRunner extends Construct {
       policy: Lazy.stringValue({ produce: () => policyDocument([...base, ...this.extraStatements]) }),
     });
     [...new Set(deploy?.managedPolicyArns ?? [])].forEach((arn, i) => {
-      new IamRolePolicyAttachment(this, `managed-policy-${i}`, { role: role.name, policyArn: arn });
+      const attachment = new IamRolePolicyAttachment(this, `managed-policy-${i}`, {
+        role: role.name,
+        policyArn: arn,
+      });
+      Policy.acceptExplicitAdministratorAccess(attachment, arn, `${this.node.path}.managedPolicyArns`);
     });
 
     const repositoryUrl = `https://github.com/${props.repository}.git`;

@@ -118,7 +118,7 @@ function principalList(principal: unknown): string[] {
   return Object.values(principal).flatMap((v) => stringList(v));
 }
 
-const ADMINISTRATOR_ACCESS = /^arn:aws[a-z-]*:iam::aws:policy\/AdministratorAccess$/;
+export const ADMINISTRATOR_ACCESS = /^arn:aws[a-z-]*:iam::aws:policy\/AdministratorAccess$/;
 
 const rule7 = defineRule({
   id: 'GANTRY-IAM-007',
