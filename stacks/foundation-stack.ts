@@ -43,6 +43,7 @@ export class FoundationStack extends AwsEnvironmentStack {
       region: env.region,
       alias: `${org.name}-${env.name}-foundation`,
       description: `Gantry ${env.name} foundation: ECR images, runner logs and artifacts`,
+      ecrPullAccountIds: env.registry?.pullAccountIds,
     });
     this.oidcProvider = new GithubOidcProvider(this, 'github-oidc', {
       accountId: env.accountId,

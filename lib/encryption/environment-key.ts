@@ -12,6 +12,12 @@ export interface EnvironmentKeyProps {
   readonly description: string;
   /** Waiting period before a scheduled deletion, in days (7..30). @default 30 */
   readonly deletionWindowDays?: number;
+  /**
+   * Other accounts that pull ECR images encrypted with this key: they may decrypt through ECR of
+   * this region only (`kms:ViaService`), nothing else.
+   * @default none
+   */
+  readonly ecrPullAccountIds?: readonly string[];
 }
 
 /**
@@ -53,6 +59,7 @@ export class EnvironmentKey extends Construct {
             },
           },
         },
+        ...ecrPullStatements(partition, props),
       ],
     };
     const key = new KmsKey(this, 'key', {
@@ -67,4 +74,20 @@ export class EnvironmentKey extends Construct {
     this.keyId = key.keyId;
     this.aliasName = alias.name;
   }
+}
+
+/** Decrypt through ECR for the accounts that pull this environment's images (cross-account promotion). */
+function ecrPullStatements(partition: string, props: EnvironmentKeyProps): object[] {
+  const accounts = [...new Set(props.ecrPullAccountIds ?? [])];
+  if (accounts.length === 0) return [];
+  return [
+    {
+      Sid: 'EcrPullFromOtherAccounts',
+      Effect: 'Allow',
+      Principal: { AWS: accounts.map((id) => `arn:${partition}:iam::${id}:root`) },
+      Action: ['kms:Decrypt', 'kms:DescribeKey'],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': `ecr.${props.region}.amazonaws.com` } },
+    },
+  ];
 }
