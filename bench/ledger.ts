@@ -6,7 +6,7 @@
  *   admits exactly one (checked every round), the others get `StackBusyError`. Time per round.
  */
 import * as path from 'node:path';
-import { openLedger, StackBusyError, type Ledger, type StartRunInput } from '../lib/runtime/ledger';
+import { openLedger, StackBusyError, type Ledger, type StartRunInput } from '../lib/runtime';
 import { median, tempDir } from './measure';
 import { check, ms, type Row } from './report';
 import { pgUnavailable, startPgServer } from './pg-server';

@@ -4,8 +4,7 @@
  * summary, and prints its timings as one JSON line. Peak RSS comes from the preloaded probe.
  */
 import * as fs from 'node:fs';
-import { summarizePlan } from '../lib/runtime/plan-summary';
-import { renderSummaryMarkdown, renderSummaryText } from '../lib/runtime/summary-render';
+import { renderSummaryMarkdown, renderSummaryText, summarizePlan } from '../lib/runtime';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: plan-summary-worker.ts <plan.json>');
