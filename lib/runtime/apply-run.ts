@@ -68,13 +68,15 @@ export async function applyCommand(stackId: string, options: ApplyOptions, io: C
     };
     let record: RunRecord;
     try {
-      record = await ledger.startRun(base);
-    } catch (error) {
-      if (error instanceof StackBusyError) {
-        const refused = await ledger.recordRefusal({ ...base, reason: error.message });
-        io.err(`gantry: apply refused: ${error.message} (recorded as run ${refused.id})`);
+      const claim = await claimStack(ledger, base);
+      if (!claim.ok) {
+        io.err(
+          `gantry: apply refused: ${claim.refused.errorSummary ?? ''} (recorded as run ${claim.refused.id})`,
+        );
         return EXIT.refused;
       }
+      record = claim.run;
+    } catch (error) {
       throw new RuntimeError(
         `ledger: cannot write the apply row for ${stack.stack}: ${oneLine(error)}; nothing was applied`,
       );
@@ -85,6 +87,22 @@ export async function applyCommand(stackId: string, options: ApplyOptions, io: C
   } finally {
     active?.stop();
     await ledger.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Claims a stack for an apply: a `running` row, or, when the database's unique index says another
+ * apply holds the stack (running, or abandoned and not acknowledged), a closed `refused` row.
+ */
+export async function claimStack(
+  ledger: Ledger,
+  input: StartRunInput,
+): Promise<{ ok: true; run: RunRecord } | { ok: false; refused: RunRecord }> {
+  try {
+    return { ok: true, run: await ledger.startRun(input) };
+  } catch (error) {
+    if (!(error instanceof StackBusyError)) throw error;
+    return { ok: false, refused: await ledger.recordRefusal({ ...input, reason: error.message }) };
   }
 }
 
@@ -198,12 +216,16 @@ async function guardedApply(
       signals: io.signals,
       bin: io.env.GANTRY_TERRAFORM_BIN,
       since: started,
+      scrub: (line) => redactor.scrub(line),
     });
   const base = { counts: planRun.counts, planSha256: sha, approvers, note };
-  for (const [step, args] of [
-    ['init', ['init', '-input=false', '-no-color']],
-    ['apply', ['apply', '-input=false', '-no-color', planFile]],
-  ] as const) {
+  // A saved plan is applied in the directory that made it; init only when that directory is new
+  // here (a fresh checkout in another job).
+  const steps: Array<readonly [string, readonly string[]]> = [];
+  if (!fs.existsSync(path.join(stack.dir, '.terraform')))
+    steps.push(['init', ['init', '-input=false', '-no-color']]);
+  steps.push(['apply', ['apply', '-input=false', '-no-color', planFile]]);
+  for (const [step, args] of steps) {
     const run = await tf([...args], step);
     const signal = run.interrupted ?? active.interrupted;
     if (signal) {

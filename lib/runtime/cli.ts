@@ -49,12 +49,10 @@ export async function runCli(
   for (const register of commands) register(program, cli);
   // Subcommands inherit exitOverride and output settings.
   for (const sub of program.commands) {
-    sub
-      .exitOverride()
-      .configureOutput({
-        writeOut: (s) => io.out(s.replace(/\n$/, '')),
-        writeErr: (s) => io.err(s.replace(/\n$/, '')),
-      });
+    sub.exitOverride().configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, '')),
+      writeErr: (s) => io.err(s.replace(/\n$/, '')),
+    });
     for (const subsub of sub.commands) subsub.exitOverride();
   }
   try {

@@ -79,6 +79,7 @@ async function execute(
   active: ActiveRun,
 ): Promise<number> {
   const started = Date.now();
+  const redactor = envRedactor(io.env);
   const label = (step: string) => `${stack.stack} ${step}`;
   const tf = (args: string[], step: string, capture = false) =>
     runTerraform(args, {
@@ -90,8 +91,8 @@ async function execute(
       signals: io.signals,
       bin: io.env.GANTRY_TERRAFORM_BIN,
       since: started,
+      scrub: (line) => redactor.scrub(line),
     });
-  const redactor = envRedactor(io.env);
   const fail = async (
     step: string,
     run: { code: number; interrupted: NodeJS.Signals | null; tail: string },

@@ -29,6 +29,8 @@ export interface TerraformRunOptions {
   readonly signals?: SignalSource;
   /** The `terraform` executable. @default 'terraform' */
   readonly bin?: string;
+  /** Applied to every printed line and to the tail (known secret values out). @default none */
+  readonly scrub?: (line: string) => string;
   /** Elapsed times count from here (ms since epoch). @default when this step starts */
   readonly since?: number;
 }
@@ -83,7 +85,8 @@ export function runTerraform(args: readonly string[], options: TerraformRunOptio
         },
       };
     };
-    const printed = (line: string) => {
+    const printed = (raw: string) => {
+      const line = options.scrub ? options.scrub(raw) : raw;
       keep(line);
       options.write(`[${options.label} ${elapsed()}] ${line}`);
     };

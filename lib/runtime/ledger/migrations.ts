@@ -62,7 +62,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE UNIQUE INDEX terraform_runs_one_active_apply ON terraform_runs (stack)
         WHERE action = 'apply' AND (status = 'running' OR (status = 'abandoned' AND acknowledged_at IS NULL))`,
       `CREATE INDEX terraform_runs_stack_seq ON terraform_runs (stack, seq DESC)`,
-      `CREATE INDEX terraform_runs_running ON terraform_runs (heartbeat_at) WHERE status = 'running'`,
+      `CREATE INDEX terraform_runs_running ON terraform_runs (stack, heartbeat_at) WHERE status = 'running'`,
     ],
   },
 ];

@@ -1,42 +1,149 @@
 /**
  * The embedded backend: PGlite (PostgreSQL compiled to WebAssembly) in a directory, default
- * `.gantry/ledger`. One process owns the directory at a time; concurrent callers within that process
- * are serialised by PGlite, and the unique index still decides which apply wins.
+ * `.gantry/ledger`. PGlite runs in a worker thread: its Emscripten glue needs Node's own module
+ * loader (a dynamic `import()`), which sandboxed loaders such as Jest's cannot serve, and the main
+ * thread stays free to stream Terraform's output. PGlite is one connection: statements from
+ * concurrent callers are serialised here, a transaction holds the connection until it ends, and the
+ * unique index still decides which apply wins.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Row, SqlDriver, SqlExecutor, SqlParam } from './driver';
 import { sqlState } from './driver';
 
-interface PGliteLike {
-  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
-  transaction<T>(
-    fn: (tx: { query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }> }) => Promise<T>,
-  ): Promise<T>;
-  close(): Promise<void>;
+/** The worker: plain CommonJS, evaluated from this string so a compiled build needs no extra file. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { PGlite } = require(workerData.pglitePath);
+const opened = PGlite.create(workerData.dataDir);
+opened.catch(() => undefined);
+parentPort.on('message', async (msg) => {
+  try {
+    const db = await opened;
+    if (msg.kind === 'close') {
+      await db.close();
+      parentPort.postMessage({ id: msg.id, rows: [] });
+      return;
+    }
+    if (msg.kind === 'ping') {
+      parentPort.postMessage({ id: msg.id, rows: [] });
+      return;
+    }
+    const result = await db.query(msg.sql, msg.params);
+    parentPort.postMessage({ id: msg.id, rows: result.rows });
+  } catch (error) {
+    parentPort.postMessage({ id: msg.id, error: { message: String(error && error.message || error), code: error && error.code } });
+  }
+});
+`;
+
+interface Reply {
+  readonly id: number;
+  readonly rows?: Row[];
+  readonly error?: { readonly message: string; readonly code?: string };
+}
+
+/** An Error carrying PostgreSQL's SQLSTATE, like `pg`'s. */
+class PgliteError extends Error {
+  constructor(
+    message: string,
+    public readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'PgliteError';
+  }
 }
 
 export class PgliteDriver implements SqlDriver {
   public readonly backend = 'pglite' as const;
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (rows: Row[]) => void; reject: (error: Error) => void }
+  >();
+  /** The tail of the queue of callers waiting for the one connection. */
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
 
-  private constructor(private readonly db: PGliteLike) {}
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: Reply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if (reply.error) waiter.reject(new PgliteError(reply.error.message, reply.error.code));
+      else waiter.resolve(reply.rows ?? []);
+    });
+    worker.on('error', (error) => this.failAll(error));
+    worker.on('exit', (code) => this.failAll(new Error(`the PGlite worker exited (code ${code})`)));
+  }
 
   /** Opens (creating if needed) a PGlite database in `dataDir`, or in memory for `memory://`. */
   static async open(dataDir: string): Promise<PgliteDriver> {
-    if (dataDir !== 'memory://') fs.mkdirSync(dataDir, { recursive: true });
-    // Loaded lazily: the WebAssembly module costs start-up time the other backends need not pay.
-    const { PGlite } = await import('@electric-sql/pglite');
-    const db = await PGlite.create(dataDir);
-    return new PgliteDriver(db as unknown as PGliteLike);
+    const dir = dataDir === 'memory://' ? dataDir : path.resolve(dataDir);
+    if (dir !== 'memory://') fs.mkdirSync(dir, { recursive: true });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { dataDir: dir, pglitePath: require.resolve('@electric-sql/pglite') },
+    });
+    const driver = new PgliteDriver(worker);
+    try {
+      await driver.send({ kind: 'ping' });
+    } catch (error) {
+      await worker.terminate();
+      throw error;
+    }
+    return driver;
   }
 
-  async query(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
-    return (await this.db.query<Row>(sql, [...params])).rows;
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) =>
-      fn({ query: async (sql, params = []) => (await tx.query<Row>(sql, [...params])).rows }),
-    );
+  private send(
+    message: { kind: 'query'; sql: string; params: SqlParam[] } | { kind: 'ping' | 'close' },
+  ): Promise<Row[]> {
+    if (this.closed) return Promise.reject(new Error('the PGlite ledger is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...message });
+    });
+  }
+
+  /** Runs `fn` holding the connection: nobody else's statement runs in between. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.queue;
+    let release!: () => void;
+    this.queue = new Promise((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  query(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    return this.exclusive(() => this.send({ kind: 'query', sql, params: [...params] }));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      const tx: SqlExecutor = {
+        query: (sql, params = []) => this.send({ kind: 'query', sql, params: [...params] }),
+      };
+      await tx.query('BEGIN');
+      try {
+        const result = await fn(tx);
+        await tx.query('COMMIT');
+        return result;
+      } catch (error) {
+        await tx.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   isUniqueViolation(error: unknown): boolean {
@@ -44,6 +151,12 @@ export class PgliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    if (this.closed) return;
+    try {
+      await this.exclusive(() => this.send({ kind: 'close' }));
+    } finally {
+      this.closed = true;
+      await this.worker.terminate();
+    }
   }
 }

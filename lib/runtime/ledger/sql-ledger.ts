@@ -60,6 +60,13 @@ const COLUMNS = [
   'ack_reason',
 ].join(', ');
 
+/** Abandons the running rows of the stack in parameter `stack` whose heartbeat is older than parameter `seconds`. */
+const reapStack = (stack: string, seconds: string) =>
+  `UPDATE terraform_runs SET status = 'abandoned', finished_at = clock_timestamp(),
+   error_summary = COALESCE(error_summary, 'heartbeat lapsed: the process running Terraform stopped without closing this row')
+   WHERE stack = ${stack} AND status = 'running'
+     AND heartbeat_at < clock_timestamp() - make_interval(secs => CAST(${seconds} AS double precision))`;
+
 const ACTIVE_APPLY = `action = 'apply' AND (status = 'running' OR (status = 'abandoned' AND acknowledged_at IS NULL))`;
 
 /** Longest error summary kept on a row. */
@@ -87,17 +94,24 @@ export class SqlLedger implements Ledger {
   }
 
   async startRun(input: StartRunInput): Promise<RunRecord> {
-    // The next run on a stack abandons the stack's lapsed runs first.
-    await this.reap({ stack: input.stack, olderThanSeconds: this.lapseSeconds });
+    // One statement: the stack's lapsed runs are abandoned (the "next run" reaps) and the row is
+    // inserted. A conflict on the one-active-apply index rolls both back; the holder is then read
+    // (reaping it if it lapsed) to say who holds the stack.
     try {
-      return await this.insert(input, 'running', null, null);
+      return await this.insert(input, 'running', null, null, this.lapseSeconds);
     } catch (error) {
       if (input.action === 'apply' && this.driver.isUniqueViolation(error)) {
         const holders = await this.driver.query(
-          `SELECT ${COLUMNS} FROM terraform_runs WHERE stack = $1 AND ${ACTIVE_APPLY} LIMIT 1`,
-          [input.stack],
+          `WITH reaped AS (${reapStack('$1', '$2')} RETURNING id)
+           SELECT ${COLUMNS}, id IN (SELECT id FROM reaped) AS just_reaped
+           FROM terraform_runs WHERE stack = $1 AND ${ACTIVE_APPLY} LIMIT 1`,
+          [input.stack, this.lapseSeconds],
         );
-        throw new StackBusyError(input.stack, holders[0] ? toRecord(holders[0]) : null);
+        const holder = holders[0];
+        throw new StackBusyError(
+          input.stack,
+          holder ? toRecord(holder.just_reaped === true ? { ...holder, status: 'abandoned' } : holder) : null,
+        );
       }
       throw error;
     }
@@ -112,10 +126,12 @@ export class SqlLedger implements Ledger {
     status: RunStatus,
     errorSummary: string | null,
     approvers: readonly string[] | null,
+    reapAfterSeconds: number | null = null,
   ): Promise<RunRecord> {
     const closed = status !== 'running';
+    const reap = reapAfterSeconds === null ? '' : `WITH reaped AS (${reapStack('$2', '$23')})\n`;
     const rows = await this.driver.query(
-      `INSERT INTO terraform_runs (id, stack, environment, action, status, commit_sha, ref, actor, ci_run_id,
+      `${reap}INSERT INTO terraform_runs (id, stack, environment, action, status, commit_sha, ref, actor, ci_run_id,
          ci_run_attempt, ci_run_url, role_arn, account_id, terraform_version, plan_run_id, plan_sha256, host, pid,
          error_summary, approvers, exit_code, finished_at)
        VALUES (CAST($1 AS uuid), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CAST($15 AS uuid), $16, $17,
@@ -144,6 +160,7 @@ export class SqlLedger implements Ledger {
         approvers ? JSON.stringify(approvers) : null,
         closed ? 3 : null,
         closed,
+        ...(reapAfterSeconds === null ? [] : [reapAfterSeconds]),
       ],
     );
     return toRecord(rows[0]);

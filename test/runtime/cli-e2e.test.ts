@@ -1,0 +1,298 @@
+/**
+ * The CLI end to end with the real Terraform, offline, on the project's own synthesized stacks
+ * (prepared by the foundation harness) and on a stack with no resources, which applies for real.
+ * Counts are compared with the harness's own `terraform show -json`, never hard-coded: other
+ * engineers keep changing what the stacks contain.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunRecord } from '../../lib/runtime/ledger';
+import { describeWithTerraform, OfflineTerraform, type PlanJson } from '../terraform-harness';
+import { synthApp } from '../util';
+import { cleanEnv } from './env';
+import { gantry, REPO, spawnGantry, exitOf, tempDir, terraformDir } from './helpers';
+
+const COMMIT = 'c0ffee0000000000000000000000000000000001';
+const NEWER = 'c0ffee0000000000000000000000000000000002';
+
+/** Counts by action from the plan JSON, as a reviewer would read them. */
+function countActions(plan: PlanJson) {
+  const counts = { create: 0, update: 0, delete: 0, replace: 0, read: 0 };
+  for (const rc of plan.resource_changes ?? []) {
+    const a = [...rc.change.actions].sort().join('+');
+    if (a === 'create+delete') counts.replace += 1;
+    else if (a in counts) counts[a as keyof typeof counts] += 1;
+  }
+  return counts;
+}
+
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** A stack with the AWS provider and nothing else. */
+function emptyAwsStack(): string {
+  const dir = tempDir('empty-stack');
+  fs.writeFileSync(
+    path.join(dir, 'cdk.tf.json'),
+    JSON.stringify({
+      terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } } },
+      provider: { aws: [{ region: 'eu-west-1' }] },
+    }),
+  );
+  return dir;
+}
+
+describeWithTerraform('gantry CLI on real Terraform', () => {
+  let ledgerUrl: string;
+  let synthOut: string;
+
+  beforeAll(() => {
+    synthOut = synthApp();
+    ledgerUrl = `pglite:${tempDir('e2e-ledger')}`;
+  });
+
+  const envPlain = (extra: NodeJS.ProcessEnv = {}) =>
+    cleanEnv(process.env, {
+      GANTRY_LEDGER_URL: ledgerUrl,
+      GANTRY_COMMIT_SHA: COMMIT,
+      GANTRY_ACTOR: 'e2e',
+      ...extra,
+    });
+  const envFor = (tf: OfflineTerraform, extra: NodeJS.ProcessEnv = {}) =>
+    cleanEnv(tf.env, {
+      GANTRY_LEDGER_URL: ledgerUrl,
+      GANTRY_COMMIT_SHA: COMMIT,
+      GANTRY_ACTOR: 'e2e',
+      ...extra,
+    });
+
+  async function runs(filter: string[]): Promise<RunRecord[]> {
+    const result = await gantry(['runs', '--json', '--limit', '1000', ...filter], {
+      GANTRY_LEDGER_URL: ledgerUrl,
+    });
+    expect(result.code).toBe(0);
+    return JSON.parse(result.stdout) as RunRecord[];
+  }
+
+  describe('dev-foundation', () => {
+    let tf: OfflineTerraform;
+
+    beforeAll(() => {
+      tf = OfflineTerraform.prepare(path.join(synthOut, 'stacks', 'dev-foundation'));
+    });
+
+    afterAll(() => tf?.dispose());
+
+    test('plan writes a planned row with the counts of the plan itself', async () => {
+      const summaryFile = path.join(tempDir('summary'), 'step-summary.md');
+      const result = await gantry(
+        ['plan', 'dev-foundation', '--dir', tf.dir],
+        envFor(tf, { GITHUB_STEP_SUMMARY: summaryFile }),
+      );
+      expect(result.stderr).toMatch(/planned; run [0-9a-f-]{36}/);
+      expect(result.code).toBe(0);
+      const planFile = path.join(tf.dir, 'gantry.tfplan');
+      const expected = countActions(tf.showJson('gantry.tfplan'));
+      expect(expected.create).toBeGreaterThan(0);
+      // Terraform's output streamed with a prefix and elapsed time, then the summary.
+      expect(result.stdout).toMatch(/^\[dev-foundation plan \+\d+\.\d+s\] /m);
+      expect(result.stdout).toContain(
+        `Plan: ${expected.create} to create, ${expected.update} to update, ${expected.replace} to replace, ${expected.delete} to delete, ${expected.read} to read.`,
+      );
+      const [row] = await runs(['--stack', 'dev-foundation', '--action', 'plan']);
+      expect(row).toMatchObject({
+        action: 'plan',
+        status: 'planned',
+        environment: 'dev',
+        commitSha: COMMIT,
+        actor: 'e2e',
+        exitCode: 0,
+        counts: expected,
+        planSha256: sha256(planFile),
+        terraformVersion: expect.stringMatching(/^1\.\d+\.\d+/),
+      });
+      const markdown = fs.readFileSync(summaryFile, 'utf8');
+      expect(markdown).toContain('### Terraform plan: dev-foundation');
+      expect(markdown).toContain(
+        `| ${expected.create} | ${expected.update} | ${expected.replace} | ${expected.delete} | ${expected.read} |`,
+      );
+    });
+
+    test('apply refuses a tampered plan file and records why', async () => {
+      const planFile = path.join(tf.dir, 'gantry.tfplan');
+      const original = fs.readFileSync(planFile);
+      // Another real plan of the same stack: valid for Terraform, but not the plan that was recorded.
+      tf.plan('other.tfplan');
+      fs.copyFileSync(path.join(tf.dir, 'other.tfplan'), planFile);
+      try {
+        const result = await gantry(['apply', 'dev-foundation', '--dir', tf.dir], envFor(tf));
+        expect(result.code).toBe(3);
+        expect(result.stderr).toMatch(
+          /apply refused: plan file .* has SHA-256 [0-9a-f]{64}, but plan run .* recorded/,
+        );
+        const [row] = await runs(['--stack', 'dev-foundation', '--action', 'apply']);
+        expect(row).toMatchObject({
+          status: 'refused',
+          exitCode: 3,
+          errorSummary: expect.stringMatching(/SHA-256/),
+        });
+        expect(fs.existsSync(path.join(tf.dir, 'terraform.tfstate'))).toBe(false);
+      } finally {
+        fs.writeFileSync(planFile, original);
+      }
+    });
+
+    test('apply refuses a plan made from another commit', async () => {
+      const result = await gantry(
+        ['apply', 'dev-foundation', '--dir', tf.dir],
+        envFor(tf, { GANTRY_COMMIT_SHA: NEWER }),
+      );
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(`was made from commit ${COMMIT}, the current commit is ${NEWER}`);
+      const [row] = await runs(['--stack', 'dev-foundation', '--action', 'apply']);
+      expect(row).toMatchObject({ status: 'refused', commitSha: NEWER });
+    });
+
+    test('drift exits 2 and records drifted with the counts when there are changes', async () => {
+      const result = await gantry(['drift', 'dev-foundation', '--dir', tf.dir], envFor(tf));
+      expect(result.code).toBe(2);
+      const [row] = await runs(['--stack', 'dev-foundation', '--action', 'drift']);
+      expect(row).toMatchObject({ status: 'drifted', exitCode: 2 });
+      expect(row.counts).toEqual(countActions(tf.showJson('gantry.tfplan')));
+    });
+  });
+
+  describe('a stack with no resources', () => {
+    let tf: OfflineTerraform;
+
+    beforeAll(() => {
+      tf = OfflineTerraform.prepare(emptyAwsStack());
+    });
+
+    afterAll(() => tf?.dispose());
+
+    test('plans no changes, applies for real, then shows no drift', async () => {
+      const plan = await gantry(['plan', 'scratch', '--dir', tf.dir], envFor(tf));
+      expect(plan.code).toBe(0);
+      expect(plan.stdout).toContain('No changes');
+      const [planRow] = await runs(['--stack', 'scratch', '--action', 'plan']);
+      expect(planRow).toMatchObject({
+        status: 'planned',
+        counts: { create: 0, update: 0, delete: 0, replace: 0, read: 0 },
+      });
+
+      const apply = await gantry(['apply', 'scratch', '--dir', tf.dir], envFor(tf));
+      expect(apply.stderr).toContain('applied; run');
+      expect(apply.code).toBe(0);
+      expect(apply.stdout).toMatch(/\[scratch apply \+\d+\.\d+s\] Apply complete!/);
+      const [applyRow] = await runs(['--stack', 'scratch', '--action', 'apply']);
+      expect(applyRow).toMatchObject({
+        status: 'applied',
+        exitCode: 0,
+        planRunId: planRow.id,
+        planSha256: planRow.planSha256,
+        commitSha: COMMIT,
+      });
+      expect(applyRow.finishedAt).not.toBeNull();
+      expect(fs.existsSync(path.join(tf.dir, 'terraform.tfstate'))).toBe(true);
+
+      const again = await gantry(['apply', 'scratch', '--dir', tf.dir], envFor(tf));
+      expect(again.code).toBe(3);
+      expect(again.stderr).toContain(`plan run ${planRow.id} was already applied`);
+
+      const drift = await gantry(['drift', 'scratch', '--dir', tf.dir], envFor(tf));
+      expect(drift.code).toBe(0);
+      const [driftRow] = await runs(['--stack', 'scratch', '--action', 'drift']);
+      expect(driftRow).toMatchObject({ status: 'no_changes', exitCode: 0 });
+    });
+  });
+
+  test('an older commit is not applied over a newer one unless --allow-older gives a reason', async () => {
+    // Terraform's builtin provider only: fast, and a real apply.
+    const dir = terraformDir({ resource: { terraform_data: { marker: { input: 'v1' } } } }, 'marker');
+    const older = await gantry(['plan', 'marker', '--dir', dir, '--plan-file', 'older.tfplan'], envPlain());
+    expect(older.code).toBe(0);
+    const [olderRun] = await runs(['--stack', 'marker', '--action', 'plan']);
+    const newer = await gantry(
+      ['plan', 'marker', '--dir', dir, '--plan-file', 'newer.tfplan'],
+      envPlain({ GANTRY_COMMIT_SHA: NEWER }),
+    );
+    expect(newer.code).toBe(0);
+    const applied = await gantry(
+      ['apply', 'marker', '--dir', dir, '--plan-file', 'newer.tfplan'],
+      envPlain({ GANTRY_COMMIT_SHA: NEWER }),
+    );
+    expect(applied.code).toBe(0);
+
+    const args = ['apply', 'marker', '--dir', dir, '--plan-file', 'older.tfplan', '--plan-run', olderRun.id];
+    const refused = await gantry(args, envPlain());
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/a newer plan .* commit c0ffee0+2\) was applied to marker/);
+
+    const allowed = await gantry([...args, '--allow-older', 'rollback drill'], envPlain());
+    const [row] = await runs(['--stack', 'marker', '--action', 'apply']);
+    expect(row.status).not.toBe('refused');
+    expect(row.note).toMatch(/^allow-older: rollback drill/);
+    expect(allowed.stderr).toContain('applying the older commit as asked');
+  });
+
+  test('runs prints a readable table and JSON, filtered', async () => {
+    const table = await gantry(['runs', '--stack', 'scratch', '--limit', '3'], {
+      GANTRY_LEDGER_URL: ledgerUrl,
+    });
+    expect(table.code).toBe(0);
+    const lines = table.stdout.split('\n');
+    expect(lines[0]).toMatch(
+      /^STARTED \(UTC\)\s+STACK\s+ACTION\s+STATUS\s+EXIT\s+CHANGES\s+COMMIT\s+ACTOR\s+ID$/,
+    );
+    expect(lines).toHaveLength(4);
+    for (const line of lines.slice(1))
+      expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+scratch\s+(plan|apply|drift)\s+\w+/);
+    const refused = await runs(['--status', 'refused']);
+    expect(refused.length).toBeGreaterThanOrEqual(3);
+    expect(refused.every((r) => r.status === 'refused' && r.exitCode === 3)).toBe(true);
+    const bad = await gantry(['runs', '--status', 'done'], { GANTRY_LEDGER_URL: ledgerUrl });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('"done" is not a run status; allowed: running, planned');
+  });
+});
+
+describe('gantry CLI basics', () => {
+  test('npx gantry runs the TypeScript CLI through the launcher and documents the exit codes', async () => {
+    const { code, output } = await exitOf(spawnGantry(['--help'], {}));
+    expect(code).toBe(0);
+    for (const sub of ['plan', 'apply', 'drift', 'show', 'runs', 'ledger'])
+      expect(output).toMatch(new RegExp(`^  ${sub}\\b`, 'm'));
+    expect(output).toContain('3  refused by a guard');
+    expect(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).toContain('"gantry": "bin/gantry.js"');
+  });
+
+  test('every subcommand has its own --help', async () => {
+    for (const sub of [
+      ['plan'],
+      ['apply'],
+      ['drift'],
+      ['show'],
+      ['runs'],
+      ['ledger', 'reap'],
+      ['ledger', 'ack'],
+    ]) {
+      const result = await gantry([...sub, '--help'], {});
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Usage: gantry ${sub.join(' ')}`);
+    }
+  });
+
+  test('a bad stack id or missing stack is one clear line, no stack trace', async () => {
+    const bad = await gantry(['plan', '../etc', '--no-synth'], { GANTRY_LEDGER_URL: 'pglite:memory' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("gantry: stack: \"../etc\" is not a stack id (letters, digits, '-', '_')");
+    const missing = await gantry(['plan', 'nope', '--no-synth', '--outdir', tempDir('empty-out')], {
+      GANTRY_LEDGER_URL: 'pglite:memory',
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^gantry: stack nope: .*cdk\.tf\.json does not exist and --no-synth was given/,
+    );
+  });
+});
