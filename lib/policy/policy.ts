@@ -51,7 +51,12 @@ export class Policy {
     const writeReport = options.writeReport ?? true;
     stack.node.addValidation({
       validate: () => {
-        const result = Policy.check(stack);
+        const raw = stack.toTerraform();
+        const result = checkStack(JSON.parse(JSON.stringify(raw)) as TerraformJson, {
+          stackName: stack.node.id,
+        });
+        if (result.violations.length === 0 && result.invalidSuppressions.length === 0)
+          reuseForSynth(stack, raw);
         record(stack, result, writeReport);
         return [
           ...result.violations.map(formatViolation),
@@ -86,7 +91,6 @@ export class Policy {
     return JSON.parse(JSON.stringify(stack.toTerraform())) as TerraformJson;
   }
 
-  /** Checks a stack now (its final JSON) without failing: the result the validation reports. */
   /**
    * Records that the caller passed AdministratorAccess explicitly (SECURITY.md rule 7 allows it
    * only then): suppresses GANTRY-IAM-007 on `attachment` with `source` as the reason. Any other
@@ -97,6 +101,7 @@ export class Policy {
     Policy.suppress(attachment, 'GANTRY-IAM-007', `AdministratorAccess passed explicitly in ${source}`);
   }
 
+  /** Checks a stack now (its final JSON) without failing: the result the validation reports. */
   static check(stack: TerraformStack): StackPolicyResult {
     return checkStack(Policy.finalJson(stack), { stackName: stack.node.id });
   }
@@ -142,6 +147,25 @@ export class Policy {
     }
     return lines;
   }
+}
+
+/**
+ * Synth resolves a stack's whole tree once more right after its validations ran; the JSON the
+ * policy just checked is that same JSON, so the next `toTerraform()` returns it instead of
+ * resolving again (a third of synth time). What is written is then exactly what was checked. The
+ * reuse is one-shot and dropped if the tree changed in between (a construct added or removed).
+ */
+function reuseForSynth(stack: TerraformStack, checked: ReturnType<TerraformStack['toTerraform']>): void {
+  const size = stack.node.findAll().length;
+  const resolveAgain = stack.toTerraform;
+  Object.defineProperty(stack, 'toTerraform', {
+    configurable: true,
+    writable: true,
+    value: function toTerraformOnce(this: TerraformStack) {
+      Reflect.deleteProperty(stack, 'toTerraform');
+      return stack.node.findAll().length === size ? checked : resolveAgain.call(this);
+    },
+  });
 }
 
 function record(stack: TerraformStack, result: StackPolicyResult, writeReport: boolean): void {
