@@ -8,6 +8,7 @@ import { referenceConfig, validateConfig, type GantryConfig } from '../environme
 import { GantryConfigError } from '../lib/core/errors';
 import { Policy, POLICY_REPORT_FILE } from '../lib/policy/policy';
 import { createStacks } from '../stacks';
+import { tuneSynth } from './synth-tuning';
 
 /**
  * The configuration: the reference one in `environments/`, or the module named by `GANTRY_CONFIG`
@@ -24,6 +25,7 @@ function loadConfig(): GantryConfig {
 }
 
 function main(): void {
+  tuneSynth(process.env);
   const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
   const config = loadConfig();
   validateConfig(config);
