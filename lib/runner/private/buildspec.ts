@@ -1,5 +1,5 @@
-import { stringify } from 'yaml';
 import { parameterName, secretKind } from './policies';
+import { toYaml } from './yaml-emitter';
 
 export interface DeployBuildspecInputs {
   readonly environmentName: string;
@@ -29,35 +29,32 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
     `${input.runtimeCommand} plan ${stack}`,
     `${input.runtimeCommand} apply ${stack}`,
   ]);
-  return stringify(
-    {
-      version: 0.2,
-      env: {
-        shell: 'bash',
-        variables: {
-          CI: 'true',
-          GANTRY_ENVIRONMENT: input.environmentName,
-          GANTRY_STACKS: input.stacks.join(' '),
-        },
-        ...secretRef,
+  return toYaml({
+    version: 0.2,
+    env: {
+      shell: 'bash',
+      variables: {
+        CI: 'true',
+        GANTRY_ENVIRONMENT: input.environmentName,
+        GANTRY_STACKS: input.stacks.join(' '),
       },
-      phases: {
-        install: {
-          'runtime-versions': { nodejs: input.nodejsVersion },
-          commands: ['npm ci'],
-        },
-        build: {
-          commands: [
-            // The commit CodeBuild checked out; the build refuses to run without one. (No `${` here:
-            // Terraform would read it as an interpolation.)
-            'test -n "$CODEBUILD_RESOLVED_SOURCE_VERSION"',
-            'export GANTRY_COMMIT="$CODEBUILD_RESOLVED_SOURCE_VERSION"',
-            input.synthCommand,
-            ...perStack,
-          ],
-        },
+      ...secretRef,
+    },
+    phases: {
+      install: {
+        'runtime-versions': { nodejs: input.nodejsVersion },
+        commands: ['npm ci'],
+      },
+      build: {
+        commands: [
+          // The commit CodeBuild checked out; the build refuses to run without one. (No `${` here:
+          // Terraform would read it as an interpolation.)
+          'test -n "$CODEBUILD_RESOLVED_SOURCE_VERSION"',
+          'export GANTRY_COMMIT="$CODEBUILD_RESOLVED_SOURCE_VERSION"',
+          input.synthCommand,
+          ...perStack,
+        ],
       },
     },
-    { lineWidth: 0 },
-  );
+  });
 }
