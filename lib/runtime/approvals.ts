@@ -73,7 +73,7 @@ export async function checkApprovals(input: ApprovalCheckInput): Promise<Approva
     const login = entry.user?.login;
     if (entry.state !== 'approved' || !login) continue;
     if (excluded.has(login.toLowerCase())) continue;
-    approvers.set(login.toLowerCase(), login);
+    if (!approvers.has(login.toLowerCase())) approvers.set(login.toLowerCase(), login);
   }
   const list = [...approvers.values()].sort();
   if (list.length >= input.required) return { ok: true, approvers: list };

@@ -83,6 +83,7 @@ async function execute(
   const label = (step: string) => `${stack.stack} ${step}`;
   const tf = (args: string[], step: string, capture = false) =>
     runTerraform(args, {
+      withholdDiff: step !== 'init',
       dir: stack.dir,
       env: io.env,
       label: label(step),

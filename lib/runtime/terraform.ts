@@ -29,6 +29,13 @@ export interface TerraformRunOptions {
   readonly signals?: SignalSource;
   /** The `terraform` executable. @default 'terraform' */
   readonly bin?: string;
+  /**
+   * Withhold the indented lines of Terraform's diff (plan and drift): values of prior state are
+   * printed there in clear when Terraform does not know them to be sensitive, and gantry prints its
+   * own redacted summary instead. Progress, the `Plan:` line and diagnostics still stream.
+   * @default false
+   */
+  readonly withholdDiff?: boolean;
   /** Applied to every printed line and to the tail (known secret values out). @default none */
   readonly scrub?: (line: string) => string;
   /** Elapsed times count from here (ms since epoch). @default when this step starts */
@@ -85,7 +92,12 @@ export function runTerraform(args: readonly string[], options: TerraformRunOptio
         },
       };
     };
+    let withheld = 0;
     const printed = (raw: string) => {
+      if (options.withholdDiff && /^\s+\S/.test(raw)) {
+        withheld += 1;
+        return;
+      }
       const line = options.scrub ? options.scrub(raw) : raw;
       keep(line);
       options.write(`[${options.label} ${elapsed()}] ${line}`);
@@ -104,6 +116,11 @@ export function runTerraform(args: readonly string[], options: TerraformRunOptio
       options.signals?.off('SIGTERM', forward);
       out.end();
       err.end();
+      if (withheld > 0) {
+        options.write(
+          `[${options.label} ${elapsed()}] (${withheld} lines of Terraform's diff withheld: gantry's redacted summary follows)`,
+        );
+      }
       resolve({
         code: code ?? -1,
         interrupted,
