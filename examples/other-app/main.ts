@@ -1,0 +1,39 @@
+/**
+ * Using Gantry's constructs from another CDKTF app (the README's example): the app owns the stack,
+ * the provider and the backend; Gantry adds the GitHub OIDC trust and the plan/apply roles, and its
+ * security policy checks the stack at synth. In your app, import from 'gantry' instead of '../../lib'.
+ */
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { App, TerraformStack } from 'cdktf';
+import { DeployRoles, GithubOidcProvider, Policy } from '../../lib';
+
+export function buildApp(app: App): TerraformStack {
+  const stack = new TerraformStack(app, 'sandbox-identity');
+  new AwsProvider(stack, 'aws', { region: 'eu-west-1', allowedAccountIds: ['444444444444'] });
+
+  const oidcProvider = new GithubOidcProvider(stack, 'github-oidc', {
+    accountId: '444444444444',
+    region: 'eu-west-1',
+  });
+  new DeployRoles(stack, 'roles', {
+    accountId: '444444444444',
+    region: 'eu-west-1',
+    oidcProvider,
+    repository: 'acme/sandbox',
+    defaultBranch: 'main',
+    environment: 'sandbox',
+    deploymentBranches: { branches: ['main'] },
+    planRoleName: 'acme-sandbox-gh-plan',
+    applyRoleName: 'acme-sandbox-gh-apply',
+    managedPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
+  });
+
+  Policy.enforce(stack);
+  return stack;
+}
+
+if (require.main === module) {
+  const app = new App();
+  buildApp(app);
+  app.synth();
+}
