@@ -23,12 +23,23 @@ import { resolveStack, type StackOptions } from './stack';
 import { appendStepSummary } from './step-summary';
 import { renderSummaryMarkdown, renderSummaryText } from './summary-render';
 import { runTerraform } from './terraform';
+import {
+  declaredVariables,
+  describeVariables,
+  IMAGE_TAGS_ENV,
+  isImageTagVariable,
+  resolveVariables,
+  terraformVarArgs,
+  type PlanVariable,
+} from './variables';
 
 export interface PlanOptions extends StackOptions {
   /** Where the saved plan goes. @default `<dir>/gantry.tfplan` (`gantry-drift.tfplan` for drift) */
   readonly planFile?: string;
   /** `drift` only: `plan -refresh-only`. */
   readonly refreshOnly?: boolean;
+  /** `--var name=value` arguments, passed to `terraform plan` as `-var` (declared variables only). */
+  readonly var?: readonly string[];
 }
 
 export const DEFAULT_PLAN_FILE = 'gantry.tfplan';
@@ -45,18 +56,40 @@ export async function planOrDrift(
   const stack = resolveStack(stackId, options, { cwd: io.cwd, env: io.env, write }, config);
   const context = readRunContext(io.env, io.cwd);
   const tfVersion = terraformVersion(io.env);
+  // `plan` also takes the image tags a dispatch bound to this commit (the deploy project's parameter);
+  // `drift` compares with what the stack declares, or with `--var` only.
+  const variables = resolveVariables({
+    varArgs: options.var ?? [],
+    imageTags: kind === 'plan' ? io.env[IMAGE_TAGS_ENV] : undefined,
+    commit: context.commitSha,
+    declared: declaredVariables(stack.dir),
+  });
   const ledger = await openMigratedLedger(io, 'nothing was run');
   let active: ActiveRun | undefined;
   try {
+    const start = {
+      stack: stack.stack,
+      action: kind,
+      environment: stack.environment,
+      terraformVersion: tfVersion,
+      ...context,
+    };
+    if (!variables.ok) {
+      let refused: RunRecord;
+      try {
+        refused = await ledger.recordRefusal({ ...start, reason: variables.reason });
+      } catch (error) {
+        throw new RuntimeError(
+          `ledger: cannot record the refused ${kind} of ${stack.stack}: ${oneLine(error)}; nothing was run`,
+        );
+      }
+      io.err(`gantry: ${kind} refused: ${variables.reason} (recorded as run ${refused.id})`);
+      return EXIT.refused;
+    }
+    for (const note of variables.notes) io.err(`gantry: note: ${note}`);
     let record: RunRecord;
     try {
-      record = await ledger.startRun({
-        stack: stack.stack,
-        action: kind,
-        environment: stack.environment,
-        terraformVersion: tfVersion,
-        ...context,
-      });
+      record = await ledger.startRun(start);
     } catch (error) {
       throw new RuntimeError(
         `ledger: cannot write the ${kind} row for ${stack.stack}: ${oneLine(error)}; nothing was run`,
@@ -64,7 +97,9 @@ export async function planOrDrift(
     }
     active = new ActiveRun(ledger, record, heartbeatSeconds(io), io);
     io.err(`gantry: ${kind} ${stack.stack}: run ${record.id} (${stack.dir})`);
-    return await execute(kind, stack, options, io, active);
+    const described = describeVariables(variables.variables);
+    if (described) io.err(`gantry: ${kind} ${stack.stack}: ${described}`);
+    return await execute(kind, stack, options, io, active, variables.variables);
   } finally {
     active?.stop();
     await ledger.close().catch(() => undefined);
@@ -77,9 +112,13 @@ async function execute(
   options: PlanOptions,
   io: CliIo,
   active: ActiveRun,
+  variables: readonly PlanVariable[],
 ): Promise<number> {
   const started = Date.now();
   const redactor = envRedactor(io.env);
+  // Only image tags are known not to be secret.
+  for (const v of variables) if (!isImageTagVariable(v.name)) redactor.addSecretValue(v.value);
+  const note = describeVariables(variables);
   const label = (step: string) => `${stack.stack} ${step}`;
   const tf = (args: string[], step: string, capture = false) =>
     runTerraform(args, {
@@ -104,6 +143,7 @@ async function execute(
         status: 'canceled',
         exitCode: EXIT.failure,
         errorSummary: `${step}: interrupted by ${signal}`,
+        note,
       });
       io.err(
         `gantry: ${kind} ${stack.stack} canceled (${signal}); run ${active.record.id} recorded as canceled`,
@@ -111,7 +151,7 @@ async function execute(
       return EXIT.failure;
     }
     const summary = redactor.scrub(`terraform ${step} exited ${run.code}:\n${run.tail}`);
-    await active.finish({ status: 'failed', exitCode: EXIT.failure, errorSummary: summary });
+    await active.finish({ status: 'failed', exitCode: EXIT.failure, errorSummary: summary, note });
     io.err(
       `gantry: ${kind} ${stack.stack} failed: terraform ${step} exited ${run.code}; run ${active.record.id} recorded as failed`,
     );
@@ -125,7 +165,14 @@ async function execute(
     stack.dir,
     options.planFile ?? (kind === 'plan' ? DEFAULT_PLAN_FILE : 'gantry-drift.tfplan'),
   );
-  const planArgs = ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`];
+  const planArgs = [
+    'plan',
+    '-input=false',
+    '-no-color',
+    '-detailed-exitcode',
+    `-out=${planFile}`,
+    ...terraformVarArgs(variables),
+  ];
   if (kind === 'drift' && options.refreshOnly) planArgs.push('-refresh-only');
   const plan = await tf(planArgs, kind === 'plan' ? 'plan' : 'drift');
   if (plan.interrupted || active.interrupted || (plan.code !== 0 && plan.code !== 2))
@@ -159,6 +206,7 @@ async function execute(
     counts: summary.counts,
     planSha256: sha,
     terraformVersion: summary.terraformVersion,
+    note,
   });
   io.err(
     `gantry: ${kind} ${stack.stack}: ${status}; run ${finished.id}` +

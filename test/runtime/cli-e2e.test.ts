@@ -121,9 +121,8 @@ describeWithTerraform('gantry CLI on real Terraform', () => {
     test('apply refuses a tampered plan file and records why', async () => {
       const planFile = path.join(tf.dir, 'gantry.tfplan');
       const original = fs.readFileSync(planFile);
-      // Another real plan of the same stack: valid for Terraform, but not the plan that was recorded.
-      tf.plan('other.tfplan');
-      fs.copyFileSync(path.join(tf.dir, 'other.tfplan'), planFile);
+      // One byte more: the file is no longer the plan that was recorded.
+      fs.writeFileSync(planFile, Buffer.concat([original, Buffer.from([0])]));
       try {
         const result = await gantry(['apply', 'dev-foundation', '--dir', tf.dir], envFor(tf));
         expect(result.code).toBe(3);
@@ -281,6 +280,20 @@ describe('gantry CLI basics', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`Usage: gantry ${sub.join(' ')}`);
     }
+  });
+
+  test("plan synthesizes with the project's cdktf.json app when the stack is not synthesized yet", async () => {
+    const project = tempDir('project');
+    const stack = { resource: { terraform_data: { synthesized: { input: 'by the app' } } } };
+    const app = `node -e "const fs=require('fs');const d=process.env.CDKTF_OUTDIR+'/stacks/app-stack';fs.mkdirSync(d,{recursive:true});fs.writeFileSync(d+'/cdk.tf.json',process.argv[1])" '${JSON.stringify(stack)}'`;
+    fs.writeFileSync(path.join(project, 'cdktf.json'), JSON.stringify({ language: 'typescript', app }));
+    const env = cleanEnv(process.env, { GANTRY_LEDGER_URL: 'pglite:memory', GANTRY_COMMIT_SHA: COMMIT });
+    const result = await gantry(['plan', 'app-stack'], env, project);
+    expect(result.stderr).toContain('planned; run');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('[synth] node -e');
+    expect(result.stdout).toContain('Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 to read.');
+    expect(fs.existsSync(path.join(project, 'cdktf.out', 'stacks', 'app-stack', 'gantry.tfplan'))).toBe(true);
   });
 
   test('a bad stack id or missing stack is one clear line, no stack trace', async () => {

@@ -73,6 +73,14 @@ describeWithTerraform('runtime faults on a PostgreSQL cluster', () => {
 
     const child = spawnGantry(['apply', 'slow', '--dir', dir], env());
     await waitForOutput(child, /gantry-test-sleeping/);
+    // The row is kept alive while Terraform runs: wait for a heartbeat after the start.
+    let beating: RunRecord | undefined;
+    while (!beating) {
+      const [row] = await rows('slow');
+      if (row.action === 'apply' && row.heartbeatAt > row.startedAt) beating = row;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(beating.status).toBe('running');
     const family = [child.pid as number, ...descendants(child.pid as number)];
     const exited = exitOf(child);
     for (const pid of family) process.kill(pid, 'SIGKILL');

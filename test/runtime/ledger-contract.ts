@@ -30,13 +30,14 @@ export function describeLedgerContract(
     let url: string;
     let ledger: Ledger;
 
-    beforeEach(async () => {
+    // One database for the whole block (PGlite's initdb costs seconds): each test uses its own stacks.
+    beforeAll(async () => {
       url = await fresh();
       ledger = await openLedger(url);
       await ledger.migrate();
     });
 
-    afterEach(async () => {
+    afterAll(async () => {
       await ledger.close();
     });
 
@@ -109,8 +110,10 @@ export function describeLedgerContract(
 
     test('a lapsed apply is reaped as abandoned and blocks the stack until acknowledged', async () => {
       const run = await ledger.startRun({ stack: 'staging-services', action: 'apply', actor: 'ci' });
-      const reaped = await ledger.reap({ olderThanSeconds: 0 });
+      const elsewhere = await ledger.startRun({ stack: 'staging-foundation', action: 'plan' });
+      const reaped = await ledger.reap({ olderThanSeconds: 0, stack: 'staging-services' });
       expect(reaped.map((r) => [r.id, r.status])).toEqual([[run.id, 'abandoned']]);
+      expect((await ledger.getRun(elsewhere.id))?.status).toBe('running');
       const blocked = await ledger
         .startRun({ stack: 'staging-services', action: 'apply' })
         .catch((e: unknown) => e);
@@ -163,6 +166,7 @@ export function describeLedgerContract(
         const run = await ledger.startRun({
           stack,
           action: 'plan',
+          environment: 'thousand',
           commitSha: i.toString(16).padStart(40, '0'),
         });
         const status = statuses[i % statuses.length];
@@ -177,13 +181,18 @@ export function describeLedgerContract(
       for (let start = 0; start < 1000; start += 8) {
         await Promise.all(Array.from({ length: 8 }, (_, k) => write(start + k)));
       }
-      const rows = await ledger.listRuns({ limit: 5000 });
+      const rows = await ledger.listRuns({ environment: 'thousand', limit: 5000 });
       expect(rows).toHaveLength(1000);
       const got = new Map(
         rows.map((r) => [r.id, { stack: r.stack, create: r.counts?.create, status: r.status }]),
       );
       expect(got).toEqual(expected);
-      const stack3 = await ledger.listRuns({ stack: 'stack-3', status: 'applied', limit: 5000 });
+      const stack3 = await ledger.listRuns({
+        stack: 'stack-3',
+        status: 'applied',
+        environment: 'thousand',
+        limit: 5000,
+      });
       expect(stack3.map((r) => r.id).sort()).toEqual(
         [...expected]
           .filter(([, v]) => v.stack === 'stack-3' && v.status === 'applied')
@@ -211,8 +220,16 @@ export function describeLedgerContract(
           for (const w of winners) await ledger.finishRun(w.run.id, { status: 'applied', exitCode: 0 });
         }
         expect(winnersPerRound).toEqual(Array(ROUNDS).fill(1));
-        const applied = await ledger.listRuns({ action: 'apply', status: 'applied', limit: 100000 });
-        const refused = await ledger.listRuns({ action: 'apply', status: 'refused', limit: 100000 });
+        const all = async (status: 'applied' | 'refused') =>
+          (
+            await Promise.all(
+              Array.from({ length: 10 }, (_, k) =>
+                ledger.listRuns({ stack: `race-${k}`, action: 'apply', status, limit: 100000 }),
+              ),
+            )
+          ).flat();
+        const applied = await all('applied');
+        const refused = await all('refused');
         expect(applied).toHaveLength(ROUNDS);
         expect(refused).toHaveLength(ROUNDS * (CONTENDERS - 1));
         expect(refused.every((r) => /another apply|is running/.test(r.errorSummary ?? ''))).toBe(true);

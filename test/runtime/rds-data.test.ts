@@ -6,7 +6,6 @@
 import {
   BeginTransactionCommand,
   CommitTransactionCommand,
-  DatabaseErrorException,
   ExecuteStatementCommand,
   RDSDataClient,
   RollbackTransactionCommand,
@@ -112,17 +111,11 @@ describe('RDS Data API statements', () => {
     expect(params.p23).toEqual({ longValue: 120 });
   });
 
-  test('a unique violation reported by the Data API is a busy stack, with the holder read back', async () => {
+  test('a stack held by another apply: the claim inserts nothing and the holder is read back', async () => {
     rds
       .on(ExecuteStatementCommand)
-      .rejectsOnce(
-        new DatabaseErrorException({
-          message:
-            'ERROR: duplicate key value violates unique constraint "terraform_runs_one_active_apply"; SQLState: 23505',
-          $metadata: {},
-        }),
-      )
-      .resolves({ formattedRecords: JSON.stringify([{ ...row({ actor: 'alice' }), just_reaped: false }]) });
+      .resolvesOnce({ formattedRecords: '[]' })
+      .resolves({ formattedRecords: JSON.stringify([row({ actor: 'alice' })]) });
     const error = await ledger()
       .startRun({ stack: 'prod-services', action: 'apply' })
       .catch((e: unknown) => e);
@@ -130,12 +123,13 @@ describe('RDS Data API statements', () => {
     expect((error as Error).message).toContain(
       `apply ${row().id} is running (started 2026-01-02T03:04:05.000000Z by alice`,
     );
-    const second = rds.commandCalls(ExecuteStatementCommand)[1].args[0].input;
-    expect(second.sql).toMatch(/^WITH reaped AS \(UPDATE terraform_runs SET status = 'abandoned'/);
-    expect(second.parameters).toEqual([
-      { name: 'p1', value: { stringValue: 'prod-services' } },
-      { name: 'p2', value: { longValue: 120 } },
-    ]);
+    const [claim, holder] = rds.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input);
+    expect(claim.sql).toMatch(/^WITH reaped AS \(UPDATE terraform_runs SET status = 'abandoned'/);
+    expect(claim.sql).toMatch(
+      /ON CONFLICT \(stack\) WHERE action = 'apply' AND \(status = 'running' OR \(status = 'abandoned' AND acknowledged_at IS NULL\)\) DO NOTHING/,
+    );
+    expect(holder.sql).toMatch(/FROM terraform_runs WHERE stack = :p1 AND action = 'apply'/);
+    expect(holder.parameters).toEqual([{ name: 'p1', value: { stringValue: 'prod-services' } }]);
   });
 
   test('migrations run statement by statement inside one Data API transaction', async () => {

@@ -11,20 +11,48 @@ export function stackOptions<T extends import('commander').Command>(command: T):
     .option('--env <name>', 'the environment of the stack (default: from the stack id, <env>-...)');
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `--var name=value`, repeatable: a variable the stack declares, passed to `terraform plan` as `-var`. */
+export function varOption<T extends import('commander').Command>(command: T): T {
+  return command.option(
+    '--var <name=value>',
+    'set a variable the stack declares (repeatable), e.g. --var image_tag_api=v1.3.0; the ledger records its name, and the value of image tags only',
+    collect,
+    [],
+  );
+}
+
 export const registerPlan: CommandRegistrar = (program, cli) => {
-  stackOptions(
+  const command = stackOptions(
     program
       .command('plan')
       .argument('<stack>', 'stack id, e.g. dev-foundation')
       .description('init, plan -out, show -json; print a redacted summary and record a planned row'),
   )
     .addOption(new Option('--plan-file <file>', 'where to save the plan (default: <dir>/gantry.tfplan)'))
-    .action(
-      async (
-        stack: string,
-        opts: { dir?: string; outdir?: string; synth?: boolean; env?: string; planFile?: string },
-      ) => {
-        cli.setExit(await planOrDrift('plan', stack, opts, cli.io));
-      },
+    .addHelpText(
+      'after',
+      `
+Image tags: with GANTRY_IMAGE_TAGS set to {"commit": "<sha>", "tags": {"api": "v1.3.0"}} (the deploy
+project reads it from /<org>/<env>/gantry/image-tags), the tags apply as image_tag_<service> when
+"commit" is the commit being planned; a value written for another commit is ignored.`,
     );
+  varOption(command).action(
+    async (
+      stack: string,
+      opts: {
+        dir?: string;
+        outdir?: string;
+        synth?: boolean;
+        env?: string;
+        planFile?: string;
+        var?: string[];
+      },
+    ) => {
+      cli.setExit(await planOrDrift('plan', stack, opts, cli.io));
+    },
+  );
 };

@@ -1,6 +1,6 @@
 /**
- * What the ledger needs from a database: parameterised statements (`$1`, `$2`, ... placeholders),
- * transactions, and a way to recognise a unique violation. One implementation per backend.
+ * What the ledger needs from a database: parameterised statements (`$1`, `$2`, ... placeholders)
+ * and transactions. One implementation per backend.
  */
 
 export type SqlParam = string | number | boolean | null;
@@ -15,16 +15,5 @@ export interface SqlDriver extends SqlExecutor {
   readonly backend: 'pglite' | 'pg' | 'rds-data';
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
-  /** True for PostgreSQL's unique_violation (SQLSTATE 23505). */
-  isUniqueViolation(error: unknown): boolean;
   close(): Promise<void>;
-}
-
-/** SQLSTATE of an error from `pg` or PGlite. */
-export function sqlState(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
 }

@@ -1,7 +1,6 @@
 /** A PostgreSQL server through `pg`: a small pool, statements with `$n` parameters. */
 import { Pool, type PoolClient } from 'pg';
 import type { Row, SqlDriver, SqlExecutor, SqlParam } from './driver';
-import { sqlState } from './driver';
 
 export class PgDriver implements SqlDriver {
   public readonly backend = 'pg' as const;
@@ -37,10 +36,6 @@ export class PgDriver implements SqlDriver {
     } finally {
       client.release();
     }
-  }
-
-  isUniqueViolation(error: unknown): boolean {
-    return sqlState(error) === '23505';
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Row, SqlDriver, SqlExecutor, SqlParam } from './driver';
-import { sqlState } from './driver';
 
 /** The worker: plain CommonJS, evaluated from this string so a compiled build needs no extra file. */
 const WORKER_SOURCE = `
@@ -144,10 +143,6 @@ export class PgliteDriver implements SqlDriver {
         throw error;
       }
     });
-  }
-
-  isUniqueViolation(error: unknown): boolean {
-    return sqlState(error) === '23505';
   }
 
   async close(): Promise<void> {

@@ -111,12 +111,6 @@ export class RdsDataDriver implements SqlDriver {
     }
   }
 
-  /** The Data API reports PostgreSQL errors as `DatabaseErrorException` with the server's message and SQLSTATE. */
-  isUniqueViolation(error: unknown): boolean {
-    if (!(error instanceof Error)) return false;
-    return /SQLState: 23505|duplicate key value violates unique constraint/.test(error.message);
-  }
-
   async close(): Promise<void> {
     this.client.destroy();
   }

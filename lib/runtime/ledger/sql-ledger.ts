@@ -94,31 +94,21 @@ export class SqlLedger implements Ledger {
   }
 
   async startRun(input: StartRunInput): Promise<RunRecord> {
-    // One statement: the stack's lapsed runs are abandoned (the "next run" reaps) and the row is
-    // inserted. A conflict on the one-active-apply index rolls both back; the holder is then read
-    // (reaping it if it lapsed) to say who holds the stack.
-    try {
-      return await this.insert(input, 'running', null, null, this.lapseSeconds);
-    } catch (error) {
-      if (input.action === 'apply' && this.driver.isUniqueViolation(error)) {
-        const holders = await this.driver.query(
-          `WITH reaped AS (${reapStack('$1', '$2')} RETURNING id)
-           SELECT ${COLUMNS}, id IN (SELECT id FROM reaped) AS just_reaped
-           FROM terraform_runs WHERE stack = $1 AND ${ACTIVE_APPLY} LIMIT 1`,
-          [input.stack, this.lapseSeconds],
-        );
-        const holder = holders[0];
-        throw new StackBusyError(
-          input.stack,
-          holder ? toRecord(holder.just_reaped === true ? { ...holder, status: 'abandoned' } : holder) : null,
-        );
-      }
-      throw error;
-    }
+    // One statement: the stack's lapsed runs are abandoned (the "next run" reaps), then the row is
+    // inserted unless the one-active-apply index already holds the stack (ON CONFLICT on that partial
+    // index: the database picks one winner among concurrent inserts, and losers get no row).
+    const rows = await this.insert(input, 'running', null, null, this.lapseSeconds);
+    if (rows.length === 1) return toRecord(rows[0]);
+    const holders = await this.driver.query(
+      `SELECT ${COLUMNS} FROM terraform_runs WHERE stack = $1 AND ${ACTIVE_APPLY} LIMIT 1`,
+      [input.stack],
+    );
+    throw new StackBusyError(input.stack, holders[0] ? toRecord(holders[0]) : null);
   }
 
   async recordRefusal(input: RefusalInput): Promise<RunRecord> {
-    return this.insert(input, 'refused', truncate(input.reason), input.approvers ?? null);
+    const rows = await this.insert(input, 'refused', truncate(input.reason), input.approvers ?? null);
+    return toRecord(rows[0]);
   }
 
   private async insert(
@@ -127,7 +117,7 @@ export class SqlLedger implements Ledger {
     errorSummary: string | null,
     approvers: readonly string[] | null,
     reapAfterSeconds: number | null = null,
-  ): Promise<RunRecord> {
+  ): Promise<Row[]> {
     const closed = status !== 'running';
     const reap = reapAfterSeconds === null ? '' : `WITH reaped AS (${reapStack('$2', '$23')})\n`;
     const rows = await this.driver.query(
@@ -136,6 +126,7 @@ export class SqlLedger implements Ledger {
          error_summary, approvers, exit_code, finished_at)
        VALUES (CAST($1 AS uuid), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CAST($15 AS uuid), $16, $17,
          $18, $19, CAST($20 AS jsonb), $21, CASE WHEN $22 THEN clock_timestamp() END)
+       ON CONFLICT (stack) WHERE ${ACTIVE_APPLY} DO NOTHING
        RETURNING ${COLUMNS}`,
       [
         randomUUID(),
@@ -163,7 +154,7 @@ export class SqlLedger implements Ledger {
         ...(reapAfterSeconds === null ? [] : [reapAfterSeconds]),
       ],
     );
-    return toRecord(rows[0]);
+    return rows;
   }
 
   async heartbeat(id: string): Promise<boolean> {
