@@ -1,5 +1,5 @@
 import { parameterName, secretKind } from './policies';
-import { toYaml } from './yaml-emitter';
+import { toYaml, type YamlValue } from './yaml-emitter';
 
 export interface DeployBuildspecInputs {
   readonly environmentName: string;
@@ -20,7 +20,7 @@ export interface DeployBuildspecInputs {
  */
 export function deployBuildspec(input: DeployBuildspecInputs): string {
   const kind = secretKind(input.ledgerUrlSecretArn);
-  const secretRef =
+  const secretRef: Record<string, YamlValue> =
     kind === 'ssm'
       ? { 'parameter-store': { GANTRY_LEDGER_URL: parameterName(input.ledgerUrlSecretArn) } }
       : { 'secrets-manager': { GANTRY_LEDGER_URL: input.ledgerUrlSecretArn } };
