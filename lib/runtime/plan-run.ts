@@ -1,6 +1,9 @@
 /**
  * `plan` and `drift`: a row before Terraform starts, `init` + `plan -detailed-exitcode -out` +
  * `show -json`, a redacted summary (console and step summary), and the row closed with the counts.
+ * Variables (`--var`, and for `plan` the image tags of `GANTRY_IMAGE_TAGS` bound to this commit) are
+ * checked against the stack's declarations first: a bad one is a `refused` row and Terraform never
+ * runs. The row's `note` names the variables and gives the values of image tags only.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
