@@ -6,6 +6,7 @@ import {
   applyRoleName,
   deployProjectName,
   executionRoleName,
+  imageTagsParameterName,
   planRoleName,
   repositoryName,
   roleArn,
@@ -76,7 +77,8 @@ export class FoundationStack extends AwsEnvironmentStack {
   /**
    * The deploy project holds the environment's apply permissions (managed policies, boundary, and
    * `iam:PassRole` on the services' task and execution roles to ECS tasks only); the GitHub apply
-   * role then only starts it (see `deployRolesProps`).
+   * role then only starts it and writes its image-tags parameter `/<org>/<env>/gantry/image-tags`
+   * (see `deployRolesProps`).
    */
   private addDeployProject(props: AwsEnvironmentStackProps): CodeBuildRunner | undefined {
     const { environment: env, organization: org } = props;
@@ -95,6 +97,9 @@ export class FoundationStack extends AwsEnvironmentStack {
       timeoutMinutes: config.timeoutMinutes,
       managedPolicyArns: env.applyPolicyArns,
       permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
+      // A dispatch's image tags reach the build through this parameter, bound to the commit: the
+      // GitHub apply role may write it, never override StartBuild.
+      imageTagsParameterName: imageTagsParameterName(org.name, env.name),
     });
     const passable = env.services.flatMap((service) =>
       [taskRoleName, executionRoleName].map((name) =>

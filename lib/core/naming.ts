@@ -120,6 +120,20 @@ export function ssmPrefix(org: string, env: string): string {
 }
 
 /**
+ * SSM parameter through which the apply workflow hands a dispatch's image tags to the environment's
+ * deploy project: `/<org>/<env>/gantry/image-tags`, holding `{"commit": "<sha>", "tags": {...}}`.
+ * The GitHub apply role may only write it; the deploy project only reads it.
+ */
+export function imageTagsParameterName(org: string, env: string): string {
+  return `${ssmPrefix(org, env)}gantry/image-tags`;
+}
+
+/** `arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading />`. */
+export function ssmParameterArn(accountId: string, region: string, name: string): string {
+  return `arn:${partitionOf(region)}:ssm:${region}:${accountId}:parameter/${name.replace(/^\//, '')}`;
+}
+
+/**
  * The GitHub Environments a deployment to `env` passes, in order. With N >= 2 required approvals
  * there are N - 1 gate environments before the environment itself (`prod-approval`, or
  * `prod-approval-1`, `prod-approval-2`, ... for N > 2); each is approved by its own reviewer group.

@@ -5,12 +5,13 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { LOG_RETENTION_DAYS } from '../core/aws-limits';
 import { GantryConfigError, ProblemList, show } from '../core/errors';
-import { roleArn } from '../core/naming';
+import { roleArn, ssmParameterArn } from '../core/naming';
 import { Policy } from '../policy/policy';
 import { deployBuildspec } from './private/buildspec';
 import {
@@ -101,7 +102,18 @@ export interface DeployProjectProps extends CodeBuildRunnerCommonProps {
   readonly synthCommand?: string;
   /** The runtime, never fetched from a registry (`--no`). @default 'npx --no -- gantry' */
   readonly runtimeCommand?: string;
+  /**
+   * Name of an SSM parameter (created here, `String`, initially `{"commit":"","tags":{}}`, its value
+   * owned by the workflow) through which a caller hands the build image tags bound to a commit: the
+   * starter may only `PutParameter` it, the build reads it as `GANTRY_IMAGE_TAGS`, and `gantry plan`
+   * applies the tags only at that commit. E.g. `imageTagsParameterName(org, env)`.
+   * @default none: the build deploys the image tags of the commit
+   */
+  readonly imageTagsParameterName?: string;
 }
+
+/** The image-tags parameter's value before any workflow wrote it: no commit, no tags. */
+export const INITIAL_IMAGE_TAGS_VALUE = '{"commit":"","tags":{}}';
 
 export type CodeBuildRunnerProps = GithubActionsRunnerProps | DeployProjectProps;
 
@@ -113,6 +125,7 @@ const CONNECTION_ARN =
   /^arn:aws[a-z-]*:(?:codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const POLICY_ARN = /^arn:aws[a-z-]*:iam::(?:aws|\d{12}):policy\/[\w+=,.@/-]+$/;
+const SSM_PARAMETER_NAME = /^(?:\/[A-Za-z0-9_.-]+)+$/;
 const MIN_REASON_LENGTH = 10;
 
 /**
@@ -144,6 +157,10 @@ export class CodeBuildRunner extends Construct {
   public readonly buildspec?: string;
   /** The runner's `runs-on` label prefix, `codebuild-<project>`; `undefined` for a deploy project. */
   public readonly labelPrefix?: string;
+  /** The deploy project's image-tags parameter name, when it has one. */
+  public readonly imageTagsParameterName?: string;
+  /** Computed from configuration: `arn:<partition>:ssm:<region>:<account>:parameter/...`. */
+  public readonly imageTagsParameterArn?: string;
 
   private readonly arns: Arns;
   private readonly extraStatements: RunnerPolicyStatement[] = [];
@@ -163,6 +180,22 @@ export class CodeBuildRunner extends Construct {
     this.roleName = props.roleName ?? `${props.projectName}-build`;
     this.roleArn = roleArn(props.accountId, props.region, this.roleName);
     this.logGroupName = `/aws/codebuild/${props.projectName}`;
+    if (deploy?.imageTagsParameterName) {
+      this.imageTagsParameterName = deploy.imageTagsParameterName;
+      this.imageTagsParameterArn = ssmParameterArn(
+        props.accountId,
+        props.region,
+        deploy.imageTagsParameterName,
+      );
+      new SsmParameter(this, 'image-tags', {
+        name: deploy.imageTagsParameterName,
+        description: `Image tags of a dispatch for ${props.projectName}, bound to its commit (written by the apply workflow)`,
+        type: 'String',
+        value: INITIAL_IMAGE_TAGS_VALUE,
+        // The workflow owns the value: Terraform creates the parameter and never resets it.
+        lifecycle: { ignoreChanges: ['value'] },
+      });
+    }
 
     const logGroup = new CloudwatchLogGroup(this, 'logs', {
       name: this.logGroupName,
@@ -207,6 +240,7 @@ export class CodeBuildRunner extends Construct {
       connectionArn: props.connectionArn,
       subnetIds,
       ledgerUrlSecretArn: deploy?.ledgerUrlSecretArn,
+      imageTagsParameterArn: this.imageTagsParameterArn,
     });
     const policy = new IamRolePolicy(this, 'policy', {
       name: 'build',
@@ -230,6 +264,7 @@ export class CodeBuildRunner extends Construct {
         nodejsVersion: deploy.nodejsVersion ?? '20',
         synthCommand: deploy.synthCommand ?? 'npm run synth',
         runtimeCommand: deploy.runtimeCommand ?? 'npx --no -- gantry',
+        imageTagsParameterName: this.imageTagsParameterName,
       });
     }
 
@@ -294,7 +329,8 @@ export class CodeBuildRunner extends Construct {
 
   /**
    * What a caller needs to run this deploy project and nothing more: `StartBuild` and
-   * `BatchGetBuilds` on this project, log reads on its log group, and an explicit Deny of
+   * `BatchGetBuilds` on this project, log reads on its log group, `ssm:PutParameter` on its
+   * image-tags parameter (when it has one), and an explicit Deny of
    * `StartBuild` whenever the request overrides the buildspec, source, environment variables,
    * service role, image, compute type, privileged mode, ... (see `START_BUILD_OVERRIDE_KEYS`).
    */
@@ -304,7 +340,7 @@ export class CodeBuildRunner extends Construct {
         `${this.node.path}: starterPolicyStatements() is for a deploy project; a github-actions runner is started by its webhook`,
       );
     }
-    return starterStatements(this.arns, this.projectName, this.logGroupName);
+    return starterStatements(this.arns, this.projectName, this.logGroupName, this.imageTagsParameterArn);
   }
 
   /** Adds statements to the service role's inline policy (e.g. a scoped `iam:PassRole`). */
@@ -436,6 +472,13 @@ function validate(path: string, props: CodeBuildRunnerProps): void {
         POLICY_ARN.test(arn),
         `${path}.managedPolicyArns`,
         `${show(arn)} is not an IAM policy ARN`,
+      );
+    }
+    if (props.imageTagsParameterName !== undefined) {
+      problems.check(
+        SSM_PARAMETER_NAME.test(props.imageTagsParameterName),
+        `${path}.imageTagsParameterName`,
+        `${show(props.imageTagsParameterName)} is not an SSM parameter name (/<path>/<name>: letters, digits, '_', '.', '-')`,
       );
     }
     const ref = props.defaultSourceVersion ?? 'refs/heads/main';

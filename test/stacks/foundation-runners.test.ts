@@ -146,6 +146,64 @@ describe('foundation stacks: CodeBuild runners', () => {
     },
   );
 
+  test.each(['dev', 'staging', 'prod'] as const)(
+    "%s: the image-tags parameter: the apply role may only write its own env's, the deploy project only read it",
+    (env) => {
+      const accounts = Object.fromEntries(referenceConfig.environments.map((e) => [e.name, e.accountId]));
+      const parameter = (e: string, name = `acme/${e}/gantry/image-tags`) =>
+        `arn:aws:ssm:eu-west-1:${accounts[e]}:parameter/${name}`;
+      expect(
+        resources(stacks[env], 'aws_ssm_parameter').filter(
+          (p) => p.name === `/acme/${env}/gantry/image-tags`,
+        ),
+      ).toEqual([
+        expect.objectContaining({
+          type: 'String',
+          value: '{"commit":"","tags":{}}',
+          lifecycle: { ignore_changes: ['value'] },
+        }),
+      ]);
+      const apply = inlinePolicies(stacks[env], `acme-${env}-gh-apply`);
+      const asApply = (action: string, resource: string) =>
+        evaluate(apply, { action, resource, context: {} });
+      expect(asApply('ssm:PutParameter', parameter(env))).toBe('allow');
+      for (const other of ['dev', 'staging', 'prod'].filter((e) => e !== env)) {
+        expect(asApply('ssm:PutParameter', parameter(other))).toBe('implicit-deny');
+      }
+      expect(asApply('ssm:PutParameter', parameter(env, `acme/${env}/gantry-ledger-url`))).toBe(
+        'implicit-deny',
+      );
+      expect(asApply('ssm:PutParameter', parameter(env, `acme/${env}/vpc-id`))).toBe('implicit-deny');
+      for (const action of ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:DeleteParameter']) {
+        expect(asApply(action, parameter(env))).toBe('implicit-deny');
+      }
+      // Writing the tags opens no StartBuild override.
+      const own = project(accounts[env], `acme-${env}-deploy`);
+      expect(evaluate(apply, { action: 'codebuild:StartBuild', resource: own, context: {} })).toBe('allow');
+      expect(
+        evaluate(apply, {
+          action: 'codebuild:StartBuild',
+          resource: own,
+          context: { 'codebuild:environment.environmentVariables': 'GANTRY_IMAGE_TAGS' },
+        }),
+      ).toBe('deny');
+
+      const build = inlinePolicies(stacks[env], `acme-${env}-deploy-build`);
+      expect(evaluate(build, { action: 'ssm:GetParameters', resource: parameter(env), context: {} })).toBe(
+        'allow',
+      );
+      expect(evaluate(build, { action: 'ssm:PutParameter', resource: parameter(env), context: {} })).toBe(
+        'implicit-deny',
+      );
+      const [deploy] = resources(stacks[env], 'aws_codebuild_project').filter(
+        (p) => p.name === `acme-${env}-deploy`,
+      ) as Array<{
+        source: { buildspec: string };
+      }>;
+      expect(deploy.source.buildspec).toContain(`GANTRY_IMAGE_TAGS: "/acme/${env}/gantry/image-tags"`);
+    },
+  );
+
   test('without a deploy project the apply role keeps the apply policies', () => {
     const config = withEnvironment('staging', (env) => ({ ...env, runners: undefined }));
     const stack = readStack(synthApp(config), 'staging-foundation');

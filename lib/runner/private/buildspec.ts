@@ -10,20 +10,30 @@ export interface DeployBuildspecInputs {
   readonly nodejsVersion: string;
   readonly synthCommand: string;
   readonly runtimeCommand: string;
+  /**
+   * SSM parameter name mapped to `GANTRY_IMAGE_TAGS`: the image tags a workflow dispatch bound to
+   * its commit, which `gantry plan` applies only at that commit. @default none
+   */
+  readonly imageTagsParameterName?: string;
 }
 
 /**
  * The deploy project's buildspec, defined in Terraform so that nothing in the repository (and so no
  * pull request) changes what runs with the apply rights. The commit is the build's source version
  * (`StartBuild --source-version <sha>`); the ledger URL comes from Secrets Manager or Parameter
- * Store at build time, never as a literal.
+ * Store at build time, never as a literal; so do a dispatch's image tags (`GANTRY_IMAGE_TAGS`).
  */
 export function deployBuildspec(input: DeployBuildspecInputs): string {
   const kind = secretKind(input.ledgerUrlSecretArn);
-  const secretRef: Record<string, YamlValue> =
-    kind === 'ssm'
-      ? { 'parameter-store': { GANTRY_LEDGER_URL: parameterName(input.ledgerUrlSecretArn) } }
-      : { 'secrets-manager': { GANTRY_LEDGER_URL: input.ledgerUrlSecretArn } };
+  const parameters: Record<string, string> = {};
+  const secrets: Record<string, string> = {};
+  if (kind === 'ssm') parameters.GANTRY_LEDGER_URL = parameterName(input.ledgerUrlSecretArn);
+  else secrets.GANTRY_LEDGER_URL = input.ledgerUrlSecretArn;
+  if (input.imageTagsParameterName) parameters.GANTRY_IMAGE_TAGS = input.imageTagsParameterName;
+  const secretRef: Record<string, YamlValue> = {
+    ...(Object.keys(parameters).length > 0 ? { 'parameter-store': parameters } : {}),
+    ...(Object.keys(secrets).length > 0 ? { 'secrets-manager': secrets } : {}),
+  };
   const perStack = input.stacks.flatMap((stack) => [
     `export GANTRY_STACK=${stack}`,
     `${input.runtimeCommand} plan ${stack}`,

@@ -71,14 +71,16 @@ function sidOf(key: string): string {
 }
 
 /**
- * What a caller (the GitHub apply role) needs to run the deploy project and nothing more: start it
- * and read its builds and logs; and an explicit Deny of every `StartBuild` that carries an
- * override, so another policy granting `StartBuild` cannot reopen that path either.
+ * What a caller (the GitHub apply role) needs to run the deploy project and nothing more: start it,
+ * read its builds and logs, write its image-tags parameter (when it has one); and an explicit Deny
+ * of every `StartBuild` that carries an override, so another policy granting `StartBuild` cannot
+ * reopen that path either.
  */
 export function starterStatements(
   a: Arns,
   projectName: string,
   logGroupName: string,
+  imageTagsParameterArn?: string,
 ): RunnerPolicyStatement[] {
   const project = projectArn(a, projectName);
   return [
@@ -94,6 +96,18 @@ export function starterStatements(
       Action: ['logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:DescribeLogStreams'],
       Resource: logGroupArns(a, logGroupName),
     },
+    // The one input a caller hands the build besides the commit: the image tags of a dispatch,
+    // bound to that commit. Write only (no read, no delete), on exactly that parameter.
+    ...(imageTagsParameterArn
+      ? [
+          {
+            Sid: 'WriteImageTags',
+            Effect: 'Allow',
+            Action: 'ssm:PutParameter',
+            Resource: imageTagsParameterArn,
+          } satisfies RunnerPolicyStatement,
+        ]
+      : []),
     ...START_BUILD_OVERRIDE_KEYS.map((key): RunnerPolicyStatement => ({
       Sid: `DenyOverride${sidOf(key)}`,
       Effect: 'Deny',
@@ -130,6 +144,8 @@ export interface BuildRoleInputs {
   /** Subnet ids when known at synth; otherwise the account's subnets. */
   readonly subnetIds?: readonly string[];
   readonly ledgerUrlSecretArn?: string;
+  /** The image-tags parameter the buildspec maps to `GANTRY_IMAGE_TAGS` (`parameter-store`). */
+  readonly imageTagsParameterArn?: string;
 }
 
 /**
@@ -211,6 +227,15 @@ export function buildRoleStatements(a: Arns, input: BuildRoleInputs): RunnerPoli
             Resource: secret,
           },
     );
+  }
+  if (input.imageTagsParameterArn !== undefined) {
+    // CodeBuild resolves `env.parameter-store` with GetParameters.
+    statements.push({
+      Sid: 'ReadImageTags',
+      Effect: 'Allow',
+      Action: 'ssm:GetParameters',
+      Resource: input.imageTagsParameterArn,
+    });
   }
   return statements;
 }

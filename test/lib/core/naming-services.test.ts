@@ -2,10 +2,12 @@ import { GantryConfigError } from '../../../lib/core/errors';
 import {
   clusterName,
   executionRoleName,
+  imageTagsParameterName,
   imageTagVariableName,
   repositoryArn,
   repositoryUrl,
   serviceLogGroupName,
+  ssmParameterArn,
   taskRoleName,
 } from '../../../lib/core/naming';
 
@@ -39,5 +41,17 @@ describe('naming of workloads', () => {
     expect(clusterName('acme', 'prod')).toBe('acme-prod');
     expect(serviceLogGroupName('acme', 'prod', 'api')).toBe('/gantry/acme-prod/services/api');
     expect(imageTagVariableName('admin-frontend')).toBe('image_tag_admin_frontend');
+  });
+});
+
+describe('naming of the image-tags parameter', () => {
+  test('is /<org>/<env>/gantry/image-tags, with its ARN computed from config', () => {
+    expect(imageTagsParameterName('acme', 'prod')).toBe('/acme/prod/gantry/image-tags');
+    expect(ssmParameterArn('333333333333', 'eu-west-1', '/acme/prod/gantry/image-tags')).toBe(
+      'arn:aws:ssm:eu-west-1:333333333333:parameter/acme/prod/gantry/image-tags',
+    );
+    expect(ssmParameterArn('333333333333', 'cn-north-1', '/acme/prod/x')).toBe(
+      'arn:aws-cn:ssm:cn-north-1:333333333333:parameter/acme/prod/x',
+    );
   });
 });

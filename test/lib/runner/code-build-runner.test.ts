@@ -1,10 +1,12 @@
 import { CodebuildWebhook } from '@cdktf/provider-aws/lib/codebuild-webhook';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { Testing, TerraformStack } from 'cdktf';
 import { parse } from 'yaml';
 import {
   CodeBuildRunner,
+  INITIAL_IMAGE_TAGS_VALUE,
   START_BUILD_OVERRIDE_KEYS,
   workflowNamePattern,
   type CodeBuildRunnerProps,
@@ -352,6 +354,105 @@ describe('CodeBuildRunner starter policy (for the GitHub apply role)', () => {
   test('is literal JSON: no Terraform interpolation', () => {
     expect(JSON.stringify(policy)).not.toContain('${');
   });
+});
+
+describe('CodeBuildRunner image-tags parameter (deploy)', () => {
+  const withTags: DeployProjectProps = {
+    ...deployProps,
+    imageTagsParameterName: '/acme/dev/gantry/image-tags',
+  };
+  const parameterArn = 'arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/gantry/image-tags';
+
+  test('creates the parameter, String, with no commit and no tags, its value owned by the workflow', () => {
+    const { text, runner } = synth(withTags);
+    expect(text).toHaveResourceWithProperties(SsmParameter, {
+      name: '/acme/dev/gantry/image-tags',
+      type: 'String',
+      value: '{"commit":"","tags":{}}',
+      lifecycle: { ignore_changes: ['value'] },
+    });
+    expect(INITIAL_IMAGE_TAGS_VALUE).toBe('{"commit":"","tags":{}}');
+    expect(runner.imageTagsParameterArn).toBe(parameterArn);
+  });
+
+  test('the buildspec maps it to GANTRY_IMAGE_TAGS from Parameter Store, next to the ledger URL', () => {
+    const secretLedger = parse(synth(withTags).runner.buildspec!) as { env: Record<string, unknown> };
+    expect(secretLedger.env['parameter-store']).toEqual({
+      GANTRY_IMAGE_TAGS: '/acme/dev/gantry/image-tags',
+    });
+    expect(secretLedger.env['secrets-manager']).toEqual({
+      GANTRY_LEDGER_URL: deployProps.ledgerUrlSecretArn,
+    });
+    const ssmLedger = parse(
+      synth({
+        ...withTags,
+        ledgerUrlSecretArn: 'arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/ledger-url',
+      }).runner.buildspec!,
+    ) as { env: Record<string, unknown> };
+    expect(ssmLedger.env['parameter-store']).toEqual({
+      GANTRY_LEDGER_URL: '/acme/dev/ledger-url',
+      GANTRY_IMAGE_TAGS: '/acme/dev/gantry/image-tags',
+    });
+  });
+
+  test('the build role may GetParameters on it (what parameter-store needs), nothing more on SSM', () => {
+    const { json } = synth(withTags);
+    const policy = only(json, 'aws_iam_role_policy').policy as string;
+    const request = (action: string, resource: string) =>
+      evaluate([policy], { action, resource, context: {} });
+    expect(request('ssm:GetParameters', parameterArn)).toBe('allow');
+    expect(request('ssm:PutParameter', parameterArn)).toBe('implicit-deny');
+    expect(request('ssm:GetParameters', 'arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/other')).toBe(
+      'implicit-deny',
+    );
+  });
+
+  test('the starter may PutParameter on it only: no read, no delete, no other parameter', () => {
+    const runner = synth(withTags).runner;
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: runner.starterPolicyStatements() });
+    const decide = (action: string, resource: string, context: Record<string, string> = {}) =>
+      evaluate([policy], { action, resource, context });
+    expect(decide('ssm:PutParameter', parameterArn)).toBe('allow');
+    for (const action of [
+      'ssm:GetParameter',
+      'ssm:GetParameters',
+      'ssm:DeleteParameter',
+      'ssm:LabelParameterVersion',
+    ]) {
+      expect(decide(action, parameterArn)).toBe('implicit-deny');
+    }
+    for (const other of [
+      'arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/gantry/image-tags-2',
+      'arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/ledger-url',
+      'arn:aws:ssm:eu-west-1:111111111111:parameter/acme/staging/gantry/image-tags',
+      'arn:aws:ssm:eu-west-1:222222222222:parameter/acme/dev/gantry/image-tags',
+    ]) {
+      expect(decide('ssm:PutParameter', other)).toBe('implicit-deny');
+    }
+    // The StartBuild guard is unchanged.
+    expect(decide('codebuild:StartBuild', runner.projectArn)).toBe('allow');
+    for (const key of START_BUILD_OVERRIDE_KEYS) {
+      expect(decide('codebuild:StartBuild', runner.projectArn, { [key]: 'x' })).toBe('deny');
+    }
+    expect(policy).not.toContain('${');
+  });
+
+  test('without it there is no parameter and no SSM right for the starter', () => {
+    const { json, runner } = synth(deployProps);
+    expect(json.resource.aws_ssm_parameter).toBeUndefined();
+    expect(JSON.stringify(runner.starterPolicyStatements())).not.toContain('ssm:');
+    expect(runner.buildspec).not.toContain('GANTRY_IMAGE_TAGS');
+  });
+
+  test.each([['acme/dev/image-tags'], ['/acme/dev/'], ['/acme dev/x'], ['/acme/${var.x}']])(
+    'fails for the parameter name %j',
+    (name) => {
+      expectConfigError(
+        () => synth({ ...deployProps, imageTagsParameterName: name }),
+        'runner.imageTagsParameterName',
+      );
+    },
+  );
 });
 
 describe('CodeBuildRunner (both modes)', () => {
