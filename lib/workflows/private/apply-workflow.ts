@@ -5,7 +5,7 @@
  */
 import type { EnvironmentConfig, GantryConfig } from '../../../environments/types';
 import { GantryConfigError } from '../../core/errors';
-import { environmentChain } from '../../core/naming';
+import { environmentChain, imageTagsParameterName } from '../../core/naming';
 import {
   awsCredentialsStep,
   deployModeOf,
@@ -23,7 +23,8 @@ const RESOLVE_JOB = 'resolve';
 
 /**
  * Validates the inputs against the configuration (known service, well-formed tag, what the
- * environment's deploy mode can do) and turns `api=v1.3.0 worker=v1.3.0` into `--var` arguments.
+ * environment's deploy mode can do) and turns `api=v1.3.0 worker=v1.3.0` into `--var` arguments
+ * (runner and hosted paths) and `{"api":"v1.3.0","worker":"v1.3.0"}` (deploy-project path).
  * Inputs arrive as environment variables, never spliced into the script.
  */
 function resolveScript(config: GantryConfig, auto: readonly string[]): string {
@@ -46,14 +47,15 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '  case "$STACK" in foundation|services) ;; *) fail "stack \\"$STACK\\": use foundation or services" ;; esac',
     '  case "$ACTION" in plan|apply) ;; *) fail "action \\"$ACTION\\": use plan or apply" ;; esac',
     '  if [ "$mode" = deploy-project ]; then',
-    '    # StartBuild takes no override but the source version: the project applies the services',
-    '    # with the tags committed in the config. Roll back by reverting the tag bump.',
-    '    [ -z "${IMAGE_TAGS// /}" ] || fail "$ENVIRONMENT deploys through its CodeBuild deploy project, which takes the image tags from the commit: change the config instead"',
+    '    # StartBuild takes no override but the source version: the image tags reach the project through',
+    '    # its image-tags parameter, bound to this commit (the apply job writes it, then starts the build).',
     '    [ "$STACK" = services ] || fail "$ENVIRONMENT-foundation is applied by an administrator, not by its deploy project"',
     '    [ "$ACTION" = apply ] || fail "the deploy project of $ENVIRONMENT runs plan and apply together: use action apply"',
     '  fi',
     'fi',
     'var_args=""',
+    'tags_json=""',
+    'seen=" "',
     'read -r -a pairs <<< "${IMAGE_TAGS//,/ }"',
     'for pair in "${pairs[@]}"; do',
     '  [ "$STACK" = services ] || fail "image tags apply to the services stack only"',
@@ -61,15 +63,20 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '  service="${pair%%=*}"',
     '  tag="${pair#*=}"',
     '  [[ " $services " == *" $service "* ]] || fail "service \\"$service\\" is not in $ENVIRONMENT (services: $services)"',
+    '  [[ "$seen" != *" $service "* ]] || fail "service \\"$service\\" is given twice"',
+    '  seen="$seen$service "',
     `  [[ "$tag" =~ ${IMAGE_TAG_PATTERN} ]] || fail "image tag \\"$tag\\" of $service is not a valid tag"`,
     '  [ "$tag" != latest ] || fail "image tag of $service: latest is mutable, name a release tag"',
     '  # The Terraform variable of the service: image_tag_<service with - as _>.',
     '  var_args="$var_args --var image_tag_${service//-/_}=$tag"',
+    '  # For a deploy project: {"<service>": "<tag>", ...} (names from the config, tags checked above).',
+    '  tags_json="$tags_json,\\"$service\\":\\"$tag\\""',
     'done',
     '{',
     '  echo "stack=$STACK"',
     '  echo "action=$ACTION"',
     '  echo "var_args=${var_args# }"',
+    '  echo "tags_json={${tags_json#,}}"',
     '} >> "$GITHUB_OUTPUT"',
     '',
   ].join('\n');
@@ -86,9 +93,18 @@ const PLAN_APPLY_SCRIPT = [
   '',
 ].join('\n');
 
-/** Starts the deploy project at this commit (no other override: the role may not), waits for it. */
+/**
+ * Binds the dispatch's image tags to this commit in the deploy project's image-tags parameter (`{}`
+ * when none, so a stale value never stays bound), then starts the project at this commit (no other
+ * override: the role may not) and waits for it. `gantry plan` in the build applies the tags only
+ * when the parameter's commit is the commit it deploys.
+ */
 const START_BUILD_SCRIPT = [
   'set -euo pipefail',
+  '[[ "$TAGS_JSON" =~ ^\\{[A-Za-z0-9_.\\":,-]*\\}$ ]] || { echo "::error title=Image tags::not a checked tag map: $TAGS_JSON"; exit 1; }',
+  'value="{\\"commit\\":\\"$GITHUB_SHA\\",\\"tags\\":$TAGS_JSON}"',
+  'aws ssm put-parameter --name "$PARAMETER" --type String --overwrite --value "$value" > /dev/null',
+  'echo "Image tags for $GITHUB_SHA: $TAGS_JSON ($PARAMETER)"',
   'build_id="$(aws codebuild start-build --project-name "$PROJECT" --source-version "$GITHUB_SHA" --query build.id --output text)"',
   'echo "Started $build_id"',
   'echo "CodeBuild build \\`$build_id\\` of \\`$PROJECT\\` at \\`$GITHUB_SHA\\`" >> "$GITHUB_STEP_SUMMARY"',
@@ -143,8 +159,12 @@ function applyJob(
       steps: [
         credentials,
         {
-          name: `Start ${deployProjectOf(config, env)} and wait`,
-          env: { PROJECT: deployProjectOf(config, env) },
+          name: `Start ${deployProjectOf(config, env)} with the image tags and wait`,
+          env: {
+            PROJECT: deployProjectOf(config, env),
+            PARAMETER: imageTagsParameterName(config.organization.name, env.name),
+            TAGS_JSON: `\${{ needs.${RESOLVE_JOB}.outputs.tags_json }}`,
+          },
           run: START_BUILD_SCRIPT,
         },
       ],
@@ -200,6 +220,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       stack: '${{ steps.inputs.outputs.stack }}',
       action: '${{ steps.inputs.outputs.action }}',
       var_args: '${{ steps.inputs.outputs.var_args }}',
+      tags_json: '${{ steps.inputs.outputs.tags_json }}',
     },
     steps: [
       {

@@ -263,10 +263,19 @@ describe('terraform-apply.yml', () => {
     const job = wf.jobs.prod;
     expect(job.permissions).toEqual({ 'id-token': 'write' });
     const start = job.steps.find((s) => s.run?.includes('start-build'))!;
-    expect(start.env).toEqual({ PROJECT: 'acme-prod-deploy' });
-    const call = start.run!.split('\n').find((l) => l.includes('start-build'))!;
+    expect(start.env).toEqual({
+      PROJECT: 'acme-prod-deploy',
+      PARAMETER: '/acme/prod/gantry/image-tags',
+      TAGS_JSON: '${{ needs.resolve.outputs.tags_json }}',
+    });
+    const lines = start.run!.split('\n');
+    const call = lines.find((l) => l.includes('start-build'))!;
     const flags = call.match(/--[a-z-]+/g);
     expect(flags).toEqual(['--project-name', '--source-version', '--query', '--output']);
+    // The image tags go through the parameter, written right before the build starts.
+    const put = lines.findIndex((l) => l.includes('aws ssm put-parameter'));
+    expect(lines[put].match(/--[a-z-]+/g)).toEqual(['--name', '--type', '--overwrite', '--value']);
+    expect(lines.findIndex((l) => l.includes('start-build'))).toBeGreaterThan(put);
     expect(job.steps.some((s) => s.run?.includes('gantry'))).toBe(false);
   });
 
@@ -278,15 +287,50 @@ describe('terraform-apply.yml', () => {
       aws: `echo "$*" >> "$CALLS"; if [ "$2" = start-build ]; then echo build-1; else echo ${status}; fi`,
       sleep: 'true',
     });
-    const env = { PROJECT: 'acme-prod-deploy', GITHUB_SHA: 'abc123' };
+    const env = {
+      PROJECT: 'acme-prod-deploy',
+      PARAMETER: '/acme/prod/gantry/image-tags',
+      TAGS_JSON: '{}',
+      GITHUB_SHA: 'abc123',
+    };
     const failed = runScript(start.run!, env, fakes('FAILED'));
     expect(failed.status).toBe(1);
     expect(failed.stdout).toContain('::error title=Deploy of acme-prod-deploy::build build-1 ended FAILED');
     const ok = runScript(start.run!, env, fakes('SUCCEEDED'));
     expect(ok.status).toBe(0);
-    expect(ok.calls.split('\n')[0]).toBe(
+    expect(ok.calls.split('\n').slice(0, 2)).toEqual([
+      'ssm put-parameter --name /acme/prod/gantry/image-tags --type String --overwrite --value {"commit":"abc123","tags":{}}',
       'codebuild start-build --project-name acme-prod-deploy --source-version abc123 --query build.id --output text',
-    );
+    ]);
+  });
+
+  test('the deploy step binds the dispatched tags to the commit, and refuses an unchecked map', () => {
+    const start = load(referenceConfig, 'terraform-apply.yml').jobs.prod.steps.find((s) =>
+      s.run?.includes('start-build'),
+    )!;
+    const fakes = {
+      aws: 'echo "$*" >> "$CALLS"; if [ "$2" = start-build ]; then echo build-1; else echo SUCCEEDED; fi',
+      sleep: 'true',
+    };
+    const env = {
+      PROJECT: 'acme-prod-deploy',
+      PARAMETER: '/acme/prod/gantry/image-tags',
+      GITHUB_SHA: 'abc123',
+    };
+    const tags = '{"api":"v1.3.0","admin-frontend":"v1.2.9"}';
+    const ok = runScript(start.run!, { ...env, TAGS_JSON: tags }, fakes);
+    expect(ok.status).toBe(0);
+    const value = ok.calls.split('\n')[0].replace(/^.* --value /, '');
+    expect(JSON.parse(value)).toEqual({
+      commit: 'abc123',
+      tags: { api: 'v1.3.0', 'admin-frontend': 'v1.2.9' },
+    });
+    for (const bad of ['{"api":"v1"}; aws iam list-users', '{"api":"$(id)"}', '']) {
+      const r = runScript(start.run!, { ...env, TAGS_JSON: bad }, fakes);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('::error title=Image tags::');
+      expect(r.calls).toBe('');
+    }
   });
 
   describe('the input check', () => {
@@ -305,7 +349,8 @@ describe('terraform-apply.yml', () => {
       const r = dispatch(variant, { ENVIRONMENT: 'dev', IMAGE_TAGS: 'api=v1.3.0, admin-frontend=v1.2.9' });
       expect(r.status).toBe(0);
       expect(r.output).toBe(
-        `stack=services\naction=apply\nvar_args=--var ${imageTagVariableName('api')}=v1.3.0 --var ${imageTagVariableName('admin-frontend')}=v1.2.9\n`,
+        `stack=services\naction=apply\nvar_args=--var ${imageTagVariableName('api')}=v1.3.0 --var ${imageTagVariableName('admin-frontend')}=v1.2.9\n` +
+          'tags_json={"api":"v1.3.0","admin-frontend":"v1.2.9"}\n',
       );
     });
 
@@ -317,6 +362,8 @@ describe('terraform-apply.yml', () => {
       ['tags on foundation', { STACK: 'foundation', IMAGE_TAGS: 'api=v1' }, 'services stack only'],
       ['an unknown environment', { ENVIRONMENT: 'uat' }, 'environment "uat" is not configured'],
       ['a glob', { IMAGE_TAGS: '*' }, '"*": write service=tag'],
+      ['a service given twice', { IMAGE_TAGS: 'api=v1 api=v2' }, 'service "api" is given twice'],
+      ['a quote in a tag', { IMAGE_TAGS: 'api=v1"}' }, 'is not a valid tag'],
     ])('rejects %s', (_name, inputs, message) => {
       const r = dispatch(variant, { ENVIRONMENT: 'dev', ...inputs });
       expect(r.status).toBe(1);
@@ -325,17 +372,23 @@ describe('terraform-apply.yml', () => {
       expect(r.output).toBe('');
     });
 
-    test('rejects image tags for an environment that deploys through its deploy project', () => {
+    test('takes image tags for an environment that deploys through its deploy project, as a tag map', () => {
       const r = dispatch(referenceConfig, { ENVIRONMENT: 'prod', IMAGE_TAGS: 'api=v1.3.0' });
-      expect(r.status).toBe(1);
-      expect(r.stdout).toContain('takes the image tags from the commit');
-      expect(dispatch(referenceConfig, { ENVIRONMENT: 'prod' }).status).toBe(0);
+      expect(r.status).toBe(0);
+      expect(r.output).toContain('tags_json={"api":"v1.3.0"}\n');
+      expect(dispatch(referenceConfig, { ENVIRONMENT: 'prod' }).output).toContain('tags_json={}\n');
+      const plan = dispatch(referenceConfig, {
+        ENVIRONMENT: 'prod',
+        ACTION: 'plan',
+        IMAGE_TAGS: 'api=v1.3.0',
+      });
+      expect(plan.stdout).toContain('runs plan and apply together');
     });
 
     test('a push deploys the services with the configured tags', () => {
       const r = runScript(resolve(referenceConfig), { EVENT: 'push', IMAGE_TAGS: 'api=v9', ENVIRONMENT: '' });
       expect(r.status).toBe(0);
-      expect(r.output).toBe('stack=services\naction=apply\nvar_args=\n');
+      expect(r.output).toBe('stack=services\naction=apply\nvar_args=\ntags_json={}\n');
     });
   });
 
