@@ -23,12 +23,13 @@ Exit codes:
   0  success (drift: no changes)
   1  failure: Terraform failed, the ledger could not be written (nothing ran), bad arguments, canceled
   2  drift: changes present
-  3  refused by a guard (plan hash, commit, newer commit applied, approvals, stack busy or blocked)
+  3  refused by a guard (variables, plan hash, commit, newer commit applied, approvals, stack busy or blocked)
 
 Environment:
   GANTRY_LEDGER_URL   pglite:<dir> (default: PGlite in .gantry/ledger), postgres://..., or
                       rds-data://<cluster-arn>?secret=<secret-arn>&database=<db>
-  GITHUB_STEP_SUMMARY when set, the plan summary is appended there as Markdown`;
+  GITHUB_STEP_SUMMARY when set, the plan summary is appended there as Markdown
+  GANTRY_IMAGE_TAGS   plan: {"commit": "<sha>", "tags": {"<service>": "<tag>"}}, applied only at that commit`;
 
 export async function runCli(
   argv: readonly string[],
