@@ -11,8 +11,8 @@ export function stackOptions<T extends import('commander').Command>(command: T):
     .option('--env <name>', 'the environment of the stack (default: from the stack id, <env>-...)');
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** `--var name=value`, repeatable: a variable the stack declares, passed to `terraform plan` as `-var`. */
@@ -21,7 +21,6 @@ export function varOption<T extends import('commander').Command>(command: T): T 
     '--var <name=value>',
     'set a variable the stack declares (repeatable), e.g. --var image_tag_api=v1.3.0; the ledger records its name, and the value of image tags only',
     collect,
-    [],
   );
 }
 
