@@ -1,4 +1,6 @@
+import { Testing } from 'cdktf';
 import { referenceConfig } from '../../environments';
+import { createStacks } from '../../stacks';
 import type { GantryConfig } from '../../environments/types';
 import { checkTrustPolicy } from '../../lib/policy/trust-policy';
 import { evaluate } from '../iam-evaluator';
@@ -190,7 +192,14 @@ describe('github stack (variants)', () => {
 
   test('fails when an apply environment has an empty branch policy', () => {
     const config = withEnvironment('staging', (env) => ({ ...env, deploymentBranches: { branches: [] } }));
-    expect(() => synthApp(config)).toThrow(/needs a deployment branch policy/);
+    // The config validation names the field first...
+    expect(() => synthApp(config)).toThrow(/^staging\.deploymentBranches: no branch or tag pattern given/);
+    // ...and the constructs refuse it too, for apps that build the stacks without validateConfig.
+    const app = Testing.app();
+    expect(() => {
+      createStacks(app, config);
+      app.synth();
+    }).toThrow(/needs a deployment branch policy/);
   });
 
   test('fails when more reviewer groups than approvals are given', () => {
