@@ -5,7 +5,15 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { describeLedgerUrl, openLedger, type Ledger, type RunRecord, type FinishRunInput } from './ledger';
+import * as path from 'node:path';
+import {
+  DEFAULT_LEDGER_DIR,
+  describeLedgerUrl,
+  openLedger,
+  type Ledger,
+  type RunRecord,
+  type FinishRunInput,
+} from './ledger';
 import { EXIT, RuntimeError } from './errors';
 import { Redactor } from './redaction';
 import type { SignalSource } from './terraform';
@@ -25,7 +33,8 @@ export async function openMigratedLedger(io: CliIo, purpose: string): Promise<Le
   const url = io.env.GANTRY_LEDGER_URL;
   let ledger: Ledger | undefined;
   try {
-    ledger = await openLedger(url, {
+    // The default PGlite directory is the project's (the working directory's) `.gantry/ledger`.
+    ledger = await openLedger(url || `pglite:${path.join(io.cwd, DEFAULT_LEDGER_DIR)}`, {
       lapseSeconds: positiveNumber(io.env.GANTRY_LAPSE_SECONDS, 'GANTRY_LAPSE_SECONDS') ?? 120,
     });
     await ledger.migrate();

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { openLedger } from '../../lib/runtime/ledger';
 import { tempDir } from './helpers';
 import { describeLedgerContract } from './ledger-contract';
@@ -14,4 +17,22 @@ test('an unknown ledger URL is rejected with the allowed forms, and no password 
   const error = (await openLedger('mysql://root:hunter22@db/x').catch((e: unknown) => e)) as Error;
   expect(error.message).toMatch(/is not a ledger URL; use pglite:<dir>, postgres:\/\/.*rds-data:\/\//);
   expect(error.message).not.toContain('hunter22');
+});
+
+test('a PGlite ledger directory serves one process at a time; a stale lock is taken over', async () => {
+  const dir = tempDir('locked-ledger');
+  const first = await openLedger(`pglite:${dir}`);
+  await expect(openLedger(`pglite:${dir}`)).rejects.toThrow(
+    `the PGlite ledger in ${dir} is open in process ${process.pid}; PGlite serves one process at a time, so use a PostgreSQL ledger`,
+  );
+  await first.close();
+  // A process that died holding the lock (kill -9) leaves its pid behind.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  });
+  fs.writeFileSync(path.join(dir, 'gantry.lock'), dead.stdout);
+  const second = await openLedger(`pglite:${dir}`);
+  expect(fs.readFileSync(path.join(dir, 'gantry.lock'), 'utf8')).toBe(String(process.pid));
+  await second.close();
+  expect(fs.existsSync(path.join(dir, 'gantry.lock'))).toBe(false);
 });

@@ -54,6 +54,41 @@ class PgliteError extends Error {
   }
 }
 
+/**
+ * PGlite is one process's database: a second process opening the same directory would corrupt it.
+ * `gantry.lock` (holding the owner's pid) is created exclusively; a lock whose process is gone is
+ * taken over.
+ */
+function takeLock(dir: string): string {
+  const file = path.join(dir, 'gantry.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(fs.readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+        throw new Error(
+          `the PGlite ledger in ${dir} is open in process ${owner}; PGlite serves one process at a time, ` +
+            'so use a PostgreSQL ledger (postgres:// or rds-data://) for concurrent runs',
+        );
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`cannot lock the PGlite ledger in ${dir}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class PgliteDriver implements SqlDriver {
   public readonly backend = 'pglite' as const;
   private nextId = 1;
@@ -65,7 +100,11 @@ export class PgliteDriver implements SqlDriver {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    /** The lock file held on the data directory, released by `close`. */
+    private readonly lock: string | null,
+  ) {
     worker.on('message', (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
@@ -80,16 +119,21 @@ export class PgliteDriver implements SqlDriver {
   /** Opens (creating if needed) a PGlite database in `dataDir`, or in memory for `memory://`. */
   static async open(dataDir: string): Promise<PgliteDriver> {
     const dir = dataDir === 'memory://' ? dataDir : path.resolve(dataDir);
-    if (dir !== 'memory://') fs.mkdirSync(dir, { recursive: true });
+    let lock: string | null = null;
+    if (dir !== 'memory://') {
+      fs.mkdirSync(dir, { recursive: true });
+      lock = takeLock(dir);
+    }
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { dataDir: dir, pglitePath: require.resolve('@electric-sql/pglite') },
     });
-    const driver = new PgliteDriver(worker);
+    const driver = new PgliteDriver(worker, lock);
     try {
       await driver.send({ kind: 'ping' });
     } catch (error) {
       await worker.terminate();
+      if (lock) fs.rmSync(lock, { force: true });
       throw error;
     }
     return driver;
@@ -152,6 +196,7 @@ export class PgliteDriver implements SqlDriver {
     } finally {
       this.closed = true;
       await this.worker.terminate();
+      if (this.lock) fs.rmSync(this.lock, { force: true });
     }
   }
 }
