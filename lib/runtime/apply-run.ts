@@ -4,11 +4,12 @@
  * `refused`), then: the plan file's SHA-256 must equal the one recorded at plan time, the plan's
  * commit must be the current commit, no newer commit may have been applied (unless `--allow-older`
  * with a reason), and an environment needing N >= 2 approvals must show N distinct approvers other
- * than the initiator on the GitHub Actions run. Every refusal is a closed row with its reason.
+ * than the initiator on the GitHub Actions run (in the CodeBuild deploy build: on the run that
+ * started the build, named by the handoff parameter for this commit). Every refusal is a closed row with its reason.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkApprovals } from './approvals';
+import { verifyApprovals } from './approvals';
 import { loadRuntimeConfig } from './config';
 import { readRunContext, type RunContext } from './context';
 import { EXIT, RuntimeError } from './errors';
@@ -184,25 +185,17 @@ async function guardedApply(
   let approvers: readonly string[] | null = null;
   if (stack.requiredApprovals >= 2) {
     const required = stack.requiredApprovals;
-    const env = io.env;
-    if (env.GITHUB_ACTIONS !== 'true') {
-      return refuse(
-        `environment ${stack.environment} requires ${required} distinct approvers, which gantry verifies on the GitHub Actions run; run apply from the workflow`,
-      );
-    }
-    const missing = ['GITHUB_REPOSITORY', 'GITHUB_RUN_ID', 'GITHUB_TOKEN'].filter((name) => !env[name]);
-    if (missing.length > 0) return refuse(`cannot verify approvals: ${missing.join(', ')} not set`);
-    const check = await checkApprovals({
-      apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-      token: env.GITHUB_TOKEN ?? '',
-      repository: env.GITHUB_REPOSITORY ?? '',
-      runId: env.GITHUB_RUN_ID ?? '',
-      initiators: [env.GITHUB_TRIGGERING_ACTOR, env.GITHUB_ACTOR].filter((a): a is string => Boolean(a)),
+    const check = await verifyApprovals({
+      env: io.env,
+      commit: context.commitSha ?? '',
+      environment: stack.environment,
       required,
     });
     if (!check.ok) return refuse(check.reason ?? 'approvals missing', check.approvers);
     approvers = check.approvers;
-    io.err(`gantry: approvals: ${approvers.join(', ')} (${required} required)`);
+    io.err(
+      `gantry: approvals: ${approvers.join(', ')} (${required} required) on ${check.source ?? 'GitHub'}`,
+    );
   }
 
   const redactor = envRedactor(io.env);

@@ -67,8 +67,14 @@ export type {
   ResourceCounts,
   OpenLedgerOptions,
 } from './ledger';
-export { checkApprovals } from './approvals';
-export type { ApprovalCheck, ApprovalCheckInput } from './approvals';
+export { checkApprovals, handoffRun, verifyApprovals } from './approvals';
+export type {
+  ApprovalCheck,
+  ApprovalCheckInput,
+  HandoffRun,
+  VerifiedApprovals,
+  VerifyApprovalsInput,
+} from './approvals';
 export { appendStepSummary, STEP_SUMMARY_BYTES } from './step-summary';
 export { runCli, EXIT_CODES_HELP } from './cli';
 export type { CliContext, CommandRegistrar } from './cli';

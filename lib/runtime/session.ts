@@ -148,6 +148,8 @@ export function envRedactor(env: NodeJS.ProcessEnv): Redactor {
   const redactor = new Redactor();
   for (const [name, value] of Object.entries(env)) {
     if (name.startsWith('TF_VAR_') && value) redactor.addSecretValue(value);
+    // The deploy build's GitHub token (approvals): never in a log or the ledger.
+    if ((name === 'GANTRY_GITHUB_TOKEN' || name === 'GITHUB_TOKEN') && value) redactor.addSecretValue(value);
   }
   return redactor;
 }
