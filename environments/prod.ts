@@ -37,6 +37,8 @@ export const prod = {
     deploy: {
       connectionArn: `arn:aws:codeconnections:eu-west-1:${accountId}:connection/0c3d0000-0000-4000-8000-000000000003`,
       ledgerUrlSecretArn: `arn:aws:secretsmanager:eu-west-1:${accountId}:secret:acme/prod/gantry-ledger-url`,
+      // Reads the Actions runs of acme/platform: the deploy build verifies the 2 approvals with it.
+      githubTokenSecretArn: `arn:aws:secretsmanager:eu-west-1:${accountId}:secret:acme/prod/gantry-github-token`,
     },
   },
   applyPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],

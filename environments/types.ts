@@ -200,6 +200,13 @@ export interface RunnerConfig {
     readonly image?: string;
     /** @default 60 */
     readonly timeoutMinutes?: number;
+    /**
+     * Secrets Manager ARN of a GitHub token that can read the repository's Actions runs (fine-grained
+     * token or GitHub App token with `Actions: read`). The deploy build verifies the environment's
+     * N >= 2 approvals with it, on the GitHub run that started the build. Required when
+     * `approval.requiredApprovals >= 2`. @default none
+     */
+    readonly githubTokenSecretArn?: string;
   };
 }
 

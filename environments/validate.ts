@@ -457,6 +457,9 @@ const CONNECTION_ARN =
 const LEDGER_SECRET_ARN =
   /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9/_.-]+)$/;
 
+const GITHUB_TOKEN_SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
 /** An environment's deployment branch policy must name at least one ref (an empty one would let none, or all, deploy). */
 function validateDeploymentBranches(env: EnvironmentConfig, problems: ProblemList): void {
   const branches = env.deploymentBranches;
@@ -476,7 +479,11 @@ function validateDeploymentBranches(env: EnvironmentConfig, problems: ProblemLis
   }
 }
 
-/** CodeBuild runner settings: connection and ledger-secret ARNs, timeout, privileged mode only with a reason. */
+/**
+ * CodeBuild runner settings: connection and ledger-secret ARNs, timeout, privileged mode only with a
+ * reason; a deploy project of an environment needing N >= 2 approvals needs the GitHub token secret
+ * with which its build verifies them.
+ */
 function validateRunners(env: EnvironmentConfig, problems: ProblemList): void {
   const at = (field: string) => `${env.name}.runners.${field}`;
   const { githubActions, deploy } = env.runners ?? {};
@@ -504,6 +511,21 @@ function validateRunners(env: EnvironmentConfig, problems: ProblemList): void {
       at('deploy.ledgerUrlSecretArn'),
       'is not a Secrets Manager secret ARN or SSM parameter ARN; the ledger URL is read at build time, never given as a literal',
     );
+    const token = deploy.githubTokenSecretArn;
+    if (token === undefined || token === '') {
+      problems.check(
+        env.approval.requiredApprovals < 2,
+        at('deploy.githubTokenSecretArn'),
+        `not given, but ${env.name} requires ${env.approval.requiredApprovals} approvals: the deploy build verifies them on the GitHub run that started it, ` +
+          "with a token that can read the repository's Actions runs; give its Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
+      );
+    } else {
+      problems.check(
+        GITHUB_TOKEN_SECRET_ARN.test(token),
+        at('deploy.githubTokenSecretArn'),
+        `${token.startsWith('arn:') ? show(token) : '(value not shown)'} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>); the token is read at build time, never given as a literal`,
+      );
+    }
     const timeout = deploy.timeoutMinutes;
     if (timeout !== undefined) {
       problems.check(

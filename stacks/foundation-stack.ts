@@ -100,6 +100,8 @@ export class FoundationStack extends AwsEnvironmentStack {
       // A dispatch's image tags reach the build through this parameter, bound to the commit: the
       // GitHub apply role may write it, never override StartBuild.
       imageTagsParameterName: imageTagsParameterName(org.name, env.name),
+      // The token with which `gantry apply` verifies N >= 2 approvals on the run that started the build.
+      githubTokenSecretArn: config.githubTokenSecretArn,
     });
     const passable = env.services.flatMap((service) =>
       [taskRoleName, executionRoleName].map((name) =>

@@ -110,6 +110,15 @@ export interface DeployProjectProps extends CodeBuildRunnerCommonProps {
    * @default none: the build deploys the image tags of the commit
    */
   readonly imageTagsParameterName?: string;
+  /**
+   * Secrets Manager ARN of a GitHub token that can read the repository's Actions runs (fine-grained:
+   * `Actions: read`). The buildspec maps it to `GANTRY_GITHUB_TOKEN` (and the repository to
+   * `GANTRY_GITHUB_REPOSITORY`), the service role may `GetSecretValue` it only, and `gantry apply`
+   * uses it to verify an environment's N >= 2 approvals on the GitHub run that started the build
+   * (named in the image-tags parameter). Needed when the environment requires 2 or more approvals.
+   * @default none
+   */
+  readonly githubTokenSecretArn?: string;
 }
 
 /** The image-tags parameter's value before any workflow wrote it: no commit, no tags. */
@@ -241,6 +250,7 @@ export class CodeBuildRunner extends Construct {
       subnetIds,
       ledgerUrlSecretArn: deploy?.ledgerUrlSecretArn,
       imageTagsParameterArn: this.imageTagsParameterArn,
+      githubTokenSecretArn: deploy?.githubTokenSecretArn,
     });
     const policy = new IamRolePolicy(this, 'policy', {
       name: 'build',
@@ -265,6 +275,8 @@ export class CodeBuildRunner extends Construct {
         synthCommand: deploy.synthCommand ?? 'npm run synth',
         runtimeCommand: deploy.runtimeCommand ?? 'npx --no -- gantry',
         imageTagsParameterName: this.imageTagsParameterName,
+        githubTokenSecretArn: deploy.githubTokenSecretArn,
+        repository: props.repository,
       });
     }
 
@@ -479,6 +491,13 @@ function validate(path: string, props: CodeBuildRunnerProps): void {
         SSM_PARAMETER_NAME.test(props.imageTagsParameterName),
         `${path}.imageTagsParameterName`,
         `${show(props.imageTagsParameterName)} is not an SSM parameter name (/<path>/<name>: letters, digits, '_', '.', '-')`,
+      );
+    }
+    if (props.githubTokenSecretArn !== undefined) {
+      problems.check(
+        secretKind(props.githubTokenSecretArn) === 'secretsmanager',
+        `${path}.githubTokenSecretArn`,
+        `${props.githubTokenSecretArn.startsWith('arn:') ? show(props.githubTokenSecretArn) : '(value not shown)'} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>); the token is read at build time, never given as a literal`,
       );
     }
     const ref = props.defaultSourceVersion ?? 'refs/heads/main';

@@ -257,6 +257,40 @@ describe('validateConfig: deployment branches and runners', () => {
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 
+  test('requires the GitHub token secret of a deploy project when 2 or more approvals are required', () => {
+    const withoutToken = withEnvironment('prod', (e) => ({
+      ...e,
+      runners: { deploy: { ...e.runners!.deploy!, githubTokenSecretArn: undefined } },
+    }));
+    expect(problemsOf(withoutToken)).toEqual([
+      'prod.runners.deploy.githubTokenSecretArn: not given, but prod requires 2 approvals: the deploy build verifies them on the GitHub run that started it, ' +
+        "with a token that can read the repository's Actions runs; give its Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
+    ]);
+    // One approval is GitHub's own rule: no token needed.
+    const oneApproval = withEnvironment('prod', (e) => ({
+      ...e,
+      approval: { requiredApprovals: 1, reviewerGroups: [{ teams: ['sre'] }] },
+      runners: { deploy: { ...e.runners!.deploy!, githubTokenSecretArn: undefined } },
+    }));
+    expect(problemsOf(oneApproval)).toEqual([]);
+  });
+
+  test('rejects a GitHub token secret that is not a Secrets Manager ARN, never echoing a literal', () => {
+    const withToken = (githubTokenSecretArn: string) =>
+      withEnvironment('prod', (e) => ({
+        ...e,
+        runners: { deploy: { ...e.runners!.deploy!, githubTokenSecretArn } },
+      }));
+    const ssm = 'arn:aws:ssm:eu-west-1:333333333333:parameter/acme/prod/github-token';
+    expect(problemsOf(withToken(ssm))).toEqual([
+      `prod.runners.deploy.githubTokenSecretArn: "${ssm}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>); the token is read at build time, never given as a literal`,
+    ]);
+    const literal = problemsOf(withToken('ghp_0123456789abcdef'));
+    expect(literal).toEqual([
+      'prod.runners.deploy.githubTokenSecretArn: (value not shown) is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>); the token is read at build time, never given as a literal',
+    ]);
+  });
+
   test('rejects a deploy timeout outside CodeBuild limits and privileged mode without a reason', () => {
     const config = withEnvironment('dev', (e) => ({
       ...e,

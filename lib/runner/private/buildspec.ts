@@ -15,13 +15,22 @@ export interface DeployBuildspecInputs {
    * its commit, which `gantry plan` applies only at that commit. @default none
    */
   readonly imageTagsParameterName?: string;
+  /**
+   * Secrets Manager ARN of a GitHub token that can read the repository's Actions runs, mapped to
+   * `GANTRY_GITHUB_TOKEN` (with `GANTRY_GITHUB_REPOSITORY`): `gantry apply` verifies an
+   * environment's N >= 2 approvals on the run that started the build. @default none
+   */
+  readonly githubTokenSecretArn?: string;
+  /** `owner/name`, exported as `GANTRY_GITHUB_REPOSITORY` with the token. */
+  readonly repository?: string;
 }
 
 /**
  * The deploy project's buildspec, defined in Terraform so that nothing in the repository (and so no
  * pull request) changes what runs with the apply rights. The commit is the build's source version
  * (`StartBuild --source-version <sha>`); the ledger URL comes from Secrets Manager or Parameter
- * Store at build time, never as a literal; so do a dispatch's image tags (`GANTRY_IMAGE_TAGS`).
+ * Store at build time, never as a literal; so do a dispatch's image tags and its GitHub run
+ * (`GANTRY_IMAGE_TAGS`) and the token that reads the run's approvals (`GANTRY_GITHUB_TOKEN`).
  */
 export function deployBuildspec(input: DeployBuildspecInputs): string {
   const kind = secretKind(input.ledgerUrlSecretArn);
@@ -30,6 +39,7 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
   if (kind === 'ssm') parameters.GANTRY_LEDGER_URL = parameterName(input.ledgerUrlSecretArn);
   else secrets.GANTRY_LEDGER_URL = input.ledgerUrlSecretArn;
   if (input.imageTagsParameterName) parameters.GANTRY_IMAGE_TAGS = input.imageTagsParameterName;
+  if (input.githubTokenSecretArn) secrets.GANTRY_GITHUB_TOKEN = input.githubTokenSecretArn;
   const secretRef: Record<string, YamlValue> = {
     ...(Object.keys(parameters).length > 0 ? { 'parameter-store': parameters } : {}),
     ...(Object.keys(secrets).length > 0 ? { 'secrets-manager': secrets } : {}),
@@ -47,6 +57,9 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
         CI: 'true',
         GANTRY_ENVIRONMENT: input.environmentName,
         GANTRY_STACKS: input.stacks.join(' '),
+        ...(input.githubTokenSecretArn && input.repository
+          ? { GANTRY_GITHUB_REPOSITORY: input.repository }
+          : {}),
       },
       ...secretRef,
     },

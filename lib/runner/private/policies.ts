@@ -146,6 +146,8 @@ export interface BuildRoleInputs {
   readonly ledgerUrlSecretArn?: string;
   /** The image-tags parameter the buildspec maps to `GANTRY_IMAGE_TAGS` (`parameter-store`). */
   readonly imageTagsParameterArn?: string;
+  /** The GitHub token secret the buildspec maps to `GANTRY_GITHUB_TOKEN` (`secrets-manager`). */
+  readonly githubTokenSecretArn?: string;
 }
 
 /**
@@ -235,6 +237,15 @@ export function buildRoleStatements(a: Arns, input: BuildRoleInputs): RunnerPoli
       Effect: 'Allow',
       Action: 'ssm:GetParameters',
       Resource: input.imageTagsParameterArn,
+    });
+  }
+  if (input.githubTokenSecretArn !== undefined) {
+    statements.push({
+      Sid: 'ReadGithubToken',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      // Given as a partial ARN (no random suffix), the secret's full ARN adds `-XXXXXX`.
+      Resource: [input.githubTokenSecretArn, `${input.githubTokenSecretArn}-??????`],
     });
   }
   return statements;

@@ -455,6 +455,73 @@ describe('CodeBuildRunner image-tags parameter (deploy)', () => {
   );
 });
 
+describe('CodeBuildRunner GitHub token for the approval check (deploy)', () => {
+  const tokenArn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/dev/gantry-github-token';
+  const withToken: DeployProjectProps = { ...deployProps, githubTokenSecretArn: tokenArn };
+
+  test('the buildspec maps the token from Secrets Manager and exports the repository', () => {
+    const spec = parse(synth(withToken).runner.buildspec!) as {
+      env: { variables: Record<string, string>; 'secrets-manager': Record<string, string> };
+    };
+    expect(spec.env['secrets-manager']).toEqual({
+      GANTRY_LEDGER_URL: deployProps.ledgerUrlSecretArn,
+      GANTRY_GITHUB_TOKEN: tokenArn,
+    });
+    expect(spec.env.variables.GANTRY_GITHUB_REPOSITORY).toBe('acme/platform');
+  });
+
+  test('the build role may read exactly that secret, nothing else of Secrets Manager', () => {
+    const policy = only(synth(withToken).json, 'aws_iam_role_policy').policy as string;
+    const decide = (action: string, resource: string) =>
+      evaluate([policy], { action, resource, context: {} });
+    expect(decide('secretsmanager:GetSecretValue', tokenArn)).toBe('allow');
+    // The full ARN of the secret carries a random 6-character suffix.
+    expect(decide('secretsmanager:GetSecretValue', `${tokenArn}-AbC123`)).toBe('allow');
+    for (const other of [
+      `${tokenArn}-2`,
+      `${tokenArn}-extra-AbC123`,
+      'arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/dev/other',
+      'arn:aws:secretsmanager:eu-west-1:222222222222:secret:acme/dev/gantry-github-token',
+    ]) {
+      expect(decide('secretsmanager:GetSecretValue', other)).toBe('implicit-deny');
+    }
+    for (const action of ['secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret']) {
+      expect(decide(action, tokenArn)).toBe('implicit-deny');
+    }
+  });
+
+  test('without it: no token in the buildspec, no right on it', () => {
+    const { json, runner } = synth(deployProps);
+    expect(runner.buildspec).not.toContain('GANTRY_GITHUB_TOKEN');
+    expect(runner.buildspec).not.toContain('GANTRY_GITHUB_REPOSITORY');
+    const policy = only(json, 'aws_iam_role_policy').policy as string;
+    expect(
+      evaluate([policy], { action: 'secretsmanager:GetSecretValue', resource: tokenArn, context: {} }),
+    ).toBe('implicit-deny');
+  });
+
+  test('fails for an SSM parameter ARN: a Secrets Manager ARN is needed', () => {
+    const arn = 'arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/token';
+    expectConfigError(
+      () => synth({ ...deployProps, githubTokenSecretArn: arn }),
+      `runner.githubTokenSecretArn: "${arn}" is not a Secrets Manager secret ARN`,
+    );
+  });
+
+  test('fails for a literal token without echoing it', () => {
+    let message = '';
+    try {
+      synth({ ...deployProps, githubTokenSecretArn: 'ghp_literal_token_value' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(
+      'runner.githubTokenSecretArn: (value not shown) is not a Secrets Manager secret ARN',
+    );
+    expect(message).not.toContain('ghp_literal_token_value');
+  });
+});
+
 describe('CodeBuildRunner (both modes)', () => {
   test.each([runnerProps, deployProps])(
     '$mode: log group has the retention, the KMS key and prevent_destroy',
