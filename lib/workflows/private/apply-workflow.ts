@@ -94,15 +94,18 @@ const PLAN_APPLY_SCRIPT = [
 ].join('\n');
 
 /**
- * Binds the dispatch's image tags to this commit in the deploy project's image-tags parameter (`{}`
- * when none, so a stale value never stays bound), then starts the project at this commit (no other
+ * Binds the dispatch's image tags and this run (id and attempt) to this commit in the deploy
+ * project's image-tags parameter (`{}` when no tags, so a stale value never stays bound): the build
+ * verifies an environment's N >= 2 approvals on that run. Then starts the project at this commit (no other
  * override: the role may not) and waits for it. `gantry plan` in the build applies the tags only
  * when the parameter's commit is the commit it deploys.
  */
 const START_BUILD_SCRIPT = [
   'set -euo pipefail',
   '[[ "$TAGS_JSON" =~ ^\\{[A-Za-z0-9_.\\":,-]*\\}$ ]] || { echo "::error title=Image tags::not a checked tag map: $TAGS_JSON"; exit 1; }',
-  'value="{\\"commit\\":\\"$GITHUB_SHA\\",\\"tags\\":$TAGS_JSON}"',
+  '[[ "$RUN_ID" =~ ^[0-9]+$ && "$RUN_ATTEMPT" =~ ^[0-9]+$ ]] || { echo "::error title=Run identity::not a run id and attempt: $RUN_ID $RUN_ATTEMPT"; exit 1; }',
+  '# The build verifies the approvals of this run (N >= 2) on it: the commit, the tags and the run, bound together.',
+  'value="{\\"commit\\":\\"$GITHUB_SHA\\",\\"tags\\":$TAGS_JSON,\\"run\\":{\\"id\\":$RUN_ID,\\"attempt\\":$RUN_ATTEMPT}}"',
   'aws ssm put-parameter --name "$PARAMETER" --type String --overwrite --value "$value" > /dev/null',
   'echo "Image tags for $GITHUB_SHA: $TAGS_JSON ($PARAMETER)"',
   'build_id="$(aws codebuild start-build --project-name "$PROJECT" --source-version "$GITHUB_SHA" --query build.id --output text)"',
@@ -164,6 +167,8 @@ function applyJob(
             PROJECT: deployProjectOf(config, env),
             PARAMETER: imageTagsParameterName(config.organization.name, env.name),
             TAGS_JSON: `\${{ needs.${RESOLVE_JOB}.outputs.tags_json }}`,
+            RUN_ID: '${{ github.run_id }}',
+            RUN_ATTEMPT: '${{ github.run_attempt }}',
           },
           run: START_BUILD_SCRIPT,
         },

@@ -267,7 +267,10 @@ describe('terraform-apply.yml', () => {
       PROJECT: 'acme-prod-deploy',
       PARAMETER: '/acme/prod/gantry/image-tags',
       TAGS_JSON: '${{ needs.resolve.outputs.tags_json }}',
+      RUN_ID: '${{ github.run_id }}',
+      RUN_ATTEMPT: '${{ github.run_attempt }}',
     });
+    expect(start.run).not.toContain('${{');
     const lines = start.run!.split('\n');
     const call = lines.find((l) => l.includes('start-build'))!;
     const flags = call.match(/--[a-z-]+/g);
@@ -292,6 +295,8 @@ describe('terraform-apply.yml', () => {
       PARAMETER: '/acme/prod/gantry/image-tags',
       TAGS_JSON: '{}',
       GITHUB_SHA: 'abc123',
+      RUN_ID: '9876543210',
+      RUN_ATTEMPT: '2',
     };
     const failed = runScript(start.run!, env, fakes('FAILED'));
     expect(failed.status).toBe(1);
@@ -299,9 +304,40 @@ describe('terraform-apply.yml', () => {
     const ok = runScript(start.run!, env, fakes('SUCCEEDED'));
     expect(ok.status).toBe(0);
     expect(ok.calls.split('\n').slice(0, 2)).toEqual([
-      'ssm put-parameter --name /acme/prod/gantry/image-tags --type String --overwrite --value {"commit":"abc123","tags":{}}',
+      'ssm put-parameter --name /acme/prod/gantry/image-tags --type String --overwrite --value {"commit":"abc123","tags":{},"run":{"id":9876543210,"attempt":2}}',
       'codebuild start-build --project-name acme-prod-deploy --source-version abc123 --query build.id --output text',
     ]);
+  });
+
+  test('the deploy step hands the run identity to the build, and refuses one that is not a number', () => {
+    const start = load(referenceConfig, 'terraform-apply.yml').jobs.prod.steps.find((s) =>
+      s.run?.includes('start-build'),
+    )!;
+    const fakes = {
+      aws: 'echo "$*" >> "$CALLS"; if [ "$2" = start-build ]; then echo build-1; else echo SUCCEEDED; fi',
+      sleep: 'true',
+    };
+    const env = {
+      PROJECT: 'acme-prod-deploy',
+      PARAMETER: '/acme/prod/gantry/image-tags',
+      GITHUB_SHA: 'abc123',
+      TAGS_JSON: '{}',
+    };
+    const ok = runScript(start.run!, { ...env, RUN_ID: '123456', RUN_ATTEMPT: '3' }, fakes);
+    expect(ok.status).toBe(0);
+    const value = ok.calls.split('\n')[0].replace(/^.* --value /, '');
+    expect(JSON.parse(value)).toEqual({ commit: 'abc123', tags: {}, run: { id: 123456, attempt: 3 } });
+    for (const [id, attempt] of [
+      ['', '1'],
+      ['12', ''],
+      ['1,"x":2', '1'],
+      ['12', '1}'],
+    ]) {
+      const r = runScript(start.run!, { ...env, RUN_ID: id, RUN_ATTEMPT: attempt }, fakes);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('::error title=Run identity::');
+      expect(r.calls).toBe('');
+    }
   });
 
   test('the deploy step binds the dispatched tags to the commit, and refuses an unchecked map', () => {
@@ -316,6 +352,8 @@ describe('terraform-apply.yml', () => {
       PROJECT: 'acme-prod-deploy',
       PARAMETER: '/acme/prod/gantry/image-tags',
       GITHUB_SHA: 'abc123',
+      RUN_ID: '101',
+      RUN_ATTEMPT: '1',
     };
     const tags = '{"api":"v1.3.0","admin-frontend":"v1.2.9"}';
     const ok = runScript(start.run!, { ...env, TAGS_JSON: tags }, fakes);
@@ -324,6 +362,7 @@ describe('terraform-apply.yml', () => {
     expect(JSON.parse(value)).toEqual({
       commit: 'abc123',
       tags: { api: 'v1.3.0', 'admin-frontend': 'v1.2.9' },
+      run: { id: 101, attempt: 1 },
     });
     for (const bad of ['{"api":"v1"}; aws iam list-users', '{"api":"$(id)"}', '']) {
       const r = runScript(start.run!, { ...env, TAGS_JSON: bad }, fakes);
