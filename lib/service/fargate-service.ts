@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { fargateMemoryOptions } from '../core/aws-limits';
 import { GantryConfigError } from '../core/errors';
 import { fitName, isSecretArn, loadBalancerSuffixOfListener } from './private/names';
-import { secretLikeWord } from './private/secret-names';
+import { secretLikeWord } from '../core/secret-names';
 
 /** The listener a service with a port attaches its rule to. */
 export interface ServiceLoadBalancer {

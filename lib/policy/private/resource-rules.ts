@@ -12,41 +12,9 @@ import {
   type ResourceEntry,
   type StackView,
 } from './terraform-json';
+import { looksLikeSecretName } from '../../core/secret-names';
 
-/** Words that make an environment variable name look like it holds a secret (`DB_PASSWORD`). */
-const SECRET_WORDS = new Set([
-  'PASSWORD',
-  'PASSWD',
-  'PWD',
-  'PASSPHRASE',
-  'SECRET',
-  'SECRETS',
-  'TOKEN',
-  'TOKENS',
-  'KEY',
-  'APIKEY',
-  'PRIVATEKEY',
-  'ACCESSKEY',
-  'CREDENTIAL',
-  'CREDENTIALS',
-  'CREDS',
-  'DSN',
-]);
-/** Unambiguous endings of one word (`GITHUBTOKEN`, `CLIENTSECRET`); `TOKENIZER` passes. */
-const SECRET_STEMS = ['PASSWORD', 'PASSWD', 'SECRET', 'TOKEN', 'CREDENTIAL', 'CREDENTIALS', 'APIKEY'];
-
-/**
- * Whether an environment variable name looks like it holds a secret: one of its words (split at
- * every non-alphanumeric character) is a secret word or ends with a secret stem. Such values go in
- * `secrets` (a Secrets Manager or SSM reference), never in `environment`.
- */
-export function looksLikeSecretName(name: string): boolean {
-  return name
-    .toUpperCase()
-    .split(/[^A-Z0-9]+/)
-    .filter(Boolean)
-    .some((w) => SECRET_WORDS.has(w) || SECRET_STEMS.some((stem) => w.endsWith(stem)));
-}
+export { looksLikeSecretName };
 
 /** The containers of a task definition's `container_definitions`, when it is literal JSON. */
 export function containers(body: JsonObject): JsonObject[] {

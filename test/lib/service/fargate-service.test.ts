@@ -1,7 +1,7 @@
 import { Testing } from 'cdktf';
 import { GantryConfigError } from '../../../lib/core/errors';
 import { FargateService, type FargateServiceProps } from '../../../lib/service';
-import { secretLikeWord } from '../../../lib/service/private/secret-names';
+import { secretLikeWord } from '../../../lib/core/secret-names';
 
 const ACCOUNT = '333333333333';
 const LISTENER = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:listener/app/acme-prod/0c3d000000000003/0c3d0000000000f3`;

@@ -28,6 +28,7 @@ const SECRET_WORDS = new Set([
   'PRIVATE',
   'CERT',
   'PEM',
+  'DSN',
 ]);
 
 const SECRET_STEMS = ['PASSWORD', 'PASSWD', 'SECRET', 'TOKEN', 'CREDENTIAL', 'CREDENTIALS', 'APIKEY'];
@@ -39,4 +40,12 @@ export function secretLikeWord(name: string): string | undefined {
     .split(/[^A-Z0-9]+/)
     .filter(Boolean);
   return words.find((w) => SECRET_WORDS.has(w) || SECRET_STEMS.some((stem) => w.endsWith(stem)));
+}
+
+/**
+ * Whether a name looks like it holds a secret (see `secretLikeWord`). One definition for the
+ * constructs that refuse such names and the policy rules that check the synthesized JSON.
+ */
+export function looksLikeSecretName(name: string): boolean {
+  return secretLikeWord(name) !== undefined;
 }
