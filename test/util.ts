@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { referenceConfig, validateConfig } from '../environments';
 import type { EnvironmentConfig, GantryConfig } from '../environments/types';
 import { createStacks } from '../stacks';
+import { GantryConfigError } from '../lib/core/errors';
 
 /** The stack ids the reference configuration synthesizes. */
 export const REFERENCE_STACKS = [
@@ -72,4 +73,15 @@ export function scrubForSnapshot(stack: StackJson): StackJson {
   // cdktf's own version, not the configuration: a cdktf upgrade should not rewrite every snapshot.
   if (scrubbed['//']?.metadata?.version) scrubbed['//'].metadata.version = '<cdktf-version>';
   return scrubbed;
+}
+
+/** The problems `validateConfig` reports for a config, or [] when it passes. */
+export function problemsOf(config: GantryConfig): readonly string[] {
+  try {
+    validateConfig(config);
+    return [];
+  } catch (error) {
+    if (error instanceof GantryConfigError) return error.problems;
+    throw error;
+  }
 }

@@ -1,17 +1,5 @@
-import { validateConfig } from '../../environments';
-import type { GantryConfig, ServiceConfig } from '../../environments/types';
-import { GantryConfigError } from '../../lib/core/errors';
-import { withEnvironment } from '../util';
-
-function problemsOf(config: GantryConfig): readonly string[] {
-  try {
-    validateConfig(config);
-    return [];
-  } catch (error) {
-    if (error instanceof GantryConfigError) return error.problems;
-    throw error;
-  }
-}
+import type { ServiceConfig } from '../../environments/types';
+import { problemsOf, withEnvironment } from '../util';
 
 const withApi = (change: (s: ServiceConfig) => ServiceConfig) =>
   withEnvironment('prod', (env) => ({

@@ -1,18 +1,6 @@
-import { referenceConfig, validateConfig } from '../../environments';
+import { referenceConfig } from '../../environments';
 import type { EnvironmentConfig, GantryConfig, ServiceConfig } from '../../environments/types';
-import { GantryConfigError } from '../../lib/core/errors';
-import { withEnvironment } from '../util';
-
-/** The problems validateConfig reports for a config, or [] when it passes. */
-function problemsOf(config: GantryConfig): readonly string[] {
-  try {
-    validateConfig(config);
-    return [];
-  } catch (error) {
-    if (error instanceof GantryConfigError) return error.problems;
-    throw error;
-  }
-}
+import { problemsOf, withEnvironment } from '../util';
 
 function withService(
   envName: string,
