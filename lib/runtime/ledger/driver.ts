@@ -15,5 +15,11 @@ export interface SqlDriver extends SqlExecutor {
   readonly backend: 'pglite' | 'pg' | 'rds-data';
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs one write whose commit does not wait for the WAL flush (`synchronous_commit = off`). Only
+   * for heartbeats: a server crash can lose the last few, which makes a run look lapsed a moment
+   * early, never loses a row or a status. Backends without it run `query`.
+   */
+  queryWithoutFlush?(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
   close(): Promise<void>;
 }

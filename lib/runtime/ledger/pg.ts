@@ -38,6 +38,13 @@ export class PgDriver implements SqlDriver {
     }
   }
 
+  async queryWithoutFlush(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    return this.transaction(async (tx) => {
+      await tx.query('SET LOCAL synchronous_commit TO OFF');
+      return tx.query(sql, params);
+    });
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
