@@ -47,6 +47,7 @@ export class PgCluster {
   private constructor(
     public readonly dir: string,
     public readonly port: number,
+    private readonly durable: boolean,
   ) {}
 
   /** `postgres://postgres@127.0.0.1:<port>/postgres`. */
@@ -54,8 +55,11 @@ export class PgCluster {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
-  /** initdb + start; a few seconds. */
-  static async start(): Promise<PgCluster> {
+  /**
+   * initdb + start; a few seconds. Tests run with `fsync` off for speed; `durable: true` keeps
+   * PostgreSQL's defaults, so a benchmark pays the commit flush a production ledger pays.
+   */
+  static async start(options: { durable?: boolean } = {}): Promise<PgCluster> {
     ensurePostgresUser();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-pg-'));
     if (process.getuid?.() === 0) execFileSync('chown', [PG_USER, dir]);
@@ -68,7 +72,7 @@ export class PgCluster {
       'postgres',
     ]);
     execFileSync(cmd, args, { stdio: 'ignore' });
-    const cluster = new PgCluster(dir, await freePort());
+    const cluster = new PgCluster(dir, await freePort(), options.durable ?? false);
     cluster.resume();
     return cluster;
   }
@@ -79,7 +83,7 @@ export class PgCluster {
       '-D',
       path.join(this.dir, 'data'),
       '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off`,
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c max_connections=200${this.durable ? '' : ' -c fsync=off'}`,
       '-l',
       path.join(this.dir, 'log'),
       '-w',
