@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { GantryConfigError } from '../core/errors';
 import { checkStack, formatViolation } from './check-stack';
 import { ADMINISTRATOR_ACCESS } from './private/iam-rules';
+import { keepPreparedFragments, toTerraformReusingPrepared } from './private/prepared-fragments';
 import { POLICY_RULES } from './rules';
 import type { PolicyReport, PolicySuppression, StackPolicyResult, TerraformJson } from './types';
 
@@ -48,10 +49,11 @@ export class Policy {
   static enforce(stack: TerraformStack, options: PolicyEnforceOptions = {}): void {
     if (stack.node.tryFindChild(METADATA_ID)) return;
     new PolicyMetadata(stack);
+    keepPreparedFragments(stack);
     const writeReport = options.writeReport ?? true;
     stack.node.addValidation({
       validate: () => {
-        const raw = stack.toTerraform();
+        const raw = toTerraformReusingPrepared(stack);
         const result = checkStack(JSON.parse(JSON.stringify(raw)) as TerraformJson, {
           stackName: stack.node.id,
         });
@@ -117,7 +119,7 @@ export class Policy {
         title,
         publicChecks,
       })),
-      stacks: [...byStack.values()].sort((a, b) => a.stack.localeCompare(b.stack)),
+      stacks: [...byStack.values()].sort((a, b) => byCodeUnits(a.stack, b.stack)),
     };
   }
 
@@ -181,13 +183,37 @@ function record(stack: TerraformStack, result: StackPolicyResult, writeReport: b
     results.set(app, byStack);
   }
   byStack.set(result.stack, result);
-  if (writeReport && app.outdir) {
-    fs.mkdirSync(app.outdir, { recursive: true });
-    fs.writeFileSync(
-      path.join(app.outdir, POLICY_REPORT_FILE),
-      `${JSON.stringify(Policy.reportOf(app), null, 2)}\n`,
-    );
+  if (!writeReport || !app.outdir) return;
+  // Written once, when synth has checked every stack (an app-level validation runs after them);
+  // and at once when this stack fails, since synth stops here.
+  if (result.violations.length > 0 || result.invalidSuppressions.length > 0) writeReportFile(app);
+  if (!reportWritten.has(app)) {
+    reportWritten.add(app);
+    app.node.addValidation({
+      validate: () => {
+        writeReportFile(app);
+        return [];
+      },
+    });
   }
+}
+
+const reportWritten = new WeakSet<App>();
+
+function writeReportFile(app: App): void {
+  fs.mkdirSync(app.outdir, { recursive: true });
+  fs.writeFileSync(
+    path.join(app.outdir, POLICY_REPORT_FILE),
+    `${JSON.stringify(Policy.reportOf(app), null, 2)}\n`,
+  );
+}
+
+/**
+ * Plain string order: the same on every machine, and unlike `localeCompare` it does not load ICU's
+ * collator at synth (about 20 ms, a twentieth of the reference synth).
+ */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Terraform addresses of the elements at and under `scope`. */
@@ -235,7 +261,7 @@ class PolicyMetadata extends TerraformElement {
           suppressions.push({ ruleId, address, reason });
       }
     }
-    suppressions.sort((a, b) => a.address.localeCompare(b.address) || a.ruleId.localeCompare(b.ruleId));
+    suppressions.sort((a, b) => byCodeUnits(a.address, b.address) || byCodeUnits(a.ruleId, b.ruleId));
     return { '//': { gantry_policy: { rules: POLICY_RULES.length, suppressions } } };
   }
 }
