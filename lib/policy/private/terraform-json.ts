@@ -130,22 +130,22 @@ export class StackView {
     return Array.isArray(policy.suppressions) ? policy.suppressions : [];
   }
 
-  /** Every string anywhere in the stack except the `//` metadata, with a readable path. */
-  *strings(): Generator<{ address: string; path: string; value: string }> {
-    for (const entry of this.entries) {
-      for (const s of walkStrings(entry.body, '')) yield { address: entry.address, ...s };
-    }
+  /**
+   * Calls `visit` with every string anywhere in the stack except the `//` metadata. The readable
+   * path (`ingress[0].cidr_blocks[1]`) is built only when asked for: rules look at every string of
+   * a stack and report a handful.
+   */
+  forEachString(visit: (address: string, value: string, path: () => string) => void): void {
+    for (const entry of this.entries) walkStrings(entry.body, [], (v, p) => visit(entry.address, v, p));
     for (const type of Object.keys(isObject(this.json.provider) ? this.json.provider : {})) {
-      for (const p of this.providers(type)) {
-        for (const s of walkStrings(p.body, '')) yield { address: p.address, ...s };
-      }
+      for (const p of this.providers(type)) walkStrings(p.body, [], (v, path) => visit(p.address, v, path));
     }
     const variables = isObject(this.json.variable) ? this.json.variable : {};
     for (const [name, body] of Object.entries(variables)) {
-      for (const s of walkStrings(body, '')) yield { address: `var.${name}`, ...s };
+      walkStrings(body, [], (v, p) => visit(`var.${name}`, v, p));
     }
     const locals = isObject(this.json.locals) ? this.json.locals : {};
-    for (const s of walkStrings(locals, '')) yield { address: 'locals', ...s };
+    walkStrings(locals, [], (v, p) => visit('locals', v, p));
   }
 }
 
@@ -160,15 +160,26 @@ function collect(section: unknown, address: (type: string, name: string) => stri
   );
 }
 
-function* walkStrings(value: unknown, path: string): Generator<{ path: string; value: string }> {
+function walkStrings(
+  value: unknown,
+  at: Array<string | number>,
+  visit: (value: string, path: () => string) => void,
+): void {
   if (typeof value === 'string') {
-    yield { path, value };
+    const parts = [...at];
+    visit(value, () => parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join(''));
   } else if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) yield* walkStrings(value[i], `${path}[${i}]`);
+    for (let i = 0; i < value.length; i++) {
+      at.push(i);
+      walkStrings(value[i], at, visit);
+      at.pop();
+    }
   } else if (isObject(value)) {
-    for (const [key, v] of Object.entries(value)) {
+    for (const key of Object.keys(value)) {
       if (key === '//') continue;
-      yield* walkStrings(v, path ? `${path}.${key}` : key);
+      at.push(key);
+      walkStrings(value[key], at, visit);
+      at.pop();
     }
   }
 }

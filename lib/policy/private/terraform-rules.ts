@@ -148,6 +148,9 @@ const SECRET_VALUES: ReadonlyArray<readonly [string, RegExp]> = [
   ['a password in a URL', /[a-z][a-z0-9+.-]*:\/\/[^\s/:@${}]+:[^\s/@${}]+@/i],
 ];
 
+/** What each of SECRET_VALUES needs in a string to match: one scan rules most strings out. */
+const MAY_HOLD_SECRET_VALUE = /A[KS]IA|PRIVATE KEY|gh[pousr]_|github_pat_|xox[abprs]-|:\/\//;
+
 /** A pure reference (`${var.x}`, `${data.y.z.value}`) rather than a literal value. */
 function isReference(value: string): boolean {
   return /^\$\{[^}]+\}$/.test(value);
@@ -254,11 +257,12 @@ const literalSecrets = defineRule({
         }
       }
     }
-    for (const s of view.strings()) {
+    view.forEachString((address, value, path) => {
+      if (!MAY_HOLD_SECRET_VALUE.test(value)) return;
       for (const [what, pattern] of SECRET_VALUES) {
-        if (pattern.test(s.value)) report(s.address, `${s.path} holds ${what}`, expected);
+        if (pattern.test(value)) report(address, `${path()} holds ${what}`, expected);
       }
-    }
+    });
   },
 });
 
