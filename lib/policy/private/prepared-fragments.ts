@@ -149,7 +149,7 @@ export function toTerraformReusingPrepared(stack: TerraformStack): StackJson {
     backend: 'local', // overwritten by the backend's metadata
     cloud: undefined, // set by a cloud or remote backend's metadata
   };
-  for (const element of elements) deepMerge(metadata, resolveNow(stack, element.toMetadata()));
+  for (const element of elements) deepMerge(metadata, resolveFast(stack, element.toMetadata(), false));
   if (metadata.cloud === undefined) delete metadata.cloud;
   const outputs: Record<string, unknown> = {};
   for (const element of elements) {
@@ -164,7 +164,10 @@ export function toTerraformReusingPrepared(stack: TerraformStack): StackJson {
   }
   const tf: StackJson = { '//': { metadata, outputs } };
   for (const element of elements) {
-    deepMerge(tf, fragments.has(element) ? fragments.get(element) : resolveNow(stack, element.toTerraform()));
+    deepMerge(
+      tf,
+      fragments.has(element) ? fragments.get(element) : resolveFast(stack, element.toTerraform(), false),
+    );
   }
   return tf;
 }
