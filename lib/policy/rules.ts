@@ -1,18 +1,24 @@
 /**
- * Gantry's security rules: one per invariant of SECURITY.md, in its order. Each names the public
- * checks (Checkov, Trivy/Aqua) it corresponds to and checks a stack's final Terraform JSON.
+ * Gantry's security rules: one per invariant of SECURITY.md, in its order, then Gantry's own
+ * load-balancer rules (not numbered by SECURITY.md). Each names the public checks (Checkov,
+ * Trivy/Aqua) it corresponds to and checks a stack's final Terraform JSON.
  */
 import { IAM_RULES } from './private/iam-rules';
-import { RESOURCE_RULES } from './private/resource-rules';
+import { LOAD_BALANCER_RULES, RESOURCE_RULES } from './private/resource-rules';
 import { TERRAFORM_RULES } from './private/terraform-rules';
 import type { PolicyRule } from './types';
 
 export { UNSCOPABLE_ACTIONS } from './private/iam-rules';
-export { looksLikeSecretName } from './private/resource-rules';
+export { looksLikeSecretName, TLS12_SECURITY_POLICY } from './private/resource-rules';
 export { DATA_STORE_TYPES, IMAGE_TAG_INTERPOLATION } from './private/terraform-rules';
 
-/** Every rule, ordered by invariant (1..23). */
-export const POLICY_RULES: readonly PolicyRule[] = [...IAM_RULES, ...RESOURCE_RULES, ...TERRAFORM_RULES];
+/** Every rule: ordered by invariant (1..23), then the load-balancer rules (GANTRY-ELB-001, -002). */
+export const POLICY_RULES: readonly PolicyRule[] = [
+  ...IAM_RULES,
+  ...RESOURCE_RULES,
+  ...TERRAFORM_RULES,
+  ...LOAD_BALANCER_RULES,
+];
 
 /** The rule with this id, or undefined. */
 export function findRule(id: string): PolicyRule | undefined {

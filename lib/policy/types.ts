@@ -21,12 +21,15 @@ export interface PolicyFinding {
   readonly expected: string;
 }
 
-/** One rule: one invariant of SECURITY.md, checked over a stack's final JSON. */
+/** One rule: one invariant of SECURITY.md (or one of Gantry's own), checked over a stack's final JSON. */
 export interface PolicyRule {
-  /** `GANTRY-<AREA>-<NNN>`; areas IAM, ECR, ECS, CB (CodeBuild), LOG, KMS, S3, TF, SEC. */
+  /** `GANTRY-<AREA>-<NNN>`; areas IAM, ECR, ECS, CB (CodeBuild), LOG, KMS, S3, TF, SEC, ELB. */
   readonly id: string;
-  /** Number of the invariant in SECURITY.md (1..23). */
-  readonly invariant: number;
+  /**
+   * Number of the invariant in SECURITY.md (1..23); absent for Gantry's own rules that SECURITY.md
+   * does not number (`GANTRY-ELB-*`).
+   */
+  readonly invariant?: number;
   /** One line: what holds when the rule passes. */
   readonly title: string;
   /** The public checks (Checkov `CKV_AWS_*`, Aqua/Trivy `AWS-*`) the rule corresponds to. */
@@ -66,7 +69,7 @@ export interface StackPolicyResult {
 export interface PolicyReport {
   readonly rules: ReadonlyArray<{
     readonly id: string;
-    readonly invariant: number;
+    readonly invariant?: number;
     readonly title: string;
     readonly publicChecks: readonly string[];
   }>;

@@ -48,6 +48,13 @@ export const UNSCOPABLE_ACTIONS: readonly string[] = [
   'ecs:ListTaskDefinitions',
   's3:ListAllMyBuckets',
   'tag:GetResources',
+  // ECS Exec (task role): the SSM agent's message channels and the log-group lookup it makes before
+  // writing session logs. AWS's ECS Exec guide grants exactly these on "*"; they name no resource.
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+  'logs:DescribeLogGroups',
 ];
 
 /** What each trust invariant expects, for the report. */

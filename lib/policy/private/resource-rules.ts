@@ -1,4 +1,7 @@
-/** Rules 11-18 of SECURITY.md: ECR, ECS, CodeBuild, log groups, KMS keys, S3 state buckets. */
+/**
+ * Rules 11-18 of SECURITY.md: ECR, ECS, CodeBuild, log groups, KMS keys, S3 state buckets; and Gantry's
+ * load-balancer rules, which SECURITY.md does not number.
+ */
 import type { PolicyRule } from '../types';
 import { defineRule } from './define';
 import { isWildcardPrincipal, parseJson, policyDocuments, statements } from './iam-documents';
@@ -363,6 +366,126 @@ const s3 = defineRule({
     }
   },
 });
+
+/**
+ * ELB security policies whose lowest protocol is TLS 1.2: `ELBSecurityPolicy-TLS13-1-2-*` and
+ * `-TLS13-1-3-*` (with their Res, Ext, FIPS and PQ variants), `-TLS-1-2-*` and `-FS-1-2-*`. Not
+ * `ELBSecurityPolicy-2016-08` (the API's default, TLS 1.0), `-TLS13-1-0/1-1-*`, `-FS-2018-06` or
+ * `-FS-1-1-*`.
+ */
+export const TLS12_SECURITY_POLICY = /^ELBSecurityPolicy-(?:TLS13-1-[23]|TLS-1-2|FS-1-2)-[A-Za-z0-9-]+$/;
+
+const LOAD_BALANCER_TYPES = ['aws_lb', 'aws_alb'];
+const LISTENER_TYPES = ['aws_lb_listener', 'aws_alb_listener'];
+
+/** Application load balancers (`load_balancer_type` unset or "application"). */
+function applicationLoadBalancers(view: StackView): ResourceEntry[] {
+  return view
+    .resources(...LOAD_BALANCER_TYPES)
+    .filter((lb) => lb.body.load_balancer_type === undefined || lb.body.load_balancer_type === 'application');
+}
+
+/**
+ * A listener's protocol: its own, or HTTP when unset on an application load balancer's listener
+ * (the provider's default); `undefined` for a network or gateway load balancer's.
+ */
+function listenerProtocol(view: StackView, listener: ResourceEntry): string | undefined {
+  if (typeof listener.body.protocol === 'string') return listener.body.protocol;
+  const lb = LOAD_BALANCER_TYPES.map((t) => view.referenced(listener.body.load_balancer_arn, t)).find(
+    Boolean,
+  );
+  const type = lb?.body.load_balancer_type;
+  return type === undefined || type === 'application' ? 'HTTP' : undefined;
+}
+
+/** An action that only redirects to HTTPS. */
+function redirectsToHttps(action: JsonObject): boolean {
+  return action.type === 'redirect' && firstBlock(action.redirect)?.protocol === 'HTTPS';
+}
+
+const loadBalancerTraffic = defineRule({
+  id: 'GANTRY-ELB-001',
+  title:
+    'Load balancers: HTTPS/TLS listeners with a TLS 1.2+ policy, HTTP only redirects to HTTPS, invalid headers dropped',
+  publicChecks: ['CKV_AWS_2', 'CKV_AWS_103', 'CKV_AWS_131', 'CKV_AWS_328'],
+  evaluate(view, report) {
+    for (const lb of applicationLoadBalancers(view)) {
+      if (lb.body.drop_invalid_header_fields !== true) {
+        report(
+          lb.address,
+          `drop_invalid_header_fields = ${render(lb.body.drop_invalid_header_fields ?? false)}`,
+          'drop_invalid_header_fields = true',
+        );
+      }
+      if (lb.body.desync_mitigation_mode === 'monitor') {
+        report(
+          lb.address,
+          'desync_mitigation_mode = "monitor"',
+          'desync_mitigation_mode "defensive" or "strictest"',
+        );
+      }
+    }
+    const httpListeners = new Set<string>();
+    for (const listener of view.resources(...LISTENER_TYPES)) {
+      const protocol = listenerProtocol(view, listener);
+      if (protocol === 'HTTPS' || protocol === 'TLS') {
+        const policy = listener.body.ssl_policy;
+        if (typeof policy !== 'string' || !TLS12_SECURITY_POLICY.test(policy)) {
+          report(
+            listener.address,
+            `${protocol} listener ssl_policy = ${render(policy ?? 'ELBSecurityPolicy-2016-08 (the default)')}`,
+            'a TLS 1.2+ security policy such as "ELBSecurityPolicy-TLS13-1-2-2021-06"',
+          );
+        }
+      } else if (protocol === 'HTTP') {
+        httpListeners.add(listener.address);
+        const actions = blocks(listener.body.default_action);
+        if (actions.length === 0 || !actions.every(redirectsToHttps)) {
+          report(
+            listener.address,
+            `HTTP listener default_action types ${render(actions.map((a) => a.type))}`,
+            'an HTTP listener only redirects to HTTPS (default_action type "redirect", protocol "HTTPS")',
+          );
+        }
+      }
+    }
+    for (const rule of view.resources('aws_lb_listener_rule', 'aws_alb_listener_rule')) {
+      const listener = LISTENER_TYPES.map((t) => view.referenced(rule.body.listener_arn, t)).find(Boolean);
+      if (!listener || !httpListeners.has(listener.address)) continue;
+      const actions = blocks(rule.body.action);
+      if (!actions.every(redirectsToHttps)) {
+        report(
+          rule.address,
+          `rule on HTTP listener ${listener.address} has action types ${render(actions.map((a) => a.type))}`,
+          'rules on an HTTP listener only redirect to HTTPS; attach forwarding rules to the HTTPS listener',
+        );
+      }
+    }
+  },
+});
+
+const loadBalancerDeletion = defineRule({
+  id: 'GANTRY-ELB-002',
+  title: 'Load balancers: deletion protection on',
+  publicChecks: ['CKV_AWS_150'],
+  evaluate(view, report) {
+    for (const lb of view.resources(...LOAD_BALANCER_TYPES)) {
+      if (lb.body.enable_deletion_protection !== true) {
+        report(
+          lb.address,
+          `enable_deletion_protection = ${render(lb.body.enable_deletion_protection ?? false)}`,
+          'enable_deletion_protection = true; a load balancer that may be deleted suppresses GANTRY-ELB-002 with the reason',
+        );
+      }
+    }
+  },
+});
+
+/**
+ * Gantry's own rules for what it creates beyond SECURITY.md (which does not number them): load
+ * balancers, since `<env>-services` can create one.
+ */
+export const LOAD_BALANCER_RULES: readonly PolicyRule[] = [loadBalancerTraffic, loadBalancerDeletion];
 
 export const RESOURCE_RULES: readonly PolicyRule[] = [
   ecr,

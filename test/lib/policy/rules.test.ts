@@ -8,6 +8,9 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { Lb, type LbConfig } from '@cdktf/provider-aws/lib/lb';
+import { LbListener, type LbListenerConfig } from '@cdktf/provider-aws/lib/lb-listener';
+import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
@@ -121,6 +124,57 @@ function stateBucket(stack: TerraformStack, complete: boolean): S3Bucket {
     ],
   });
   return bucket;
+}
+
+const CERTIFICATE = `arn:aws:acm:eu-west-1:${ACCOUNT}:certificate/0a1d0000-0000-4000-8000-0000000000c1`;
+
+function loadBalancer(stack: TerraformStack, overrides: Partial<LbConfig> = {}): Lb {
+  return new Lb(stack, 'lb', {
+    name: 'acme-dev',
+    loadBalancerType: 'application',
+    subnets: ['subnet-0a1d0000000000a01', 'subnet-0a1d0000000000b01'],
+    dropInvalidHeaderFields: true,
+    enableDeletionProtection: true,
+    ...overrides,
+  });
+}
+
+function httpsListener(stack: TerraformStack, lb: Lb, overrides: Partial<LbListenerConfig> = {}): LbListener {
+  return new LbListener(stack, 'https', {
+    loadBalancerArn: lb.arn,
+    port: 443,
+    protocol: 'HTTPS',
+    sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+    certificateArn: CERTIFICATE,
+    defaultAction: [
+      { type: 'fixed-response', fixedResponse: { contentType: 'text/plain', statusCode: '404' } },
+    ],
+    ...overrides,
+  });
+}
+
+function httpListener(stack: TerraformStack, lb: Lb, redirect = true): LbListener {
+  return new LbListener(stack, 'http', {
+    loadBalancerArn: lb.arn,
+    port: 80,
+    protocol: 'HTTP',
+    defaultAction: [
+      redirect
+        ? { type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }
+        : {
+            type: 'forward',
+            targetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/tg/1',
+          },
+    ],
+  });
+}
+
+/** A load balancer with an HTTPS listener and an HTTP redirect, as `ApplicationLoadBalancer` makes. */
+function compliantLoadBalancer(stack: TerraformStack): Lb {
+  const lb = loadBalancer(stack);
+  httpsListener(stack, lb);
+  httpListener(stack, lb);
+  return lb;
 }
 
 interface RuleCase {
@@ -426,17 +480,34 @@ const CASES: Record<string, RuleCase> = {
       }),
     held: (stack) => compliantProject(stack),
   },
+  'GANTRY-ELB-001': {
+    breaks: 'an HTTPS listener on the TLS 1.0 default policy',
+    address: 'aws_lb_listener.https',
+    broken: (stack) => httpsListener(stack, loadBalancer(stack), { sslPolicy: 'ELBSecurityPolicy-2016-08' }),
+    held: (stack) => compliantLoadBalancer(stack),
+  },
+  'GANTRY-ELB-002': {
+    breaks: 'a load balancer without deletion protection',
+    address: 'aws_lb.lb',
+    broken: (stack) => loadBalancer(stack, { enableDeletionProtection: false }),
+    held: (stack) => compliantLoadBalancer(stack),
+  },
 };
 
 const AUD_ONLY = { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' };
 
 describe('policy rules', () => {
-  test('there is one rule per SECURITY.md invariant, each with a case below', () => {
-    expect(POLICY_RULES.map((r) => r.invariant)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
-    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(23);
+  test('there is one rule per SECURITY.md invariant, then the unnumbered load-balancer rules, each with a case below', () => {
+    const numbered = POLICY_RULES.filter((r) => r.invariant !== undefined);
+    expect(numbered.map((r) => r.invariant)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+    expect(POLICY_RULES.slice(23).map((r) => [r.id, r.invariant])).toEqual([
+      ['GANTRY-ELB-001', undefined],
+      ['GANTRY-ELB-002', undefined],
+    ]);
+    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(25);
     expect(Object.keys(CASES).sort()).toEqual(POLICY_RULES.map((r) => r.id).sort());
     for (const rule of POLICY_RULES) {
-      expect(rule.id).toMatch(/^GANTRY-(IAM|ECR|ECS|CB|LOG|KMS|S3|TF|SEC)-\d{3}$/);
+      expect(rule.id).toMatch(/^GANTRY-(IAM|ECR|ECS|CB|LOG|KMS|S3|TF|SEC|ELB)-\d{3}$/);
       expect(rule.title.length).toBeGreaterThan(10);
     }
   });
@@ -684,6 +755,154 @@ describe('rule details', () => {
         address: 'aws_ecs_task_definition.task-definition',
       }),
     );
+  });
+
+  test('IAM-008: the ECS Exec task-role actions that name no resource may have Resource "*"', () => {
+    const exec = policyStack((s) =>
+      identityPolicy(
+        s,
+        'exec',
+        {
+          Effect: 'Allow',
+          Action: [
+            'ssmmessages:CreateControlChannel',
+            'ssmmessages:CreateDataChannel',
+            'ssmmessages:OpenControlChannel',
+            'ssmmessages:OpenDataChannel',
+          ],
+          Resource: '*',
+        },
+        { Effect: 'Allow', Action: 'logs:DescribeLogGroups', Resource: '*' },
+      ),
+    );
+    expect(violations(exec)).toEqual([]);
+    const wider = policyStack((s) =>
+      identityPolicy(s, 'exec', {
+        Effect: 'Allow',
+        Action: ['ssmmessages:*', 'logs:PutLogEvents'],
+        Resource: '*',
+      }),
+    );
+    expect(violations(wider)).toEqual([
+      expect.objectContaining({
+        ruleId: 'GANTRY-IAM-008',
+        found: expect.stringContaining('["ssmmessages:*","logs:PutLogEvents"]'),
+      }),
+    ]);
+  });
+
+  test.each([
+    ['ELBSecurityPolicy-TLS13-1-2-2021-06', true],
+    ['ELBSecurityPolicy-TLS13-1-3-2021-06', true],
+    ['ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09', true],
+    ['ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-PQ-2025-09', true],
+    ['ELBSecurityPolicy-TLS-1-2-Ext-2018-06', true],
+    ['ELBSecurityPolicy-FS-1-2-Res-2020-10', true],
+    ['ELBSecurityPolicy-2016-08', false],
+    ['ELBSecurityPolicy-TLS13-1-1-2021-06', false],
+    ['ELBSecurityPolicy-TLS13-1-0-2021-06', false],
+    ['ELBSecurityPolicy-TLS-1-1-2017-01', false],
+    ['ELBSecurityPolicy-FS-2018-06', false],
+    ['ELBSecurityPolicy-FS-1-1-2019-08', false],
+  ])('ELB-001: HTTPS listener with %s passes: %s', (sslPolicy, passes) => {
+    const stack = policyStack((s) => httpsListener(s, loadBalancer(s), { sslPolicy }));
+    expect(violations(stack)).toEqual(
+      passes
+        ? []
+        : [
+            expect.objectContaining({
+              ruleId: 'GANTRY-ELB-001',
+              found: `HTTPS listener ssl_policy = "${sslPolicy}"`,
+            }),
+          ],
+    );
+  });
+
+  test('ELB-001: an HTTPS or TLS listener without a security policy gets the TLS 1.0 default', () => {
+    const stack = policyStack((s) => httpsListener(s, loadBalancer(s), { sslPolicy: undefined }));
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({
+        ruleId: 'GANTRY-ELB-001',
+        found: expect.stringContaining('ELBSecurityPolicy-2016-08 (the default)'),
+      }),
+    ]);
+  });
+
+  test('ELB-001: an HTTP listener that forwards, and one without a protocol on an ALB', () => {
+    const forwarding = policyStack((s) => httpListener(s, loadBalancer(s), false));
+    expect(violations(forwarding)).toEqual([
+      expect.objectContaining({
+        ruleId: 'GANTRY-ELB-001',
+        address: 'aws_lb_listener.http',
+        found: 'HTTP listener default_action types ["forward"]',
+      }),
+    ]);
+    const unset = policyStack((s) => {
+      const lb = loadBalancer(s);
+      new LbListener(s, 'plain', {
+        loadBalancerArn: lb.arn,
+        port: 8080,
+        defaultAction: [{ type: 'fixed-response', fixedResponse: { contentType: 'text/plain' } }],
+      });
+    });
+    expect(violations(unset)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-ELB-001', address: 'aws_lb_listener.plain' }),
+    ]);
+  });
+
+  test('ELB-001: a forwarding rule attached to the HTTP redirect listener', () => {
+    const stack = policyStack((s) => {
+      const lb = loadBalancer(s);
+      const http = httpListener(s, lb);
+      new LbListenerRule(s, 'sneaky', {
+        listenerArn: http.arn,
+        priority: 1,
+        action: [
+          {
+            type: 'forward',
+            targetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/tg/1',
+          },
+        ],
+        condition: [{ pathPattern: { values: ['/*'] } }],
+      });
+    });
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-ELB-001', address: 'aws_lb_listener_rule.sneaky' }),
+    ]);
+  });
+
+  test('ELB-001: an ALB that keeps invalid header fields or only monitors desync', () => {
+    const stack = policyStack((s) =>
+      loadBalancer(s, { dropInvalidHeaderFields: false, desyncMitigationMode: 'monitor' }),
+    );
+    expect(violations(stack).map((v) => [v.ruleId, v.found])).toEqual([
+      ['GANTRY-ELB-001', 'drop_invalid_header_fields = false'],
+      ['GANTRY-ELB-001', 'desync_mitigation_mode = "monitor"'],
+    ]);
+  });
+
+  test('ELB-001: a network load balancer and its TCP listener are not HTTP', () => {
+    const stack = policyStack((s) => {
+      const nlb = loadBalancer(s, { loadBalancerType: 'network', dropInvalidHeaderFields: undefined });
+      new LbListener(s, 'tcp', {
+        loadBalancerArn: nlb.arn,
+        port: 5432,
+        defaultAction: [
+          {
+            type: 'forward',
+            targetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/db/1',
+          },
+        ],
+      });
+    });
+    expect(violations(stack)).toEqual([]);
+  });
+
+  test('ELB-002: deletion protection unset is off', () => {
+    const stack = policyStack((s) => loadBalancer(s, { enableDeletionProtection: undefined }));
+    expect(violations(stack)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-ELB-002', found: 'enable_deletion_protection = false' }),
+    ]);
   });
 
   test('SEC-002: Terraform debug logging in a CodeBuild project', () => {
