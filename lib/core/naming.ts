@@ -99,6 +99,22 @@ export function clusterName(org: string, env: string): string {
   return `${org}-${env}`;
 }
 
+/**
+ * Log group receiving a cluster's ECS Exec session output: `/gantry/<cluster>/ecs-exec`. Created by
+ * `<env>-services` (`ServiceCluster`); the task roles of `<env>-foundation` write to it.
+ */
+export function ecsExecLogGroupName(cluster: string): string {
+  return `/gantry/${cluster}/ecs-exec`;
+}
+
+/**
+ * Alias (without `alias/`) of the KMS key `<env>-services` owns: `<org>-<env>-services`. The task
+ * roles of services with ECS Exec may decrypt with the key that carries it (`kms:ResourceAliases`).
+ */
+export function servicesKeyAlias(org: string, env: string): string {
+  return `${org}-${env}-services`;
+}
+
 /** Log group of a service's containers: `/gantry/<org>-<env>/services/<service>`. */
 export function serviceLogGroupName(org: string, env: string, service: string): string {
   return `/gantry/${org}-${env}/services/${service}`;

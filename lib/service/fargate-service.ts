@@ -117,10 +117,28 @@ export interface FargateServiceProps {
   readonly maxPercent?: number;
   /** Command of a one-off migration task definition running the same image. @default none */
   readonly migrationCommand?: readonly string[];
+  /**
+   * ECS Exec (`aws ecs execute-command`) into the containers. The task role needs the permissions
+   * (`ServiceRoles.grantExecuteCommand`) and the cluster an ECS Exec configuration (`ServiceCluster`).
+   * @default false
+   */
+  readonly enableExecuteCommand?: boolean;
 }
 
 /** The name of the writable scratch volume mounted at `/tmp` (the root filesystem is read-only). */
 const SCRATCH_VOLUME = 'tmp';
+
+/**
+ * Writable task-scoped volumes for the ECS Exec agent, by the paths it writes to. AWS documents ECS
+ * Exec as unsupported with a read-only root filesystem because the SSM agent it starts in the container
+ * creates files there; these are the paths of the workaround reported in aws/containers-roadmap#1359
+ * and aws-containers/amazon-ecs-exec-checker#71, so the root stays read-only (SECURITY.md 12).
+ */
+const ECS_EXEC_VOLUMES: ReadonlyArray<{ readonly name: string; readonly path: string }> = [
+  { name: 'ecs-exec-managed-agents', path: '/managed-agents' },
+  { name: 'ecs-exec-ssm-state', path: '/var/lib/amazon/ssm' },
+  { name: 'ecs-exec-ssm-logs', path: '/var/log/amazon/ssm' },
+];
 
 /**
  * One ECS service on Fargate with safe rollouts:
@@ -132,7 +150,8 @@ const SCRATCH_VOLUME = 'tmp';
  *   and p90-latency CloudWatch alarms wired as deployment alarms with rollback;
  * - with a port: a target group with a health check, a listener rule by host and/or path, optionally
  *   behind Cognito; autoscaling on CPU and on requests per target. A worker (no port) scales on CPU.
- * - an optional one-off migration task definition (`<prefix>-<service>-migrate`).
+ * - an optional one-off migration task definition (`<prefix>-<service>-migrate`);
+ * - ECS Exec off unless `enableExecuteCommand`; then also writable volumes at the agent's paths.
  */
 export class FargateService extends Construct {
   public readonly serviceName: string;
@@ -161,6 +180,8 @@ export class FargateService extends Construct {
     });
 
     const image = `${props.imageRepositoryUrl}:${props.imageTag}`;
+    const execute = props.enableExecuteCommand ?? false;
+    const writable = [{ name: SCRATCH_VOLUME, path: '/tmp' }, ...(execute ? ECS_EXEC_VOLUMES : [])];
     const container = (
       containerName: string,
       command: readonly string[] | undefined,
@@ -177,6 +198,7 @@ export class FargateService extends Construct {
         logGroupName: props.logGroupName,
         region: props.region,
         streamPrefix,
+        writablePaths: writable,
       });
     const taskDefinition = (tdId: string, family: string, definitions: string) =>
       new EcsTaskDefinition(this, tdId, {
@@ -188,7 +210,7 @@ export class FargateService extends Construct {
         executionRoleArn: props.executionRoleArn,
         taskRoleArn: props.taskRoleArn,
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
-        volume: [{ name: SCRATCH_VOLUME }],
+        volume: writable.map((v) => ({ name: v.name })),
         containerDefinitions: definitions,
         dependsOn: [logs],
       });
@@ -359,7 +381,7 @@ export class FargateService extends Construct {
       deploymentMaximumPercent: p.maxPercent,
       enableEcsManagedTags: true,
       propagateTags: 'SERVICE',
-      enableExecuteCommand: false,
+      enableExecuteCommand: execute,
       ...(balanced
         ? {
             healthCheckGracePeriodSeconds: p.healthCheckGracePeriodSeconds,
@@ -661,6 +683,8 @@ interface ContainerInput {
   readonly logGroupName: string;
   readonly region: string;
   readonly streamPrefix: string;
+  /** Writable volumes by mount path: `/tmp`, and the ECS Exec agent's paths when it is on. */
+  readonly writablePaths: ReadonlyArray<{ readonly name: string; readonly path: string }>;
 }
 
 /**
@@ -680,7 +704,11 @@ function containerDefinition(c: ContainerInput): string {
     secrets: sorted(c.secrets).map((name) => ({ name, valueFrom: c.secrets[name] })),
     readonlyRootFilesystem: true,
     privileged: false,
-    mountPoints: [{ sourceVolume: SCRATCH_VOLUME, containerPath: '/tmp', readOnly: false }],
+    mountPoints: c.writablePaths.map((v) => ({
+      sourceVolume: v.name,
+      containerPath: v.path,
+      readOnly: false,
+    })),
     linuxParameters: { initProcessEnabled: true },
     logConfiguration: {
       logDriver: 'awslogs',

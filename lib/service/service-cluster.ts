@@ -3,6 +3,7 @@ import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GantryConfigError } from '../core/errors';
+import { ecsExecLogGroupName } from '../core/naming';
 
 export interface ServiceClusterProps {
   /** Cluster name, e.g. `acme-prod` (see `clusterName` in `lib/core/naming`). */
@@ -47,7 +48,7 @@ export class ServiceCluster extends Construct {
       );
     }
     const execLogs = new CloudwatchLogGroup(this, 'exec-logs', {
-      name: `/gantry/${props.clusterName}/ecs-exec`,
+      name: ecsExecLogGroupName(props.clusterName),
       kmsKeyId: props.kmsKeyArn,
       retentionInDays: retention,
       lifecycle: { preventDestroy: true },

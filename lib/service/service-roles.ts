@@ -32,6 +32,26 @@ export interface ServiceRolesProps {
   readonly secretArns?: readonly string[];
 }
 
+/** Where the task role of a service with ECS Exec writes session logs, and the key it decrypts with. */
+export interface ExecuteCommandGrant {
+  /**
+   * The cluster's ECS Exec log group, literal (the policy is literal JSON, SECURITY.md 21):
+   * `ecsExecLogGroupName(<cluster name>)`, the name `ServiceCluster` gives it.
+   */
+  readonly logGroupName: string;
+  /**
+   * The KMS key of the cluster's ECS Exec configuration, by literal ARN...
+   * @default none: give `kmsKeyAlias`
+   */
+  readonly kmsKeyArn?: string;
+  /**
+   * ...or by an alias (without `alias/`) when the key lives in another stack: the task role may then
+   * decrypt with whichever key of this account and region carries that alias (`kms:ResourceAliases`).
+   * @default none: give `kmsKeyArn`
+   */
+  readonly kmsKeyAlias?: string;
+}
+
 /**
  * The two IAM roles of one ECS service, with deterministic names so the services stack passes them
  * by computed ARN and needs no IAM write rights:
@@ -46,6 +66,10 @@ export class ServiceRoles extends Construct {
   public readonly taskRoleArn: string;
   public readonly executionRoleName: string;
   public readonly executionRoleArn: string;
+
+  private readonly taskRole: IamRole;
+  private readonly accountId: string;
+  private readonly region: string;
 
   constructor(scope: Construct, id: string, props: ServiceRolesProps) {
     super(scope, id);
@@ -83,7 +107,9 @@ export class ServiceRoles extends Construct {
       ],
     });
 
-    new IamRole(this, 'task', {
+    this.accountId = accountId;
+    this.region = region;
+    this.taskRole = new IamRole(this, 'task', {
       name: this.taskRoleName,
       description: `Gantry ${env}: what the ${service} containers run as`,
       assumeRolePolicy: trust,
@@ -142,6 +168,92 @@ export class ServiceRoles extends Construct {
       name: 'ecs-task-execution',
       role: execution.name,
       policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+    });
+  }
+
+  /**
+   * What ECS Exec needs in the task role, as AWS's ECS Exec guide lists it: the SSM agent's four
+   * `ssmmessages` channel actions and `logs:DescribeLogGroups` (neither names a resource, so `"*"`);
+   * `CreateLogStream`, `DescribeLogStreams` and `PutLogEvents` on the ECS Exec log group only;
+   * `kms:Decrypt` with the ECS Exec key only. The key is named by ARN, or by alias through
+   * `kms:ResourceAliases` when it lives in another stack: the key policy hands the key to IAM
+   * (account root), so this identity policy suffices, and the foundation stack that owns the role
+   * needs no reference to the services stack's key. Call it once per service with ECS Exec.
+   */
+  public grantExecuteCommand(grant: ExecuteCommandGrant): void {
+    const where = `${this.node.path}.grantExecuteCommand`;
+    if ((grant.kmsKeyArn === undefined) === (grant.kmsKeyAlias === undefined)) {
+      throw new GantryConfigError(
+        `${where}: give the ECS Exec KMS key either by kmsKeyArn or by kmsKeyAlias (exactly one)`,
+      );
+    }
+    const references = (['logGroupName', 'kmsKeyArn', 'kmsKeyAlias'] as const).filter((field) =>
+      Token.isUnresolved(grant[field]),
+    );
+    if (references.length > 0) {
+      throw new GantryConfigError(
+        references.map(
+          (field) =>
+            `${where}.${field}: a reference was given; the policy is literal JSON (SECURITY.md 21), so give the literal name (ecsExecLogGroupName(<cluster>), the key's alias)`,
+        ),
+      );
+    }
+    const alias = grant.kmsKeyAlias;
+    const problems: string[] = [];
+    if (!/^[A-Za-z0-9_./#-]{1,512}$/.test(grant.logGroupName)) {
+      problems.push(
+        `${where}.logGroupName: ${JSON.stringify(grant.logGroupName)} is not a log group name (1-512 of letters, digits, "_", "-", "/", ".", "#")`,
+      );
+    }
+    if (
+      grant.kmsKeyArn !== undefined &&
+      !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(grant.kmsKeyArn)
+    ) {
+      problems.push(
+        `${where}.kmsKeyArn: ${JSON.stringify(grant.kmsKeyArn)} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)`,
+      );
+    }
+    if (alias !== undefined && !/^(?!aws\/|alias\/)[A-Za-z0-9/_-]{1,250}$/.test(alias)) {
+      problems.push(
+        `${where}.kmsKeyAlias: ${JSON.stringify(alias)} is not a customer alias name without "alias/" (letters, digits, "/", "_", "-"; not "aws/...")`,
+      );
+    }
+    if (problems.length > 0) throw new GantryConfigError(problems);
+    const partition = partitionOf(this.region);
+    const decrypt =
+      alias === undefined
+        ? { Resource: grant.kmsKeyArn }
+        : {
+            Resource: `arn:${partition}:kms:${this.region}:${this.accountId}:key/*`,
+            Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${alias}` } },
+          };
+    new IamRolePolicy(this, 'task-ecs-exec-policy', {
+      name: 'ecs-exec',
+      role: this.taskRole.name,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'EcsExecChannels',
+            Effect: 'Allow',
+            Action: [
+              'ssmmessages:CreateControlChannel',
+              'ssmmessages:CreateDataChannel',
+              'ssmmessages:OpenControlChannel',
+              'ssmmessages:OpenDataChannel',
+            ],
+            Resource: '*',
+          },
+          { Sid: 'EcsExecFindLogGroup', Effect: 'Allow', Action: 'logs:DescribeLogGroups', Resource: '*' },
+          {
+            Sid: 'EcsExecWriteSessionLogs',
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+            Resource: `${logGroupArn(this.accountId, this.region, grant.logGroupName)}:*`,
+          },
+          { Sid: 'EcsExecDecryptSessions', Effect: 'Allow', Action: 'kms:Decrypt', ...decrypt },
+        ],
+      }),
     });
   }
 }

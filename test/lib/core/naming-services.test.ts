@@ -1,12 +1,14 @@
 import { GantryConfigError } from '../../../lib/core/errors';
 import {
   clusterName,
+  ecsExecLogGroupName,
   executionRoleName,
   imageTagsParameterName,
   imageTagVariableName,
   repositoryArn,
   repositoryUrl,
   serviceLogGroupName,
+  servicesKeyAlias,
   ssmParameterArn,
   taskRoleName,
 } from '../../../lib/core/naming';
@@ -41,6 +43,11 @@ describe('naming of workloads', () => {
     expect(clusterName('acme', 'prod')).toBe('acme-prod');
     expect(serviceLogGroupName('acme', 'prod', 'api')).toBe('/gantry/acme-prod/services/api');
     expect(imageTagVariableName('admin-frontend')).toBe('image_tag_admin_frontend');
+  });
+
+  test('the ECS Exec log group and the services key alias, which the foundation task roles name', () => {
+    expect(ecsExecLogGroupName(clusterName('acme', 'prod'))).toBe('/gantry/acme-prod/ecs-exec');
+    expect(servicesKeyAlias('acme', 'prod')).toBe('acme-prod-services');
   });
 });
 

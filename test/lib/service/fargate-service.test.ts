@@ -347,6 +347,44 @@ describe('FargateService', () => {
     });
   });
 
+  describe('ECS Exec', () => {
+    test('is off by default', () => {
+      expect(only(resources, 'aws_ecs_service').enable_execute_command).toBe(false);
+      expect(only(workerResources, 'aws_ecs_service').enable_execute_command).toBe(false);
+    });
+
+    test('when asked: the service allows it, the root stays read-only, the agent gets writable volumes', () => {
+      const exec = synth({ ...web, enableExecuteCommand: true, migrationCommand: ['migrate'] });
+      expect(only(exec, 'aws_ecs_service').enable_execute_command).toBe(true);
+      const agentPaths = [
+        { sourceVolume: 'ecs-exec-managed-agents', containerPath: '/managed-agents', readOnly: false },
+        { sourceVolume: 'ecs-exec-ssm-state', containerPath: '/var/lib/amazon/ssm', readOnly: false },
+        { sourceVolume: 'ecs-exec-ssm-logs', containerPath: '/var/log/amazon/ssm', readOnly: false },
+      ];
+      const tasks = Object.values(exec.aws_ecs_task_definition);
+      expect(tasks.map((t) => t.family).sort()).toEqual(['acme-prod-api', 'acme-prod-api-migrate']);
+      for (const task of tasks) {
+        const [c] = containers(task);
+        expect(c.readonlyRootFilesystem).toBe(true);
+        expect(c.mountPoints).toEqual([
+          { sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false },
+          ...agentPaths,
+        ]);
+        expect(task.volume).toEqual([
+          { name: 'tmp' },
+          { name: 'ecs-exec-managed-agents' },
+          { name: 'ecs-exec-ssm-state' },
+          { name: 'ecs-exec-ssm-logs' },
+        ]);
+      }
+    });
+
+    test('on a worker too', () => {
+      const exec = synth({ ...worker, enableExecuteCommand: true });
+      expect(only(exec, 'aws_ecs_service').enable_execute_command).toBe(true);
+    });
+  });
+
   test('a migration command adds a one-off task definition running the same image', () => {
     const withMigration = synth({ ...web, migrationCommand: ['python', 'manage.py', 'migrate'] });
     const tasks = Object.values(withMigration.aws_ecs_task_definition);

@@ -1,6 +1,6 @@
-import { TerraformStack, Testing } from 'cdktf';
+import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { GantryConfigError } from '../../../lib/core/errors';
-import { ServiceRoles, type ServiceRolesProps } from '../../../lib/service';
+import { ServiceRoles, type ExecuteCommandGrant, type ServiceRolesProps } from '../../../lib/service';
 
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:333333333333:secret:acme/prod/database-url';
 const PARAMETER = 'arn:aws:ssm:eu-west-1:333333333333:parameter/acme/prod/api/token';
@@ -102,6 +102,108 @@ describe('ServiceRoles', () => {
     expect(() => synth({ ...base, secretArns: ['arn:aws:s3:::bucket/key'] })).toThrow(
       'roles.secretArns: "arn:aws:s3:::bucket/key" is not a Secrets Manager secret ARN or an SSM parameter ARN',
     );
+  });
+
+  describe('grantExecuteCommand', () => {
+    const LOG_GROUP = '/gantry/acme-prod/ecs-exec';
+    const KEY = 'arn:aws:kms:eu-west-1:333333333333:key/0c3d0000-0000-4000-8000-000000000001';
+
+    function execStatements(grant: ExecuteCommandGrant, props: ServiceRolesProps = base): Statement[] {
+      const json = Testing.synthScope((scope) => {
+        new ServiceRoles(scope, 'roles', props).grantExecuteCommand(grant);
+      });
+      const policies = Object.values(
+        (JSON.parse(json) as { resource: Resources }).resource.aws_iam_role_policy,
+      );
+      const exec = policies.find((p) => p.name === 'ecs-exec') as Record<string, unknown>;
+      expect(exec.role).toMatch(/^\$\{aws_iam_role\.roles_task_[0-9A-F]+\.name\}$/);
+      expect(exec.policy).not.toContain('${');
+      return (JSON.parse(exec.policy as string) as { Statement: Statement[] }).Statement;
+    }
+
+    test('the task role has no ECS Exec permission unless granted', () => {
+      expect(Object.values(resources.aws_iam_role_policy).map((p) => p.name)).toEqual(['ecs-task-execution']);
+    });
+
+    test('grants what the ECS Exec guide lists, scoped to the exec log group and the key by alias', () => {
+      expect(execStatements({ logGroupName: LOG_GROUP, kmsKeyAlias: 'acme-prod-services' })).toEqual([
+        {
+          Sid: 'EcsExecChannels',
+          Effect: 'Allow',
+          Action: [
+            'ssmmessages:CreateControlChannel',
+            'ssmmessages:CreateDataChannel',
+            'ssmmessages:OpenControlChannel',
+            'ssmmessages:OpenDataChannel',
+          ],
+          Resource: '*',
+        },
+        { Sid: 'EcsExecFindLogGroup', Effect: 'Allow', Action: 'logs:DescribeLogGroups', Resource: '*' },
+        {
+          Sid: 'EcsExecWriteSessionLogs',
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+          Resource: 'arn:aws:logs:eu-west-1:333333333333:log-group:/gantry/acme-prod/ecs-exec:*',
+        },
+        {
+          Sid: 'EcsExecDecryptSessions',
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: 'arn:aws:kms:eu-west-1:333333333333:key/*',
+          Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/acme-prod-services' } },
+        },
+      ]);
+    });
+
+    test('or with the key by literal ARN, in its partition', () => {
+      const decrypt = execStatements({ logGroupName: LOG_GROUP, kmsKeyArn: KEY }).find(
+        (s) => s.Sid === 'EcsExecDecryptSessions',
+      );
+      expect(decrypt).toEqual({
+        Sid: 'EcsExecDecryptSessions',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: KEY,
+      });
+      const china = execStatements(
+        { logGroupName: LOG_GROUP, kmsKeyAlias: 'acme-prod-services' },
+        { ...base, region: 'cn-north-1', secretArns: [] },
+      );
+      expect(china.map((s) => s.Resource)).toContain('arn:aws-cn:kms:cn-north-1:333333333333:key/*');
+    });
+
+    test('rejects neither or both keys, an AWS-managed alias, and references', () => {
+      const roles = () => new ServiceRoles(new TerraformStack(Testing.app(), 's'), 'roles', base);
+      expect(() => roles().grantExecuteCommand({ logGroupName: LOG_GROUP })).toThrow(
+        's/roles.grantExecuteCommand: give the ECS Exec KMS key either by kmsKeyArn or by kmsKeyAlias (exactly one)',
+      );
+      expect(() =>
+        roles().grantExecuteCommand({
+          logGroupName: LOG_GROUP,
+          kmsKeyArn: KEY,
+          kmsKeyAlias: 'acme-prod-services',
+        }),
+      ).toThrow(GantryConfigError);
+      expect(() =>
+        roles().grantExecuteCommand({ logGroupName: LOG_GROUP, kmsKeyAlias: 'alias/acme' }),
+      ).toThrow('kmsKeyAlias: "alias/acme" is not a customer alias name without "alias/"');
+      expect(() => roles().grantExecuteCommand({ logGroupName: LOG_GROUP, kmsKeyAlias: 'aws/ecs' })).toThrow(
+        's/roles.grantExecuteCommand.kmsKeyAlias: "aws/ecs" is not a customer alias name without "alias/"',
+      );
+      expect(() => roles().grantExecuteCommand({ logGroupName: 'exec logs', kmsKeyArn: 'key/1' })).toThrow(
+        [
+          's/roles.grantExecuteCommand.logGroupName: "exec logs" is not a log group name (1-512 of letters, digits, "_", "-", "/", ".", "#")',
+          's/roles.grantExecuteCommand.kmsKeyArn: "key/1" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)',
+        ].join('\n'),
+      );
+      const stack = new TerraformStack(Testing.app(), 't');
+      const group = new TerraformVariable(stack, 'group', { type: 'string' }).stringValue;
+      expect(() =>
+        new ServiceRoles(stack, 'roles', base).grantExecuteCommand({ logGroupName: group, kmsKeyAlias: 'k' }),
+      ).toThrow(
+        't/roles.grantExecuteCommand.logGroupName: a reference was given; the policy is literal JSON',
+      );
+    });
   });
 
   test('rejects names that make a role name longer than 64 characters', () => {
