@@ -1,3 +1,4 @@
+export * from './application-load-balancer';
 export * from './fargate-service';
 export * from './network-parameters';
 export * from './service-cluster';
