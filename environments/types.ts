@@ -4,6 +4,8 @@
  * names the field path, the bad value and what is allowed.
  */
 
+import type { ApplicationLoadBalancerSettings } from '../lib/service/application-load-balancer';
+
 /** How the `sub` claim of a GitHub OIDC token is matched by the AWS trust policies. */
 export type SubjectFormat =
   /** `repo:acme/platform:environment:prod` (GitHub's default). */
@@ -102,13 +104,34 @@ export type NetworkConfig =
       readonly fromSsm: { readonly prefix: string };
     };
 
-/** The HTTPS listener services attach their rules to. */
-export interface LoadBalancerConfig {
+/**
+ * The HTTPS listener services attach their rules to: an existing one (`listenerArn` and
+ * `securityGroupId`), or one on an application load balancer `<env>-services` creates (`create`).
+ * Exactly one form.
+ */
+export type LoadBalancerConfig = ExistingLoadBalancerConfig | CreatedLoadBalancerConfig;
+
+/** An existing ALB's HTTPS listener. */
+export interface ExistingLoadBalancerConfig {
   /** ARN of an existing ALB listener. */
   readonly listenerArn: string;
   /** Security group of that load balancer; tasks accept traffic only from it. */
   readonly securityGroupId: string;
 }
+
+/** An application load balancer `<env>-services` creates, named `<org>-<env>`. */
+export interface CreatedLoadBalancerConfig {
+  readonly create: LoadBalancerCreateConfig;
+}
+
+/**
+ * The settings of the load balancer `<env>-services` creates: those of the `ApplicationLoadBalancer`
+ * construct (`subnetIds` and `certificateArn` required; `internal`, `allowedCidrs`, `sslPolicy`,
+ * `httpRedirect`, `desyncMitigationMode`, `idleTimeoutSeconds`, `accessLogs`,
+ * `disableDeletionProtection` optional, each documented with its default there). The certificate must
+ * be in the environment's account and region.
+ */
+export type LoadBalancerCreateConfig = ApplicationLoadBalancerSettings;
 
 export interface RegistryConfig {
   /** Release tags (`v*`) kept per repository. @default 30 */
@@ -176,6 +199,12 @@ export interface ServiceConfig {
     readonly userPoolClientId: string;
     readonly userPoolDomain: string;
   };
+  /**
+   * ECS Exec (`aws ecs execute-command`) into the service's containers: the service allows it, the task
+   * role may open the SSM channels, write session logs to the cluster's ECS Exec log group and decrypt
+   * with the services key. Opt-in, also in production. @default false
+   */
+  readonly enableExecuteCommand?: boolean;
 }
 
 export interface RunnerConfig {

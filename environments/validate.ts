@@ -1,5 +1,6 @@
 import { GantryConfigError, ProblemList, show } from '../lib/core/errors';
 import { executionRoleName, taskRoleName } from '../lib/core/naming';
+import { loadBalancerSettingsProblems } from '../lib/service/private/load-balancer-settings';
 import {
   AWS_REGIONS,
   FARGATE_MEMORY_BY_CPU,
@@ -10,7 +11,9 @@ import {
 export { LOG_RETENTION_DAYS };
 import type {
   ApprovalConfig,
+  CreatedLoadBalancerConfig,
   EnvironmentConfig,
+  ExistingLoadBalancerConfig,
   GantryConfig,
   NetworkConfig,
   OrganizationConfig,
@@ -123,6 +126,7 @@ function validateEnvironment(env: EnvironmentConfig, org: OrganizationConfig, pr
   validateDeploymentBranches(env, problems);
   validateRunners(env, problems);
   validateNetwork(env.network, at('network'), problems);
+  validateLoadBalancer(env, org, problems);
   if (env.logRetentionDays !== undefined) {
     problems.check(
       LOG_RETENTION_DAYS.has(env.logRetentionDays),
@@ -309,6 +313,42 @@ function validateNetwork(network: NetworkConfig, path: string, problems: Problem
   }
 }
 
+/**
+ * Exactly one form of `loadBalancer`: an existing listener (`listenerArn` and `securityGroupId`), or
+ * `create`, whose settings are checked like the `ApplicationLoadBalancer` construct checks them, with
+ * the certificate in the environment's account and region.
+ */
+function validateLoadBalancer(env: EnvironmentConfig, org: OrganizationConfig, problems: ProblemList): void {
+  const lb = env.loadBalancer as
+    (Partial<ExistingLoadBalancerConfig> & Partial<CreatedLoadBalancerConfig>) | undefined;
+  if (lb === undefined) return;
+  const path = `${env.name}.loadBalancer`;
+  const existing = lb.listenerArn !== undefined || lb.securityGroupId !== undefined;
+  if (lb.create === undefined) {
+    problems.check(
+      typeof lb.listenerArn === 'string' && typeof lb.securityGroupId === 'string',
+      path,
+      'give listenerArn and securityGroupId (an existing HTTPS listener), or create: { subnetIds, certificateArn } (a load balancer Gantry creates)',
+    );
+    return;
+  }
+  if (existing) {
+    problems.add(
+      path,
+      'gives both create and listenerArn/securityGroupId; give one form: create (Gantry creates the load balancer) or listenerArn and securityGroupId (an existing listener)',
+    );
+  }
+  for (const { field, message } of loadBalancerSettingsProblems(lb.create, env)) {
+    problems.add(`${path}.create.${field}`, message);
+  }
+  const name = `${org.name}-${env.name}`;
+  problems.check(
+    !name.startsWith('internal-'),
+    `${path}.create`,
+    `the load balancer would be named ${show(name)}, and ELB reserves names starting with "internal-"; rename the organization`,
+  );
+}
+
 function validateService(service: ServiceConfig, path: string, problems: ProblemList): void {
   problems.check(
     SERVICE_NAME.test(service.name),
@@ -386,6 +426,13 @@ function validateService(service: ServiceConfig, path: string, problems: Problem
   }
   if (service.alarms) {
     validateAlarms(service, path, problems);
+  }
+  if (service.enableExecuteCommand !== undefined) {
+    problems.check(
+      typeof service.enableExecuteCommand === 'boolean',
+      `${path}.enableExecuteCommand`,
+      `${show(service.enableExecuteCommand)} must be true or false`,
+    );
   }
   if (service.routing) {
     const { priority, hostHeaders = [], pathPatterns = [] } = service.routing;

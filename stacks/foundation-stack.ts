@@ -4,13 +4,16 @@ import type { Construct } from 'constructs';
 import type { NetworkConfig } from '../environments/types';
 import {
   applyRoleName,
+  clusterName,
   deployProjectName,
+  ecsExecLogGroupName,
   executionRoleName,
   imageTagsParameterName,
   planRoleName,
   repositoryName,
   roleArn,
   runnerProjectName,
+  servicesKeyAlias,
   ssmPrefix,
   taskRoleName,
 } from '../lib/core/naming';
@@ -154,8 +157,10 @@ export class FoundationStack extends AwsEnvironmentStack {
 
   /**
    * Per service: its ECR repository (encrypted with this stack's key) and its task and execution
-   * roles, which the services stack passes by computed ARN. Optionally the network ids as SSM
-   * parameters under `/<org>/<env>/`.
+   * roles, which the services stack passes by computed ARN; with `enableExecuteCommand`, the task role
+   * may use ECS Exec on the services stack's cluster (its log group and key are named from the
+   * configuration, so no cross-stack reference). Optionally the network ids as SSM parameters under
+   * `/<org>/<env>/`.
    */
   private addWorkloads(props: AwsEnvironmentStackProps): void {
     const { environment: env, organization: org } = props;
@@ -168,7 +173,7 @@ export class FoundationStack extends AwsEnvironmentStack {
         untaggedExpiryDays: env.registry?.untaggedExpiryDays,
         pullAccountIds: env.registry?.pullAccountIds,
       });
-      new ServiceRoles(this, `service-roles-${service.name}`, {
+      const roles = new ServiceRoles(this, `service-roles-${service.name}`, {
         organization: org.name,
         environment: env.name,
         serviceName: service.name,
@@ -176,6 +181,12 @@ export class FoundationStack extends AwsEnvironmentStack {
         region: env.region,
         secretArns: Object.values(service.secrets ?? {}),
       });
+      if (service.enableExecuteCommand) {
+        roles.grantExecuteCommand({
+          logGroupName: ecsExecLogGroupName(clusterName(org.name, env.name)),
+          kmsKeyAlias: servicesKeyAlias(org.name, env.name),
+        });
+      }
     }
     if (!('fromSsm' in env.network) && env.network.publishToSsm) {
       new NetworkParameters(this, 'network-parameters', {

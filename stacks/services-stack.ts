@@ -1,7 +1,7 @@
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
-import { Fn, TerraformVariable, Token } from 'cdktf';
+import { Fn, TerraformOutput, TerraformVariable, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { NetworkConfig } from '../environments/types';
+import type { EnvironmentConfig, NetworkConfig } from '../environments/types';
 import {
   clusterName,
   executionRoleName,
@@ -9,10 +9,17 @@ import {
   repositoryUrl,
   roleArn,
   serviceLogGroupName,
+  servicesKeyAlias,
   taskRoleName,
 } from '../lib/core/naming';
 import { EnvironmentKey } from '../lib/encryption';
-import { FargateService, NETWORK_PARAMETER_NAMES, ServiceCluster } from '../lib/service';
+import {
+  ApplicationLoadBalancer,
+  FargateService,
+  NETWORK_PARAMETER_NAMES,
+  ServiceCluster,
+  type ServiceLoadBalancer,
+} from '../lib/service';
 import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-environment-stack';
 
 /**
@@ -24,6 +31,10 @@ import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-enviro
  * The task and execution roles live in `<env>-foundation` and are referenced by computed ARN: this
  * stack needs `iam:PassRole` on them, never IAM write rights. It owns its own KMS key (log groups,
  * ECS Exec), so it has no cross-stack reference.
+ *
+ * Services with a port attach to the environment's HTTPS listener: an existing one
+ * (`loadBalancer.listenerArn`), or the one of the `ApplicationLoadBalancer` this stack creates
+ * (`loadBalancer.create`), whose security group then reaches each service's tasks on its port only.
  */
 export class ServicesStack extends AwsEnvironmentStack {
   public readonly key: EnvironmentKey;
@@ -32,6 +43,8 @@ export class ServicesStack extends AwsEnvironmentStack {
   public readonly services: ReadonlyMap<string, FargateService>;
   /** The image tag variables by service name. */
   public readonly imageTagVariables: ReadonlyMap<string, TerraformVariable>;
+  /** The load balancer this stack creates, when the environment's `loadBalancer` is `{ create }`. */
+  public readonly loadBalancer?: ApplicationLoadBalancer;
 
   constructor(scope: Construct, props: AwsEnvironmentStackProps) {
     super(scope, `${props.environment.name}-services`, props);
@@ -42,7 +55,7 @@ export class ServicesStack extends AwsEnvironmentStack {
     this.key = new EnvironmentKey(this, 'key', {
       accountId: env.accountId,
       region: env.region,
-      alias: `${org}-${env.name}-services`,
+      alias: servicesKeyAlias(org, env.name),
       description: `Gantry ${env.name} services: container logs and ECS Exec sessions`,
     });
     this.cluster = new ServiceCluster(this, 'cluster', {
@@ -51,6 +64,8 @@ export class ServicesStack extends AwsEnvironmentStack {
       logRetentionDays: retention,
     });
     const network = resolveNetwork(this, env.network);
+    this.loadBalancer = this.addLoadBalancer(env, org, network.vpcId);
+    const listener: ServiceLoadBalancer | undefined = this.loadBalancer?.listener ?? existingListener(env);
 
     const services = new Map<string, FargateService>();
     const variables = new Map<string, TerraformVariable>();
@@ -87,7 +102,7 @@ export class ServicesStack extends AwsEnvironmentStack {
         logRetentionDays: retention,
         port: service.port,
         healthCheckPath: service.healthCheckPath,
-        loadBalancer: service.port !== undefined ? env.loadBalancer : undefined,
+        loadBalancer: service.port !== undefined ? listener : undefined,
         routing: service.routing,
         cognito: service.cognito,
         command: service.command,
@@ -97,12 +112,55 @@ export class ServicesStack extends AwsEnvironmentStack {
         autoscaling: service.autoscaling,
         alarms: service.alarms,
         migrationCommand: service.migration?.command,
+        enableExecuteCommand: service.enableExecuteCommand,
       });
       services.set(service.name, fargate);
+      if (this.loadBalancer && service.port !== undefined) {
+        this.loadBalancer.allowTo(service.name, fargate.securityGroupId, service.port);
+        if (service.cognito) this.loadBalancer.allowIdentityProviderEgress();
+      }
     }
     this.services = services;
     this.imageTagVariables = variables;
   }
+
+  /**
+   * The application load balancer of `loadBalancer.create`, named `<org>-<env>`, with outputs for the
+   * DNS record that points at it.
+   */
+  private addLoadBalancer(
+    env: EnvironmentConfig,
+    org: string,
+    vpcId: string,
+  ): ApplicationLoadBalancer | undefined {
+    if (!env.loadBalancer || !('create' in env.loadBalancer)) return undefined;
+    const alb = new ApplicationLoadBalancer(this, 'load-balancer', {
+      ...env.loadBalancer.create,
+      name: `${org}-${env.name}`,
+      accountId: env.accountId,
+      region: env.region,
+      vpcId,
+    });
+    new TerraformOutput(this, 'load_balancer_dns_name', {
+      value: alb.dnsName,
+      description: `DNS name of the ${env.name} load balancer (point the services' host names at it)`,
+    });
+    new TerraformOutput(this, 'load_balancer_zone_id', {
+      value: alb.zoneId,
+      description: `Route 53 hosted zone id of the ${env.name} load balancer, for alias records`,
+    });
+    new TerraformOutput(this, 'load_balancer_arn', {
+      value: alb.loadBalancerArn,
+      description: `ARN of the ${env.name} load balancer`,
+    });
+    return alb;
+  }
+}
+
+/** The existing listener of `loadBalancer.listenerArn`, if that is the configured form. */
+function existingListener(env: EnvironmentConfig): ServiceLoadBalancer | undefined {
+  const lb = env.loadBalancer;
+  return lb && !('create' in lb) ? lb : undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { referenceConfig, validateConfig } from '../environments';
-import type { EnvironmentConfig, GantryConfig } from '../environments/types';
+import type { EnvironmentConfig, GantryConfig, LoadBalancerCreateConfig } from '../environments/types';
 import { createStacks } from '../stacks';
 import { GantryConfigError } from '../lib/core/errors';
 
@@ -61,6 +61,23 @@ export function withEnvironment(
     ...base,
     environments: base.environments.map((env) => (env.name === name ? change(env) : env)),
   };
+}
+
+/** A `loadBalancer.create` for prod (account 333333333333, eu-west-1): two public subnets, a certificate. */
+export const PROD_CREATED_LOAD_BALANCER: LoadBalancerCreateConfig = {
+  subnetIds: ['subnet-0c3d0000000000d03', 'subnet-0c3d0000000000e03'],
+  certificateArn: 'arn:aws:acm:eu-west-1:333333333333:certificate/0c3d0000-0000-4000-8000-0000000000c3',
+};
+
+/**
+ * The reference configuration with prod's load balancer created by Gantry (`loadBalancer: { create }`
+ * instead of the existing listener), then `change` applied to prod.
+ */
+export function withCreatedLoadBalancer(
+  create: LoadBalancerCreateConfig = PROD_CREATED_LOAD_BALANCER,
+  change: (env: EnvironmentConfig) => EnvironmentConfig = (env) => env,
+): GantryConfig {
+  return withEnvironment('prod', (env) => change({ ...env, loadBalancer: { create } }));
 }
 
 /**
