@@ -41,6 +41,7 @@ function main(): void {
 
 try {
   main();
+  exitWhenFlushed();
 } catch (error) {
   if (error instanceof GantryConfigError) {
     for (const line of error.problems) console.error(`gantry: config error: ${line}`);
@@ -53,4 +54,14 @@ try {
     process.exit(1);
   }
   throw error;
+}
+
+/**
+ * Ends the process as soon as everything is written. Synth is synchronous, so nothing is pending
+ * once `main()` returns; letting Node end on its own would also tear the ~100 MiB heap down, which
+ * costs tens of milliseconds the user waits for (see BENCHMARKS.md). The empty writes' callbacks run
+ * after every earlier write to stdout and stderr is flushed (pipes are asynchronous on macOS).
+ */
+function exitWhenFlushed(): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(0)));
 }
