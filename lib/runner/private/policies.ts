@@ -14,32 +14,58 @@ export interface RunnerPolicyStatement {
 }
 
 /**
- * `StartBuild` condition keys that are present when the caller overrides what the build runs or
- * with which rights (CodeBuild's condition keys mirror the project's fields; each is denied with
- * `Null: false`, i.e. "the request sets it"). The source version is deliberately absent: choosing
- * the commit is the one thing a caller may do.
+ * The `codebuild:` condition keys a `StartBuild` request sets when it overrides what the build runs or
+ * with which rights. Each is denied with `Null: false` ("the request sets it"), one statement per key
+ * (keys in one `Null` block would all have to be set). A key names the project member an override
+ * replaces: `imageOverride` is `codebuild:environment.image`, `artifactsOverride` is
+ * `codebuild:artifacts`. `codebuild:source` and `codebuild:environment`, the keys of whole
+ * sections, are denied too: they can only widen the Deny.
+ *
+ * Checked 2026-11-22. Every key is listed for `codebuild:StartBuild` in "Actions, resources, and
+ * condition keys for AWS CodeBuild"
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodebuild.html, read
+ * through its copy in iann0036/iam-dataset `aws/iam_definition.json`). Which override sets which key
+ * is documented for two of them
+ * (https://docs.aws.amazon.com/codebuild/latest/userguide/action-context-keys.html):
+ * `buildspecOverride` sets `codebuild:source.buildspec` (Null only), `environmentVariablesOverride`
+ * sets `codebuild:environment.environmentVariables.name`. For the others it follows from the key's
+ * name, and that a section key is set by the overrides inside it is likewise not spelled out.
+ *
+ * No key of its own: `sourceTypeOverride`, `gitCloneDepthOverride`, `gitSubmodulesConfigOverride`,
+ * `reportBuildStatusOverride` (denied only if CodeBuild sets `codebuild:source` for them);
+ * `timeoutInMinutesOverride`, `queuedTimeoutInMinutesOverride`, `debugSessionEnabled`,
+ * `secondarySourcesVersionOverride` (not denied). None of them changes the buildspec, image, role,
+ * variables or source location of the caller's one project, and a debug session is reached through
+ * Session Manager (`ssm:StartSession`), which the caller is not granted. `sourceVersion` (the
+ * commit), the one thing a caller may choose, has no key either.
  */
 export const START_BUILD_OVERRIDE_KEYS = [
+  'codebuild:source',
   'codebuild:source.buildspec',
   'codebuild:source.location',
-  'codebuild:source.type',
+  'codebuild:source.auth.type',
   'codebuild:source.insecureSsl',
-  'codebuild:secondarySources.buildspec',
-  'codebuild:secondarySources.location',
+  'codebuild:source.buildStatusConfig.context',
+  'codebuild:source.buildStatusConfig.targetUrl',
+  'codebuild:secondarySources',
+  'codebuild:environment',
   'codebuild:environment.environmentVariables',
+  'codebuild:environment.environmentVariables.name',
   'codebuild:environment.image',
   'codebuild:environment.type',
   'codebuild:environment.computeType',
   'codebuild:environment.privilegedMode',
   'codebuild:environment.certificate',
   'codebuild:environment.imagePullCredentialsType',
-  'codebuild:environment.registryCredential.credential',
+  'codebuild:environment.registryCredential',
+  'codebuild:environment.fleet.fleetArn',
   'codebuild:serviceRole',
-  'codebuild:artifacts.location',
-  'codebuild:cache.location',
-  'codebuild:fileSystemLocations',
-  'codebuild:logsConfig.cloudWatchLogs.status',
-  'codebuild:logsConfig.s3Logs.location',
+  'codebuild:encryptionKey',
+  'codebuild:artifacts',
+  'codebuild:secondaryArtifacts',
+  'codebuild:cache',
+  'codebuild:logsConfig',
+  'codebuild:autoRetryLimit',
 ] as const;
 
 export interface Arns {

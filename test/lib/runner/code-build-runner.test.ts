@@ -300,7 +300,7 @@ describe('CodeBuildRunner starter policy (for the GitHub apply role)', () => {
     ledgerUrlSecretArn: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:acme/staging/gantry-ledger-url',
   }).runner;
   const policy: PolicyDocument = { Version: '2012-10-17', Statement: dev.starterPolicyStatements() };
-  const decide = (action: string, resource: string, context: Record<string, string> = {}) =>
+  const decide = (action: string, resource: string, context: Record<string, string | string[]> = {}) =>
     evaluate([JSON.stringify(policy)], { action, resource, context });
 
   test('allows StartBuild and BatchGetBuilds on its own project, choosing the commit', () => {
@@ -317,12 +317,14 @@ describe('CodeBuildRunner starter policy (for the GitHub apply role)', () => {
   });
 
   test.each([
-    ['buildspec', 'codebuild:source.buildspec', 'version: 0.2\nphases: {build: {commands: [env]}}'],
-    ['environment-variable', 'codebuild:environment.environmentVariables', 'GANTRY_LEDGER_URL'],
+    ['buildspec', 'codebuild:source.buildspec', 'true'],
+    ['environment-variable', 'codebuild:environment.environmentVariables.name', ['NODE_OPTIONS']],
     ['service-role', 'codebuild:serviceRole', 'arn:aws:iam::111111111111:role/admin'],
     ['image', 'codebuild:environment.image', 'evil/image:latest'],
     ['source location', 'codebuild:source.location', 'https://github.com/evil/fork.git'],
-    ['privileged mode', 'codebuild:environment.privilegedMode', 'true'],
+    ['privileged mode', 'codebuild:environment.privilegedMode', 'false'],
+    ['encryption key', 'codebuild:encryptionKey', 'arn:aws:kms:eu-west-1:999999999999:key/x'],
+    ['fleet', 'codebuild:environment.fleet.fleetArn', 'arn:aws:codebuild:eu-west-1:111111111111:fleet/x'],
   ])('cannot start its own project with a %s override', (_name, key, value) => {
     expect(decide('codebuild:StartBuild', dev.projectArn, { [key]: value })).toBe('deny');
   });
@@ -330,6 +332,68 @@ describe('CodeBuildRunner starter policy (for the GitHub apply role)', () => {
   test('every override key is denied by its own statement', () => {
     for (const key of START_BUILD_OVERRIDE_KEYS) {
       expect(decide('codebuild:StartBuild', dev.projectArn, { [key]: 'x' })).toBe('deny');
+    }
+    const sids = dev.starterPolicyStatements().map((s) => s.Sid);
+    expect(new Set(sids).size).toBe(sids.length);
+  });
+
+  // The override members of the StartBuild API and the key, listed for codebuild:StartBuild in the
+  // Service Authorization Reference (checked 2026-11-22), that the request carries when one is set.
+  const keyOfOverride: Record<string, string | undefined> = {
+    buildspecOverride: 'codebuild:source.buildspec',
+    sourceLocationOverride: 'codebuild:source.location',
+    sourceAuthOverride: 'codebuild:source.auth.type',
+    insecureSslOverride: 'codebuild:source.insecureSsl',
+    buildStatusConfigOverride: 'codebuild:source.buildStatusConfig.context',
+    secondarySourcesOverride: 'codebuild:secondarySources',
+    environmentVariablesOverride: 'codebuild:environment.environmentVariables',
+    imageOverride: 'codebuild:environment.image',
+    environmentTypeOverride: 'codebuild:environment.type',
+    computeTypeOverride: 'codebuild:environment.computeType',
+    privilegedModeOverride: 'codebuild:environment.privilegedMode',
+    certificateOverride: 'codebuild:environment.certificate',
+    imagePullCredentialsTypeOverride: 'codebuild:environment.imagePullCredentialsType',
+    registryCredentialOverride: 'codebuild:environment.registryCredential',
+    fleetOverride: 'codebuild:environment.fleet.fleetArn',
+    serviceRoleOverride: 'codebuild:serviceRole',
+    encryptionKeyOverride: 'codebuild:encryptionKey',
+    artifactsOverride: 'codebuild:artifacts',
+    secondaryArtifactsOverride: 'codebuild:secondaryArtifacts',
+    cacheOverride: 'codebuild:cache',
+    logsConfigOverride: 'codebuild:logsConfig',
+    autoRetryLimitOverride: 'codebuild:autoRetryLimit',
+    sourceTypeOverride: undefined,
+    gitCloneDepthOverride: undefined,
+    gitSubmodulesConfigOverride: undefined,
+    reportBuildStatusOverride: undefined,
+    timeoutInMinutesOverride: undefined,
+    queuedTimeoutInMinutesOverride: undefined,
+    debugSessionEnabled: undefined,
+    secondarySourcesVersionOverride: undefined,
+  };
+
+  test('denies every StartBuild override that has a condition key', () => {
+    const denied: readonly string[] = START_BUILD_OVERRIDE_KEYS;
+    const undenied = Object.entries(keyOfOverride)
+      .filter(([, key]) => key !== undefined && !denied.includes(key))
+      .map(([override]) => override);
+    expect(undenied).toEqual([]);
+  });
+
+  test('denies only keys StartBuild defines: no guessed key that would never match', () => {
+    const sections: readonly string[] = ['codebuild:source', 'codebuild:environment'];
+    const named = Object.values(keyOfOverride).filter((key): key is string => key !== undefined);
+    const extra = START_BUILD_OVERRIDE_KEYS.filter((key) => !named.includes(key) && !sections.includes(key));
+    expect(extra).toEqual([
+      'codebuild:source.buildStatusConfig.targetUrl',
+      'codebuild:environment.environmentVariables.name',
+    ]);
+    for (const undefinedKey of [
+      'codebuild:source.type',
+      'codebuild:fileSystemLocations',
+      'codebuild:logsConfig.cloudWatchLogs.status',
+    ]) {
+      expect(START_BUILD_OVERRIDE_KEYS).not.toContain(undefinedKey);
     }
   });
 
