@@ -69,3 +69,6 @@ export function fargateMemoryOptions(cpu: number): number[] {
 export const LOG_RETENTION_DAYS: ReadonlySet<number> = new Set([
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ]);
+
+/** IAM: the inline policies of one role together, in characters, whitespace not counted. */
+export const ROLE_INLINE_POLICIES_MAX_CHARS = 10_240;

@@ -5,6 +5,7 @@ import { Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import type { DeploymentBranchesConfig, SubjectFormat } from '../../environments/types';
 import { ProblemList, show } from '../core/errors';
+import { inlinePolicySizeProblem } from '../core/inline-policy-size';
 import { partitionOf, roleArn } from '../core/naming';
 import { Policy } from '../policy/policy';
 import { checkTrustPolicy, MAX_APPLY_SESSION_SECONDS } from '../policy/trust-policy';
@@ -192,7 +193,12 @@ export class DeployRoles extends Construct {
     if (props.statements?.length) this.addToApplyPolicy(...props.statements);
     else if (this.applyStatements.length > 0) this.ensureApplyInlinePolicy();
 
-    this.node.addValidation({ validate: () => this.validateTrust() });
+    this.node.addValidation({
+      validate: () => {
+        const size = inlinePolicySizeProblem(props.applyRoleName, [this.applyPolicyJson()]);
+        return [...this.validateTrust(), ...(size ? [`${this.node.path}: ${size}`] : [])];
+      },
+    });
   }
 
   /**
@@ -212,10 +218,12 @@ export class DeployRoles extends Construct {
     this.applyInlinePolicy = new IamRolePolicy(this, 'apply-inline', {
       name: 'gantry-apply',
       role: this.applyRole.name,
-      policy: Lazy.stringValue({
-        produce: () => JSON.stringify({ Version: '2012-10-17', Statement: this.applyStatements }),
-      }),
+      policy: Lazy.stringValue({ produce: () => this.applyPolicyJson() }),
     });
+  }
+
+  private applyPolicyJson(): string {
+    return JSON.stringify({ Version: '2012-10-17', Statement: this.applyStatements });
   }
 
   private validateTrust(): string[] {

@@ -11,6 +11,7 @@ import { Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { LOG_RETENTION_DAYS } from '../core/aws-limits';
 import { GantryConfigError, ProblemList, show } from '../core/errors';
+import { inlinePolicySizeProblem } from '../core/inline-policy-size';
 import { roleArn, ssmParameterArn } from '../core/naming';
 import { Policy } from '../policy/policy';
 import { deployBuildspec } from './private/buildspec';
@@ -252,10 +253,17 @@ export class CodeBuildRunner extends Construct {
       imageTagsParameterArn: this.imageTagsParameterArn,
       githubTokenSecretArn: deploy?.githubTokenSecretArn,
     });
+    const document = (): string => policyDocument([...base, ...this.extraStatements]);
     const policy = new IamRolePolicy(this, 'policy', {
       name: 'build',
       role: role.name,
-      policy: Lazy.stringValue({ produce: () => policyDocument([...base, ...this.extraStatements]) }),
+      policy: Lazy.stringValue({ produce: document }),
+    });
+    this.node.addValidation({
+      validate: () => {
+        const problem = inlinePolicySizeProblem(this.roleName, [document()]);
+        return problem ? [`${this.node.path}: ${problem}`] : [];
+      },
     });
     [...new Set(deploy?.managedPolicyArns ?? [])].forEach((arn, i) => {
       const attachment = new IamRolePolicyAttachment(this, `managed-policy-${i}`, {
