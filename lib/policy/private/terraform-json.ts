@@ -167,7 +167,9 @@ function walkStrings(
 ): void {
   if (typeof value === 'string') {
     const parts = [...at];
-    visit(value, () => parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join(''));
+    visit(value, () =>
+      parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join(''),
+    );
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       at.push(i);
