@@ -1,11 +1,12 @@
 /**
  * A plain cdktf app of a given size, with no Gantry code: `GANTRY_BENCH_RESOURCES` S3 buckets spread
- * over `GANTRY_BENCH_STACKS` stacks, run like `npm run synth`. It shows what cdktf itself costs for
+ * over `GANTRY_BENCH_STACKS` stacks, run and ended like `npm run synth`. It shows what cdktf itself costs for
  * as many resources as the reference app emits, separating cdktf's per-resource cost from Gantry's.
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { App, TerraformStack } from 'cdktf';
+import { exitWhenFlushed } from '../bin/synth-tuning';
 
 const resources = Number(process.env.GANTRY_BENCH_RESOURCES ?? 1);
 const stacks = Math.max(1, Number(process.env.GANTRY_BENCH_STACKS ?? 1));
@@ -18,3 +19,4 @@ for (let s = 0; s < stacks; s++) {
   }
 }
 app.synth();
+exitWhenFlushed();

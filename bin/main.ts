@@ -8,7 +8,7 @@ import { referenceConfig, validateConfig, type GantryConfig } from '../environme
 import { GantryConfigError } from '../lib/core/errors';
 import { Policy, POLICY_REPORT_FILE } from '../lib/policy/policy';
 import { createStacks } from '../stacks';
-import { tuneSynth } from './synth-tuning';
+import { exitWhenFlushed, tuneSynth } from './synth-tuning';
 
 /**
  * The configuration: the reference one in `environments/`, or the module named by `GANTRY_CONFIG`
@@ -54,14 +54,4 @@ try {
     process.exit(1);
   }
   throw error;
-}
-
-/**
- * Ends the process as soon as everything is written. Synth is synchronous, so nothing is pending
- * once `main()` returns; letting Node end on its own would also tear the ~100 MiB heap down, which
- * costs tens of milliseconds the user waits for (see BENCHMARKS.md). The empty writes' callbacks run
- * after every earlier write to stdout and stderr is flushed (pipes are asynchronous on macOS).
- */
-function exitWhenFlushed(): void {
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(0)));
 }
