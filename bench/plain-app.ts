@@ -1,7 +1,8 @@
 /**
  * A plain cdktf app of a given size, with no Gantry code: `GANTRY_BENCH_RESOURCES` S3 buckets spread
- * over `GANTRY_BENCH_STACKS` stacks, run and ended like `npm run synth`. It shows what cdktf itself costs for
- * as many resources as the reference app emits, separating cdktf's per-resource cost from Gantry's.
+ * over `GANTRY_BENCH_STACKS` stacks, run and ended like `npm run synth`. It shows what cdktf itself
+ * costs for as many resources as the reference app emits, separating cdktf's per-resource cost from
+ * Gantry's.
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';

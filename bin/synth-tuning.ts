@@ -16,7 +16,7 @@ export function tuneSynth(env: NodeJS.ProcessEnv): void {
 
 /**
  * Ends the process as soon as everything is written. Synth is synchronous, so nothing is pending
- * once `main()` returns; letting Node end on its own would also tear the ~100 MiB heap down, which
+ * once `app.synth()` returns; letting Node end on its own would also tear the ~100 MiB heap down, which
  * costs tens of milliseconds the user waits for (see BENCHMARKS.md). The empty writes' callbacks run
  * after every earlier write to stdout and stderr is flushed (pipes are asynchronous on macOS).
  */
