@@ -1,6 +1,6 @@
 /**
  * A large plan for the plan-summary benchmark, made from the real `terraform show -json` outputs in
- * `../shared/fixtures/terraform-plans/` (see its INDEX.md), those in the current plan format (1.x,
+ * `test/fixtures/terraform-plans/` (see its INDEX.md), those in the current plan format (1.x,
  * Terraform 1.11 with hashicorp/aws, as Gantry's runtime sees them; the 0.1-format ones hold
  * `null_resource`s a tenth of the size): their resource changes are replicated
  * under unique addresses (`aws_iam_role.deploy` -> `aws_iam_role.deploy_r00042`) until the plan holds
@@ -11,12 +11,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from './measure';
 
-/** Where the fixtures are: `GANTRY_PLAN_FIXTURES`, else the shared fixtures next to the repository. */
+/** Where the fixtures are: `GANTRY_PLAN_FIXTURES`, else the repository's `test/fixtures/terraform-plans`. */
 export function fixturesDir(): string | undefined {
   const candidates = [
     process.env.GANTRY_PLAN_FIXTURES,
     path.join(ROOT, 'test', 'fixtures', 'terraform-plans'),
-    path.join(ROOT, '..', 'shared', 'fixtures', 'terraform-plans'),
   ].filter((c): c is string => !!c);
   return candidates.find(
     (dir) => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('__plan.json')),
