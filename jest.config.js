@@ -14,6 +14,8 @@ module.exports = {
     ],
   },
   setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
+  // The package by its name, as a consumer imports it (examples/); test/consumer/ installs the real tarball.
+  moduleNameMapper: { '^gantry$': '<rootDir>/lib/index.ts', '^gantry/stacks$': '<rootDir>/stacks/index.ts' },
   testTimeout: 120000,
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };

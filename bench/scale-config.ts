@@ -5,8 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { referenceConfig, validateConfig } from '../environments';
-import type { EnvironmentConfig, GantryConfig, ServiceConfig } from '../environments/types';
+import { referenceConfig } from '../environments';
+import { validateConfig } from '../lib/config';
+import type { EnvironmentConfig, GantryConfig, ServiceConfig } from '../lib/config';
 
 /** `n` environments of `s` services each. */
 export function scaleConfig(n: number, s: number, base: GantryConfig = referenceConfig): GantryConfig {

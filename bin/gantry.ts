@@ -1,17 +1,11 @@
+#!/usr/bin/env node
 /**
  * The `gantry` CLI: plan, apply and drift for a synthesized stack with a `terraform_runs` row for
- * every run, `show` for a plan made elsewhere, `runs` and `ledger` for operators. Subcommands live in
- * `lib/runtime/commands/`; to add one, append its registrar to the list below.
+ * every run, `show` for a plan made elsewhere, `runs` and `ledger` for operators, `workflows` for the
+ * app's GitHub Actions workflows. Subcommands live in `lib/runtime/commands/`.
  */
-import { runCli, type CommandRegistrar } from '../lib/runtime/cli';
+import { runCli } from '../lib/runtime/cli';
 import { RUNTIME_COMMANDS } from '../lib/runtime/commands';
-import { registerWorkflows } from './workflows';
-
-const commands: CommandRegistrar[] = [
-  ...RUNTIME_COMMANDS,
-  // one line per extra subcommand
-  registerWorkflows,
-];
 
 runCli(
   process.argv.slice(2),
@@ -22,7 +16,7 @@ runCli(
     err: (text) => process.stderr.write(`${text}\n`),
     signals: process,
   },
-  commands,
+  RUNTIME_COMMANDS,
 ).then(
   (code) => {
     process.exitCode = code;

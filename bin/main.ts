@@ -4,7 +4,8 @@
  */
 import { App } from 'cdktf';
 import * as path from 'node:path';
-import { referenceConfig, validateConfig, type GantryConfig } from '../environments';
+import { referenceConfig } from '../environments';
+import { validateConfig, type GantryConfig } from '../lib/config';
 import { GantryConfigError } from '../lib/core/errors';
 import { Policy, POLICY_REPORT_FILE } from '../lib/policy/policy';
 import { createStacks } from '../stacks';
@@ -28,6 +29,7 @@ function main(): void {
   tuneSynth(process.env);
   const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
   const config = loadConfig();
+  // Before the App exists: a bad configuration writes nothing, not even the output directory.
   validateConfig(config);
   const app = new App({ outdir, skipValidation: false });
   createStacks(app, config);

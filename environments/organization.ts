@@ -1,4 +1,4 @@
-import type { OrganizationConfig } from './types';
+import type { OrganizationConfig } from '../lib/config';
 
 /** The organisation the reference configuration describes: one repository deploying to three accounts. */
 export const organization = {

@@ -1,5 +1,5 @@
 import { referenceServices } from './services';
-import type { EnvironmentConfig } from './types';
+import type { EnvironmentConfig } from '../lib/config';
 
 const accountId = '333333333333';
 

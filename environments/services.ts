@@ -1,4 +1,4 @@
-import type { ServiceConfig } from './types';
+import type { ServiceConfig } from '../lib/config';
 
 /**
  * The four services every reference environment runs; what differs per environment (account,

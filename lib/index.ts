@@ -1,8 +1,14 @@
-// Gantry's public API: constructs by domain, and the error type every validation throws.
+// Gantry's public API (`import { ... } from 'gantry'`): the configuration types and their validation,
+// the constructs by domain, the security policy, the workflow generator and the runtime's building
+// blocks. The stack factory is `gantry/stacks`. Only re-exports.
 export * from './core';
+export * from './config';
 export * from './encryption';
 export * from './github';
 export * from './identity';
 export * from './registry';
+export * from './runner';
 export * from './service';
 export * from './policy';
+export * from './workflows';
+export * from './runtime';

@@ -1,7 +1,18 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { EnvironmentConfig, OrganizationConfig, S3StateBackendConfig } from '../environments/types';
+import {
+  stateKey,
+  validateEnvironment,
+  validateOrganization,
+  type EnvironmentConfig,
+  type OrganizationConfig,
+  type S3StateBackendConfig,
+} from '../lib/config';
+import { ProblemList } from '../lib/core/errors';
+import { environmentChain } from '../lib/core/naming';
+import { recordStackFacts } from '../lib/core/record-stack-facts';
+import type { StackServiceFacts } from '../lib/core/stack-facts';
 
 export interface AwsEnvironmentStackProps {
   readonly organization: OrganizationConfig;
@@ -11,14 +22,26 @@ export interface AwsEnvironmentStackProps {
 /**
  * A stack in one environment's AWS account: its provider refuses any other account
  * (`allowed_account_ids`) and tags everything it creates; its state is local unless the environment
- * names a state bucket, then S3 with a lock file and encryption.
+ * names a state bucket, then S3 with a lock file and encryption. The organisation and environment are
+ * validated here too (`createStacks` validates the whole configuration first), so a stack built directly
+ * from an unchecked configuration fails the same way. The stack records its facts for the runtime:
+ * `kind`, the environment and its approval chain, and `services` (image-tag variables).
  */
 export abstract class AwsEnvironmentStack extends TerraformStack {
   public readonly organization: OrganizationConfig;
   public readonly environment: EnvironmentConfig;
 
-  constructor(scope: Construct, id: string, props: AwsEnvironmentStackProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: AwsEnvironmentStackProps,
+    facts: { readonly kind: string; readonly services?: readonly StackServiceFacts[] },
+  ) {
     super(scope, id);
+    const problems = new ProblemList();
+    validateOrganization(props.organization, problems);
+    validateEnvironment(props.environment, props.organization?.name ?? '', problems);
+    problems.throwIfAny();
     this.organization = props.organization;
     this.environment = props.environment;
     const env = props.environment;
@@ -37,6 +60,18 @@ export abstract class AwsEnvironmentStack extends TerraformStack {
       ],
     });
     configureBackend(this, id, env.stateBackend, env.region);
+    const required = env.approval.requiredApprovals;
+    recordStackFacts(this, {
+      kind: facts.kind,
+      repository: props.organization.github.repository,
+      defaultBranch: props.organization.github.defaultBranch,
+      environment: env.name,
+      accountId: env.accountId,
+      production: env.production ?? false,
+      requiredApprovals: required,
+      approvalEnvironments: environmentChain(env.name, required),
+      services: facts.services ?? [],
+    });
   }
 }
 
@@ -79,7 +114,4 @@ export function configureS3Backend(
   stack.addOverride('terraform.backend.s3.use_lockfile', true);
 }
 
-/** The state object key of a stack: `<keyPrefix><stack>.tfstate` (the lock is `<key>.tflock`). */
-export function stateKey(stackId: string, backend: S3StateBackendConfig): string {
-  return `${backend.keyPrefix ?? 'gantry/'}${stackId}.tfstate`;
-}
+export { stateKey };

@@ -1,7 +1,7 @@
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { Fn, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { NetworkConfig } from '../environments/types';
+import { stateKey, type NetworkConfig } from '../lib/config';
 import {
   applyRoleName,
   clusterName,
@@ -20,9 +20,9 @@ import {
 import { EnvironmentKey } from '../lib/encryption';
 import { DeployRoles, GithubOidcProvider, type DeployRolesProps } from '../lib/identity';
 import { ServiceRepository } from '../lib/registry';
-import { CodeBuildRunner } from '../lib/runner';
+import { DeployProject, GithubActionsRunner } from '../lib/runner';
 import { NETWORK_PARAMETER_NAMES, NetworkParameters, ServiceRoles } from '../lib/service';
-import { AwsEnvironmentStack, stateKey, type AwsEnvironmentStackProps } from './aws-environment-stack';
+import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-environment-stack';
 
 /**
  * `<env>-foundation`: what an environment's account needs once and rarely changes: the KMS key,
@@ -33,14 +33,14 @@ export class FoundationStack extends AwsEnvironmentStack {
   public readonly oidcProvider: GithubOidcProvider;
   public readonly deployRoles: DeployRoles;
   /** The GitHub Actions runner project, when `runners.githubActions` is configured. */
-  public readonly runner?: CodeBuildRunner;
+  public readonly runner?: GithubActionsRunner;
   /** The deploy project holding the apply rights, when `runners.deploy` is configured. */
-  public readonly deployProject?: CodeBuildRunner;
+  public readonly deployProject?: DeployProject;
   /** The runners' VPC and subnets, resolved once. */
   private network?: { vpcId: string; subnetIds: string[] };
 
   constructor(scope: Construct, props: AwsEnvironmentStackProps) {
-    super(scope, `${props.environment.name}-foundation`, props);
+    super(scope, `${props.environment.name}-foundation`, props, { kind: 'foundation' });
     const { environment: env, organization: org } = props;
     this.key = new EnvironmentKey(this, 'key', {
       accountId: env.accountId,
@@ -58,22 +58,21 @@ export class FoundationStack extends AwsEnvironmentStack {
     this.deployRoles = new DeployRoles(
       this,
       'deploy-roles',
-      deployRolesProps(props, this.oidcProvider, this.deployProject),
+      deployRolesProps(props, this.oidcProvider, this.deployProject !== undefined),
     );
+    // With a deploy project, the apply rights live in its service role: the GitHub apply role may only
+    // start it (no override), write its image-tags parameter and read its builds and logs.
+    this.deployProject?.grantStart(this.deployRoles.apply);
     this.addWorkloads(props);
   }
 
-  private addGithubActionsRunner(props: AwsEnvironmentStackProps): CodeBuildRunner | undefined {
+  private addGithubActionsRunner(props: AwsEnvironmentStackProps): GithubActionsRunner | undefined {
     const { environment: env, organization: org } = props;
     const config = env.runners?.githubActions;
     if (!config) return undefined;
-    return new CodeBuildRunner(this, 'runner', {
-      ...this.runnerCommonProps(props, runnerProjectName(org.name, env.name), config.connectionArn),
-      mode: 'github-actions',
-      computeType: config.computeType,
-      image: config.image,
-      workflowNames: config.workflowNames,
-      privileged: config.privileged,
+    return new GithubActionsRunner(this, 'runner', {
+      ...this.runnerCommonProps(props, runnerProjectName(org.name, env.name)),
+      ...config,
     });
   }
 
@@ -83,47 +82,38 @@ export class FoundationStack extends AwsEnvironmentStack {
    * role then only starts it and writes its image-tags parameter `/<org>/<env>/gantry/image-tags`
    * (see `deployRolesProps`).
    */
-  private addDeployProject(props: AwsEnvironmentStackProps): CodeBuildRunner | undefined {
+  private addDeployProject(props: AwsEnvironmentStackProps): DeployProject | undefined {
     const { environment: env, organization: org } = props;
     const config = env.runners?.deploy;
     if (!config) return undefined;
-    const project = new CodeBuildRunner(this, 'deploy-project', {
-      ...this.runnerCommonProps(props, deployProjectName(org.name, env.name), config.connectionArn),
-      mode: 'deploy',
+    const project = new DeployProject(this, 'deploy-project', {
+      ...this.runnerCommonProps(props, deployProjectName(org.name, env.name)),
+      // The token (`githubTokenSecretArn`) is how `gantry apply` verifies N >= 2 approvals on the run
+      // that started the build.
+      ...config,
       roleName: `${deployProjectName(org.name, env.name)}-build`,
       environmentName: env.name,
       stacks: [`${env.name}-services`],
-      ledgerUrlSecretArn: config.ledgerUrlSecretArn,
       defaultSourceVersion: `refs/heads/${org.github.defaultBranch}`,
-      computeType: config.computeType,
-      image: config.image,
-      timeoutMinutes: config.timeoutMinutes,
       managedPolicyArns: env.applyPolicyArns,
       permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
       // A dispatch's image tags reach the build through this parameter, bound to the commit: the
       // GitHub apply role may write it, never override StartBuild.
       imageTagsParameterName: imageTagsParameterName(org.name, env.name),
-      // The token with which `gantry apply` verifies N >= 2 approvals on the run that started the build.
-      githubTokenSecretArn: config.githubTokenSecretArn,
     });
-    const passable = env.services.flatMap((service) =>
-      [taskRoleName, executionRoleName].map((name) =>
-        roleArn(env.accountId, env.region, name(org.name, env.name, service.name)),
+    project.grantPassRole(
+      env.services.flatMap((service) =>
+        [taskRoleName, executionRoleName].map((name) =>
+          roleArn(env.accountId, env.region, name(org.name, env.name, service.name)),
+        ),
       ),
+      'ecs-tasks.amazonaws.com',
+      'PassServiceRolesToEcsTasks',
     );
-    if (passable.length > 0) {
-      project.addToRolePolicy({
-        Sid: 'PassServiceRolesToEcsTasks',
-        Effect: 'Allow',
-        Action: 'iam:PassRole',
-        Resource: passable,
-        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-      });
-    }
     return project;
   }
 
-  private runnerCommonProps(props: AwsEnvironmentStackProps, projectName: string, connectionArn: string) {
+  private runnerCommonProps(props: AwsEnvironmentStackProps, projectName: string) {
     const { environment: env, organization: org } = props;
     const network = this.runnerNetwork(env.network);
     return {
@@ -131,7 +121,6 @@ export class FoundationStack extends AwsEnvironmentStack {
       region: env.region,
       projectName,
       repository: org.github.repository,
-      connectionArn,
       vpcId: network.vpcId,
       subnetIds: network.subnetIds,
       kmsKeyArn: this.key.keyArn,
@@ -165,13 +154,12 @@ export class FoundationStack extends AwsEnvironmentStack {
   private addWorkloads(props: AwsEnvironmentStackProps): void {
     const { environment: env, organization: org } = props;
     for (const service of env.services) {
-      new ServiceRepository(this, `repository-${service.name}`, {
+      const repository = new ServiceRepository(this, `repository-${service.name}`, {
+        ...env.registry,
         repositoryName: repositoryName(org.name, service.name),
         kmsKeyArn: this.key.keyArn,
+        accountId: env.accountId,
         region: env.region,
-        keepReleaseTags: env.registry?.keepReleaseTags,
-        untaggedExpiryDays: env.registry?.untaggedExpiryDays,
-        pullAccountIds: env.registry?.pullAccountIds,
       });
       const roles = new ServiceRoles(this, `service-roles-${service.name}`, {
         organization: org.name,
@@ -180,6 +168,7 @@ export class FoundationStack extends AwsEnvironmentStack {
         accountId: env.accountId,
         region: env.region,
         secretArns: Object.values(service.secrets ?? {}),
+        repository,
       });
       if (service.enableExecuteCommand) {
         roles.grantExecuteCommand({
@@ -206,7 +195,7 @@ export class FoundationStack extends AwsEnvironmentStack {
 function deployRolesProps(
   props: AwsEnvironmentStackProps,
   oidcProvider: GithubOidcProvider,
-  deployProject: CodeBuildRunner | undefined,
+  withDeployProject: boolean,
 ): DeployRolesProps {
   const { environment: env, organization: org } = props;
   const backend = env.stateBackend;
@@ -217,27 +206,31 @@ function deployRolesProps(
     repository: org.github.repository,
     ownerId: org.github.ownerId,
     repositoryId: org.github.repositoryId,
-    defaultBranch: org.github.defaultBranch,
     subjectFormat: org.github.subjectFormat,
-    applyWorkflowRef: org.github.applyWorkflowRef,
-    environment: env.name,
-    deploymentBranches: env.deploymentBranches ?? { branches: [org.github.defaultBranch] },
-    planRoleName: planRoleName(org.name, env.name),
-    applyRoleName: applyRoleName(org.name, env.name),
-    ...(backend
-      ? {
-          planStateAccess: {
-            bucket: backend.bucket,
-            objectKeys: [`${env.name}-foundation`, `${env.name}-services`].map((id) => stateKey(id, backend)),
-            ...(backend.kmsKeyId?.startsWith('arn:') ? { kmsKeyArn: backend.kmsKeyId } : {}),
-          },
-        }
-      : {}),
-    // With a deploy project, the apply rights live in its service role: the GitHub apply role may
-    // only start it (no override) and read its builds and logs.
-    ...(deployProject
-      ? { statements: deployProject.starterPolicyStatements() }
-      : { managedPolicyArns: env.applyPolicyArns }),
-    permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
+    plan: {
+      roleName: planRoleName(org.name, env.name),
+      defaultBranch: org.github.defaultBranch,
+      ...(backend
+        ? {
+            stateAccess: {
+              bucket: backend.bucket,
+              objectKeys: [`${env.name}-foundation`, `${env.name}-services`].map((id) =>
+                stateKey(id, backend),
+              ),
+              ...(backend.kmsKeyId?.startsWith('arn:') ? { kmsKeyArn: backend.kmsKeyId } : {}),
+            },
+          }
+        : {}),
+    },
+    apply: {
+      roleName: applyRoleName(org.name, env.name),
+      environment: env.name,
+      deploymentBranches: env.deploymentBranches ?? { branches: [org.github.defaultBranch] },
+      workflowRef: org.github.applyWorkflowRef,
+      // With a deploy project, the apply rights are its service role's (`grantStart` gives the apply
+      // role only what starting it needs).
+      ...(withDeployProject ? {} : { managedPolicyArns: env.applyPolicyArns }),
+      permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
+    },
   };
 }

@@ -1,8 +1,8 @@
 import { GithubProvider } from '@cdktf/provider-github/lib/provider';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { EnvironmentConfig, GantryConfig } from '../environments/types';
-import { GantryConfigError } from '../lib/core/errors';
+import { validateConfig, type EnvironmentConfig, type GantryConfig } from '../lib/config';
+import { recordStackFacts } from '../lib/core/record-stack-facts';
 import {
   applyRoleName,
   deployProjectName,
@@ -25,11 +25,24 @@ export class GithubStack extends TerraformStack {
 
   constructor(scope: Construct, config: GantryConfig) {
     super(scope, 'github');
+    validateConfig(config);
     const { organization: org } = config;
     const [owner] = org.github.repository.split('/');
     new GithubProvider(this, 'github', { owner });
     configureBackend(this, 'github', org.githubStateBackend, config.environments[0].region);
     for (const env of config.environments) this.addEnvironment(config, env);
+    // Of no single environment: the workflows never apply it (it defines their gates); an administrator does.
+    recordStackFacts(this, {
+      kind: 'github',
+      repository: org.github.repository,
+      defaultBranch: org.github.defaultBranch,
+      environment: null,
+      accountId: null,
+      production: false,
+      requiredApprovals: 0,
+      approvalEnvironments: [],
+      services: [],
+    });
   }
 
   /**
@@ -44,12 +57,6 @@ export class GithubStack extends TerraformStack {
     const required = env.approval.requiredApprovals;
     const groups = env.approval.reviewerGroups ?? [];
     const chain = environmentChain(env.name, required);
-    if (groups.length > chain.length || (required === 0 && groups.length > 0)) {
-      throw new GantryConfigError(
-        `${env.name}.approval.reviewerGroups: ${groups.length} group(s) for ${required} required approval(s); ` +
-          `each group gates one environment of the chain (${chain.join(' -> ')}), give exactly one group per approval`,
-      );
-    }
     const deploymentBranches = env.deploymentBranches ?? { branches: [org.github.defaultBranch] };
     chain.forEach((name, i) => {
       const last = i === chain.length - 1;

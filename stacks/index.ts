@@ -1,24 +1,78 @@
+/**
+ * Gantry's stack factory (`gantry/stacks`): from a `GantryConfig`, every stack of the delivery
+ * infrastructure, each with its own Terraform state, checked at synth against the security policy.
+ */
+import { App } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { GantryConfig } from '../environments/types';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { validateConfig, type GantryConfig } from '../lib/config';
+import { APP_MANIFEST_FILE, APP_MANIFEST_VERSION, type AppManifest } from '../lib/core/app-manifest';
 import { Policy } from '../lib/policy/policy';
 import { FoundationStack } from './foundation-stack';
 import { GithubStack } from './github-stack';
 import { ServicesStack } from './services-stack';
 
 export { AwsEnvironmentStack, configureBackend, configureS3Backend, stateKey } from './aws-environment-stack';
+export type { AwsEnvironmentStackProps } from './aws-environment-stack';
 export { FoundationStack } from './foundation-stack';
-export { GithubStack } from './github-stack';
+export { GithubStack, environmentVariables } from './github-stack';
 export { ServicesStack } from './services-stack';
 
+/** The stacks `createStacks` made. */
+export interface GantryStacks {
+  readonly github: GithubStack;
+  /** Per environment name, in deployment order. */
+  readonly environments: ReadonlyMap<
+    string,
+    { readonly foundation: FoundationStack; readonly services: ServicesStack }
+  >;
+}
+
 /**
- * Every stack of a validated configuration: `github`, then `<env>-foundation` and `<env>-services` per
- * environment, each checked at synth against the security policy (`Policy.enforce`).
+ * Every stack of a configuration: `github`, then `<env>-foundation` and `<env>-services` per
+ * environment, each checked at synth against the security policy (`Policy.enforce`). The configuration
+ * is validated first: a bad one throws a `GantryConfigError` listing every problem, and nothing is made.
+ * At synth the app also writes `<outdir>/gantry-app.json` (the configuration), from which
+ * `gantry workflows` generates this app's workflows.
  */
-export function createStacks(app: Construct, config: GantryConfig): void {
-  Policy.enforce(new GithubStack(app, config));
+export function createStacks(app: Construct, config: GantryConfig): GantryStacks {
+  validateConfig(config);
+  const github = new GithubStack(app, config);
+  Policy.enforce(github);
+  const environments = new Map<string, { foundation: FoundationStack; services: ServicesStack }>();
   for (const environment of config.environments) {
     const props = { organization: config.organization, environment };
-    Policy.enforce(new FoundationStack(app, props));
-    Policy.enforce(new ServicesStack(app, props));
+    const foundation = new FoundationStack(app, props);
+    const services = new ServicesStack(app, props);
+    Policy.enforce(foundation);
+    Policy.enforce(services);
+    environments.set(environment.name, { foundation, services });
   }
+  writeManifestAtSynth(app, {
+    version: APP_MANIFEST_VERSION,
+    config,
+    stacks: [
+      github.node.id,
+      ...[...environments.values()].flatMap((e) => [e.foundation.node.id, e.services.node.id]),
+    ],
+  });
+  return { github, environments };
+}
+
+function writeManifestAtSynth(scope: Construct, manifest: AppManifest<GantryConfig>): void {
+  let app: App;
+  try {
+    app = App.of(scope);
+  } catch {
+    return;
+  }
+  app.node.addValidation({
+    validate: () => {
+      if (!app.outdir) return [];
+      fs.mkdirSync(app.outdir, { recursive: true });
+      fs.writeFileSync(path.join(app.outdir, APP_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      return [];
+    },
+  });
 }

@@ -1,24 +1,18 @@
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { Fn, TerraformOutput, TerraformVariable, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { EnvironmentConfig, NetworkConfig } from '../environments/types';
-import {
-  clusterName,
-  executionRoleName,
-  imageTagVariableName,
-  repositoryUrl,
-  roleArn,
-  serviceLogGroupName,
-  servicesKeyAlias,
-  taskRoleName,
-} from '../lib/core/naming';
+import type { EnvironmentConfig, NetworkConfig } from '../lib/config';
+import { IMAGE_TAG_SOURCE } from '../lib/core/identifiers';
+import { clusterName, imageTagVariableName, repositoryName, servicesKeyAlias } from '../lib/core/naming';
+import { ServiceRepository } from '../lib/registry';
 import { EnvironmentKey } from '../lib/encryption';
 import {
   ApplicationLoadBalancer,
   FargateService,
   NETWORK_PARAMETER_NAMES,
   ServiceCluster,
-  type ServiceLoadBalancer,
+  ServiceRoles,
+  type ServiceListener,
 } from '../lib/service';
 import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-environment-stack';
 
@@ -47,7 +41,13 @@ export class ServicesStack extends AwsEnvironmentStack {
   public readonly loadBalancer?: ApplicationLoadBalancer;
 
   constructor(scope: Construct, props: AwsEnvironmentStackProps) {
-    super(scope, `${props.environment.name}-services`, props);
+    super(scope, `${props.environment.name}-services`, props, {
+      kind: 'services',
+      services: props.environment.services.map((s) => ({
+        name: s.name,
+        imageTagVariable: imageTagVariableName(s.name),
+      })),
+    });
     const { environment: env } = props;
     const org = props.organization.name;
     const retention = env.logRetentionDays ?? 90;
@@ -65,7 +65,7 @@ export class ServicesStack extends AwsEnvironmentStack {
     });
     const network = resolveNetwork(this, env.network);
     this.loadBalancer = this.addLoadBalancer(env, org, network.vpcId);
-    const listener: ServiceLoadBalancer | undefined = this.loadBalancer?.listener ?? existingListener(env);
+    const listener: ServiceListener | undefined = this.loadBalancer?.listener ?? existingListener(env);
 
     const services = new Map<string, FargateService>();
     const variables = new Map<string, TerraformVariable>();
@@ -77,48 +77,41 @@ export class ServicesStack extends AwsEnvironmentStack {
         description: `Image tag of ${service.name} (immutable; re-apply with the previous tag to roll back)`,
         validation: [
           {
-            condition: `\${var.${variableName} != "latest" && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.${variableName}))}`,
+            condition: `\${var.${variableName} != "latest" && can(regex(${JSON.stringify(IMAGE_TAG_SOURCE)}, var.${variableName}))}`,
             errorMessage: `${variableName} must be an immutable release tag such as "v1.4.0", never "latest".`,
           },
         ],
       });
       variables.set(service.name, tag);
-      const fargate = new FargateService(this, service.name, {
-        serviceName: service.name,
+      const { name, imageTag: _defaultTag, ...settings } = service;
+      const fargate = new FargateService(this, name, {
+        ...settings,
+        serviceName: name,
         namePrefix: `${org}-${env.name}`,
         region: env.region,
-        clusterArn: this.cluster.clusterArn,
-        clusterName: this.cluster.clusterName,
-        imageRepositoryUrl: repositoryUrl(env.accountId, env.region, org, service.name),
+        cluster: this.cluster,
+        // The repository and roles live in `<env>-foundation`: named literally, no cross-stack reference.
+        repository: ServiceRepository.fromName({
+          accountId: env.accountId,
+          region: env.region,
+          repositoryName: repositoryName(org, name),
+        }),
+        roles: ServiceRoles.fromNames({
+          organization: org,
+          environment: env.name,
+          serviceName: name,
+          accountId: env.accountId,
+          region: env.region,
+          secretArns: Object.values(service.secrets ?? {}),
+        }),
         imageTag: tag.stringValue,
-        taskRoleArn: roleArn(env.accountId, env.region, taskRoleName(org, env.name, service.name)),
-        executionRoleArn: roleArn(env.accountId, env.region, executionRoleName(org, env.name, service.name)),
-        cpu: service.cpu,
-        memoryMiB: service.memoryMiB,
         vpcId: network.vpcId,
         subnetIds: network.subnetIds,
-        logGroupName: serviceLogGroupName(org, env.name, service.name),
         kmsKeyArn: this.key.keyArn,
         logRetentionDays: retention,
-        port: service.port,
-        healthCheckPath: service.healthCheckPath,
         loadBalancer: service.port !== undefined ? listener : undefined,
-        routing: service.routing,
-        cognito: service.cognito,
-        command: service.command,
-        environment: service.environment,
-        secrets: service.secrets,
-        desiredCount: service.desiredCount,
-        autoscaling: service.autoscaling,
-        alarms: service.alarms,
-        migrationCommand: service.migration?.command,
-        enableExecuteCommand: service.enableExecuteCommand,
       });
       services.set(service.name, fargate);
-      if (this.loadBalancer && service.port !== undefined) {
-        this.loadBalancer.allowTo(service.name, fargate.securityGroupId, service.port);
-        if (service.cognito) this.loadBalancer.allowIdentityProviderEgress();
-      }
     }
     this.services = services;
     this.imageTagVariables = variables;
@@ -158,7 +151,7 @@ export class ServicesStack extends AwsEnvironmentStack {
 }
 
 /** The existing listener of `loadBalancer.listenerArn`, if that is the configured form. */
-function existingListener(env: EnvironmentConfig): ServiceLoadBalancer | undefined {
+function existingListener(env: EnvironmentConfig): ServiceListener | undefined {
   const lb = env.loadBalancer;
   return lb && !('create' in lb) ? lb : undefined;
 }

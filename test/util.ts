@@ -3,10 +3,18 @@ import { App } from 'cdktf';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { referenceConfig, validateConfig } from '../environments';
-import type { EnvironmentConfig, GantryConfig, LoadBalancerCreateConfig } from '../environments/types';
+import { referenceConfig } from '../environments';
+import {
+  validateConfig,
+  type EnvironmentConfig,
+  type GantryConfig,
+  type LoadBalancerCreateConfig,
+} from '../lib/config';
 import { createStacks } from '../stacks';
 import { GantryConfigError } from '../lib/core/errors';
+
+/** Real `terraform show -json` outputs (see its INDEX.md), kept in the repository. */
+export const PLAN_FIXTURES = path.join(__dirname, 'fixtures', 'terraform-plans');
 
 /** The stack ids the reference configuration synthesizes. */
 export const REFERENCE_STACKS = [
@@ -26,7 +34,6 @@ export function synthApp(
   config: GantryConfig = referenceConfig,
   outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-synth-')),
 ): string {
-  validateConfig(config);
   const app = new App({ outdir });
   createStacks(app, config);
   app.synth();

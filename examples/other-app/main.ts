@@ -1,11 +1,11 @@
 /**
  * Using Gantry's constructs from another CDKTF app (the README's example): the app owns the stack,
  * the provider and the backend; Gantry adds the GitHub OIDC trust and the plan/apply roles, and its
- * security policy checks the stack at synth. In your app, import from 'gantry' instead of '../../lib'.
+ * security policy checks the stack at synth. It imports the package by name, as your app does.
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, TerraformStack } from 'cdktf';
-import { DeployRoles, GithubOidcProvider, Policy } from '../../lib';
+import { DeployRoles, GithubOidcProvider, Policy } from 'gantry';
 
 export function buildApp(app: App): TerraformStack {
   const stack = new TerraformStack(app, 'sandbox-identity');
@@ -20,12 +20,13 @@ export function buildApp(app: App): TerraformStack {
     region: 'eu-west-1',
     oidcProvider,
     repository: 'acme/sandbox',
-    defaultBranch: 'main',
-    environment: 'sandbox',
-    deploymentBranches: { branches: ['main'] },
-    planRoleName: 'acme-sandbox-gh-plan',
-    applyRoleName: 'acme-sandbox-gh-apply',
-    managedPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
+    plan: { roleName: 'acme-sandbox-gh-plan', defaultBranch: 'main' },
+    apply: {
+      roleName: 'acme-sandbox-gh-apply',
+      environment: 'sandbox', // the apply role trusts only `environment:sandbox` of acme/sandbox
+      deploymentBranches: { branches: ['main'] },
+      managedPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
+    },
   });
 
   Policy.enforce(stack);

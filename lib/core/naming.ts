@@ -4,6 +4,7 @@
  * these, so they need no cross-stack reference. Changing one renames real infrastructure.
  */
 
+import { createHash } from 'node:crypto';
 import { GantryConfigError } from './errors';
 
 /** The AWS partition of a region: `aws`, `aws-cn` or `aws-us-gov`. */
@@ -161,4 +162,26 @@ export function environmentChain(env: string, requiredApprovals: number): string
     gates === 1 ? `${env}-approval` : `${env}-approval-${i + 1}`,
   );
   return [...names, env];
+}
+
+/**
+ * A construct id made from a value (a branch pattern, a policy name), so ids are keyed by value and
+ * reordering a list replaces nothing: the value itself when it is made of letters, digits, `_`, `-` and
+ * `.`; otherwise those characters with the rest as `-`, and a short hash of the value so that
+ * `release/*` and `release-*` stay distinct.
+ */
+export function valueId(value: string): string {
+  if (/^[A-Za-z0-9_.-]+$/.test(value)) return value;
+  const readable = value.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '');
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, 6);
+  return readable ? `${readable}-${hash}` : hash;
+}
+
+/**
+ * The construct id part of a managed policy: `ReadOnlyAccess` for an AWS managed policy,
+ * `<account>-<name>` for a customer one (`valueId`).
+ */
+export function policyIdOf(arn: string): string {
+  const match = /^arn:[^:]+:iam::(aws|\d{12}):policy\/(.+)$/.exec(arn);
+  return valueId(match ? (match[1] === 'aws' ? match[2] : `${match[1]}-${match[2]}`) : arn);
 }

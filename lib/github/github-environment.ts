@@ -6,8 +6,15 @@ import { RepositoryEnvironment } from '@cdktf/provider-github/lib/repository-env
 import { RepositoryEnvironmentDeploymentPolicy } from '@cdktf/provider-github/lib/repository-environment-deployment-policy';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import type { DeploymentBranchesConfig, ReviewerGroup } from '../../environments/types';
 import { ProblemList, show } from '../core/errors';
+import {
+  deploymentBranchesProblems,
+  reviewerGroupProblems,
+  reviewerMembers,
+  type DeploymentBranchesConfig,
+  type ReviewerGroup,
+} from '../core/github';
+import { valueId } from '../core/naming';
 
 export interface GithubEnvironmentProps {
   /** The repository's name (without owner; the GitHub provider's `owner` names the owner). */
@@ -44,7 +51,6 @@ export interface GithubEnvironmentProps {
 
 const ENVIRONMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const MAX_REVIEWERS = 6;
 const MAX_WAIT_TIMER_MINUTES = 43200;
 
 /**
@@ -95,20 +101,20 @@ export class GithubEnvironment extends Construct {
       deploymentBranchPolicy: { protectedBranches: !custom, customBranchPolicies: custom },
     });
     if (custom && !('protectedBranches' in branches)) {
-      (branches.branches ?? []).forEach((branchPattern, i) => {
-        new RepositoryEnvironmentDeploymentPolicy(this, `branch-${i}`, {
+      for (const branchPattern of new Set(branches.branches ?? [])) {
+        new RepositoryEnvironmentDeploymentPolicy(this, `branch-${valueId(branchPattern)}`, {
           repository: props.repository,
           environment: this.environment.environment,
           branchPattern,
         });
-      });
-      (branches.tags ?? []).forEach((tagPattern, i) => {
-        new RepositoryEnvironmentDeploymentPolicy(this, `tag-${i}`, {
+      }
+      for (const tagPattern of new Set(branches.tags ?? [])) {
+        new RepositoryEnvironmentDeploymentPolicy(this, `tag-${valueId(tagPattern)}`, {
           repository: props.repository,
           environment: this.environment.environment,
           tagPattern,
         });
-      });
+      }
     }
     for (const [variableName, value] of Object.entries(props.variables ?? {})) {
       new ActionsEnvironmentVariable(this, `variable-${variableName}`, {
@@ -142,29 +148,8 @@ function validate(path: string, props: GithubEnvironmentProps): void {
     `${show(props.environment)} must be 1-255 letters, digits, '.', '_' or '-'`,
   );
   const r = props.reviewers ?? {};
-  const count =
-    (r.teams?.length ?? 0) + (r.users?.length ?? 0) + (r.teamIds?.length ?? 0) + (r.userIds?.length ?? 0);
-  problems.check(
-    count <= MAX_REVIEWERS,
-    `${path}.reviewers`,
-    `${count} reviewers given, GitHub allows at most ${MAX_REVIEWERS}`,
-  );
-  const names = [...(r.teams ?? []), ...(r.users ?? [])];
-  problems.check(
-    new Set(names.map((n) => n.toLowerCase())).size === names.length,
-    `${path}.reviewers`,
-    `${show(names)} lists a reviewer twice`,
-  );
-  for (const slug of [...(r.teams ?? []), ...(r.users ?? [])]) {
-    problems.check(
-      /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(slug),
-      `${path}.reviewers`,
-      `${show(slug)} is not a team slug or user login`,
-    );
-  }
-  for (const id of [...(r.teamIds ?? []), ...(r.userIds ?? [])]) {
-    problems.check(Number.isSafeInteger(id) && id > 0, `${path}.reviewers`, `${show(id)} is not a GitHub id`);
-  }
+  const count = reviewerMembers(r).length;
+  problems.addAll(`${path}.reviewers`, reviewerGroupProblems(r));
   if (props.preventSelfReview === false && count > 0) {
     problems.add(
       `${path}.preventSelfReview`,
@@ -177,31 +162,7 @@ function validate(path: string, props: GithubEnvironmentProps): void {
     `${path}.waitTimerMinutes`,
     `${show(wait)} must be an integer from 0 to ${MAX_WAIT_TIMER_MINUTES}`,
   );
-  const branches = props.deploymentBranches as
-    { protectedBranches?: boolean; branches?: readonly string[]; tags?: readonly string[] } | undefined;
-  const hasPolicy =
-    branches !== undefined &&
-    (branches.protectedBranches === true ||
-      (branches.branches?.length ?? 0) + (branches.tags?.length ?? 0) > 0);
-  problems.check(
-    hasPolicy,
-    `${path}.deploymentBranches`,
-    `${show(branches)}: environment ${show(props.environment)} needs a deployment branch policy ` +
-      '(protectedBranches: true, or at least one branch or tag pattern); without one any branch could deploy',
-  );
-  if (branches && 'protectedBranches' in branches && (branches.branches || branches.tags)) {
-    problems.add(
-      `${path}.deploymentBranches`,
-      'give either protectedBranches or branch/tag patterns, not both',
-    );
-  }
-  for (const pattern of [...(branches?.branches ?? []), ...(branches?.tags ?? [])]) {
-    problems.check(
-      pattern.length > 0 && !/^\*+$/.test(pattern),
-      `${path}.deploymentBranches`,
-      `${show(pattern)} matches every ref; name the branches or tags`,
-    );
-  }
+  problems.addAll(`${path}.deploymentBranches`, deploymentBranchesProblems(props.deploymentBranches));
   for (const name of [...Object.keys(props.variables ?? {}), ...Object.keys(props.secrets ?? {})]) {
     problems.check(
       VARIABLE_NAME.test(name) && !/^GITHUB_/i.test(name),

@@ -3,27 +3,29 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import type { DeploymentBranchesConfig, SubjectFormat } from '../../environments/types';
 import { ProblemList, show } from '../core/errors';
+import {
+  deploymentBranchesProblems,
+  type DeploymentBranchesConfig,
+  type SubjectFormat,
+} from '../core/github';
+import type { IamPolicyStatement, IPolicyGrantee } from '../core/grants';
+import {
+  accountIdProblem,
+  bucketNameProblem,
+  GITHUB_REPOSITORY,
+  KMS_KEY_ARN,
+  regionProblem,
+} from '../core/identifiers';
+import { isKnown } from '../core/tokens';
 import { inlinePolicySizeProblem } from '../core/inline-policy-size';
-import { partitionOf, roleArn } from '../core/naming';
+import { partitionOf, policyIdOf, roleArn } from '../core/naming';
 import { Policy } from '../policy/policy';
 import { checkTrustPolicy, MAX_APPLY_SESSION_SECONDS } from '../policy/trust-policy';
 import type { IGithubOidcProvider } from './github-oidc-provider';
 import { githubTrustPolicy, subjects, type SubjectRepository } from './private/github-subjects';
 
-/** A literal IAM policy statement (no Terraform interpolation inside). */
-export interface IamPolicyStatement {
-  readonly Sid?: string;
-  readonly Effect: 'Allow' | 'Deny';
-  readonly Action?: string | readonly string[];
-  readonly NotAction?: string | readonly string[];
-  readonly Resource?: string | readonly string[];
-  readonly NotResource?: string | readonly string[];
-  readonly Condition?: Readonly<
-    Record<string, Readonly<Record<string, string | boolean | readonly string[]>>>
-  >;
-}
+export type { IamPolicyStatement } from '../core/grants';
 
 /** `iam:PassRole` on exactly these roles, to exactly this service. */
 export interface PassRoleGrant {
@@ -42,6 +44,39 @@ export interface PlanStateAccess {
   readonly kmsKeyArn?: string;
 }
 
+/** The read-only plan role: trusted for the repository's pull requests and its default branch. */
+export interface PlanRoleProps {
+  readonly roleName: string;
+  /** The branch the plan role trusts besides `pull_request`. */
+  readonly defaultBranch: string;
+  /** Managed policies of the plan role. @default AWS managed ReadOnlyAccess */
+  readonly policyArns?: readonly string[];
+  /** State the plan role may read, plus Get/Put/Delete of the lock objects. @default no state access (local state) */
+  readonly stateAccess?: PlanStateAccess;
+}
+
+/** The apply role: trusted only for `environment:<environment>` of the repository. */
+export interface ApplyRoleProps {
+  readonly roleName: string;
+  /** The GitHub Environment the apply role trusts (`environment:<name>`). */
+  readonly environment: string;
+  /**
+   * The deployment branch policy of that environment (the `github` stack sets it): a job bound to
+   * an environment carries no branch in its `sub`, so the branch gate lives there. Required.
+   */
+  readonly deploymentBranches: DeploymentBranchesConfig;
+  /** Managed policies of the apply role. @default none */
+  readonly managedPolicyArns?: readonly string[];
+  /** Inline statements of the apply role (more with `deployRoles.apply.addToPolicy()`). @default none */
+  readonly statements?: readonly IamPolicyStatement[];
+  /** Permissions boundary of the apply role. @default none */
+  readonly permissionsBoundaryArn?: string;
+  /** `iam:PassRole` grants of the apply role. @default none */
+  readonly passRoles?: readonly PassRoleGrant[];
+  /** Pins the reusable workflow allowed to assume the apply role (`job_workflow_ref`). @default no pin */
+  readonly workflowRef?: string;
+}
+
 export interface DeployRolesProps {
   readonly accountId: string;
   readonly region: string;
@@ -52,33 +87,10 @@ export interface DeployRolesProps {
   readonly ownerId?: number;
   /** Numeric repository id (for the `id` subject formats). @default none */
   readonly repositoryId?: number;
-  /** The branch the plan role trusts besides `pull_request`. */
-  readonly defaultBranch: string;
   /** @default 'name' */
   readonly subjectFormat?: SubjectFormat;
-  /** The GitHub Environment the apply role trusts (`environment:<name>`). */
-  readonly environment: string;
-  /**
-   * The deployment branch policy of that environment (the `github` stack sets it): a job bound to
-   * an environment carries no branch in its `sub`, so the branch gate lives there. Required.
-   */
-  readonly deploymentBranches: DeploymentBranchesConfig;
-  readonly planRoleName: string;
-  readonly applyRoleName: string;
-  /** Managed policies of the plan role. @default AWS managed ReadOnlyAccess */
-  readonly planPolicyArns?: readonly string[];
-  /** State the plan role may read, plus Get/Put/Delete of the lock objects. @default no state access (local state) */
-  readonly planStateAccess?: PlanStateAccess;
-  /** Managed policies of the apply role. @default none */
-  readonly managedPolicyArns?: readonly string[];
-  /** Inline statements of the apply role. @default none */
-  readonly statements?: readonly IamPolicyStatement[];
-  /** Permissions boundary of the apply role. @default none */
-  readonly permissionsBoundaryArn?: string;
-  /** `iam:PassRole` grants of the apply role. @default none */
-  readonly passRoles?: readonly PassRoleGrant[];
-  /** Pins the reusable workflow allowed to assume the apply role (`job_workflow_ref`). @default no pin */
-  readonly applyWorkflowRef?: string;
+  readonly plan: PlanRoleProps;
+  readonly apply: ApplyRoleProps;
   /** Maximum session of both roles, in seconds (3600 at most for the apply role). @default 3600 */
   readonly maxSessionDurationSeconds?: number;
 }
@@ -93,7 +105,8 @@ const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$/;
  * - plan role (`gantry:role = plan`): trusted for the repository's `pull_request` events and its
  *   default branch; read-only, plus reading the state and writing its lock object;
  * - apply role (`gantry:role = apply`): trusted only for `environment:<environment>` of that
- *   repository (optionally only from one reusable workflow); its rights are what the caller gives.
+ *   repository (optionally only from one reusable workflow); its rights are what the caller gives
+ *   (`apply.*` props, `apply.addToPolicy()`, or `grantX(deployRoles.apply)` of another construct).
  * Both pin `aud`, match subjects with StringEquals, last at most one hour by default, and are
  * checked at synth with `checkTrustPolicy`.
  */
@@ -104,6 +117,8 @@ export class DeployRoles extends Construct {
   public readonly applyRoleArn: string;
   public readonly planRole: IamRole;
   public readonly applyRole: IamRole;
+  /** The apply role as a grantee: `deployProject.grantStart(deployRoles.apply)`. */
+  public readonly apply: IPolicyGrantee;
 
   private readonly applyStatements: IamPolicyStatement[] = [];
   private applyInlinePolicy?: IamRolePolicy;
@@ -113,6 +128,7 @@ export class DeployRoles extends Construct {
   constructor(scope: Construct, id: string, props: DeployRolesProps) {
     super(scope, id);
     validate(this.node.path, props);
+    const { plan, apply } = props;
     const partition = partitionOf(props.region);
     const session = props.maxSessionDurationSeconds ?? 3600;
     const repo: SubjectRepository = {
@@ -121,37 +137,40 @@ export class DeployRoles extends Construct {
       repositoryId: props.repositoryId,
       subjectFormat: props.subjectFormat ?? 'name',
     };
-    this.planRoleName = props.planRoleName;
-    this.applyRoleName = props.applyRoleName;
-    this.planRoleArn = roleArn(props.accountId, props.region, props.planRoleName);
-    this.applyRoleArn = roleArn(props.accountId, props.region, props.applyRoleName);
+    this.planRoleName = plan.roleName;
+    this.applyRoleName = apply.roleName;
+    this.planRoleArn = roleArn(props.accountId, props.region, plan.roleName);
+    this.applyRoleArn = roleArn(props.accountId, props.region, apply.roleName);
 
     // Plan role.
     const planTrust = JSON.stringify(
       githubTrustPolicy(
         props.oidcProvider.providerArn,
         'GithubPlanPullRequestsAndDefaultBranch',
-        subjects(repo, ['pull_request', `ref:refs/heads/${props.defaultBranch}`]),
+        subjects(repo, ['pull_request', `ref:refs/heads/${plan.defaultBranch}`]),
       ),
     );
     this.planRole = new IamRole(this, 'plan', {
-      name: props.planRoleName,
-      description: `Gantry: read-only plans of ${props.repository} (pull requests and ${props.defaultBranch})`,
+      name: plan.roleName,
+      description: `Gantry: read-only plans of ${props.repository} (pull requests and ${plan.defaultBranch})`,
       assumeRolePolicy: planTrust,
       maxSessionDuration: session,
       tags: { 'gantry:role': 'plan' },
       dependsOn: [...props.oidcProvider.dependables],
     });
-    this.trustPolicies.push({ kind: 'plan', name: props.planRoleName, json: planTrust, session });
-    const planPolicies = props.planPolicyArns ?? [`arn:${partition}:iam::aws:policy/ReadOnlyAccess`];
-    planPolicies.forEach((policyArn, i) => {
-      new IamRolePolicyAttachment(this, `plan-policy-${i}`, { role: this.planRole.name, policyArn });
-    });
-    if (props.planStateAccess) {
+    this.trustPolicies.push({ kind: 'plan', name: plan.roleName, json: planTrust, session });
+    const planPolicies = plan.policyArns ?? [`arn:${partition}:iam::aws:policy/ReadOnlyAccess`];
+    for (const policyArn of new Set(planPolicies)) {
+      new IamRolePolicyAttachment(this, `plan-policy-${policyIdOf(policyArn)}`, {
+        role: this.planRole.name,
+        policyArn,
+      });
+    }
+    if (plan.stateAccess) {
       new IamRolePolicy(this, 'plan-state', {
         name: 'terraform-state',
         role: this.planRole.name,
-        policy: JSON.stringify(planStatePolicy(partition, props.planStateAccess)),
+        policy: JSON.stringify(planStatePolicy(partition, plan.stateAccess)),
       });
     }
 
@@ -160,28 +179,32 @@ export class DeployRoles extends Construct {
       githubTrustPolicy(
         props.oidcProvider.providerArn,
         'GithubApplyEnvironment',
-        subjects(repo, [`environment:${props.environment}`]),
-        props.applyWorkflowRef,
+        subjects(repo, [`environment:${apply.environment}`]),
+        apply.workflowRef,
       ),
     );
     this.applyRole = new IamRole(this, 'apply', {
-      name: props.applyRoleName,
-      description: `Gantry: applies from ${props.repository} environment ${props.environment}`,
+      name: apply.roleName,
+      description: `Gantry: applies from ${props.repository} environment ${apply.environment}`,
       assumeRolePolicy: applyTrust,
       maxSessionDuration: session,
       tags: { 'gantry:role': 'apply' },
-      ...(props.permissionsBoundaryArn ? { permissionsBoundary: props.permissionsBoundaryArn } : {}),
+      ...(apply.permissionsBoundaryArn ? { permissionsBoundary: apply.permissionsBoundaryArn } : {}),
       dependsOn: [...props.oidcProvider.dependables],
     });
-    this.trustPolicies.push({ kind: 'apply', name: props.applyRoleName, json: applyTrust, session });
-    (props.managedPolicyArns ?? []).forEach((policyArn, i) => {
-      const attachment = new IamRolePolicyAttachment(this, `apply-policy-${i}`, {
+    this.trustPolicies.push({ kind: 'apply', name: apply.roleName, json: applyTrust, session });
+    for (const policyArn of new Set(apply.managedPolicyArns ?? [])) {
+      const attachment = new IamRolePolicyAttachment(this, `apply-policy-${policyIdOf(policyArn)}`, {
         role: this.applyRole.name,
         policyArn,
       });
-      Policy.acceptExplicitAdministratorAccess(attachment, policyArn, `${this.node.path}.managedPolicyArns`);
-    });
-    (props.passRoles ?? []).forEach((grant, i) =>
+      Policy.acceptExplicitAdministratorAccess(
+        attachment,
+        policyArn,
+        `${this.node.path}.apply.managedPolicyArns`,
+      );
+    }
+    (apply.passRoles ?? []).forEach((grant, i) =>
       this.applyStatements.push({
         Sid: `PassRoleTo${i}`,
         Effect: 'Allow',
@@ -190,12 +213,17 @@ export class DeployRoles extends Construct {
         Condition: { StringEquals: { 'iam:PassedToService': grant.service } },
       }),
     );
-    if (props.statements?.length) this.addToApplyPolicy(...props.statements);
+    if (apply.statements?.length) this.addToApplyPolicy(...apply.statements);
     else if (this.applyStatements.length > 0) this.ensureApplyInlinePolicy();
+    this.apply = {
+      roleName: this.applyRoleName,
+      roleArn: this.applyRoleArn,
+      addToPolicy: (...statements) => this.addToApplyPolicy(...statements),
+    };
 
     this.node.addValidation({
       validate: () => {
-        const size = inlinePolicySizeProblem(props.applyRoleName, [this.applyPolicyJson()]);
+        const size = inlinePolicySizeProblem(apply.roleName, [this.applyPolicyJson()]);
         return [...this.validateTrust(), ...(size ? [`${this.node.path}: ${size}`] : [])];
       },
     });
@@ -203,7 +231,7 @@ export class DeployRoles extends Construct {
 
   /**
    * Adds literal statements to the apply role's inline policy (rendered at synth, still a literal
-   * JSON string). `iam:PassRole` is refused here: use the `passRoles` prop, which scopes it.
+   * JSON string). `iam:PassRole` is refused here: use `apply.passRoles`, which scopes it.
    */
   public addToApplyPolicy(...statements: IamPolicyStatement[]): void {
     const problems = new ProblemList();
@@ -275,32 +303,43 @@ function planStatePolicy(partition: string, state: PlanStateAccess): Record<stri
 
 function validate(path: string, props: DeployRolesProps): void {
   const problems = new ProblemList();
-  for (const key of ['planRoleName', 'applyRoleName'] as const) {
+  const plan = props.plan ?? ({} as PlanRoleProps);
+  const apply = props.apply ?? ({} as ApplyRoleProps);
+  if (isKnown(props.accountId)) problems.addIf(`${path}.accountId`, accountIdProblem(props.accountId));
+  if (isKnown(props.region)) problems.addIf(`${path}.region`, regionProblem(props.region));
+  for (const [at, name] of [
+    ['plan.roleName', plan.roleName],
+    ['apply.roleName', apply.roleName],
+  ] as const) {
     problems.check(
-      ROLE_NAME.test(props[key]),
-      `${path}.${key}`,
-      `${show(props[key])} is not an IAM role name (1-64 of letters, digits and +=,.@_-)`,
+      typeof name === 'string' && ROLE_NAME.test(name),
+      `${path}.${at}`,
+      `${show(name)} is not an IAM role name (1-64 of letters, digits and +=,.@_-)`,
     );
   }
   problems.check(
-    props.planRoleName !== props.applyRoleName,
-    `${path}.applyRoleName`,
-    `${show(props.applyRoleName)} is also the plan role's name; the roles must differ`,
+    plan.roleName !== apply.roleName,
+    `${path}.apply.roleName`,
+    `${show(apply.roleName)} is also the plan role's name; the roles must differ`,
   );
   problems.check(
-    /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/.test(props.repository),
+    typeof props.repository === 'string' && GITHUB_REPOSITORY.test(props.repository),
     `${path}.repository`,
     `${show(props.repository)} is not owner/name without wildcards`,
   );
   problems.check(
-    props.defaultBranch.length > 0 && !/[*?\s:]/.test(props.defaultBranch),
-    `${path}.defaultBranch`,
-    `${show(props.defaultBranch)} must be a branch name without wildcards, spaces or ':'`,
+    typeof plan.defaultBranch === 'string' &&
+      plan.defaultBranch.length > 0 &&
+      !/[*?\s:]/.test(plan.defaultBranch),
+    `${path}.plan.defaultBranch`,
+    `${show(plan.defaultBranch)} must be a branch name without wildcards, spaces or ':'`,
   );
   problems.check(
-    /^[A-Za-z0-9][A-Za-z0-9._ -]*$/.test(props.environment) && !/[*?:]/.test(props.environment),
-    `${path}.environment`,
-    `${show(props.environment)} must be one GitHub environment name without wildcards or ':'`,
+    typeof apply.environment === 'string' &&
+      /^[A-Za-z0-9][A-Za-z0-9._ -]*$/.test(apply.environment) &&
+      !/[*?:]/.test(apply.environment),
+    `${path}.apply.environment`,
+    `${show(apply.environment)} must be one GitHub environment name without wildcards or ':'`,
   );
   if ((props.subjectFormat ?? 'name') !== 'name') {
     problems.check(
@@ -309,16 +348,7 @@ function validate(path: string, props: DeployRolesProps): void {
       `${show(props.subjectFormat)} needs ownerId and repositoryId`,
     );
   }
-  const branches = props.deploymentBranches as
-    { protectedBranches?: boolean; branches?: readonly string[]; tags?: readonly string[] } | undefined;
-  problems.check(
-    branches !== undefined &&
-      (branches.protectedBranches === true ||
-        (branches.branches?.length ?? 0) + (branches.tags?.length ?? 0) > 0),
-    `${path}.deploymentBranches`,
-    `${show(branches)}: the apply role of environment ${show(props.environment)} needs a deployment branch policy ` +
-      '(protectedBranches: true, or at least one branch or tag pattern), because an environment subject carries no branch',
-  );
+  problems.addAll(`${path}.apply.deploymentBranches`, deploymentBranchesProblems(apply.deploymentBranches));
   const session = props.maxSessionDurationSeconds ?? 3600;
   problems.check(
     Number.isInteger(session) && session >= 900 && session <= MAX_APPLY_SESSION_SECONDS,
@@ -340,8 +370,8 @@ function validate(path: string, props: DeployRolesProps): void {
     );
   }
   for (const [field, arns] of [
-    ['planPolicyArns', props.planPolicyArns ?? []],
-    ['managedPolicyArns', props.managedPolicyArns ?? []],
+    ['plan.policyArns', plan.policyArns ?? []],
+    ['apply.managedPolicyArns', apply.managedPolicyArns ?? []],
   ] as const) {
     arns.forEach((arn, i) => {
       if (Token.isUnresolved(arn)) return;
@@ -352,15 +382,15 @@ function validate(path: string, props: DeployRolesProps): void {
       );
     });
   }
-  if (props.permissionsBoundaryArn !== undefined && !Token.isUnresolved(props.permissionsBoundaryArn)) {
+  if (apply.permissionsBoundaryArn !== undefined && !Token.isUnresolved(apply.permissionsBoundaryArn)) {
     problems.check(
-      MANAGED_POLICY_ARN.test(props.permissionsBoundaryArn),
-      `${path}.permissionsBoundaryArn`,
-      `${show(props.permissionsBoundaryArn)} is not a managed policy ARN`,
+      MANAGED_POLICY_ARN.test(apply.permissionsBoundaryArn),
+      `${path}.apply.permissionsBoundaryArn`,
+      `${show(apply.permissionsBoundaryArn)} is not a managed policy ARN`,
     );
   }
-  (props.passRoles ?? []).forEach((grant, i) => {
-    const at = `${path}.passRoles[${i}]`;
+  (apply.passRoles ?? []).forEach((grant, i) => {
+    const at = `${path}.apply.passRoles[${i}]`;
     problems.check(grant.roleArns.length > 0, `${at}.roleArns`, 'empty, name at least one role ARN');
     grant.roleArns.forEach((arn, j) =>
       problems.check(
@@ -375,27 +405,23 @@ function validate(path: string, props: DeployRolesProps): void {
       `${show(grant.service)} is not a service principal such as "ecs-tasks.amazonaws.com"`,
     );
   });
-  if (props.planStateAccess) {
-    const state = props.planStateAccess;
+  if (plan.stateAccess) {
+    const state = plan.stateAccess;
     problems.check(
       state.objectKeys.length > 0 && state.objectKeys.every((k) => k.length > 0 && !/[*?]/.test(k)),
-      `${path}.planStateAccess.objectKeys`,
+      `${path}.plan.stateAccess.objectKeys`,
       `${show(state.objectKeys)} must list at least one state key, without wildcards`,
     );
-    problems.check(
-      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(state.bucket),
-      `${path}.planStateAccess.bucket`,
-      `${show(state.bucket)} is not an S3 bucket name`,
-    );
+    problems.addIf(`${path}.plan.stateAccess.bucket`, bucketNameProblem(state.bucket));
     if (state.kmsKeyArn !== undefined) {
       problems.check(
-        /^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(state.kmsKeyArn),
-        `${path}.planStateAccess.kmsKeyArn`,
+        KMS_KEY_ARN.test(state.kmsKeyArn),
+        `${path}.plan.stateAccess.kmsKeyArn`,
         `${show(state.kmsKeyArn)} is not a KMS key ARN`,
       );
     }
   }
-  (props.statements ?? []).forEach((s, i) => checkStatement(`${path}.statements[${i}]`, s, problems));
+  (apply.statements ?? []).forEach((s, i) => checkStatement(`${path}.apply.statements[${i}]`, s, problems));
   problems.throwIfAny();
 }
 

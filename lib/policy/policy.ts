@@ -36,7 +36,7 @@ const METADATA_ID = 'GantryPolicy';
 const results = new WeakMap<App, Map<string, StackPolicyResult>>();
 
 /**
- * Gantry's security policy (SECURITY.md) applied to CDKTF stacks. `Policy.enforce(stack)` checks
+ * Gantry's security policy (docs/security.md) applied to CDKTF stacks. `Policy.enforce(stack)` checks
  * the stack's final Terraform JSON (after every override) at synth and fails synth listing every
  * violation: rule id, address, what was found, what is expected. `Policy.suppress` records a named
  * exception with its reason in the stack's metadata.
@@ -94,7 +94,7 @@ export class Policy {
   }
 
   /**
-   * Records that the caller passed AdministratorAccess explicitly (SECURITY.md rule 7 allows it
+   * Records that the caller passed AdministratorAccess explicitly (docs/security.md rule 7 allows it
    * only then): suppresses GANTRY-IAM-007 on `attachment` with `source` as the reason. Any other
    * policy ARN is left alone, so the rule still applies to everything else.
    */

@@ -1,6 +1,6 @@
 /**
- * Gantry's security rules: one per invariant of SECURITY.md, in its order, then Gantry's own
- * load-balancer rules (not numbered by SECURITY.md). Each names the public checks (Checkov,
+ * Gantry's security rules: one per invariant of docs/security.md, in its order, then Gantry's own
+ * load-balancer rules (not numbered by docs/security.md). Each names the public checks (Checkov,
  * Trivy/Aqua) it corresponds to and checks a stack's final Terraform JSON.
  */
 import { IAM_RULES } from './private/iam-rules';
@@ -10,7 +10,7 @@ import type { PolicyRule } from './types';
 
 export { UNSCOPABLE_ACTIONS } from './private/iam-rules';
 export { looksLikeSecretName, TLS12_SECURITY_POLICY } from './private/resource-rules';
-export { DATA_STORE_TYPES, IMAGE_TAG_INTERPOLATION } from './private/terraform-rules';
+export { IMAGE_TAG_INTERPOLATION } from './private/terraform-rules';
 
 /** Every rule: ordered by invariant (1..23), then the load-balancer rules (GANTRY-ELB-001, -002). */
 export const POLICY_RULES: readonly PolicyRule[] = [

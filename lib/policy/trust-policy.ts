@@ -1,6 +1,6 @@
 /**
  * The trust-policy checker: a pure function of a role's trust policy (its JSON) that reports every
- * breach of SECURITY.md invariants 1-6. Gantry runs it at synth on every role it creates; the policy
+ * breach of docs/security.md invariants 1-6. Gantry runs it at synth on every role it creates; the policy
  * rules GANTRY-IAM-001..006 run it over the synthesized JSON of every stack; users may call it on
  * their own roles.
  */
@@ -14,9 +14,9 @@ import {
   type TrustStatement,
 } from './private/trust-policy-parts';
 
-/** A breach of one trust invariant (SECURITY.md, "Trust"), with the statement it was found in. */
+/** A breach of one trust invariant (docs/security.md, "Trust"), with the statement it was found in. */
 export interface TrustPolicyFinding {
-  /** The SECURITY.md invariant broken: 1 sub condition, 2 aud, 3 wildcards, 4 apply-role subject and session, 5 one statement per intent, 6 open principal. */
+  /** The docs/security.md invariant broken: 1 sub condition, 2 aud, 3 wildcards, 4 apply-role subject and session, 5 one statement per intent, 6 open principal. */
   readonly invariant: 1 | 2 | 3 | 4 | 5 | 6;
   /** Index of the offending statement in `Statement`, when one is to blame. */
   readonly statementIndex?: number;
@@ -41,7 +41,7 @@ export const GITHUB_OIDC_AUDIENCE = 'sts.amazonaws.com';
 export const MAX_APPLY_SESSION_SECONDS = 3600;
 
 /**
- * Checks a trust policy (an object or its JSON text) against SECURITY.md invariants 1-6 and returns
+ * Checks a trust policy (an object or its JSON text) against docs/security.md invariants 1-6 and returns
  * every finding (empty when the policy holds them all). A document that is not literal JSON fails
  * closed with a finding.
  */

@@ -21,12 +21,12 @@ export interface PolicyFinding {
   readonly expected: string;
 }
 
-/** One rule: one invariant of SECURITY.md (or one of Gantry's own), checked over a stack's final JSON. */
+/** One rule: one invariant of docs/security.md (or one of Gantry's own), checked over a stack's final JSON. */
 export interface PolicyRule {
   /** `GANTRY-<AREA>-<NNN>`; areas IAM, ECR, ECS, CB (CodeBuild), LOG, KMS, S3, TF, SEC, ELB. */
   readonly id: string;
   /**
-   * Number of the invariant in SECURITY.md (1..23); absent for Gantry's own rules that SECURITY.md
+   * Number of the invariant in docs/security.md (1..23); absent for Gantry's own rules that docs/security.md
    * does not number (`GANTRY-ELB-*`).
    */
   readonly invariant?: number;

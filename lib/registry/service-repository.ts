@@ -1,18 +1,27 @@
 import { EcrLifecyclePolicy } from '@cdktf/provider-aws/lib/ecr-lifecycle-policy';
 import { EcrRepository } from '@cdktf/provider-aws/lib/ecr-repository';
 import { EcrRepositoryPolicy } from '@cdktf/provider-aws/lib/ecr-repository-policy';
-import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { GantryConfigError } from '../core/errors';
-import { partitionOf } from '../core/naming';
+import { FieldProblems, throwProblems, type FieldProblem } from '../core/errors';
+import { accountIdProblem, regionProblem } from '../core/identifiers';
+import { dnsSuffixOf, partitionOf } from '../core/naming';
+import { isKnown, literalProblem } from '../core/tokens';
 
-export interface ServiceRepositoryProps {
-  /** Repository name, e.g. `acme/api` (see `repositoryName` in `lib/core/naming`). */
+/**
+ * What a service needs of its image repository, all literal (computed from the account, region and
+ * name, which ECR's URLs and ARNs are made of), so container definitions and policies naming it stay
+ * literal JSON.
+ */
+export interface IServiceRepository {
   readonly repositoryName: string;
-  /** ARN of the customer-managed KMS key (rotation on) that encrypts the images. */
-  readonly kmsKeyArn: string;
-  /** Region of the repository (for the partition of the pull principals). */
-  readonly region: string;
+  /** `<account>.dkr.ecr.<region>.amazonaws.com/<name>`. */
+  readonly repositoryUrl: string;
+  /** `arn:<partition>:ecr:<region>:<account>:repository/<name>`. */
+  readonly repositoryArn: string;
+}
+
+/** How long a repository keeps images and who else may pull (the configuration's `registry`). */
+export interface ServiceRepositorySettings {
   /**
    * Release tags (`v*`) kept; older release images expire.
    * @default 30
@@ -30,7 +39,16 @@ export interface ServiceRepositoryProps {
   readonly pullAccountIds?: readonly string[];
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
+export interface ServiceRepositoryProps extends ServiceRepositorySettings {
+  /** Repository name, e.g. `acme/api` (see `repositoryName` in `lib/core/naming`). */
+  readonly repositoryName: string;
+  /** ARN of the customer-managed KMS key (rotation on) that encrypts the images. */
+  readonly kmsKeyArn: string;
+  /** The account and region of the repository (its URL and ARN are computed from them). */
+  readonly accountId: string;
+  readonly region: string;
+}
+
 const REPOSITORY_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 
 /** The ECR actions a pulling account needs, and nothing more. */
@@ -46,18 +64,33 @@ export const ECR_PULL_ACTIONS = [
  * the last N release tags and expires untagged images, optional read-only pull for other accounts,
  * `force_delete` off and `prevent_destroy` on: it is a data store.
  */
-export class ServiceRepository extends Construct {
-  /** `<account>.dkr.ecr.<region>.amazonaws.com/<name>`. */
+export class ServiceRepository extends Construct implements IServiceRepository {
+  /**
+   * The literal handle of a repository created elsewhere (another stack, or outside Gantry): nothing is
+   * created, the URL and ARN are computed.
+   */
+  static fromName(props: { accountId: string; region: string; repositoryName: string }): IServiceRepository {
+    const { accountId, region, repositoryName } = props;
+    return {
+      repositoryName,
+      repositoryUrl: `${accountId}.dkr.ecr.${region}.${dnsSuffixOf(region)}/${repositoryName}`,
+      repositoryArn: `arn:${partitionOf(region)}:ecr:${region}:${accountId}:repository/${repositoryName}`,
+    };
+  }
+
+  /** `<account>.dkr.ecr.<region>.amazonaws.com/<name>`, literal. */
   public readonly repositoryUrl: string;
+  /** Literal. */
   public readonly repositoryArn: string;
   public readonly repositoryName: string;
+  public readonly repository: EcrRepository;
 
   constructor(scope: Construct, id: string, props: ServiceRepositoryProps) {
     super(scope, id);
+    throwProblems(this.node.path, serviceRepositoryProblems(props));
     const keep = props.keepReleaseTags ?? 30;
     const expiryDays = props.untaggedExpiryDays ?? 7;
     const pullAccounts = [...new Set(props.pullAccountIds ?? [])].sort();
-    validate(this.node.path, props.repositoryName, keep, expiryDays, pullAccounts);
 
     const repository = new EcrRepository(this, 'repository', {
       name: props.repositoryName,
@@ -118,37 +151,44 @@ export class ServiceRepository extends Construct {
       });
     }
 
-    this.repositoryUrl = repository.repositoryUrl;
-    this.repositoryArn = repository.arn;
+    this.repository = repository;
+    const literal = ServiceRepository.fromName(props);
+    this.repositoryUrl = literal.repositoryUrl;
+    this.repositoryArn = literal.repositoryArn;
     this.repositoryName = props.repositoryName;
   }
 }
 
-function validate(
-  path: string,
-  name: string,
-  keep: number,
-  expiryDays: number,
-  pullAccounts: readonly string[],
-): void {
-  const problems: string[] = [];
-  if (!Token.isUnresolved(name) && (!REPOSITORY_NAME.test(name) || name.length > 256)) {
-    problems.push(
-      `${path}.repositoryName: ${JSON.stringify(name)} is not an ECR repository name (lower-case letters, digits, '.', '_', '-' and '/', at most 256)`,
-    );
-  }
-  for (const [field, value] of [
-    ['keepReleaseTags', keep],
-    ['untaggedExpiryDays', expiryDays],
-  ] as const) {
-    if (!Token.isUnresolved(value) && !(Number.isInteger(value) && value >= 1 && value <= 10000)) {
-      problems.push(`${path}.${field}: ${JSON.stringify(value)} must be an integer from 1 to 10000`);
+/** Problems of the retention and pull settings (shared with the configuration's `registry`). */
+export function serviceRepositorySettingsProblems(settings: ServiceRepositorySettings): FieldProblem[] {
+  const problems = new FieldProblems();
+  for (const field of ['keepReleaseTags', 'untaggedExpiryDays'] as const) {
+    const value = settings[field];
+    if (value !== undefined && isKnown(value)) {
+      problems.check(
+        Number.isInteger(value) && value >= 1 && value <= 10000,
+        field,
+        `${JSON.stringify(value)} must be an integer from 1 to 10000`,
+      );
     }
   }
-  for (const account of pullAccounts) {
-    if (!Token.isUnresolved(account) && !ACCOUNT_ID.test(account)) {
-      problems.push(`${path}.pullAccountIds: ${JSON.stringify(account)} is not a 12-digit AWS account id`);
-    }
+  for (const account of (settings.pullAccountIds ?? []).filter(isKnown)) {
+    problems.addIf('pullAccountIds', accountIdProblem(account));
   }
-  if (problems.length > 0) throw new GantryConfigError(problems);
+  return problems.list;
+}
+
+function serviceRepositoryProblems(props: ServiceRepositoryProps): FieldProblem[] {
+  const problems = new FieldProblems();
+  const name = props.repositoryName;
+  problems.check(
+    typeof name === 'string' && isKnown(name) && REPOSITORY_NAME.test(name) && name.length <= 256,
+    'repositoryName',
+    `${JSON.stringify(name)} is not a literal ECR repository name (lower-case letters, digits, '.', '_', '-' and '/', at most 256)`,
+  );
+  const why = 'the repository URL and ARN are computed from it';
+  problems.addIf('accountId', literalProblem(props.accountId, accountIdProblem, why));
+  problems.addIf('region', literalProblem(props.region, regionProblem, why));
+  problems.addAll('', serviceRepositorySettingsProblems(props));
+  return problems.list;
 }

@@ -10,7 +10,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { verifyApprovals } from './approvals';
-import { loadRuntimeConfig } from './config';
 import { readRunContext, type RunContext } from './context';
 import { EXIT, RuntimeError } from './errors';
 import { StackBusyError, type Ledger, type RunRecord, type StartRunInput } from './ledger';
@@ -43,12 +42,10 @@ export async function applyCommand(stackId: string, options: ApplyOptions, io: C
       '--allow-older: give a reason of at least 5 characters; it is recorded on the run',
     );
   }
-  const config = loadRuntimeConfig(io.env, io.cwd);
   const stack = resolveStack(
     stackId,
     { ...options, synth: false },
     { cwd: io.cwd, env: io.env, write: io.out },
-    config,
   );
   const context = readRunContext(io.env, io.cwd);
   const ledger = await openMigratedLedger(io, 'nothing was applied');
@@ -128,6 +125,9 @@ async function guardedApply(
   };
   const planFile = path.resolve(stack.dir, options.planFile ?? DEFAULT_PLAN_FILE);
 
+  // Without its facts the runtime cannot tell which approvals the stack needs: it applies nothing.
+  if (!stack.facts) return refuse(stack.factsProblem ?? `stack ${stack.stack}: no facts`);
+  const facts = stack.facts;
   if (!planRun) {
     return refuse(
       options.planRun
@@ -183,8 +183,8 @@ async function guardedApply(
   }
 
   let approvers: readonly string[] | null = null;
-  if (stack.requiredApprovals >= 2) {
-    const required = stack.requiredApprovals;
+  if (facts.requiredApprovals >= 2) {
+    const required = facts.requiredApprovals;
     const check = await verifyApprovals({
       env: io.env,
       commit: context.commitSha ?? '',

@@ -26,7 +26,7 @@
  *
  * The CLI: `runCli(argv, io, commands)` with `RUNTIME_COMMANDS` (what `bin/gantry.ts` runs).
  */
-export { summarizePlan, DATA_STORE_TYPES } from './plan-summary';
+export { summarizePlan } from './plan-summary';
 export type {
   PlanSummary,
   PlanDocument,

@@ -8,7 +8,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunRecord } from './ledger';
-import { loadRuntimeConfig } from './config';
 import { readRunContext } from './context';
 import { EXIT, RuntimeError } from './errors';
 import { summarizePlan, type PlanSummary } from './plan-summary';
@@ -55,8 +54,7 @@ export async function planOrDrift(
   io: CliIo,
 ): Promise<number> {
   const write = (line: string) => io.out(line);
-  const config = loadRuntimeConfig(io.env, io.cwd);
-  const stack = resolveStack(stackId, options, { cwd: io.cwd, env: io.env, write }, config);
+  const stack = resolveStack(stackId, options, { cwd: io.cwd, env: io.env, write });
   const context = readRunContext(io.env, io.cwd);
   const tfVersion = terraformVersion(io.env);
   // `plan` also takes the image tags a dispatch bound to this commit (the deploy project's parameter);
@@ -77,18 +75,21 @@ export async function planOrDrift(
       terraformVersion: tfVersion,
       ...context,
     };
-    if (!variables.ok) {
+    // Without its facts the runtime cannot tell which guarantees hold for the stack: it runs nothing.
+    const refusal = stack.factsProblem ?? (variables.ok ? null : variables.reason);
+    if (refusal !== null) {
       let refused: RunRecord;
       try {
-        refused = await ledger.recordRefusal({ ...start, reason: variables.reason });
+        refused = await ledger.recordRefusal({ ...start, reason: refusal });
       } catch (error) {
         throw new RuntimeError(
           `ledger: cannot record the refused ${kind} of ${stack.stack}: ${oneLine(error)}; nothing was run`,
         );
       }
-      io.err(`gantry: ${kind} refused: ${variables.reason} (recorded as run ${refused.id})`);
+      io.err(`gantry: ${kind} refused: ${refusal} (recorded as run ${refused.id})`);
       return EXIT.refused;
     }
+    if (!variables.ok) return EXIT.refused;
     for (const note of variables.notes) io.err(`gantry: note: ${note}`);
     let record: RunRecord;
     try {

@@ -5,24 +5,11 @@
  * only for the first `maxDetails` updated or replaced resources, so a 10,000-resource plan costs
  * little more than its `JSON.parse`.
  */
+import { DATA_STORE_TYPES } from '../core/data-stores';
 import { REDACTED, Redactor, SENSITIVE, looksSecret, redactValue } from './redaction';
 import type { ResourceCounts } from './ledger/types';
 
-/** Resource types that hold data: destroying one loses it. */
-export const DATA_STORE_TYPES: Readonly<Record<string, string>> = {
-  aws_ecr_repository: 'ECR repository',
-  aws_kms_key: 'KMS key',
-  aws_cloudwatch_log_group: 'CloudWatch log group',
-  aws_s3_bucket: 'S3 bucket',
-  aws_db_instance: 'RDS database',
-  aws_rds_cluster: 'Aurora cluster',
-  aws_dynamodb_table: 'DynamoDB table',
-  aws_efs_file_system: 'EFS file system',
-  aws_elasticache_cluster: 'ElastiCache cluster',
-  aws_elasticache_replication_group: 'ElastiCache replication group',
-  aws_secretsmanager_secret: 'Secrets Manager secret',
-  aws_backup_vault: 'backup vault',
-};
+export { DATA_STORE_TYPES };
 
 /** The parts of `terraform show -json` the summary reads. */
 export interface PlanDocument {

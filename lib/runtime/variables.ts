@@ -7,10 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { IMAGE_TAG } from '../core/identifiers';
 import { imageTagVariableName } from '../core/naming';
 
 /** Tags a plan accepts for an image: what ECR allows, never the mutable `latest`. */
-export const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const IMAGE_TAG_PATTERN = IMAGE_TAG;
 
 /** The environment variable holding `{"commit": "<sha>", "tags": {"<service>": "<tag>"}}`. */
 export const IMAGE_TAGS_ENV = 'GANTRY_IMAGE_TAGS';

@@ -7,7 +7,7 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GantryConfigError } from '../core/errors';
 import { Policy } from '../policy';
-import type { ServiceLoadBalancer } from './fargate-service';
+import type { ServiceListener } from './fargate-service';
 import { loadBalancerSettingsProblems } from './private/load-balancer-settings';
 import { fitName } from './private/names';
 
@@ -88,10 +88,16 @@ export class ApplicationLoadBalancer extends Construct {
   public readonly httpsListenerArn: string;
   /** The port-80 redirect listener, unless `httpRedirect` is false. */
   public readonly httpListenerArn?: string;
-  /** The HTTPS listener as services attach to it (`FargateServiceProps.loadBalancer`). */
-  public readonly listener: ServiceLoadBalancer;
-
-  private readonly securityGroup: SecurityGroup;
+  /**
+   * The HTTPS listener as services attach to it (`FargateServiceProps.loadBalancer`): each service that
+   * attaches opens this load balancer's egress to its tasks on its port (`allowTo`), and to the identity
+   * provider when its rule authenticates.
+   */
+  public readonly listener: ServiceListener;
+  public readonly loadBalancer: Lb;
+  public readonly httpsListener: LbListener;
+  public readonly httpListener?: LbListener;
+  public readonly securityGroup: SecurityGroup;
 
   constructor(scope: Construct, id: string, props: ApplicationLoadBalancerProps) {
     super(scope, id);
@@ -155,6 +161,7 @@ export class ApplicationLoadBalancer extends Construct {
         `deletion protection off: ${props.disableDeletionProtection.reason.trim()}`,
       );
     }
+    this.loadBalancer = lb;
     this.loadBalancerArn = lb.arn;
     this.loadBalancerArnSuffix = lb.arnSuffix;
     this.dnsName = lb.dnsName;
@@ -173,6 +180,7 @@ export class ApplicationLoadBalancer extends Construct {
         },
       ],
     });
+    this.httpsListener = https;
     this.httpsListenerArn = https.arn;
     if (redirect) {
       const http = new LbListener(this, 'http', {
@@ -183,12 +191,17 @@ export class ApplicationLoadBalancer extends Construct {
           { type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } },
         ],
       });
+      this.httpListener = http;
       this.httpListenerArn = http.arn;
     }
     this.listener = {
       listenerArn: https.arn,
       securityGroupId: this.securityGroup.id,
       loadBalancerArnSuffix: lb.arnSuffix,
+      connectTarget: (target) => {
+        this.allowTo(target.id, target.securityGroupId, target.port);
+        if (target.authenticated) this.allowIdentityProviderEgress();
+      },
     };
   }
 

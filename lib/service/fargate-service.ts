@@ -7,15 +7,28 @@ import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
 import { LbListenerRule, type LbListenerRuleAction } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { fargateMemoryOptions } from '../core/aws-limits';
-import { GantryConfigError } from '../core/errors';
-import { fitName, isSecretArn, loadBalancerSuffixOfListener } from './private/names';
-import { secretLikeWord } from '../core/secret-names';
+import { LOG_RETENTION_DAYS } from '../core/aws-limits';
+import { FieldProblems, throwProblems, type FieldProblem } from '../core/errors';
+import {
+  imageTagProblem,
+  regionProblem,
+  securityGroupIdProblem,
+  privateNetworkProblems,
+} from '../core/identifiers';
+import { isKnown } from '../core/tokens';
+import type { IServiceRepository } from '../registry/service-repository';
+import { fitName, isSecretArn, loadBalancerSuffixOfListener, secretResourceArn } from './private/names';
+import type { IServiceRoles } from './service-roles';
+import {
+  fargateServiceSettingsProblems,
+  resolveServiceSettings,
+  SERVICE_NAME,
+  type FargateServiceSettings,
+} from './service-settings';
 
-/** The listener a service with a port attaches its rule to. */
-export interface ServiceLoadBalancer {
+/** What a service with a port attaches its target to: an ALB listener, and the way to let its traffic in. */
+export interface ServiceListener {
   /** ARN of the ALB's (HTTPS) listener. */
   readonly listenerArn: string;
   /** Security group of the load balancer: the only source the tasks accept traffic from. */
@@ -25,104 +38,68 @@ export interface ServiceLoadBalancer {
    * @default parsed from `listenerArn`
    */
   readonly loadBalancerArnSuffix?: string;
+  /**
+   * Opens the load balancer's side for one target: egress to the tasks' security group on their port,
+   * and (for a rule that authenticates) to the identity provider. `FargateService` calls it, so the
+   * wiring cannot be forgotten. `ApplicationLoadBalancer.listener` has it; an existing listener (literal
+   * ARNs) has none: its load balancer's security group is its owner's.
+   * @default none
+   */
+  readonly connectTarget?: (target: ServiceTarget) => void;
 }
 
-export interface ServiceRouting {
-  /** Listener rule priority, unique per listener (1..50000). */
-  readonly priority: number;
-  /** @default none */
-  readonly hostHeaders?: readonly string[];
-  /** @default none */
-  readonly pathPatterns?: readonly string[];
+/** @deprecated renamed `ServiceListener`. */
+export type ServiceLoadBalancer = ServiceListener;
+
+/** One service's side of a listener connection. */
+export interface ServiceTarget {
+  /** The service's name: unique per listener, it names the load balancer's egress rule. */
+  readonly id: string;
+  readonly securityGroupId: string;
+  readonly port: number;
+  /** The service's rule authenticates (Cognito/OIDC): the load balancer must reach the identity provider. */
+  readonly authenticated: boolean;
 }
 
-export interface ServiceCognito {
-  readonly userPoolArn: string;
-  readonly userPoolClientId: string;
-  /** The user pool's domain prefix (or custom domain). */
-  readonly userPoolDomain: string;
+/** The cluster a service runs in (a `ServiceCluster`, or any cluster by ARN and name). */
+export interface IServiceCluster {
+  readonly clusterArn: string;
+  readonly clusterName: string;
 }
 
-export interface ServiceAlarmThresholds {
-  /** Target 5xx responses as a percentage of requests. @default 5 */
-  readonly errorRatePercent?: number;
-  /** Minutes the 5xx rate must stay above the threshold. @default 2 */
-  readonly errorRateMinutes?: number;
-  /** p90 target response time, in seconds. @default 2 */
-  readonly latencyP90Seconds?: number;
-  /** Minutes the p90 latency must stay above the threshold. @default 5 */
-  readonly latencyMinutes?: number;
-}
-
-export interface FargateServiceProps {
+export interface FargateServiceProps extends FargateServiceSettings {
   /** Service name, also the container name: lower-case letters, digits and '-'. */
   readonly serviceName: string;
   /** Prefix of the names this construct gives AWS resources, e.g. `acme-prod`. */
   readonly namePrefix: string;
   readonly region: string;
-  readonly clusterArn: string;
-  readonly clusterName: string;
-  /** Image without a tag, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/acme/api`. */
-  readonly imageRepositoryUrl: string;
+  readonly cluster: IServiceCluster;
+  /**
+   * The service's image repository: a `ServiceRepository`, or `ServiceRepository.fromName(...)` when it
+   * lives in another stack. Its URL is literal, so the container definitions stay readable JSON.
+   */
+  readonly repository: IServiceRepository;
   /** Immutable image tag (never `latest`); usually a Terraform variable, so a rollback is a re-apply. */
   readonly imageTag: string;
-  /** ARN of the role the containers run as. */
-  readonly taskRoleArn: string;
-  /** ARN of the role ECS starts the task with; must differ from `taskRoleArn`. */
-  readonly executionRoleArn: string;
-  /** Fargate CPU units. */
-  readonly cpu: number;
-  /** Fargate memory in MiB, valid for `cpu`. */
-  readonly memoryMiB: number;
+  /**
+   * The service's task and execution roles: `ServiceRoles`, or `ServiceRoles.fromNames(...)` when they
+   * live in another stack. The container log group is the one the execution role may write, the
+   * repository must be the one it may pull, and every secret one it may read.
+   */
+  readonly roles: IServiceRoles;
   readonly vpcId: string;
   /** Private subnets the tasks run in (never a public IP). */
   readonly subnetIds: readonly string[];
-  /** Name of the container log group this construct creates. */
-  readonly logGroupName: string;
   /** Customer-managed KMS key encrypting the log group. */
   readonly kmsKeyArn: string;
   /** @default 90 */
   readonly logRetentionDays?: number;
-  /** Container port. @default none: a worker, with no load balancer */
-  readonly port?: number;
-  /** Target-group health check path (services with a port). @default '/' */
-  readonly healthCheckPath?: string;
-  /** Required for services with a port. @default none */
-  readonly loadBalancer?: ServiceLoadBalancer;
-  /** Required for services with a port. @default none */
-  readonly routing?: ServiceRouting;
-  /** Cognito authentication before forwarding (services with a port). @default none */
-  readonly cognito?: ServiceCognito;
-  /** @default the image's command */
-  readonly command?: readonly string[];
-  /** Plain environment variables; a secret-looking name fails. @default none */
-  readonly environment?: Readonly<Record<string, string>>;
-  /** Secrets: variable name to a Secrets Manager secret ARN or an SSM parameter ARN. @default none */
-  readonly secrets?: Readonly<Record<string, string>>;
-  /** @default 2 */
-  readonly desiredCount?: number;
-  /** @default min = desiredCount, max = 2 x desiredCount */
-  readonly autoscaling?: { readonly minCount: number; readonly maxCount: number };
-  /** Average CPU the service scales to hold, in percent. @default 60 */
-  readonly cpuTargetPercent?: number;
-  /** ALB requests per task per minute the service scales to hold (services with a port). @default 1000 */
-  readonly requestsPerTarget?: number;
-  /** Deployment alarm thresholds (services with a port). @default see ServiceAlarmThresholds */
-  readonly alarms?: ServiceAlarmThresholds;
-  /** Seconds ECS ignores failing load-balancer health checks of a new task. @default 60 */
-  readonly healthCheckGracePeriodSeconds?: number;
-  /** @default 100 */
-  readonly minHealthyPercent?: number;
-  /** @default 200 */
-  readonly maxPercent?: number;
-  /** Command of a one-off migration task definition running the same image. @default none */
-  readonly migrationCommand?: readonly string[];
   /**
-   * ECS Exec (`aws ecs execute-command`) into the containers. The task role needs the permissions
-   * (`ServiceRoles.grantExecuteCommand`) and the cluster an ECS Exec configuration (`ServiceCluster`).
-   * @default false
+   * The listener of a service with a port: `ApplicationLoadBalancer.listener`, or an existing one by
+   * literal ARNs (`{ listenerArn, securityGroupId }`). Required for services with a port.
+   * @default none
    */
-  readonly enableExecuteCommand?: boolean;
+  readonly loadBalancer?: ServiceListener;
 }
 
 /** The name of the writable scratch volume mounted at `/tmp` (the root filesystem is read-only). */
@@ -132,7 +109,7 @@ const SCRATCH_VOLUME = 'tmp';
  * Writable task-scoped volumes for the ECS Exec agent, by the paths it writes to. AWS documents ECS
  * Exec as unsupported with a read-only root filesystem because the SSM agent it starts in the container
  * creates files there; these are the paths of the workaround reported in aws/containers-roadmap#1359
- * and aws-containers/amazon-ecs-exec-checker#71, so the root stays read-only (SECURITY.md 12).
+ * and aws-containers/amazon-ecs-exec-checker#71, so the root stays read-only (docs/security.md 12).
  */
 const ECS_EXEC_VOLUMES: ReadonlyArray<{ readonly name: string; readonly path: string }> = [
   { name: 'ecs-exec-managed-agents', path: '/managed-agents' },
@@ -149,53 +126,72 @@ const ECS_EXEC_VOLUMES: ReadonlyArray<{ readonly name: string; readonly path: st
  * - service: private subnets, no public IP, circuit breaker with rollback, and (with a port) 5xx-rate
  *   and p90-latency CloudWatch alarms wired as deployment alarms with rollback;
  * - with a port: a target group with a health check, a listener rule by host and/or path, optionally
- *   behind Cognito; autoscaling on CPU and on requests per target. A worker (no port) scales on CPU.
+ *   behind Cognito, the load balancer's egress to the tasks opened through the listener;
+ *   autoscaling on CPU and on requests per target. A worker (no port) scales on CPU.
  * - an optional one-off migration task definition (`<prefix>-<service>-migrate`);
  * - ECS Exec off unless `enableExecuteCommand`; then also writable volumes at the agent's paths.
+ *
+ * What must agree with the roles is derived from them (`roles`): the log group is the one the execution
+ * role may write, the image the one it may pull, every secret one it may read; a mismatch fails synth.
  */
 export class FargateService extends Construct {
   public readonly serviceName: string;
+  public readonly service: EcsService;
+  public readonly taskDefinition: EcsTaskDefinition;
   public readonly taskDefinitionArn: string;
   public readonly taskDefinitionFamily: string;
-  /** Family of the migration task definition, when a migration command is given. */
+  /** The one-off migration task definition, when `migration` is given. */
+  public readonly migrationTaskDefinition?: EcsTaskDefinition;
+  /** Family of the migration task definition, when `migration` is given. */
   public readonly migrationTaskDefinitionFamily?: string;
+  public readonly securityGroup: SecurityGroup;
   public readonly securityGroupId: string;
+  public readonly logGroup: CloudwatchLogGroup;
+  /** The target group (services with a port). */
+  public readonly targetGroup?: LbTargetGroup;
   public readonly targetGroupArn?: string;
+  /** The listener rule forwarding to the target group (services with a port). */
+  public readonly listenerRule?: LbListenerRule;
+  /** The deployment alarms (none for a worker). */
+  public readonly alarms: readonly CloudwatchMetricAlarm[];
   /** Names of the deployment alarms (empty for a worker). */
   public readonly alarmNames: readonly string[];
+  public readonly scalingTarget: AppautoscalingTarget;
+  /** `<repository url>:<tag>`: the image both task definitions run. */
+  public readonly image: string;
 
   constructor(scope: Construct, id: string, props: FargateServiceProps) {
     super(scope, id);
-    const p = resolveDefaults(props);
-    validate(this.node.path, props, p);
+    throwProblems(this.node.path, fargateServiceProblems(props));
+    const p = resolveServiceSettings(props);
     const name = props.serviceName;
     const resourceName = `${props.namePrefix}-${name}`;
+    const logGroupName = props.roles.logGroupName;
     this.serviceName = name;
 
-    const logs = new CloudwatchLogGroup(this, 'logs', {
-      name: props.logGroupName,
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: logGroupName,
       kmsKeyId: props.kmsKeyArn,
-      retentionInDays: p.logRetentionDays,
+      retentionInDays: props.logRetentionDays ?? 90,
       lifecycle: { preventDestroy: true },
     });
 
-    const image = `${props.imageRepositoryUrl}:${props.imageTag}`;
+    this.image = `${props.repository.repositoryUrl}:${props.imageTag}`;
     const execute = props.enableExecuteCommand ?? false;
     const writable = [{ name: SCRATCH_VOLUME, path: '/tmp' }, ...(execute ? ECS_EXEC_VOLUMES : [])];
     const container = (
-      containerName: string,
       command: readonly string[] | undefined,
       port: number | undefined,
       streamPrefix: string,
     ) =>
       containerDefinition({
-        name: containerName,
-        image,
+        name,
+        image: this.image,
         command,
         port,
         environment: props.environment ?? {},
         secrets: props.secrets ?? {},
-        logGroupName: props.logGroupName,
+        logGroupName,
         region: props.region,
         streamPrefix,
         writablePaths: writable,
@@ -207,39 +203,44 @@ export class FargateService extends Construct {
         networkMode: 'awsvpc',
         cpu: String(props.cpu),
         memory: String(props.memoryMiB),
-        executionRoleArn: props.executionRoleArn,
-        taskRoleArn: props.taskRoleArn,
+        executionRoleArn: props.roles.executionRoleArn,
+        taskRoleArn: props.roles.taskRoleArn,
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
         volume: writable.map((v) => ({ name: v.name })),
         containerDefinitions: definitions,
-        dependsOn: [logs],
+        dependsOn: [this.logGroup],
       });
 
     this.taskDefinitionFamily = resourceName;
-    const task = taskDefinition('task', resourceName, container(name, props.command, props.port, 'service'));
-    this.taskDefinitionArn = task.arn;
-    if (props.migrationCommand) {
+    this.taskDefinition = taskDefinition(
+      'task',
+      resourceName,
+      container(props.command, props.port, 'service'),
+    );
+    this.taskDefinitionArn = this.taskDefinition.arn;
+    if (props.migration) {
       this.migrationTaskDefinitionFamily = `${resourceName}-migrate`;
-      taskDefinition(
+      this.migrationTaskDefinition = taskDefinition(
         'migration',
         this.migrationTaskDefinitionFamily,
-        container(name, props.migrationCommand, undefined, 'migrate'),
+        container(props.migration.command, undefined, 'migrate'),
       );
     }
 
-    const securityGroup = new SecurityGroup(this, 'security-group', {
+    const listener = props.port !== undefined ? props.loadBalancer : undefined;
+    this.securityGroup = new SecurityGroup(this, 'security-group', {
       name: fitName(`${resourceName}-tasks`, 255),
       description: `Gantry ${name} tasks${props.port !== undefined ? ': traffic only from the load balancer' : ': no inbound traffic'}`,
       vpcId: props.vpcId,
       ingress:
-        props.port !== undefined && props.loadBalancer
+        props.port !== undefined && listener
           ? [
               {
                 description: 'From the load balancer',
                 protocol: 'tcp',
                 fromPort: props.port,
                 toPort: props.port,
-                securityGroups: [props.loadBalancer.securityGroupId],
+                securityGroups: [listener.securityGroupId],
               },
             ]
           : [],
@@ -253,14 +254,19 @@ export class FargateService extends Construct {
         },
       ],
     });
-    this.securityGroupId = securityGroup.id;
+    this.securityGroupId = this.securityGroup.id;
 
-    let balanced: { targetGroup: LbTargetGroup; rule: LbListenerRule; lbSuffix: string } | undefined;
+    let lbSuffix: string | undefined;
     const alarms: CloudwatchMetricAlarm[] = [];
-    if (props.port !== undefined && props.loadBalancer && props.routing) {
-      const lbSuffix =
-        props.loadBalancer.loadBalancerArnSuffix ??
-        (loadBalancerSuffixOfListener(props.loadBalancer.listenerArn) as string);
+    if (props.port !== undefined && listener && props.routing) {
+      lbSuffix =
+        listener.loadBalancerArnSuffix ?? (loadBalancerSuffixOfListener(listener.listenerArn) as string);
+      listener.connectTarget?.({
+        id: name,
+        securityGroupId: this.securityGroup.id,
+        port: props.port,
+        authenticated: props.cognito !== undefined,
+      });
       const targetGroup = new LbTargetGroup(this, 'target-group', {
         name: fitName(resourceName, 32),
         port: props.port,
@@ -279,6 +285,7 @@ export class FargateService extends Construct {
           unhealthyThreshold: 3,
         },
       });
+      this.targetGroup = targetGroup;
       this.targetGroupArn = targetGroup.arn;
       const actions: LbListenerRuleAction[] = [];
       if (props.cognito) {
@@ -295,8 +302,8 @@ export class FargateService extends Construct {
       }
       actions.push({ type: 'forward', order: actions.length + 1, targetGroupArn: targetGroup.arn });
       const { hostHeaders = [], pathPatterns = [] } = props.routing;
-      const rule = new LbListenerRule(this, 'listener-rule', {
-        listenerArn: props.loadBalancer.listenerArn,
+      this.listenerRule = new LbListenerRule(this, 'listener-rule', {
+        listenerArn: listener.listenerArn,
         priority: props.routing.priority,
         action: actions,
         condition: [
@@ -304,7 +311,6 @@ export class FargateService extends Construct {
           ...(pathPatterns.length > 0 ? [{ pathPattern: { values: [...pathPatterns] } }] : []),
         ],
       });
-      balanced = { targetGroup, rule, lbSuffix };
 
       const dimensions = { LoadBalancer: lbSuffix, TargetGroup: targetGroup.arnSuffix };
       alarms.push(
@@ -361,19 +367,21 @@ export class FargateService extends Construct {
         }),
       );
     }
+    this.alarms = alarms;
     this.alarmNames = alarms.map((a) => a.alarmName);
 
-    const service = new EcsService(this, 'service', {
+    const targetGroup = this.targetGroup;
+    this.service = new EcsService(this, 'service', {
       name,
-      cluster: props.clusterArn,
-      taskDefinition: task.arn,
+      cluster: props.cluster.clusterArn,
+      taskDefinition: this.taskDefinition.arn,
       desiredCount: p.desiredCount,
       launchType: 'FARGATE',
       platformVersion: 'LATEST',
       networkConfiguration: {
         // Not copied: a list read from SSM is one list token, which a copy would turn into a scalar.
         subnets: props.subnetIds as string[],
-        securityGroups: [securityGroup.id],
+        securityGroups: [this.securityGroup.id],
         assignPublicIp: false,
       },
       deploymentCircuitBreaker: { enable: true, rollback: true },
@@ -382,31 +390,32 @@ export class FargateService extends Construct {
       enableEcsManagedTags: true,
       propagateTags: 'SERVICE',
       enableExecuteCommand: execute,
-      ...(balanced
+      ...(targetGroup && this.listenerRule
         ? {
             healthCheckGracePeriodSeconds: p.healthCheckGracePeriodSeconds,
             loadBalancer: [
               {
-                targetGroupArn: balanced.targetGroup.arn,
+                targetGroupArn: targetGroup.arn,
                 containerName: name,
                 containerPort: props.port as number,
               },
             ],
             alarms: { alarmNames: [...this.alarmNames], enable: true, rollback: true },
-            dependsOn: [balanced.rule],
+            dependsOn: [this.listenerRule],
           }
         : {}),
       // Autoscaling owns the running count once the service exists.
       lifecycle: { ignoreChanges: ['desired_count'] },
     });
 
-    const scaling = new AppautoscalingTarget(this, 'scaling-target', {
+    this.scalingTarget = new AppautoscalingTarget(this, 'scaling-target', {
       serviceNamespace: 'ecs',
       scalableDimension: 'ecs:service:DesiredCount',
-      resourceId: `service/${props.clusterName}/${service.name}`,
+      resourceId: `service/${props.cluster.clusterName}/${this.service.name}`,
       minCapacity: p.minCount,
       maxCapacity: p.maxCount,
     });
+    const scaling = this.scalingTarget;
     const targetTracking = (
       policyId: string,
       policyName: string,
@@ -436,241 +445,122 @@ export class FargateService extends Construct {
       'ECSServiceAverageCPUUtilization',
       p.cpuTargetPercent,
     );
-    if (balanced) {
+    if (targetGroup && lbSuffix !== undefined) {
       targetTracking(
         'request-scaling',
         `${resourceName}-requests`,
         'ALBRequestCountPerTarget',
         p.requestsPerTarget,
-        `${balanced.lbSuffix}/${balanced.targetGroup.arnSuffix}`,
+        `${lbSuffix}/${targetGroup.arnSuffix}`,
       );
     }
   }
 }
 
-interface Resolved {
-  readonly desiredCount: number;
-  readonly minCount: number;
-  readonly maxCount: number;
-  readonly logRetentionDays: number;
-  readonly healthCheckPath: string;
-  readonly cpuTargetPercent: number;
-  readonly requestsPerTarget: number;
-  readonly healthCheckGracePeriodSeconds: number;
-  readonly minHealthyPercent: number;
-  readonly maxPercent: number;
-  readonly alarms: Required<ServiceAlarmThresholds>;
-}
-
-function resolveDefaults(props: FargateServiceProps): Resolved {
-  const desiredCount = props.desiredCount ?? 2;
-  return {
-    desiredCount,
-    minCount: props.autoscaling?.minCount ?? desiredCount,
-    maxCount: props.autoscaling?.maxCount ?? Math.max(1, 2 * desiredCount),
-    logRetentionDays: props.logRetentionDays ?? 90,
-    healthCheckPath: props.healthCheckPath ?? '/',
-    cpuTargetPercent: props.cpuTargetPercent ?? 60,
-    requestsPerTarget: props.requestsPerTarget ?? 1000,
-    healthCheckGracePeriodSeconds: props.healthCheckGracePeriodSeconds ?? 60,
-    minHealthyPercent: props.minHealthyPercent ?? 100,
-    maxPercent: props.maxPercent ?? 200,
-    alarms: {
-      errorRatePercent: props.alarms?.errorRatePercent ?? 5,
-      errorRateMinutes: props.alarms?.errorRateMinutes ?? 2,
-      latencyP90Seconds: props.alarms?.latencyP90Seconds ?? 2,
-      latencyMinutes: props.alarms?.latencyMinutes ?? 5,
-    },
-  };
-}
-
-function validate(path: string, props: FargateServiceProps, p: Resolved): void {
-  const problems: string[] = [];
-  const check = (ok: boolean, field: string, message: string) => {
-    if (!ok) problems.push(`${path}.${field}: ${message}`);
-  };
-  const known = (v: unknown) => !Token.isUnresolved(v);
+/**
+ * Every problem of a `FargateService`'s props, each `{ field, message }` relative to them: the
+ * settings (`fargateServiceSettingsProblems`) and the wiring (the roles, repository, listener and
+ * network must agree).
+ */
+export function fargateServiceProblems(props: FargateServiceProps): FieldProblem[] {
+  const problems = new FieldProblems();
   const show = (v: unknown) => JSON.stringify(v);
-
-  check(
-    /^[a-z][a-z0-9-]{0,30}$/.test(props.serviceName),
+  problems.check(
+    typeof props.serviceName === 'string' && SERVICE_NAME.test(props.serviceName),
     'serviceName',
-    `${show(props.serviceName)} must match /^[a-z][a-z0-9-]{0,30}$/`,
+    `${show(props.serviceName)} must match ${SERVICE_NAME}`,
   );
-  if (known(props.cpu) && known(props.memoryMiB)) {
-    const allowed = fargateMemoryOptions(props.cpu);
-    if (allowed.length === 0) {
-      problems.push(
-        `${path}.cpu: ${show(props.cpu)} is not a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192, 16384)`,
-      );
-    } else {
-      check(
-        allowed.includes(props.memoryMiB),
-        'memoryMiB',
-        `${show(props.memoryMiB)} MiB is not accepted by Fargate with cpu ${props.cpu} (allowed: ${allowed[0]}..${allowed[allowed.length - 1]}: ${allowed.join(', ')})`,
-      );
-    }
-  }
-  if (known(props.imageTag)) {
-    check(
-      props.imageTag !== 'latest' && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(props.imageTag),
-      'imageTag',
-      `${show(props.imageTag)} must be an immutable release tag such as "v1.4.0" (never "latest")`,
+  problems.addAll('', fargateServiceSettingsProblems(props.serviceName, props));
+  if (isKnown(props.imageTag)) problems.addIf('imageTag', imageTagProblem(props.imageTag));
+  if (isKnown(props.region)) problems.addIf('region', regionProblem(props.region));
+  problems.addAll('', privateNetworkProblems(props.vpcId, props.subnetIds));
+  const repository = props.repository;
+  if (!repository || !isKnown(repository.repositoryUrl) || !isKnown(repository.repositoryArn)) {
+    problems.add(
+      'repository',
+      'must name the repository literally (a ServiceRepository, or ServiceRepository.fromName(...) for one in another stack): ' +
+        'the image is written into the container definitions, which are literal JSON (docs/security.md 21)',
     );
   }
-  if (known(props.taskRoleArn) && known(props.executionRoleArn)) {
-    check(
-      props.taskRoleArn !== props.executionRoleArn,
-      'executionRoleArn',
-      `${show(props.executionRoleArn)} is also the task role; use a distinct execution role`,
+  const roles = props.roles;
+  if (!roles || [roles.taskRoleArn, roles.executionRoleArn, roles.logGroupName].some((v) => !isKnown(v))) {
+    problems.add(
+      'roles',
+      'must name the roles and log group literally (a ServiceRoles, or ServiceRoles.fromNames(...) for roles in another stack)',
     );
-  }
-  check(props.subnetIds.length > 0, 'subnetIds', 'no subnet given, at least one private subnet is needed');
-
-  if (props.port === undefined) {
-    const worker = `service ${show(props.serviceName)} has no port (a worker)`;
-    check(
-      props.healthCheckPath === undefined,
-      'healthCheckPath',
-      `${show(props.healthCheckPath)} given but ${worker}, so it has no load-balancer health check`,
-    );
-    check(props.routing === undefined, 'routing', `given but ${worker}, so it has no listener rule`);
-    check(
-      props.cognito === undefined,
-      'cognito',
-      `given but ${worker}, so it has no listener rule to authenticate`,
-    );
-    check(props.alarms === undefined, 'alarms', `given but ${worker}, so it has no load-balancer alarms`);
   } else {
-    check(
-      Number.isInteger(props.port) && props.port >= 1 && props.port <= 65535,
-      'port',
-      `${show(props.port)} is outside 1..65535`,
+    problems.check(
+      roles.taskRoleArn !== roles.executionRoleArn,
+      'roles',
+      `${show(roles.executionRoleArn)} is both the task and the execution role; use distinct roles`,
     );
-    check(
-      props.loadBalancer !== undefined,
+    if (repository && roles.pullRepositoryArn !== undefined && isKnown(repository.repositoryArn)) {
+      problems.check(
+        roles.pullRepositoryArn === repository.repositoryArn,
+        'repository',
+        `${show(repository.repositoryArn)} is not the repository the execution role may pull (${show(roles.pullRepositoryArn)}); tasks could not start`,
+      );
+    }
+    if (roles.readableSecretArns !== undefined) {
+      const readable = new Set(roles.readableSecretArns);
+      for (const [variable, valueFrom] of Object.entries(props.secrets ?? {})) {
+        if (!isKnown(valueFrom) || !isSecretArn(valueFrom)) continue;
+        problems.check(
+          readable.has(secretResourceArn(valueFrom)),
+          `secrets.${variable}`,
+          `${show(valueFrom)} is not among the secrets the execution role may read; give it to ServiceRoles' secretArns too, or tasks could not start`,
+        );
+      }
+    }
+  }
+  const lb = props.loadBalancer;
+  if (props.port !== undefined) {
+    if (
+      problems.check(
+        lb !== undefined,
+        'loadBalancer',
+        `service ${show(props.serviceName)} has a port but no load balancer listener`,
+      )
+    ) {
+      const listener = lb as ServiceListener;
+      if (!listener.connectTarget && (!isKnown(listener.listenerArn) || !isKnown(listener.securityGroupId))) {
+        problems.add(
+          'loadBalancer',
+          'refers to a listener of this app by reference, with no way to open its load balancer to the tasks; ' +
+            "pass ApplicationLoadBalancer.listener (it opens the load balancer's egress to each service it serves)",
+        );
+      } else if (listener.loadBalancerArnSuffix === undefined) {
+        if (isKnown(listener.listenerArn)) {
+          problems.check(
+            loadBalancerSuffixOfListener(listener.listenerArn) !== undefined,
+            'loadBalancer.listenerArn',
+            `${show(listener.listenerArn)} is not an ALB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>)`,
+          );
+        } else {
+          problems.add(
+            'loadBalancer.loadBalancerArnSuffix',
+            'needed when listenerArn is a reference (alarms and request scaling use it)',
+          );
+        }
+      }
+      if (!listener.connectTarget && isKnown(listener.securityGroupId))
+        problems.addIf('loadBalancer.securityGroupId', securityGroupIdProblem(listener.securityGroupId));
+    }
+  } else {
+    problems.check(
+      lb === undefined,
       'loadBalancer',
-      `service ${show(props.serviceName)} has a port but no load balancer listener`,
-    );
-    check(
-      props.routing !== undefined,
-      'routing',
-      `service ${show(props.serviceName)} has a port but no routing (priority and host headers or path patterns)`,
-    );
-    if (props.healthCheckPath !== undefined) {
-      check(
-        props.healthCheckPath.startsWith('/'),
-        'healthCheckPath',
-        `${show(props.healthCheckPath)} must start with "/"`,
-      );
-    }
-    const lb = props.loadBalancer;
-    if (lb && lb.loadBalancerArnSuffix === undefined && known(lb.listenerArn)) {
-      check(
-        loadBalancerSuffixOfListener(lb.listenerArn) !== undefined,
-        'loadBalancer.listenerArn',
-        `${show(lb.listenerArn)} is not an ALB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>)`,
-      );
-    }
-    if (lb && lb.loadBalancerArnSuffix === undefined && !known(lb.listenerArn)) {
-      problems.push(
-        `${path}.loadBalancer.loadBalancerArnSuffix: needed when listenerArn is a reference (alarms and request scaling use it)`,
-      );
-    }
-    if (props.routing) {
-      const { priority, hostHeaders = [], pathPatterns = [] } = props.routing;
-      check(
-        Number.isInteger(priority) && priority >= 1 && priority <= 50000,
-        'routing.priority',
-        `${show(priority)} must be an integer from 1 to 50000`,
-      );
-      check(
-        hostHeaders.length + pathPatterns.length > 0,
-        'routing',
-        'give hostHeaders or pathPatterns (or both)',
-      );
-    }
-    const a = p.alarms;
-    check(
-      a.errorRatePercent > 0 && a.errorRatePercent <= 100,
-      'alarms.errorRatePercent',
-      `${show(a.errorRatePercent)} must be above 0 and at most 100`,
-    );
-    check(
-      a.latencyP90Seconds > 0,
-      'alarms.latencyP90Seconds',
-      `${show(a.latencyP90Seconds)} must be above 0`,
-    );
-    for (const key of ['errorRateMinutes', 'latencyMinutes'] as const) {
-      check(
-        Number.isInteger(a[key]) && a[key] >= 1 && a[key] <= 1440,
-        `alarms.${key}`,
-        `${show(a[key])} must be an integer from 1 to 1440`,
-      );
-    }
-  }
-
-  for (const name of Object.keys(props.environment ?? {})) {
-    const word = secretLikeWord(name);
-    check(
-      word === undefined,
-      `environment.${name}`,
-      `the name looks like a secret (${show(word)}); pass it through \`secrets\` as a Secrets Manager or SSM parameter ARN, never as a plain environment value`,
+      `given but service ${show(props.serviceName)} has no port (a worker), so it has no listener rule`,
     );
   }
-  for (const [name, valueFrom] of Object.entries(props.secrets ?? {})) {
-    if (known(valueFrom)) {
-      check(
-        isSecretArn(valueFrom),
-        `secrets.${name}`,
-        `${show(valueFrom)} is not a Secrets Manager secret ARN or an SSM parameter ARN`,
-      );
-    }
-    check(
-      !(name in (props.environment ?? {})),
-      `secrets.${name}`,
-      'is also a plain environment variable; give each name once',
+  if (props.logRetentionDays !== undefined) {
+    problems.check(
+      LOG_RETENTION_DAYS.has(props.logRetentionDays),
+      'logRetentionDays',
+      `${show(props.logRetentionDays)} is not a CloudWatch retention (one of ${[...LOG_RETENTION_DAYS].join(', ')})`,
     );
   }
-  check(
-    Number.isInteger(p.desiredCount) && p.desiredCount >= 0,
-    'desiredCount',
-    `${show(p.desiredCount)} must be a non-negative integer`,
-  );
-  check(
-    Number.isInteger(p.minCount) && p.minCount >= 0,
-    'autoscaling.minCount',
-    `${show(p.minCount)} must be a non-negative integer`,
-  );
-  check(
-    Number.isInteger(p.maxCount) && p.maxCount >= Math.max(1, p.minCount),
-    'autoscaling.maxCount',
-    `${show(p.maxCount)} must be an integer >= minCount (${p.minCount}) and >= 1`,
-  );
-  check(
-    p.minHealthyPercent >= 0 && p.minHealthyPercent <= 100,
-    'minHealthyPercent',
-    `${show(p.minHealthyPercent)} must be from 0 to 100`,
-  );
-  check(
-    p.maxPercent >= Math.max(100, p.minHealthyPercent),
-    'maxPercent',
-    `${show(p.maxPercent)} must be at least 100 and at least minHealthyPercent`,
-  );
-  check(
-    p.cpuTargetPercent > 0 && p.cpuTargetPercent <= 100,
-    'cpuTargetPercent',
-    `${show(p.cpuTargetPercent)} must be above 0 and at most 100`,
-  );
-  check(p.requestsPerTarget > 0, 'requestsPerTarget', `${show(p.requestsPerTarget)} must be above 0`);
-  if (props.migrationCommand !== undefined) {
-    check(
-      props.migrationCommand.length > 0,
-      'migrationCommand',
-      'is empty; give the command that runs the migration',
-    );
-  }
-  if (problems.length > 0) throw new GantryConfigError(problems);
+  return problems.list;
 }
 
 interface ContainerInput {

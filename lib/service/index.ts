@@ -3,3 +3,4 @@ export * from './fargate-service';
 export * from './network-parameters';
 export * from './service-cluster';
 export * from './service-roles';
+export * from './service-settings';

@@ -4,6 +4,7 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { GantryConfigError } from '../core/errors';
 import { ecsExecLogGroupName } from '../core/naming';
+import type { IServiceCluster } from './fargate-service';
 
 export interface ServiceClusterProps {
   /** Cluster name, e.g. `acme-prod` (see `clusterName` in `lib/core/naming`). */
@@ -27,10 +28,12 @@ export interface ServiceClusterProps {
  * and logged (`OVERRIDE`) to a KMS-encrypted log group with retention. The log group is a data
  * store: `prevent_destroy`.
  */
-export class ServiceCluster extends Construct {
+export class ServiceCluster extends Construct implements IServiceCluster {
   public readonly clusterName: string;
   public readonly clusterArn: string;
+  public readonly cluster: EcsCluster;
   /** Log group receiving ECS Exec session output. */
+  public readonly execLogGroup: CloudwatchLogGroup;
   public readonly execLogGroupName: string;
 
   constructor(scope: Construct, id: string, props: ServiceClusterProps) {
@@ -67,8 +70,10 @@ export class ServiceCluster extends Construct {
         },
       },
     });
+    this.cluster = cluster;
     this.clusterName = props.clusterName;
     this.clusterArn = cluster.arn;
+    this.execLogGroup = execLogs;
     this.execLogGroupName = execLogs.name;
   }
 }

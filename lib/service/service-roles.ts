@@ -2,18 +2,36 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { GantryConfigError } from '../core/errors';
+import { FieldProblems, GantryConfigError, throwProblems } from '../core/errors';
 import {
   executionRoleName,
   logGroupArn,
   partitionOf,
-  repositoryArn,
+  repositoryName,
   roleArn,
   serviceLogGroupName,
   taskRoleName,
 } from '../core/naming';
-import { ECR_PULL_ACTIONS } from '../registry/service-repository';
+import { accountIdProblem, regionProblem } from '../core/identifiers';
+import { isKnown } from '../core/tokens';
+import { ECR_PULL_ACTIONS, ServiceRepository, type IServiceRepository } from '../registry/service-repository';
 import { isSecretArn, secretResourceArn } from './private/names';
+
+/**
+ * What a `FargateService` needs of its roles, all literal: the role ARNs, the log group the execution
+ * role may write, the repository it may pull and the secrets it may read (so the service can check that
+ * its image, log group and secrets are the ones the roles allow).
+ */
+export interface IServiceRoles {
+  readonly taskRoleArn: string;
+  readonly executionRoleArn: string;
+  /** The container log group the execution role may write to. */
+  readonly logGroupName: string;
+  /** The repository the execution role may pull from. @default unknown (not checked) */
+  readonly pullRepositoryArn?: string;
+  /** The secrets (resource ARNs) the execution role may read. @default unknown (not checked) */
+  readonly readableSecretArns?: readonly string[];
+}
 
 export interface ServiceRolesProps {
   /** Organisation name (`<org>` in role, repository and log group names). */
@@ -30,12 +48,17 @@ export interface ServiceRolesProps {
    * @default none
    */
   readonly secretArns?: readonly string[];
+  /**
+   * The repository the execution role may pull from.
+   * @default `<organization>/<serviceName>` in this account and region (`repositoryName`)
+   */
+  readonly repository?: IServiceRepository;
 }
 
 /** Where the task role of a service with ECS Exec writes session logs, and the key it decrypts with. */
 export interface ExecuteCommandGrant {
   /**
-   * The cluster's ECS Exec log group, literal (the policy is literal JSON, SECURITY.md 21):
+   * The cluster's ECS Exec log group, literal (the policy is literal JSON, docs/security.md 21):
    * `ecsExecLogGroupName(<cluster name>)`, the name `ServiceCluster` gives it.
    */
   readonly logGroupName: string;
@@ -61,35 +84,53 @@ export interface ExecuteCommandGrant {
  *   service's own repository, write to the service's own log group, read the service's own secrets.
  * Both trust only `ecs-tasks.amazonaws.com` acting for this account.
  */
-export class ServiceRoles extends Construct {
+export class ServiceRoles extends Construct implements IServiceRoles {
+  /**
+   * The literal handle of a service's roles created elsewhere (another stack) by a `ServiceRoles` with
+   * the same props: names computed the same way, nothing created.
+   */
+  static fromNames(props: ServiceRolesProps): IServiceRoles {
+    return rolesOf(props);
+  }
+
   public readonly taskRoleName: string;
   public readonly taskRoleArn: string;
   public readonly executionRoleName: string;
   public readonly executionRoleArn: string;
+  public readonly logGroupName: string;
+  public readonly pullRepositoryArn: string;
+  public readonly readableSecretArns: readonly string[];
+  public readonly taskRole: IamRole;
+  public readonly executionRole: IamRole;
 
-  private readonly taskRole: IamRole;
   private readonly accountId: string;
   private readonly region: string;
 
   constructor(scope: Construct, id: string, props: ServiceRolesProps) {
     super(scope, id);
-    const { organization: org, environment: env, serviceName: service, accountId, region } = props;
+    const { environment: env, serviceName: service, accountId, region } = props;
     const partition = partitionOf(region);
-    const secrets = [...new Set((props.secretArns ?? []).map(secretResourceArn))].sort();
-    const bad = secrets.filter((arn) => !Token.isUnresolved(arn) && !isSecretArn(arn));
-    if (bad.length > 0) {
-      throw new GantryConfigError(
-        bad.map(
-          (arn) =>
-            `${this.node.path}.secretArns: ${JSON.stringify(arn)} is not a Secrets Manager secret ARN or an SSM parameter ARN`,
-        ),
+    const problems = new FieldProblems();
+    if (isKnown(accountId)) problems.addIf('accountId', accountIdProblem(accountId));
+    if (isKnown(region)) problems.addIf('region', regionProblem(region));
+    for (const arn of (props.secretArns ?? []).filter(isKnown)) {
+      problems.check(
+        isSecretArn(arn),
+        'secretArns',
+        `${JSON.stringify(arn)} is not a Secrets Manager secret ARN or an SSM parameter ARN`,
       );
     }
+    throwProblems(this.node.path, problems.list);
+    const names = rolesOf(props);
+    const secrets = names.readableSecretArns;
 
-    this.taskRoleName = taskRoleName(org, env, service);
-    this.executionRoleName = executionRoleName(org, env, service);
-    this.taskRoleArn = roleArn(accountId, region, this.taskRoleName);
-    this.executionRoleArn = roleArn(accountId, region, this.executionRoleName);
+    this.taskRoleName = taskRoleName(props.organization, env, service);
+    this.executionRoleName = executionRoleName(props.organization, env, service);
+    this.taskRoleArn = names.taskRoleArn;
+    this.executionRoleArn = names.executionRoleArn;
+    this.logGroupName = names.logGroupName;
+    this.pullRepositoryArn = names.pullRepositoryArn;
+    this.readableSecretArns = secrets;
 
     const trust = JSON.stringify({
       Version: '2012-10-17',
@@ -115,14 +156,14 @@ export class ServiceRoles extends Construct {
       assumeRolePolicy: trust,
       maxSessionDuration: 3600,
     });
-    const execution = new IamRole(this, 'execution', {
+    this.executionRole = new IamRole(this, 'execution', {
       name: this.executionRoleName,
       description: `Gantry ${env}: ECS starts ${service} tasks with it (image pull, logs, own secrets)`,
       assumeRolePolicy: trust,
       maxSessionDuration: 3600,
     });
 
-    const logGroup = logGroupArn(accountId, region, serviceLogGroupName(org, env, service));
+    const logGroup = logGroupArn(accountId, region, this.logGroupName);
     const statements: Record<string, unknown>[] = [
       {
         // GetAuthorizationToken has no resource-level permission: "*" is the only form AWS accepts.
@@ -135,7 +176,7 @@ export class ServiceRoles extends Construct {
         Sid: 'PullOwnImage',
         Effect: 'Allow',
         Action: [...ECR_PULL_ACTIONS],
-        Resource: repositoryArn(accountId, region, org, service),
+        Resource: this.pullRepositoryArn,
       },
       {
         Sid: 'WriteOwnLogs',
@@ -166,7 +207,7 @@ export class ServiceRoles extends Construct {
     }
     new IamRolePolicy(this, 'execution-policy', {
       name: 'ecs-task-execution',
-      role: execution.name,
+      role: this.executionRole.name,
       policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
     });
   }
@@ -194,7 +235,7 @@ export class ServiceRoles extends Construct {
       throw new GantryConfigError(
         references.map(
           (field) =>
-            `${where}.${field}: a reference was given; the policy is literal JSON (SECURITY.md 21), so give the literal name (ecsExecLogGroupName(<cluster>), the key's alias)`,
+            `${where}.${field}: a reference was given; the policy is literal JSON (docs/security.md 21), so give the literal name (ecsExecLogGroupName(<cluster>), the key's alias)`,
         ),
       );
     }
@@ -256,4 +297,19 @@ export class ServiceRoles extends Construct {
       }),
     });
   }
+}
+
+/** The literal names and ARNs a `ServiceRoles` with these props has (or would have). */
+function rolesOf(props: ServiceRolesProps): Required<IServiceRoles> {
+  const { organization: org, environment: env, serviceName: service, accountId, region } = props;
+  const repository =
+    props.repository ??
+    ServiceRepository.fromName({ accountId, region, repositoryName: repositoryName(org, service) });
+  return {
+    taskRoleArn: roleArn(accountId, region, taskRoleName(org, env, service)),
+    executionRoleArn: roleArn(accountId, region, executionRoleName(org, env, service)),
+    logGroupName: serviceLogGroupName(org, env, service),
+    pullRepositoryArn: repository.repositoryArn,
+    readableSecretArns: [...new Set((props.secretArns ?? []).map(secretResourceArn))].sort(),
+  };
 }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Document, isScalar, visit } from 'yaml';
-import type { GantryConfig } from '../../environments/types';
+import type { GantryConfig } from '../config';
 import { ACTION_PINS } from './pins';
 import { applyWorkflow } from './private/apply-workflow';
 import { driftWorkflow } from './private/drift-workflow';

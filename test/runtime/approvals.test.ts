@@ -10,7 +10,7 @@ import { checkApprovals, handoffRun, verifyApprovals } from '../../lib/runtime/a
 import type { RunRecord } from '../../lib/runtime/ledger';
 import { describeWithTerraform } from '../terraform-harness';
 import { cleanEnv } from './env';
-import { gantry, tempDir, terraformDir } from './helpers';
+import { gantry, PROD_FACTS, tempDir, terraformDir } from './helpers';
 
 interface Recorded {
   readonly url: string;
@@ -152,7 +152,11 @@ describe('checkApprovals', () => {
 
 describeWithTerraform('gantry apply for an environment requiring 2 approvals', () => {
   const ledgerUrl = `pglite:${tempDir('approvals-ledger')}`;
-  const dir = terraformDir({ resource: { terraform_data: { release: { input: 'v1' } } } }, 'approvals');
+  const dir = terraformDir(
+    { resource: { terraform_data: { release: { input: 'v1' } } } },
+    'prod-release',
+    PROD_FACTS,
+  );
   const env = (extra: NodeJS.ProcessEnv = {}) =>
     cleanEnv(process.env, { GANTRY_LEDGER_URL: ledgerUrl, GANTRY_COMMIT_SHA: 'a'.repeat(40), ...extra });
   const actions = (runId: string) =>
@@ -351,7 +355,8 @@ describeWithTerraform('gantry apply in the CodeBuild deploy build of prod (2 app
   const ledgerUrl = `pglite:${tempDir('approvals-codebuild-ledger')}`;
   const dir = terraformDir(
     { resource: { terraform_data: { release: { input: 'v2' } } } },
-    'approvals-codebuild',
+    'prod-release',
+    PROD_FACTS,
   );
   const env = (runId?: number, extra: NodeJS.ProcessEnv = {}) =>
     cleanEnv(process.env, {

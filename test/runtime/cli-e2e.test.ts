@@ -4,6 +4,7 @@
  * Counts are compared with the harness's own `terraform show -json`, never hard-coded: other
  * engineers keep changing what the stacks contain.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +12,8 @@ import type { RunRecord } from '../../lib/runtime/ledger';
 import { describeWithTerraform, OfflineTerraform, type PlanJson } from '../terraform-harness';
 import { synthApp } from '../util';
 import { cleanEnv } from './env';
-import { gantry, REPO, spawnGantry, exitOf, tempDir, terraformDir } from './helpers';
+import { STACK_FACTS_KEY } from '../../lib/core/stack-facts';
+import { gantry, REPO, spawnGantry, exitOf, tempDir, terraformDir, testFacts } from './helpers';
 
 const COMMIT = 'c0ffee0000000000000000000000000000000001';
 const NEWER = 'c0ffee0000000000000000000000000000000002';
@@ -35,6 +37,7 @@ function emptyAwsStack(): string {
   fs.writeFileSync(
     path.join(dir, 'cdk.tf.json'),
     JSON.stringify({
+      '//': { [STACK_FACTS_KEY]: testFacts('scratch') },
       terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } } },
       provider: { aws: [{ region: 'eu-west-1' }] },
     }),
@@ -239,18 +242,119 @@ describeWithTerraform('gantry CLI on real Terraform', () => {
     expect(allowed.stderr).toContain('applying the older commit as asked');
   });
 
-  test("plan synthesizes with the project's cdktf.json app when the stack is not synthesized yet", async () => {
-    const project = tempDir('project');
-    const stack = { resource: { terraform_data: { synthesized: { input: 'by the app' } } } };
-    const app = `node -e "const fs=require('fs');const d=process.env.CDKTF_OUTDIR+'/stacks/app-stack';fs.mkdirSync(d,{recursive:true});fs.writeFileSync(d+'/cdk.tf.json',process.argv[1])" '${JSON.stringify(stack)}'`;
-    fs.writeFileSync(path.join(project, 'cdktf.json'), JSON.stringify({ language: 'typescript', app }));
-    const env = cleanEnv(process.env, { GANTRY_LEDGER_URL: ledgerUrl, GANTRY_COMMIT_SHA: COMMIT });
-    const result = await gantry(['plan', 'app-stack'], env, project);
-    expect(result.stderr).toContain('planned; run');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('[synth] node -e');
-    expect(result.stdout).toContain('Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 to read.');
-    expect(fs.existsSync(path.join(project, 'cdktf.out', 'stacks', 'app-stack', 'gantry.tfplan'))).toBe(true);
+  describe("plan synthesizes with the project's cdktf.json app", () => {
+    /** A project whose app writes `app-stack` with one `terraform_data` holding `input`, read from `source.txt`. */
+    function project(input: string): string {
+      const dir = tempDir('project');
+      fs.writeFileSync(path.join(dir, 'source.txt'), input);
+      const stack = {
+        '//': { [STACK_FACTS_KEY]: testFacts('app-stack') },
+        resource: { terraform_data: { synthesized: { input: '@' } } },
+      };
+      fs.writeFileSync(
+        path.join(dir, 'app.js'),
+        `const fs = require('fs');
+const d = process.env.CDKTF_OUTDIR + '/stacks/app-stack';
+fs.mkdirSync(d, { recursive: true });
+const stack = ${JSON.stringify(stack)};
+stack.resource.terraform_data.synthesized.input = fs.readFileSync(__dirname + '/source.txt', 'utf8');
+fs.writeFileSync(d + '/cdk.tf.json', JSON.stringify(stack));`,
+      );
+      fs.writeFileSync(
+        path.join(dir, 'cdktf.json'),
+        JSON.stringify({ language: 'javascript', app: 'node app.js' }),
+      );
+      return dir;
+    }
+    const env = () => cleanEnv(process.env, { GANTRY_LEDGER_URL: ledgerUrl, GANTRY_COMMIT_SHA: COMMIT });
+    const plannedInput = (dir: string) => {
+      const tf = path.join(dir, 'cdktf.out', 'stacks', 'app-stack');
+      const show = JSON.parse(
+        execFileSync('terraform', ['show', '-json', 'gantry.tfplan'], { cwd: tf, encoding: 'utf8' }),
+      ) as { resource_changes: Array<{ change: { after: { input: string } } }> };
+      return show.resource_changes[0].change.after.input;
+    };
+
+    test('when the stack is not synthesized yet', async () => {
+      const dir = project('by the app');
+      const result = await gantry(['plan', 'app-stack'], env(), dir);
+      expect(result.stderr).toContain('planned; run');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('[synth] node app.js');
+      expect(result.stdout).toContain(
+        'Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 to read.',
+      );
+      expect(plannedInput(dir)).toBe('by the app');
+    });
+
+    test('again after a source change, so the plan is the plan of the sources, not of stale JSON', async () => {
+      const dir = project('first');
+      expect((await gantry(['plan', 'app-stack'], env(), dir)).code).toBe(0);
+      expect(plannedInput(dir)).toBe('first');
+      fs.writeFileSync(path.join(dir, 'source.txt'), 'second');
+      const again = await gantry(['plan', 'app-stack'], env(), dir);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('[synth] node app.js');
+      expect(plannedInput(dir)).toBe('second');
+    });
+
+    test('--no-synth plans the JSON as it is', async () => {
+      const dir = project('first');
+      expect((await gantry(['plan', 'app-stack'], env(), dir)).code).toBe(0);
+      fs.writeFileSync(path.join(dir, 'source.txt'), 'second');
+      const kept = await gantry(['plan', 'app-stack', '--no-synth'], env(), dir);
+      expect(kept.code).toBe(0);
+      expect(kept.stdout).not.toContain('[synth]');
+      expect(plannedInput(dir)).toBe('first');
+    });
+  });
+
+  describe('refuses a stack whose facts it cannot establish, recording why', () => {
+    const env = () => envPlain();
+    test.each([
+      ['no facts', {}, /the stack's cdk\.tf\.json has no Gantry facts/],
+      [
+        'facts of another stack',
+        { '//': { [STACK_FACTS_KEY]: testFacts('other-stack') } },
+        /the stack's Gantry facts are those of "other-stack", not "no-facts"/,
+      ],
+      [
+        'malformed approvals',
+        { '//': { [STACK_FACTS_KEY]: { ...testFacts('no-facts'), requiredApprovals: 'two' } } },
+        /requiredApprovals = "two"; expected an integer from 0/,
+      ],
+      [
+        'a newer facts version',
+        { '//': { [STACK_FACTS_KEY]: { ...testFacts('no-facts'), version: 2 } } },
+        /have version 2; this gantry reads version 1/,
+      ],
+    ])('%s: plan and apply exit 3 with a refused row', async (_name, meta, reason) => {
+      const dir = tempDir('no-facts');
+      fs.writeFileSync(
+        path.join(dir, 'main.tf.json'),
+        JSON.stringify({ ...meta, resource: { terraform_data: { a: { input: 'x' } } } }),
+      );
+      for (const action of ['plan', 'apply']) {
+        const result = await gantry([action, 'no-facts', '--dir', dir], env());
+        expect(result.code).toBe(3);
+        expect(result.stderr).toMatch(reason);
+        const [row] = await runs(['--stack', 'no-facts', '--action', action]);
+        expect(row).toMatchObject({ status: 'refused', exitCode: 3 });
+        expect(row.errorSummary).toMatch(reason);
+      }
+      expect(fs.existsSync(path.join(dir, '.terraform'))).toBe(false);
+    });
+
+    test('--env that disagrees with the facts', async () => {
+      const dir = terraformDir({ resource: { terraform_data: { a: { input: 'x' } } } }, 'env-check', {
+        environment: 'dev',
+      });
+      const result = await gantry(['plan', 'env-check', '--dir', dir, '--env', 'prod'], env());
+      expect(result.code).toBe(3);
+      expect(result.stderr).toMatch(
+        /--env "prod": stack env-check belongs to environment "dev" \(its facts\)/,
+      );
+    });
   });
 
   test('runs prints a readable table and JSON, filtered', async () => {

@@ -127,7 +127,7 @@ describeWithTerraform('runtime faults on a PostgreSQL cluster', () => {
   });
 
   test('SIGTERM is forwarded to Terraform and the row ends canceled', async () => {
-    const dir = slowStackDir();
+    const dir = slowStackDir('cancel');
     expect((await gantry(['plan', 'cancel', '--dir', dir], env())).code).toBe(0);
     const child = spawnGantry(['apply', 'cancel', '--dir', dir], env());
     await waitForOutput(child, /gantry-test-sleeping/);

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../lib/runtime/cli';
 import { RUNTIME_COMMANDS } from '../../lib/runtime/commands';
+import { STACK_FACTS_KEY, STACK_FACTS_VERSION, type StackFacts } from '../../lib/core/stack-facts';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 
@@ -103,10 +104,48 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `gantry-${prefix}-`));
 }
 
-/** A Terraform working dir holding `main.tf.json` (builtin `terraform_data` only: no provider needed). */
-export function terraformDir(config: unknown, prefix = 'stack'): string {
-  const dir = tempDir(prefix);
-  fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify(config, null, 2));
+/** The facts a test stack carries (what Gantry's stacks record at synth): a dev stack of acme/platform. */
+export function testFacts(
+  stack: string,
+  overrides: Partial<Omit<StackFacts, 'version' | 'stack'>> = {},
+): StackFacts {
+  const environment = overrides.environment === undefined ? 'dev' : overrides.environment;
+  return {
+    version: STACK_FACTS_VERSION,
+    stack,
+    kind: 'test',
+    repository: 'acme/platform',
+    defaultBranch: 'main',
+    environment,
+    accountId: null,
+    production: false,
+    requiredApprovals: 0,
+    approvalEnvironments: environment === null ? [] : [environment],
+    services: [],
+    ...overrides,
+  };
+}
+
+/** prod of the reference shape: two approvals, through `prod-approval` then `prod`. */
+export const PROD_FACTS = {
+  environment: 'prod',
+  production: true,
+  requiredApprovals: 2,
+  approvalEnvironments: ['prod-approval', 'prod'],
+} as const;
+
+/**
+ * A Terraform working dir for stack `stack` holding `main.tf.json` (builtin `terraform_data` only: no
+ * provider needed) with the stack's facts (`testFacts(stack, facts)`), as `gantry` requires.
+ */
+export function terraformDir(
+  config: Record<string, unknown>,
+  stack: string,
+  facts: Partial<Omit<StackFacts, 'version' | 'stack'>> = {},
+): string {
+  const dir = tempDir(stack);
+  const withFacts = { '//': { [STACK_FACTS_KEY]: testFacts(stack, facts) }, ...config };
+  fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify(withFacts, null, 2));
   return dir;
 }
 
@@ -114,7 +153,7 @@ export function terraformDir(config: unknown, prefix = 'stack'): string {
  * A stack whose apply runs `sleep` in a local-exec provisioner until a file named `fast` exists in
  * the dir: an apply that stays running for as long as the test needs.
  */
-export function slowStackDir(): string {
+export function slowStackDir(stack = 'slow'): string {
   return terraformDir(
     {
       resource: {
@@ -132,6 +171,6 @@ export function slowStackDir(): string {
         },
       },
     },
-    'slow',
+    stack,
   );
 }

@@ -9,17 +9,24 @@ import * as path from 'node:path';
 import type { RunRecord } from '../../lib/runtime/ledger';
 import { describeWithTerraform } from '../terraform-harness';
 import { cleanEnv } from './env';
-import { gantry, tempDir } from './helpers';
+import { STACK_FACTS_KEY } from '../../lib/core/stack-facts';
+import { gantry, tempDir, testFacts } from './helpers';
 
 const COMMIT = 'c0ffee0000000000000000000000000000000a01';
 const STALE = 'c0ffee0000000000000000000000000000000a02';
 
 /** A services-like stack: the image is `<repository>:${var.image_tag_api}`, defaulting to v1.0.0. */
-function servicesStack(): string {
+function servicesStack(stack: string): string {
   const dir = tempDir('image-tags');
   fs.writeFileSync(
     path.join(dir, 'cdk.tf.json'),
     JSON.stringify({
+      '//': {
+        [STACK_FACTS_KEY]: testFacts(stack, {
+          kind: 'services',
+          services: [{ name: 'api', imageTagVariable: 'image_tag_api' }],
+        }),
+      },
       variable: { image_tag_api: { type: 'string', default: 'v1.0.0' } },
       resource: {
         terraform_data: {
@@ -72,7 +79,7 @@ describeWithTerraform('gantry plan with image tags, on real Terraform', () => {
   }
 
   test('--var puts the tag in the saved plan, the row records it, and apply applies it', async () => {
-    const dir = servicesStack();
+    const dir = servicesStack('svc-var');
     const plan = await gantry(['plan', 'svc-var', '--dir', dir, '--var', 'image_tag_api=v1.3.0'], env());
     expect(plan.stderr).toContain('variables: image_tag_api=v1.3.0 (--var)');
     expect(plan.code).toBe(0);
@@ -97,7 +104,7 @@ describeWithTerraform('gantry plan with image tags, on real Terraform', () => {
   });
 
   test('GANTRY_IMAGE_TAGS bound to this commit puts the tag in the plan', async () => {
-    const dir = servicesStack();
+    const dir = servicesStack('svc-param');
     const tags = JSON.stringify({ commit: COMMIT, tags: { api: 'v1.2.9' } });
     const plan = await gantry(['plan', 'svc-param', '--dir', dir], env({ GANTRY_IMAGE_TAGS: tags }));
     expect(plan.code).toBe(0);
@@ -107,7 +114,7 @@ describeWithTerraform('gantry plan with image tags, on real Terraform', () => {
   });
 
   test('GANTRY_IMAGE_TAGS written for another commit is ignored: the default tag is planned', async () => {
-    const dir = servicesStack();
+    const dir = servicesStack('svc-stale');
     const tags = JSON.stringify({ commit: STALE, tags: { api: 'v0.9.0' } });
     const plan = await gantry(['plan', 'svc-stale', '--dir', dir], env({ GANTRY_IMAGE_TAGS: tags }));
     expect(plan.code).toBe(0);
@@ -126,8 +133,8 @@ describeWithTerraform('gantry plan with image tags, on real Terraform', () => {
       'no image tag variable image_tag_web',
     ],
   ])('%s is refused (exit 3), recorded, and Terraform never plans', async (name, args, extra, reason) => {
-    const dir = servicesStack();
     const stack = `svc-refused-${name.replace(/\W+/g, '-')}`;
+    const dir = servicesStack(stack);
     const plan = await gantry(['plan', stack, '--dir', dir, ...args], env(extra));
     expect(plan.code).toBe(3);
     expect(plan.stderr).toMatch(

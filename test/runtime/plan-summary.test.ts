@@ -10,8 +10,9 @@ import { preventDestroyAddresses } from '../../lib/runtime/stack';
 import { appendStepSummary, STEP_SUMMARY_BYTES } from '../../lib/runtime/step-summary';
 import { renderSummaryMarkdown, renderSummaryText } from '../../lib/runtime/summary-render';
 import { tempDir } from './helpers';
+import { PLAN_FIXTURES } from '../util';
 
-const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'terraform-plans');
+const FIXTURES = PLAN_FIXTURES;
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
 
 /** INDEX.md's table: file -> "read:1, create:3" style action counts. */

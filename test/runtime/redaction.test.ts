@@ -15,8 +15,9 @@ import { renderSummaryMarkdown, renderSummaryText } from '../../lib/runtime/summ
 import { describeWithTerraform } from '../terraform-harness';
 import { cleanEnv } from './env';
 import { gantry, tempDir, terraformDir } from './helpers';
+import { PLAN_FIXTURES } from '../util';
 
-const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'terraform-plans');
+const FIXTURES = PLAN_FIXTURES;
 
 /** Every string leaf of a value. */
 function leaves(value: unknown, out: string[] = []): string[] {

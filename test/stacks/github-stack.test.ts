@@ -1,7 +1,7 @@
 import { Testing } from 'cdktf';
 import { referenceConfig } from '../../environments';
-import { createStacks } from '../../stacks';
-import type { GantryConfig } from '../../environments/types';
+import { FoundationStack, GithubStack } from '../../stacks';
+import type { GantryConfig } from '../../lib/config';
 import { checkTrustPolicy } from '../../lib/policy/trust-policy';
 import { evaluate } from '../iam-evaluator';
 import { readStack, synthApp, withEnvironment, type StackJson } from '../util';
@@ -194,12 +194,14 @@ describe('github stack (variants)', () => {
     const config = withEnvironment('staging', (env) => ({ ...env, deploymentBranches: { branches: [] } }));
     // The config validation names the field first...
     expect(() => synthApp(config)).toThrow(/^staging\.deploymentBranches: no branch or tag pattern given/);
-    // ...and the constructs refuse it too, for apps that build the stacks without validateConfig.
-    const app = Testing.app();
-    expect(() => {
-      createStacks(app, config);
-      app.synth();
-    }).toThrow(/needs a deployment branch policy/);
+    // ...and so do the stacks built one by one, without createStacks.
+    expect(() => new GithubStack(Testing.app(), config)).toThrow(
+      /^staging\.deploymentBranches: no branch or tag pattern given/,
+    );
+    const staging = config.environments[1];
+    expect(
+      () => new FoundationStack(Testing.app(), { organization: config.organization, environment: staging }),
+    ).toThrow(/^staging\.deploymentBranches: no branch or tag pattern given/);
   });
 
   test('fails when more reviewer groups than approvals are given', () => {
@@ -208,7 +210,7 @@ describe('github stack (variants)', () => {
       approval: { requiredApprovals: 1, reviewerGroups: [{ teams: ['a'] }, { teams: ['b'] }] },
     }));
     expect(() => synthApp(config)).toThrow(
-      /staging\.approval\.reviewerGroups: 2 group\(s\) for 1 required approval/,
+      /staging\.approval\.reviewerGroups: 2 group\(s\) given for 1 required approval\(s\); each group gates one environment of the chain/,
     );
   });
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { POLICY_REPORT_FILE, type PolicyReport } from '../../lib/policy';
-import type { EnvironmentConfig } from '../../environments/types';
+import type { EnvironmentConfig } from '../../lib/config';
 import { readStack, synthApp, withCreatedLoadBalancer, withEnvironment, type StackJson } from '../util';
 
 type Resource = Record<string, unknown>;

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { referenceConfig } from '../../environments';
-import type { EnvironmentConfig, GantryConfig, ServiceConfig } from '../../environments/types';
+import type { EnvironmentConfig, GantryConfig, ServiceConfig } from '../../lib/config';
 import { describeWithTerraform, OfflineTerraform, type PlanJson } from '../terraform-harness';
 import { readStack, synthApp, withEnvironment, type StackJson } from '../util';
 

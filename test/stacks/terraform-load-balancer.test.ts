@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { EnvironmentConfig } from '../../environments/types';
+import type { EnvironmentConfig } from '../../lib/config';
 import { describeWithTerraform, OfflineTerraform, type PlanJson } from '../terraform-harness';
 import { synthApp, withCreatedLoadBalancer } from '../util';
 

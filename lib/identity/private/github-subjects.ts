@@ -1,5 +1,5 @@
 /** GitHub OIDC token subjects (`sub`) and the trust policies Gantry's roles use. */
-import type { SubjectFormat } from '../../../environments/types';
+import type { SubjectFormat } from '../../core/github';
 
 /** Condition keys of GitHub's OIDC tokens. */
 export const GITHUB_TOKEN_HOST = 'token.actions.githubusercontent.com';

@@ -1,4 +1,4 @@
-/** Rules 1-10 of SECURITY.md: trust (GitHub OIDC) and permissions. */
+/** Rules 1-10 of docs/security.md: trust (GitHub OIDC) and permissions. */
 import { checkTrustPolicy, type TrustPolicyFinding } from '../trust-policy';
 import type { PolicyRule } from '../types';
 import { defineRule } from './define';

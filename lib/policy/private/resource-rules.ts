@@ -1,6 +1,6 @@
 /**
- * Rules 11-18 of SECURITY.md: ECR, ECS, CodeBuild, log groups, KMS keys, S3 state buckets; and Gantry's
- * load-balancer rules, which SECURITY.md does not number.
+ * Rules 11-18 of docs/security.md: ECR, ECS, CodeBuild, log groups, KMS keys, S3 state buckets; and Gantry's
+ * load-balancer rules, which docs/security.md does not number.
  */
 import type { PolicyRule } from '../types';
 import { defineRule } from './define';
@@ -482,7 +482,7 @@ const loadBalancerDeletion = defineRule({
 });
 
 /**
- * Gantry's own rules for what it creates beyond SECURITY.md (which does not number them): load
+ * Gantry's own rules for what it creates beyond docs/security.md (which does not number them): load
  * balancers, since `<env>-services` can create one.
  */
 export const LOAD_BALANCER_RULES: readonly PolicyRule[] = [loadBalancerTraffic, loadBalancerDeletion];

@@ -1,4 +1,5 @@
-/** Rules 19-23 of SECURITY.md: providers and backend, prevent_destroy, literal JSON, secrets. */
+/** Rules 19-23 of docs/security.md: providers and backend, prevent_destroy, literal JSON, secrets. */
+import { DATA_STORE_TYPES as DATA_STORES } from '../../core/data-stores';
 import type { PolicyRule } from '../types';
 import { defineRule } from './define';
 import { parseJson, policyDocuments } from './iam-documents';
@@ -44,19 +45,8 @@ const providersAndBackend = defineRule({
   },
 });
 
-/** Resource types that hold data: destroying one loses it (rule 20). */
-export const DATA_STORE_TYPES: readonly string[] = [
-  'aws_ecr_repository',
-  'aws_kms_key',
-  'aws_cloudwatch_log_group',
-  'aws_s3_bucket',
-  'aws_db_instance',
-  'aws_rds_cluster',
-  'aws_dynamodb_table',
-  'aws_efs_file_system',
-  'aws_docdb_cluster',
-  'aws_elasticache_replication_group',
-];
+/** Resource types that hold data (rule 20). */
+export const DATA_STORE_TYPES: readonly string[] = Object.keys(DATA_STORES);
 
 const preventDestroy = defineRule({
   id: 'GANTRY-TF-002',

@@ -5,8 +5,18 @@ import { registerLedger } from './ledger';
 import { registerPlan } from './plan';
 import { registerRuns } from './runs';
 import { registerShow } from './show';
+import { registerWorkflows } from './workflows';
 
-export { registerApply, registerDrift, registerLedger, registerPlan, registerRuns, registerShow };
+export {
+  registerApply,
+  registerDrift,
+  registerLedger,
+  registerPlan,
+  registerRuns,
+  registerShow,
+  registerWorkflows,
+};
+export { appConfig, DEFAULT_WORKFLOWS_DIR } from './workflows';
 export { renderRunsTable } from './runs';
 
 /** The runtime's own subcommands, in help order. */
@@ -17,4 +27,5 @@ export const RUNTIME_COMMANDS: readonly CommandRegistrar[] = [
   registerShow,
   registerRuns,
   registerLedger,
+  registerWorkflows,
 ];

@@ -24,12 +24,13 @@ export const registerShow: CommandRegistrar = (program, cli) => {
       const maxChars = Number(opts.maxChars);
       if (!Number.isInteger(maxChars) || maxChars < 200)
         throw new RuntimeError(`--max-chars: ${JSON.stringify(opts.maxChars)} must be an integer >= 200`);
-      const head = Buffer.alloc(1);
+      // A saved plan is a zip archive; anything else is read as the JSON of `terraform show -json`.
+      const head = Buffer.alloc(4);
       const fd = fs.openSync(resolved, 'r');
-      fs.readSync(fd, head, 0, 1, 0);
+      fs.readSync(fd, head, 0, 4, 0);
       fs.closeSync(fd);
       let json: string;
-      if (head.toString() === '{') {
+      if (!head.equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
         json = fs.readFileSync(resolved, 'utf8');
       } else {
         const run = await runTerraform(['show', '-json', '-no-color', resolved], {
@@ -44,6 +45,11 @@ export const registerShow: CommandRegistrar = (program, cli) => {
           throw new RuntimeError(`show: terraform show -json ${resolved} exited ${run.code}`);
         json = run.stdout;
       }
+      const problem = notAPlan(json);
+      if (problem)
+        throw new RuntimeError(
+          `show: ${resolved} is not plan JSON from \`terraform show -json\`: ${problem}`,
+        );
       let summary;
       try {
         summary = summarizePlan(json);
@@ -56,3 +62,22 @@ export const registerShow: CommandRegistrar = (program, cli) => {
       cli.setExit(EXIT.ok);
     });
 };
+
+/**
+ * Why `json` is not `terraform show -json` output of a plan, or `undefined` when it is one: JSON, an
+ * object with a `format_version` and the plan's own fields (a state or any other JSON file is refused).
+ */
+export function notAPlan(json: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch (error) {
+    return `not JSON (${(error as Error).message})`;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'not a JSON object';
+  const d = doc as Record<string, unknown>;
+  if (typeof d.format_version !== 'string') return 'it has no format_version';
+  if (!('planned_values' in d) && !('resource_changes' in d))
+    return 'it has neither planned_values nor resource_changes (a state, or another file?)';
+  return undefined;
+}

@@ -4,19 +4,16 @@
  * (reported at its construct path), so both say the same thing about the same value.
  */
 import { Token } from 'cdktf';
+import type { FieldProblem } from '../../core/errors';
+import { bucketNameProblem, subnetIdProblem } from '../../core/identifiers';
 import { partitionOf } from '../../core/naming';
 import { TLS12_SECURITY_POLICY } from '../../policy/rules';
 import type { ApplicationLoadBalancerSettings } from '../application-load-balancer';
 
 /** One problem: the field (relative to the settings) and what is wrong with it, and what is allowed. */
-export interface SettingProblem {
-  readonly field: string;
-  readonly message: string;
-}
+export type SettingProblem = FieldProblem;
 
-const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const CERTIFICATE_ARN = /^arn:(aws[a-z-]*):acm:([a-z0-9-]+):(\d{12}):certificate\/[A-Za-z0-9-]+$/;
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const MAX_IDLE_TIMEOUT_SECONDS = 4000;
 
@@ -67,7 +64,8 @@ export function loadBalancerSettingsProblems(
     );
     const seen = new Set<string>();
     for (const id of subnets.filter(known)) {
-      check(SUBNET_ID.test(id), 'subnetIds', `${show(id)} is not a subnet id (subnet-0123456789abcdef0)`);
+      const problem = subnetIdProblem(id);
+      if (problem) problems.push({ field: 'subnetIds', message: problem });
       check(!seen.has(id), 'subnetIds', `${show(id)} is listed twice; give distinct subnets`);
       seen.add(id);
     }
@@ -154,11 +152,8 @@ export function loadBalancerSettingsProblems(
   const logs = settings.accessLogs;
   if (logs) {
     if (known(logs.bucket)) {
-      check(
-        typeof logs.bucket === 'string' && BUCKET_NAME.test(logs.bucket),
-        'accessLogs.bucket',
-        `${show(logs.bucket)} is not an S3 bucket name`,
-      );
+      const problem = bucketNameProblem(logs.bucket);
+      if (problem) problems.push({ field: 'accessLogs.bucket', message: problem });
     }
     if (logs.prefix !== undefined && known(logs.prefix)) {
       check(

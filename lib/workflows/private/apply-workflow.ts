@@ -3,8 +3,9 @@
  * auto-deploy environments, every push to the default branch. One job per GitHub Environment of the
  * chain, in order (`prod-approval`, then `prod`), so each approval is its own gate.
  */
-import type { EnvironmentConfig, GantryConfig } from '../../../environments/types';
+import type { EnvironmentConfig, GantryConfig } from '../../config';
 import { GantryConfigError } from '../../core/errors';
+import { IMAGE_TAG_SOURCE } from '../../core/identifiers';
 import { environmentChain, imageTagsParameterName } from '../../core/naming';
 import {
   awsCredentialsStep,
@@ -15,9 +16,6 @@ import {
   type ResolvedOptions,
   type Yaml,
 } from './steps';
-
-/** Image tags the inputs accept: what ECR allows, as the config validator does. */
-const IMAGE_TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
 
 const RESOLVE_JOB = 'resolve';
 
@@ -65,7 +63,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '  [[ " $services " == *" $service "* ]] || fail "service \\"$service\\" is not in $ENVIRONMENT (services: $services)"',
     '  [[ "$seen" != *" $service "* ]] || fail "service \\"$service\\" is given twice"',
     '  seen="$seen$service "',
-    `  [[ "$tag" =~ ${IMAGE_TAG_PATTERN} ]] || fail "image tag \\"$tag\\" of $service is not a valid tag"`,
+    `  [[ "$tag" =~ ${IMAGE_TAG_SOURCE} ]] || fail "image tag \\"$tag\\" of $service is not a valid tag"`,
     '  [ "$tag" != latest ] || fail "image tag of $service: latest is mutable, name a release tag"',
     '  # The Terraform variable of the service: image_tag_<service with - as _>.',
     '  var_args="$var_args --var image_tag_${service//-/_}=$tag"',

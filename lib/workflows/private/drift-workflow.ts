@@ -1,5 +1,5 @@
 /** `terraform-drift.yml`: a scheduled `gantry drift` per stack with the read-only plan roles. */
-import type { GantryConfig } from '../../../environments/types';
+import type { GantryConfig } from '../../config';
 import { awsCredentialsStep, planRoleArnOf, setupSteps, type ResolvedOptions, type Yaml } from './steps';
 
 /** Exit 2 is drift: the job fails with an annotation naming the stack, so the run turns red. */

@@ -1,5 +1,5 @@
 /** `terraform-plan.yml`: every stack planned with the read-only plan roles; one updating PR comment. */
-import type { EnvironmentConfig, GantryConfig } from '../../../environments/types';
+import type { EnvironmentConfig, GantryConfig } from '../../config';
 import { uses } from '../pins';
 import {
   awsCredentialsStep,

@@ -1,5 +1,5 @@
-import type { LoadBalancerCreateConfig, LoadBalancerConfig, ServiceConfig } from '../../environments/types';
-import { PROD_CREATED_LOAD_BALANCER, problemsOf, withCreatedLoadBalancer, withEnvironment } from '../util';
+import type { LoadBalancerCreateConfig, LoadBalancerConfig, ServiceConfig } from '../../../lib/config';
+import { PROD_CREATED_LOAD_BALANCER, problemsOf, withCreatedLoadBalancer, withEnvironment } from '../../util';
 
 const created = (change: Partial<LoadBalancerCreateConfig>) =>
   problemsOf(withCreatedLoadBalancer({ ...PROD_CREATED_LOAD_BALANCER, ...change }));

@@ -1,5 +1,5 @@
-import type { ServiceConfig } from '../../environments/types';
-import { problemsOf, withEnvironment } from '../util';
+import type { ServiceConfig } from '../../../lib/config';
+import { problemsOf, withEnvironment } from '../../util';
 
 const withApi = (change: (s: ServiceConfig) => ServiceConfig) =>
   withEnvironment('prod', (env) => ({

@@ -1,6 +1,12 @@
-import { referenceConfig } from '../../environments';
-import type { EnvironmentConfig, GantryConfig, ServiceConfig } from '../../environments/types';
-import { problemsOf, withEnvironment } from '../util';
+import { referenceConfig } from '../../../environments';
+import {
+  getEnvironment,
+  type EnvironmentConfig,
+  type GantryConfig,
+  type ServiceConfig,
+} from '../../../lib/config';
+import { GantryConfigError } from '../../../lib/core/errors';
+import { problemsOf, withEnvironment } from '../../util';
 
 function withService(
   envName: string,
@@ -211,14 +217,14 @@ describe('validateConfig: deployment branches and runners', () => {
     expect(
       problemsOf(withEnvironment('dev', (e) => ({ ...e, deploymentBranches: { branches: [] } }))),
     ).toEqual([
-      'dev.deploymentBranches: no branch or tag pattern given; name at least one (e.g. branches: ["main"]) or use { protectedBranches: true }',
+      'dev.deploymentBranches: no branch or tag pattern given; name at least one (e.g. branches: ["main"]) or use { protectedBranches: true }: without one any branch could deploy',
     ]);
   });
 
   test('rejects a deployment branch pattern that matches every ref', () => {
     expect(
       problemsOf(withEnvironment('dev', (e) => ({ ...e, deploymentBranches: { branches: ['*'] } }))),
-    ).toEqual(['dev.deploymentBranches: "*" would let any ref deploy; name the branches or tags']);
+    ).toEqual(['dev.deploymentBranches: "*" matches every ref; name the branches or tags']);
   });
 
   test('rejects a runner connection that is not a CodeConnections ARN', () => {
@@ -288,8 +294,21 @@ describe('validateConfig: deployment branches and runners', () => {
       },
     }));
     expect(problemsOf(config)).toEqual([
-      'dev.runners.githubActions.privileged.reason: privileged mode needs a reason of 10+ characters (e.g. "builds container images with Docker")',
+      'dev.runners.githubActions.privileged.reason: "docker": privileged mode needs a reason of at least 10 characters (e.g. "builds container images with docker")',
       "dev.runners.deploy.timeoutMinutes: 3000 must be an integer from 5 to 2160 (CodeBuild's limits)",
     ]);
+  });
+});
+
+describe('getEnvironment', () => {
+  test('finds a configured environment', () => {
+    expect(getEnvironment('staging', referenceConfig).accountId).toBe('222222222222');
+  });
+
+  test('throws naming the allowed environments', () => {
+    expect(() => getEnvironment('qa', referenceConfig)).toThrow(GantryConfigError);
+    expect(() => getEnvironment('qa', referenceConfig)).toThrow(
+      'environment: "qa" is not configured, allowed: "dev", "staging", "prod"',
+    );
   });
 });

@@ -4,7 +4,7 @@ import { ROLE_INLINE_POLICIES_MAX_CHARS } from '../../../lib/core/aws-limits';
 import { inlinePolicySizeProblem } from '../../../lib/core/inline-policy-size';
 import { DeployRoles } from '../../../lib/identity/deploy-roles';
 import { GithubOidcProvider } from '../../../lib/identity/github-oidc-provider';
-import { CodeBuildRunner } from '../../../lib/runner';
+import { GithubActionsRunner } from '../../../lib/runner';
 
 // IAM refuses a role whose inline policies together exceed 10,240 characters (whitespace not
 // counted); Gantry says so at synth instead of failing half-way through an apply.
@@ -78,11 +78,12 @@ describe('roles Gantry creates', () => {
       region: 'eu-west-1',
       oidcProvider,
       repository: 'acme/platform',
-      defaultBranch: 'main',
-      environment: 'prod',
-      deploymentBranches: { branches: ['main'] },
-      planRoleName: 'acme-prod-gh-plan',
-      applyRoleName: 'acme-prod-gh-apply',
+      plan: { roleName: 'acme-prod-gh-plan', defaultBranch: 'main' },
+      apply: {
+        roleName: 'acme-prod-gh-apply',
+        environment: 'prod',
+        deploymentBranches: { branches: ['main'] },
+      },
     });
     roles.addToApplyPolicy(...bucketStatements(50)); // about 7,000 characters
     expect(() => Testing.synth(stack, true)).not.toThrow();
@@ -92,11 +93,11 @@ describe('roles Gantry creates', () => {
     );
   });
 
-  test('CodeBuildRunner: a build policy past the limit fails synth naming the role', () => {
+  test('GithubActionsRunner: a build policy past the limit fails synth naming the role', () => {
     const app = new App({ outdir: Testing.app().outdir });
     const stack = new TerraformStack(app, 'test');
     new AwsProvider(stack, 'aws', { region: 'eu-west-1', allowedAccountIds: [ACCOUNT] });
-    const runner = new CodeBuildRunner(stack, 'runner', {
+    const runner = new GithubActionsRunner(stack, 'runner', {
       accountId: ACCOUNT,
       region: 'eu-west-1',
       repository: 'acme/platform',
@@ -104,7 +105,6 @@ describe('roles Gantry creates', () => {
       vpcId: 'vpc-0a1d0000000000001',
       subnetIds: ['subnet-0a1d0000000000a01', 'subnet-0a1d0000000000b01'],
       kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0a1d0000-0000-4000-8000-00000000000k`,
-      mode: 'github-actions',
       projectName: 'acme-dev-runner',
     });
     expect(() => Testing.synth(stack, true)).not.toThrow();

@@ -99,7 +99,7 @@ describe('GithubEnvironment', () => {
     [
       'no deployment branch policy',
       { deploymentBranches: { branches: [] } },
-      /env\.deploymentBranches: .*needs a deployment branch policy/,
+      /env\.deploymentBranches: no branch or tag pattern given/,
     ],
     [
       'a match-everything branch pattern',

@@ -1,6 +1,11 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, Testing, TerraformStack } from 'cdktf';
-import { DeployRoles, type DeployRolesProps } from '../../../lib/identity/deploy-roles';
+import {
+  DeployRoles,
+  type ApplyRoleProps,
+  type DeployRolesProps,
+  type PlanRoleProps,
+} from '../../../lib/identity/deploy-roles';
 import { GithubOidcProvider } from '../../../lib/identity/github-oidc-provider';
 import { checkTrustPolicy } from '../../../lib/policy/trust-policy';
 import { evaluate, type EvaluationRequest } from '../../iam-evaluator';
@@ -12,12 +17,27 @@ interface Synthesized {
   resource: Record<string, Record<string, Record<string, unknown>>>;
 }
 
-function synth(change: Partial<DeployRolesProps> = {}, extend?: (roles: DeployRoles) => void): Synthesized {
+/** A change to the base props; `plan` and `apply` are merged into the base's. */
+type Change = Partial<Omit<DeployRolesProps, 'plan' | 'apply'>> & {
+  plan?: Partial<PlanRoleProps>;
+  apply?: Partial<ApplyRoleProps>;
+};
+
+function withChange(base: DeployRolesProps, change: Change): DeployRolesProps {
+  return {
+    ...base,
+    ...change,
+    plan: { ...base.plan, ...change.plan },
+    apply: { ...base.apply, ...change.apply },
+  };
+}
+
+function synth(change: Change = {}, extend?: (roles: DeployRoles) => void): Synthesized {
   const app = new App({ outdir: Testing.app().outdir });
   const stack = new TerraformStack(app, 'test');
   new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
   const provider = new GithubOidcProvider(stack, 'oidc', { accountId: ACCOUNT, region: 'eu-west-1' });
-  const roles = new DeployRoles(stack, 'roles', { ...baseProps(provider), ...change });
+  const roles = new DeployRoles(stack, 'roles', withChange(baseProps(provider), change));
   extend?.(roles);
   return JSON.parse(Testing.synth(stack, true)) as Synthesized;
 }
@@ -30,12 +50,13 @@ function baseProps(oidcProvider: GithubOidcProvider): DeployRolesProps {
     repository: 'acme/platform',
     ownerId: 1000001,
     repositoryId: 2000002,
-    defaultBranch: 'main',
-    environment: 'prod',
-    deploymentBranches: { branches: ['main'] },
-    planRoleName: 'acme-prod-gh-plan',
-    applyRoleName: 'acme-prod-gh-apply',
-    managedPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
+    plan: { roleName: 'acme-prod-gh-plan', defaultBranch: 'main' },
+    apply: {
+      roleName: 'acme-prod-gh-apply',
+      environment: 'prod',
+      deploymentBranches: { branches: ['main'] },
+      managedPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
+    },
   };
 }
 
@@ -153,7 +174,7 @@ describe('DeployRoles: apply role trust (immutable ids)', () => {
 
 describe('DeployRoles: reusable workflow pin', () => {
   const ref = 'acme/platform/.github/workflows/terraform-apply.yml@refs/heads/main';
-  const policy = trust(synth({ applyWorkflowRef: ref }), 'apply');
+  const policy = trust(synth({ apply: { workflowRef: ref } }), 'apply');
   const key = 'token.actions.githubusercontent.com:job_workflow_ref';
 
   test('allows the right environment from the pinned workflow only', () => {
@@ -206,10 +227,12 @@ describe('DeployRoles: plan role', () => {
 
   test('with an S3 backend may read the state and only Get/Put/Delete its .tflock', () => {
     const withState = synth({
-      planStateAccess: {
-        bucket: 'acme-prod-tfstate',
-        objectKeys: ['gantry/prod-foundation.tfstate', 'gantry/prod-services.tfstate'],
-        kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0c3d0000-0000-4000-8000-000000000003`,
+      plan: {
+        stateAccess: {
+          bucket: 'acme-prod-tfstate',
+          objectKeys: ['gantry/prod-foundation.tfstate', 'gantry/prod-services.tfstate'],
+          kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0c3d0000-0000-4000-8000-000000000003`,
+        },
       },
     });
     const [statePolicy] = Object.values(withState.resource.aws_iam_role_policy);
@@ -241,7 +264,9 @@ describe('DeployRoles: plan role', () => {
 
 describe('DeployRoles: apply role permissions', () => {
   test('attaches the given managed policies and boundary, tagged apply, one hour', () => {
-    const out = synth({ permissionsBoundaryArn: `arn:aws:iam::${ACCOUNT}:policy/gantry-boundary` });
+    const out = synth({
+      apply: { permissionsBoundaryArn: `arn:aws:iam::${ACCOUNT}:policy/gantry-boundary` },
+    });
     expect(role(out, 'apply')).toMatchObject({
       name: 'acme-prod-gh-apply',
       max_session_duration: 3600,
@@ -260,7 +285,9 @@ describe('DeployRoles: apply role permissions', () => {
 
   test('passRoles grants iam:PassRole only on the named roles, only to the named service', () => {
     const taskRole = `arn:aws:iam::${ACCOUNT}:role/acme-prod-api-task`;
-    const out = synth({ passRoles: [{ roleArns: [taskRole], service: 'ecs-tasks.amazonaws.com' }] });
+    const out = synth({
+      apply: { passRoles: [{ roleArns: [taskRole], service: 'ecs-tasks.amazonaws.com' }] },
+    });
     const [inline] = Object.values(out.resource.aws_iam_role_policy);
     const doc = inline.policy as string;
     const pass = (resource: string, service?: string) =>
@@ -278,13 +305,15 @@ describe('DeployRoles: apply role permissions', () => {
   test('statements and addToApplyPolicy render into one literal JSON policy at synth', () => {
     const out = synth(
       {
-        statements: [
-          {
-            Effect: 'Allow',
-            Action: 'ecs:UpdateService',
-            Resource: `arn:aws:ecs:eu-west-1:${ACCOUNT}:service/acme-prod/*`,
-          },
-        ],
+        apply: {
+          statements: [
+            {
+              Effect: 'Allow',
+              Action: 'ecs:UpdateService',
+              Resource: `arn:aws:ecs:eu-west-1:${ACCOUNT}:service/acme-prod/*`,
+            },
+          ],
+        },
       },
       (roles) =>
         roles.addToApplyPolicy({
@@ -324,21 +353,31 @@ describe('DeployRoles: apply role permissions', () => {
 });
 
 describe('DeployRoles: rejected input', () => {
-  const cases: Array<[string, Partial<DeployRolesProps>, RegExp]> = [
+  const cases: Array<[string, Change, RegExp]> = [
     [
       'an empty deployment branch policy',
-      { deploymentBranches: { branches: [], tags: [] } },
-      /roles\.deploymentBranches: .*needs a deployment branch policy/,
+      { apply: { deploymentBranches: { branches: [], tags: [] } } },
+      /roles\.apply\.deploymentBranches: no branch or tag pattern given/,
     ],
-    ['a missing deployment branch policy', { deploymentBranches: undefined as never }, /deploymentBranches/],
+    [
+      'a missing deployment branch policy',
+      { apply: { deploymentBranches: undefined as never } },
+      /roles\.apply\.deploymentBranches: no deployment branch policy given/,
+    ],
     [
       'a session longer than one hour',
       { maxSessionDurationSeconds: 7200 },
       /maxSessionDurationSeconds: 7200 must be/,
     ],
     ['a wildcard repository', { repository: 'acme/*' }, /repository: "acme\/\*" is not owner\/name/],
-    ['a wildcard default branch', { defaultBranch: 'release/*' }, /defaultBranch/],
-    ['a wildcard environment', { environment: 'prod*' }, /environment: "prod\*"/],
+    ['a wildcard default branch', { plan: { defaultBranch: 'release/*' } }, /plan\.defaultBranch/],
+    ['a wildcard environment', { apply: { environment: 'prod*' } }, /apply\.environment: "prod\*"/],
+    [
+      'a short account id',
+      { accountId: '12345' },
+      /^test\/roles\.accountId: "12345" is not a 12-digit AWS account id$/,
+    ],
+    ['a misspelt region', { region: 'eu-wst-1' }, /^test\/roles\.region: "eu-wst-1" is not an AWS region/],
     [
       'the id format without ids',
       { subjectFormat: 'id', ownerId: undefined },
@@ -346,39 +385,47 @@ describe('DeployRoles: rejected input', () => {
     ],
     [
       'a PassRole on a wildcard ARN',
-      { passRoles: [{ roleArns: ['arn:aws:iam::333333333333:role/*'], service: 'ecs-tasks.amazonaws.com' }] },
-      /passRoles\[0\]\.roleArns\[0\]/,
+      {
+        apply: {
+          passRoles: [{ roleArns: ['arn:aws:iam::333333333333:role/*'], service: 'ecs-tasks.amazonaws.com' }],
+        },
+      },
+      /apply\.passRoles\[0\]\.roleArns\[0\]/,
     ],
     [
       'a PassRole to no service',
-      { passRoles: [{ roleArns: ['arn:aws:iam::333333333333:role/x'], service: '*' }] },
-      /passRoles\[0\]\.service/,
+      { apply: { passRoles: [{ roleArns: ['arn:aws:iam::333333333333:role/x'], service: '*' }] } },
+      /apply\.passRoles\[0\]\.service/,
     ],
     [
       'a statement granting "*"',
-      { statements: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
-      /statements\[0\]\.Action: "\*" grants every action/,
+      { apply: { statements: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
+      /apply\.statements\[0\]\.Action: "\*" grants every action/,
     ],
     [
       'a statement granting iam:PassRole directly',
-      { statements: [{ Effect: 'Allow', Action: 'iam:PassRole', Resource: '*' }] },
+      { apply: { statements: [{ Effect: 'Allow', Action: 'iam:PassRole', Resource: '*' }] } },
       /through passRoles/,
     ],
     [
       'a statement with an interpolation',
-      { statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '${aws_s3_bucket.b.arn}' }] },
+      {
+        apply: {
+          statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '${aws_s3_bucket.b.arn}' }],
+        },
+      },
       /Terraform interpolation/,
     ],
     [
       'a managed policy that is not an ARN',
-      { managedPolicyArns: ['PowerUserAccess'] },
-      /managedPolicyArns\[0\]/,
+      { apply: { managedPolicyArns: ['PowerUserAccess'] } },
+      /apply\.managedPolicyArns\[0\]/,
     ],
-    ['identical role names', { applyRoleName: 'acme-prod-gh-plan' }, /the roles must differ/],
+    ['identical role names', { apply: { roleName: 'acme-prod-gh-plan' } }, /the roles must differ/],
     [
       'state keys with a wildcard',
-      { planStateAccess: { bucket: 'acme-state', objectKeys: ['gantry/*'] } },
-      /planStateAccess\.objectKeys/,
+      { plan: { stateAccess: { bucket: 'acme-state', objectKeys: ['gantry/*'] } } },
+      /plan\.stateAccess\.objectKeys/,
     ],
   ];
 

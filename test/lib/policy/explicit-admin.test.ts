@@ -28,7 +28,7 @@ describe('AdministratorAccess passed explicitly', () => {
     );
     const stack = readStack(outdir, 'staging-foundation') as unknown as PolicyMetadata;
     expect(stack['//'].gantry_policy.suppressions.map((s) => s.reason)).toEqual([
-      'AdministratorAccess passed explicitly in staging-foundation/deploy-roles.managedPolicyArns',
+      'AdministratorAccess passed explicitly in staging-foundation/deploy-roles.apply.managedPolicyArns',
     ]);
   });
 

@@ -6,7 +6,12 @@ import { GantryConfigError } from '../../../lib/core/errors';
 import { ServiceRepository, type ServiceRepositoryProps } from '../../../lib/registry';
 
 const KEY = 'arn:aws:kms:eu-west-1:333333333333:key/0c3d0000-0000-4000-8000-000000000001';
-const base: ServiceRepositoryProps = { repositoryName: 'acme/api', kmsKeyArn: KEY, region: 'eu-west-1' };
+const base: ServiceRepositoryProps = {
+  repositoryName: 'acme/api',
+  kmsKeyArn: KEY,
+  accountId: '333333333333',
+  region: 'eu-west-1',
+};
 
 function synth(props: ServiceRepositoryProps = base): string {
   return Testing.synthScope((scope) => {
@@ -98,24 +103,42 @@ describe('ServiceRepository', () => {
     expect(policy.policy).not.toContain('${');
   });
 
-  test('exposes the repository URL and ARN of the repository resource', () => {
+  test('exposes the repository URL and ARN literally, as ECR computes them, and the resource', () => {
     const json = Testing.synthScope((scope) => {
       const repo = new ServiceRepository(scope, 'repo', base);
       new TerraformOutput(scope, 'url', { value: repo.repositoryUrl });
       new TerraformOutput(scope, 'arn', { value: repo.repositoryArn });
+      new TerraformOutput(scope, 'resource', { value: repo.repository.repositoryUrl });
     });
     const outputs = (JSON.parse(json) as { output: Record<string, { value: string }> }).output;
-    expect(outputs.url.value).toMatch(
+    expect(outputs.url.value).toBe('333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/api');
+    expect(outputs.arn.value).toBe('arn:aws:ecr:eu-west-1:333333333333:repository/acme/api');
+    expect(outputs.resource.value).toMatch(
       /^\$\{aws_ecr_repository\.repo_repository_[0-9A-F]+\.repository_url\}$/,
     );
-    expect(outputs.arn.value).toMatch(/^\$\{aws_ecr_repository\.repo_repository_[0-9A-F]+\.arn\}$/);
+  });
+
+  test('fromName gives the same literal handle without creating anything', () => {
+    expect(
+      ServiceRepository.fromName({
+        accountId: '333333333333',
+        region: 'cn-north-1',
+        repositoryName: 'acme/api',
+      }),
+    ).toEqual({
+      repositoryName: 'acme/api',
+      repositoryUrl: '333333333333.dkr.ecr.cn-north-1.amazonaws.com.cn/acme/api',
+      repositoryArn: 'arn:aws-cn:ecr:cn-north-1:333333333333:repository/acme/api',
+    });
   });
 
   test.each([
     [{ pullAccountIds: ['*'] }, 'repo.pullAccountIds: "*" is not a 12-digit AWS account id'],
     [{ keepReleaseTags: 0 }, 'repo.keepReleaseTags: 0 must be an integer from 1 to 10000'],
     [{ untaggedExpiryDays: 1.5 }, 'repo.untaggedExpiryDays: 1.5 must be an integer from 1 to 10000'],
-    [{ repositoryName: 'Acme/API' }, 'repo.repositoryName: "Acme/API" is not an ECR repository name'],
+    [{ repositoryName: 'Acme/API' }, 'repo.repositoryName: "Acme/API" is not a literal ECR repository name'],
+    [{ accountId: '12345' }, 'repo.accountId: "12345" is not a 12-digit AWS account id'],
+    [{ region: 'eu-wst-1' }, 'repo.region: "eu-wst-1" is not an AWS region'],
   ])('rejects %j', (change, message) => {
     expect(() => synth({ ...base, ...change })).toThrow(GantryConfigError);
     expect(() => synth({ ...base, ...change })).toThrow(message);

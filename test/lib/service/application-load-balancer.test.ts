@@ -9,8 +9,10 @@ import {
   ApplicationLoadBalancer,
   DEFAULT_LOAD_BALANCER_SSL_POLICY,
   FargateService,
+  ServiceRoles,
   type ApplicationLoadBalancerProps,
 } from '../../../lib/service';
+import { ServiceRepository } from '../../../lib/registry';
 
 const ACCOUNT = '333333333333';
 const CERTIFICATE = `arn:aws:acm:eu-west-1:${ACCOUNT}:certificate/0c3d0000-0000-4000-8000-0000000000c3`;
@@ -128,7 +130,9 @@ describe('ApplicationLoadBalancer', () => {
             dns: alb.dnsName,
             zone: alb.zoneId,
             arn: alb.loadBalancerArn,
-            ...alb.listener,
+            listenerArn: alb.listener.listenerArn,
+            securityGroupId: alb.listener.securityGroupId,
+            loadBalancerArnSuffix: alb.listener.loadBalancerArnSuffix,
           },
         });
       });
@@ -311,17 +315,27 @@ describe('ApplicationLoadBalancer', () => {
           serviceName: 'api',
           namePrefix: 'acme-prod',
           region: 'eu-west-1',
-          clusterArn: `arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/acme-prod`,
-          clusterName: 'acme-prod',
-          imageRepositoryUrl: `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/acme/api`,
+          cluster: {
+            clusterArn: `arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/acme-prod`,
+            clusterName: 'acme-prod',
+          },
+          repository: ServiceRepository.fromName({
+            accountId: ACCOUNT,
+            region: 'eu-west-1',
+            repositoryName: 'acme/api',
+          }),
+          roles: ServiceRoles.fromNames({
+            organization: 'acme',
+            environment: 'prod',
+            serviceName: 'api',
+            accountId: ACCOUNT,
+            region: 'eu-west-1',
+          }),
           imageTag: 'v1.3.1',
-          taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/acme-prod-api-task`,
-          executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/acme-prod-api-exec`,
           cpu: 512,
           memoryMiB: 1024,
           vpcId: base.vpcId,
           subnetIds: ['subnet-0c3d0000000000a03', 'subnet-0c3d0000000000b03'],
-          logGroupName: '/gantry/acme-prod/services/api',
           kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0c3d0000-0000-4000-8000-000000000001`,
           port: 8000,
           loadBalancer: alb.listener,
@@ -352,6 +366,17 @@ describe('ApplicationLoadBalancer', () => {
           security_groups: [
             expect.stringMatching(/^\$\{aws_security_group\.alb_security-group_[0-9A-F]+\.id\}$/),
           ],
+        }),
+      ]);
+      // The service opened the load balancer's egress to its tasks through the listener: no call to forget.
+      expect(all(resources, 'aws_vpc_security_group_egress_rule')).toEqual([
+        expect.objectContaining({
+          from_port: 8000,
+          to_port: 8000,
+          ip_protocol: 'tcp',
+          referenced_security_group_id: expect.stringMatching(
+            /^\$\{aws_security_group\.api_security-group_[0-9A-F]+\.id\}$/,
+          ),
         }),
       ]);
     });
@@ -434,7 +459,7 @@ describe('ApplicationLoadBalancer', () => {
       [
         'an access-log bucket that is not a bucket name',
         { accessLogs: { bucket: 'Acme_Logs' } },
-        'stack/alb.accessLogs.bucket: "Acme_Logs" is not an S3 bucket name',
+        "stack/alb.accessLogs.bucket: \"Acme_Logs\" is not an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')",
       ],
       [
         'deletion protection off without a reason',

@@ -1,6 +1,7 @@
 import { Testing } from 'cdktf';
 import { GantryConfigError } from '../../../lib/core/errors';
-import { FargateService, type FargateServiceProps } from '../../../lib/service';
+import { ServiceRepository } from '../../../lib/registry';
+import { FargateService, ServiceRoles, type FargateServiceProps } from '../../../lib/service';
 import { secretLikeWord } from '../../../lib/core/secret-names';
 
 const ACCOUNT = '333333333333';
@@ -8,21 +9,36 @@ const LISTENER = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:listener/app
 const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0c3d0000-0000-4000-8000-000000000001`;
 const SECRET = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:acme/prod/database-url`;
 
+const rolesOf = (serviceName: string, secretArns: string[] = [SECRET]) =>
+  ServiceRoles.fromNames({
+    organization: 'acme',
+    environment: 'prod',
+    serviceName,
+    accountId: ACCOUNT,
+    region: 'eu-west-1',
+    secretArns,
+  });
+const repositoryOf = (serviceName: string) =>
+  ServiceRepository.fromName({
+    accountId: ACCOUNT,
+    region: 'eu-west-1',
+    repositoryName: `acme/${serviceName}`,
+  });
+const TASK_ROLE = `arn:aws:iam::${ACCOUNT}:role/acme-prod-api-task`;
+const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/acme-prod-api-exec`;
+
 const web: FargateServiceProps = {
   serviceName: 'api',
   namePrefix: 'acme-prod',
   region: 'eu-west-1',
-  clusterArn: `arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/acme-prod`,
-  clusterName: 'acme-prod',
-  imageRepositoryUrl: `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/acme/api`,
+  cluster: { clusterArn: `arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/acme-prod`, clusterName: 'acme-prod' },
+  repository: repositoryOf('api'),
+  roles: rolesOf('api'),
   imageTag: 'v1.3.1',
-  taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/acme-prod-api-task`,
-  executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/acme-prod-api-exec`,
   cpu: 512,
   memoryMiB: 1024,
   vpcId: 'vpc-0c3d0000000000003',
   subnetIds: ['subnet-0c3d0000000000a03', 'subnet-0c3d0000000000b03'],
-  logGroupName: '/gantry/acme-prod/services/api',
   kmsKeyArn: KEY,
   port: 8000,
   healthCheckPath: '/api/health',
@@ -37,6 +53,8 @@ const web: FargateServiceProps = {
 const worker: FargateServiceProps = {
   ...web,
   serviceName: 'worker',
+  repository: repositoryOf('worker'),
+  roles: rolesOf('worker'),
   port: undefined,
   healthCheckPath: undefined,
   loadBalancer: undefined,
@@ -78,8 +96,8 @@ describe('FargateService', () => {
         network_mode: 'awsvpc',
         cpu: '512',
         memory: '1024',
-        task_role_arn: web.taskRoleArn,
-        execution_role_arn: web.executionRoleArn,
+        task_role_arn: TASK_ROLE,
+        execution_role_arn: EXECUTION_ROLE,
       });
     });
 
@@ -354,7 +372,7 @@ describe('FargateService', () => {
     });
 
     test('when asked: the service allows it, the root stays read-only, the agent gets writable volumes', () => {
-      const exec = synth({ ...web, enableExecuteCommand: true, migrationCommand: ['migrate'] });
+      const exec = synth({ ...web, enableExecuteCommand: true, migration: { command: ['migrate'] } });
       expect(only(exec, 'aws_ecs_service').enable_execute_command).toBe(true);
       const agentPaths = [
         { sourceVolume: 'ecs-exec-managed-agents', containerPath: '/managed-agents', readOnly: false },
@@ -386,7 +404,7 @@ describe('FargateService', () => {
   });
 
   test('a migration command adds a one-off task definition running the same image', () => {
-    const withMigration = synth({ ...web, migrationCommand: ['python', 'manage.py', 'migrate'] });
+    const withMigration = synth({ ...web, migration: { command: ['python', 'manage.py', 'migrate'] } });
     const tasks = Object.values(withMigration.aws_ecs_task_definition);
     const migration = tasks.find((t) => t.family === 'acme-prod-api-migrate') as Record<string, unknown>;
     const [service] = containers(tasks.find((t) => t.family === 'acme-prod-api') as Record<string, unknown>);
@@ -395,7 +413,7 @@ describe('FargateService', () => {
     expect(migrate.command).toEqual(['python', 'manage.py', 'migrate']);
     expect(migrate.portMappings).toBeUndefined();
     expect(migrate.readonlyRootFilesystem).toBe(true);
-    expect(migration.task_role_arn).toBe(web.taskRoleArn);
+    expect(migration.task_role_arn).toBe(TASK_ROLE);
     expect(Object.keys(withMigration.aws_ecs_service)).toHaveLength(1);
   });
 
@@ -422,18 +440,18 @@ describe('FargateService', () => {
     test('a worker with a health-check path', () => {
       rejects(
         { ...worker, healthCheckPath: '/health' },
-        'worker.healthCheckPath: "/health" given but service "worker" has no port (a worker)',
+        'worker.healthCheckPath: service "worker" has no port (a worker), so it cannot have a load-balancer health check',
       );
     });
 
     test('a worker with routing or alarms', () => {
       rejects(
         { ...worker, routing: { priority: 1, hostHeaders: ['x'] } },
-        'worker.routing: given but service "worker" has no port',
+        'worker.routing: service "worker" has routing but no port',
       );
       rejects(
         { ...worker, alarms: { errorRatePercent: 1 } },
-        'worker.alarms: given but service "worker" has no port',
+        'worker.alarms: service "worker" has no port (a worker), so it has no load-balancer alarms',
       );
     });
 
@@ -446,11 +464,27 @@ describe('FargateService', () => {
     });
 
     test('the same role as task and execution role', () => {
-      rejects({ ...web, executionRoleArn: web.taskRoleArn }, 'api.executionRoleArn');
+      rejects(
+        { ...web, roles: { ...web.roles, executionRoleArn: TASK_ROLE } },
+        `api.roles: "${TASK_ROLE}" is both the task and the execution role`,
+      );
     });
 
     test('the "latest" image tag', () => {
-      rejects({ ...web, imageTag: 'latest' }, 'api.imageTag: "latest" must be an immutable release tag');
+      rejects(
+        { ...web, imageTag: 'latest' },
+        'api.imageTag: "latest" is mutable and cannot be rolled back to',
+      );
+    });
+
+    test('a misspelt region and malformed network ids, each in one line naming the prop', () => {
+      expect(() => synth({ ...web, region: 'eu-wst-1', vpcId: 'vpc-x', subnetIds: ['subnet-bad'] })).toThrow(
+        new GantryConfigError([
+          'stack/api.region: "eu-wst-1" is not an AWS region (e.g. "eu-west-1", "us-east-1")',
+          'stack/api.vpcId: "vpc-x" is not a VPC id (vpc-0123456789abcdef0)',
+          'stack/api.subnetIds: "subnet-bad" is not a subnet id (subnet-0123456789abcdef0)',
+        ]),
+      );
     });
 
     test('a secret that is not an ARN', () => {
@@ -470,7 +504,10 @@ describe('FargateService', () => {
 
     test('a listener ARN that is not an ALB listener', () => {
       rejects(
-        { ...web, loadBalancer: { listenerArn: 'arn:aws:iam::1:role/x', securityGroupId: 'sg-1' } },
+        {
+          ...web,
+          loadBalancer: { listenerArn: 'arn:aws:iam::1:role/x', securityGroupId: 'sg-0c3d00000000000a3' },
+        },
         'api.loadBalancer.listenerArn',
       );
     });
@@ -480,6 +517,70 @@ describe('FargateService', () => {
         { ...web, autoscaling: { minCount: 3, maxCount: 2 } },
         'api.autoscaling.maxCount: 2 must be an integer >= minCount (3)',
       );
+    });
+
+    describe('wiring mistakes, each a one-line synth error naming the prop', () => {
+      test('a repository the execution role may not pull', () => {
+        rejects(
+          { ...web, repository: repositoryOf('api-v2') },
+          `api.repository: "arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/acme/api-v2" is not the repository the execution role may pull`,
+        );
+      });
+
+      test('a secret the execution role may not read', () => {
+        rejects(
+          { ...web, roles: rolesOf('api', []) },
+          `api.secrets.DATABASE_URL: "${SECRET}" is not among the secrets the execution role may read`,
+        );
+      });
+
+      test("the repository's token URL instead of the repository", () => {
+        expect(() =>
+          Testing.synthScope((scope) => {
+            const repo = new ServiceRepository(scope, 'repo', {
+              repositoryName: 'acme/api',
+              kmsKeyArn: KEY,
+              accountId: ACCOUNT,
+              region: 'eu-west-1',
+            });
+            new FargateService(scope, 'api', {
+              ...web,
+              repository: { ...repo, repositoryUrl: repo.repository.repositoryUrl },
+            });
+          }),
+        ).toThrow(/^stack\/api\.repository: must name the repository literally/);
+      });
+
+      test('a created listener passed by reference, whose load balancer could not reach the tasks', () => {
+        expect(() =>
+          Testing.synthScope((scope) => {
+            const rule = new FargateService(scope, 'other', {
+              ...web,
+              serviceName: 'other',
+              roles: rolesOf('other'),
+              repository: repositoryOf('other'),
+            });
+            new FargateService(scope, 'api', {
+              ...web,
+              loadBalancer: {
+                listenerArn: rule.targetGroupArn as string,
+                securityGroupId: rule.securityGroupId,
+              },
+            });
+          }),
+        ).toThrow(
+          /^stack\/api\.loadBalancer: refers to a listener of this app by reference, with no way to open its load balancer to the tasks; pass ApplicationLoadBalancer\.listener/,
+        );
+      });
+
+      test('the log group is the one the execution role may write', () => {
+        const roles = rolesOf('api');
+        const group = only(resources, 'aws_cloudwatch_log_group');
+        expect(group.name).toBe(roles.logGroupName);
+        expect(containers(only(resources, 'aws_ecs_task_definition'))[0].logConfiguration).toMatchObject({
+          options: { 'awslogs-group': roles.logGroupName },
+        });
+      });
     });
 
     test('every problem at once', () => {

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { referenceConfig } from '../../../environments';
-import type { EnvironmentConfig, GantryConfig } from '../../../environments/types';
+import type { EnvironmentConfig, GantryConfig } from '../../../lib/config';
 import { environmentChain, imageTagVariableName, planRoleName, roleArn } from '../../../lib/core/naming';
 import {
   ACTION_PINS,

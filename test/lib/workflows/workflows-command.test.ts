@@ -1,83 +1,82 @@
-import { Command } from 'commander';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { registerWorkflows, runWorkflowsCommand } from '../../../bin/workflows';
+import { referenceConfig } from '../../../environments';
+import type { GantryConfig } from '../../../lib/config';
+import { gantry, tempDir } from '../../runtime/helpers';
+import { synthApp } from '../../util';
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-wf-cmd-'));
-}
-
-function run(options: Parameters<typeof runWorkflowsCommand>[0]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = runWorkflowsCommand(
-    options,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, out, err };
-}
+/** The reference configuration as another organisation's: a different org, repository and accounts. */
+const globex: GantryConfig = {
+  organization: {
+    ...referenceConfig.organization,
+    name: 'globex',
+    github: { ...referenceConfig.organization.github, repository: 'globex/delivery' },
+  },
+  environments: referenceConfig.environments.map((env) => ({
+    ...env,
+    services: env.services.map((s) => ({ ...s })),
+  })),
+};
 
 describe('gantry workflows', () => {
-  test('writes the three files into --out, then --check passes', () => {
-    const dir = path.join(tempDir(), '.github', 'workflows');
-    const written = run({ out: dir });
+  const outdir = synthApp(globex);
+  const args = (out: string, ...rest: string[]) => [
+    'workflows',
+    '--no-synth',
+    '--outdir',
+    outdir,
+    '--out',
+    out,
+    ...rest,
+  ];
+
+  test("writes the workflows of the app it runs in, from that app's configuration", async () => {
+    const dir = path.join(tempDir('wf'), '.github', 'workflows');
+    const written = await gantry(args(dir), {});
     expect(written.code).toBe(0);
     expect(fs.readdirSync(dir).sort()).toEqual([
       'terraform-apply.yml',
       'terraform-drift.yml',
       'terraform-plan.yml',
     ]);
-    expect(run({ out: dir, check: true })).toEqual({
+    const plan = fs.readFileSync(path.join(dir, 'terraform-plan.yml'), 'utf8');
+    expect(plan).toContain('globex-dev-gh-plan');
+    expect(plan).not.toContain('acme');
+    const checked = await gantry(args(dir, '--check'), {});
+    expect(checked).toMatchObject({
       code: 0,
-      out: [`gantry: workflows: 3 files in ${dir} match the configuration`],
-      err: [],
+      stdout: expect.stringMatching(/3 files in .* match the configuration$/),
     });
   });
 
-  test('--check fails naming the file that was edited by hand, and writes nothing', () => {
-    const dir = tempDir();
-    run({ out: dir });
+  test('--check fails naming the file that was edited by hand, and writes nothing', async () => {
+    const dir = tempDir('wf');
+    await gantry(args(dir), {});
     const file = path.join(dir, 'terraform-plan.yml');
     fs.writeFileSync(file, 'name: edited\n');
-    const checked = run({ out: dir, check: true });
+    const checked = await gantry(args(dir, '--check'), {});
     expect(checked.code).toBe(1);
-    expect(checked.err[0]).toBe(`gantry: workflows: ${file} is out of date`);
+    expect(checked.stderr.split('\n')[0]).toMatch(
+      /^gantry: workflows: .*terraform-plan\.yml is out of date$/,
+    );
     expect(fs.readFileSync(file, 'utf8')).toBe('name: edited\n');
   });
 
-  test('a configuration from --config is validated first, with one line per problem', () => {
-    const file = path.join(tempDir(), 'bad-config.js');
-    fs.writeFileSync(
-      file,
-      'const { referenceConfig } = require(process.env.GANTRY_ENVIRONMENTS);\n' +
-        "exports.config = { ...referenceConfig, environments: referenceConfig.environments.map((e) => ({ ...e, accountId: '123' })) };\n",
+  test('refuses in an app that does not use the stack factory, writing nothing', async () => {
+    const dir = tempDir('wf');
+    const bare = tempDir('bare-out');
+    const result = await gantry(['workflows', '--no-synth', '--outdir', bare, '--out', dir], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /gantry-app\.json does not exist: this app does not create its stacks with Gantry's stack factory/,
     );
-    process.env.GANTRY_ENVIRONMENTS = path.resolve(__dirname, '../../../environments');
-    try {
-      const result = run({ out: tempDir(), config: file });
-      expect(result.code).toBe(1);
-      expect(result.err).toContain(
-        'gantry: config error: dev.accountId: "123" is not a 12-digit AWS account id',
-      );
-    } finally {
-      delete process.env.GANTRY_ENVIRONMENTS;
-    }
+    expect(result.stderr.split('\n')).toHaveLength(1);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 
-  test('registers as a subcommand that reports its exit code to the CLI', async () => {
-    const dir = tempDir();
-    const codes: number[] = [];
-    const lines: string[] = [];
-    const program = new Command('gantry').exitOverride();
-    registerWorkflows(program, {
-      io: { out: (t) => lines.push(t), err: (t) => lines.push(t) },
-      setExit: (c) => codes.push(c),
-    });
-    await program.parseAsync(['workflows', '--out', dir, '--check'], { from: 'user' });
-    await program.parseAsync(['workflows', '--out', dir], { from: 'user' });
-    expect(codes).toEqual([1, 0]);
-    expect(lines.at(-1)).toBe(`wrote ${path.join(dir, 'terraform-drift.yml')}`);
+  test('refuses outside an app: no cdktf.json to synthesize with', async () => {
+    const result = await gantry(['workflows', '--out', tempDir('wf')], {}, tempDir('not-an-app'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^gantry: no cdktf\.json in .* to synthesize the stacks with/);
   });
 });

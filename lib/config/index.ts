@@ -1,0 +1,10 @@
+export * from './approval';
+export * from './environment';
+export * from './gantry-config';
+export * from './load-balancer';
+export * from './network';
+export * from './organization';
+export * from './runners';
+export * from './services';
+export * from './state';
+export type { DeploymentBranchesConfig, ReviewerGroup, SubjectFormat } from '../core/github';

@@ -1,0 +1,82 @@
+/** The services of an environment: what each runs (`FargateServiceSettings`), its name and image tag. */
+import type { ProblemList } from '../core/errors';
+import { GantryConfigError, show } from '../core/errors';
+import { imageTagProblem } from '../core/identifiers';
+import { executionRoleName, taskRoleName } from '../core/naming';
+import {
+  fargateServiceSettingsProblems,
+  SERVICE_NAME,
+  type FargateServiceSettings,
+  type ServiceAlarmThresholds,
+  type ServiceRouting,
+} from '../service/service-settings';
+
+/** Listener rule of a service with a port. */
+export type ServiceRoutingConfig = ServiceRouting;
+/** Deployment alarm thresholds of a service with a port. */
+export type ServiceAlarmConfig = ServiceAlarmThresholds;
+
+/** One service of an environment: what `FargateService` takes, plus its name and default image tag. */
+export interface ServiceConfig extends FargateServiceSettings {
+  /** Lower-case service name, unique in the environment. */
+  readonly name: string;
+  /** The image tag deployed by default (Terraform variable `image_tag_<name>`); never `latest`. */
+  readonly imageTag: string;
+}
+
+/** The parts of an environment the service rules read. */
+interface WithServices {
+  readonly name: string;
+  readonly services: readonly ServiceConfig[];
+  readonly loadBalancer?: unknown;
+}
+
+export function validateServices(env: WithServices, organization: string, problems: ProblemList): void {
+  if (!Array.isArray(env.services)) {
+    problems.add(`${env.name}.services`, `${show(env.services)} is not a list of services`);
+    return;
+  }
+  const names = new Set<string>();
+  const priorities = new Map<number, string>();
+  env.services.forEach((service, i) => {
+    const path = `${env.name}.services[${i}]`;
+    problems.check(
+      typeof service.name === 'string' && SERVICE_NAME.test(service.name),
+      `${path}.name`,
+      `${show(service.name)} must match ${SERVICE_NAME}`,
+    );
+    if (names.has(service.name))
+      problems.add(
+        `${path}.name`,
+        `duplicate service name ${show(service.name)}, names must be unique in an environment`,
+      );
+    names.add(service.name);
+    problems.addIf(`${path}.imageTag`, imageTagProblem(service.imageTag));
+    problems.addAll(path, fargateServiceSettingsProblems(service.name, service));
+    for (const roleName of [taskRoleName, executionRoleName]) {
+      try {
+        roleName(organization, env.name, service.name);
+      } catch (error) {
+        if (!(error instanceof GantryConfigError)) throw error;
+        problems.add(`${path}.name`, error.problems.join('; '));
+      }
+    }
+    const priority = service.routing?.priority;
+    if (priority !== undefined) {
+      const other = priorities.get(priority);
+      if (other !== undefined) {
+        problems.add(
+          `${path}.routing.priority`,
+          `${priority} is already used by service ${show(other)}, listener rule priorities must be unique`,
+        );
+      }
+      priorities.set(priority, service.name);
+    }
+    if (service.port !== undefined && env.loadBalancer === undefined) {
+      problems.add(
+        `${path}.port`,
+        `service ${show(service.name)} has a port but ${env.name}.loadBalancer is not set`,
+      );
+    }
+  });
+}

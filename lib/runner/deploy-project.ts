@@ -1,0 +1,229 @@
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
+import type { Construct } from 'constructs';
+import { FieldProblems, show, throwProblems, type FieldProblem } from '../core/errors';
+import type { IPolicyGrantee } from '../core/grants';
+import { policyIdOf, ssmParameterArn } from '../core/naming';
+import { isKnown } from '../core/tokens';
+import { Policy } from '../policy/policy';
+import { deployBuildspec } from './private/buildspec';
+import {
+  BuildProjectConstruct,
+  buildProjectProblems,
+  buildSettingsProblems,
+  managedPolicyArnProblems,
+  type BuildProjectProps,
+  type BuildSettings,
+} from './private/build-project';
+import { secretKind, starterStatements, type RunnerPolicyStatement } from './private/policies';
+
+/** The deploy project's settings (the configuration's `runners.deploy`). */
+export interface DeployProjectSettings extends BuildSettings {
+  /** Secrets Manager secret ARN or SSM parameter ARN holding `GANTRY_LEDGER_URL`. */
+  readonly ledgerUrlSecretArn: string;
+  /**
+   * Secrets Manager ARN of a GitHub token that can read the repository's Actions runs (fine-grained:
+   * `Actions: read`). The buildspec maps it to `GANTRY_GITHUB_TOKEN` (and the repository to
+   * `GANTRY_GITHUB_REPOSITORY`), the service role may `GetSecretValue` it only, and `gantry apply`
+   * uses it to verify an environment's N >= 2 approvals on the GitHub run that started the build
+   * (named in the image-tags parameter). Needed when the environment requires 2 or more approvals.
+   * @default none
+   */
+  readonly githubTokenSecretArn?: string;
+}
+
+export interface DeployProjectProps extends BuildProjectProps, DeployProjectSettings {
+  /** Environment name, exported to the build as `GANTRY_ENVIRONMENT`. */
+  readonly environmentName: string;
+  /** Stacks the build plans and applies, in order. */
+  readonly stacks: readonly string[];
+  /** The ref built when a caller gives no source version. @default 'refs/heads/main' */
+  readonly defaultSourceVersion?: string;
+  /** Managed policies of the service role: the environment's apply permissions. @default none */
+  readonly managedPolicyArns?: readonly string[];
+  /** Node.js of the build (`runtime-versions`). @default '20' */
+  readonly nodejsVersion?: string;
+  /** Synthesizes the stacks before the runtime runs. @default 'npm run synth' */
+  readonly synthCommand?: string;
+  /** The runtime, never fetched from a registry (`--no`). @default 'npx --no -- gantry' */
+  readonly runtimeCommand?: string;
+  /**
+   * Name of an SSM parameter (created here, `String`, initially `{"commit":"","tags":{}}`, its value
+   * owned by the workflow) through which a caller hands the build image tags bound to a commit: the
+   * starter may only `PutParameter` it, the build reads it as `GANTRY_IMAGE_TAGS`, and `gantry plan`
+   * applies the tags only at that commit. E.g. `imageTagsParameterName(org, env)`.
+   * @default none: the build deploys the image tags of the commit
+   */
+  readonly imageTagsParameterName?: string;
+}
+
+/** The image-tags parameter's value before any workflow wrote it: no commit, no tags. */
+export const INITIAL_IMAGE_TAGS_VALUE = '{"commit":"","tags":{}}';
+
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+const SSM_PARAMETER_NAME = /^(?:\/[A-Za-z0-9_.-]+)+$/;
+
+/**
+ * The CodeBuild project that runs `gantry plan` and `gantry apply` with an environment's apply rights.
+ * Its buildspec is defined here, in Terraform, not in the repository, and callers get only
+ * `grantStart(grantee)`: start it (choosing the commit) and read its builds and logs, with an explicit
+ * Deny of every override of what runs or with which rights. Runs in private subnets behind an
+ * egress-only security group, logs to a KMS-encrypted log group with a retention, encrypts artifacts
+ * with the environment's key, one build at a time.
+ */
+export class DeployProject extends BuildProjectConstruct {
+  /** The buildspec (YAML) the project runs. */
+  public readonly buildspec: string;
+  /** The image-tags parameter name, when it has one. */
+  public readonly imageTagsParameterName?: string;
+  /** Computed from configuration: `arn:<partition>:ssm:<region>:<account>:parameter/...`. */
+  public readonly imageTagsParameterArn?: string;
+
+  constructor(scope: Construct, id: string, props: DeployProjectProps) {
+    super(scope, id);
+    throwProblems(this.node.path, deployProjectProblems(props));
+    if (props.imageTagsParameterName) {
+      this.imageTagsParameterName = props.imageTagsParameterName;
+      this.imageTagsParameterArn = ssmParameterArn(
+        props.accountId,
+        props.region,
+        props.imageTagsParameterName,
+      );
+      new SsmParameter(this, 'image-tags', {
+        name: props.imageTagsParameterName,
+        description: `Image tags of a dispatch for ${props.projectName}, bound to its commit (written by the apply workflow)`,
+        type: 'String',
+        value: INITIAL_IMAGE_TAGS_VALUE,
+        // The workflow owns the value: Terraform creates the parameter and never resets it.
+        lifecycle: { ignoreChanges: ['value'] },
+      });
+    }
+    this.buildspec = deployBuildspec({
+      environmentName: props.environmentName,
+      stacks: props.stacks,
+      ledgerUrlSecretArn: props.ledgerUrlSecretArn,
+      nodejsVersion: props.nodejsVersion ?? '20',
+      synthCommand: props.synthCommand ?? 'npm run synth',
+      runtimeCommand: props.runtimeCommand ?? 'npx --no -- gantry',
+      imageTagsParameterName: this.imageTagsParameterName,
+      githubTokenSecretArn: props.githubTokenSecretArn,
+      repository: props.repository,
+    });
+    this.build(
+      props,
+      {
+        ledgerUrlSecretArn: props.ledgerUrlSecretArn,
+        imageTagsParameterArn: this.imageTagsParameterArn,
+        githubTokenSecretArn: props.githubTokenSecretArn,
+      },
+      {
+        description: `Gantry deploy project of ${props.environmentName}: plans and applies ${props.stacks.join(', ')}`,
+        privileged: false,
+        buildspec: this.buildspec,
+        extra: {
+          concurrentBuildLimit: 1,
+          sourceVersion: props.defaultSourceVersion ?? 'refs/heads/main',
+        },
+      },
+    );
+    for (const arn of [...new Set(props.managedPolicyArns ?? [])]) {
+      const attachment = new IamRolePolicyAttachment(this, `managed-policy-${policyIdOf(arn)}`, {
+        role: this.role.name,
+        policyArn: arn,
+      });
+      Policy.acceptExplicitAdministratorAccess(attachment, arn, `${this.node.path}.managedPolicyArns`);
+    }
+  }
+
+  /**
+   * Lets `grantee` (the GitHub apply role) run this project and nothing more: `StartBuild` and
+   * `BatchGetBuilds` on it, log reads on its log group, `ssm:PutParameter` on its image-tags parameter
+   * (when it has one), and an explicit Deny of `StartBuild` whenever the request overrides the
+   * buildspec, source, environment variables, service role, image, compute type, privileged mode, ...
+   * (see `START_BUILD_OVERRIDE_KEYS`), so no other policy of the grantee can reopen that path.
+   */
+  grantStart(grantee: IPolicyGrantee): void {
+    grantee.addToPolicy(...this.starterPolicyStatements());
+  }
+
+  /** The statements `grantStart` adds, for a principal that is not an `IPolicyGrantee`. */
+  starterPolicyStatements(): RunnerPolicyStatement[] {
+    return starterStatements(this.arns, this.projectName, this.logGroupName, this.imageTagsParameterArn);
+  }
+
+  /**
+   * Lets the project's builds pass these roles (literal ARNs) to `service` only (`iam:PassRole` with
+   * `iam:PassedToService`), e.g. the services' task and execution roles to `ecs-tasks.amazonaws.com`.
+   */
+  grantPassRole(roleArns: readonly string[], service: string, sid = 'PassRoles'): void {
+    if (roleArns.length === 0) return;
+    this.addToRolePolicy({
+      Sid: sid,
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: [...roleArns],
+      Condition: { StringEquals: { 'iam:PassedToService': service } },
+    });
+  }
+}
+
+/** Problems of the deploy project's settings (shared with the configuration's `runners.deploy`). */
+export function deployProjectSettingsProblems(settings: DeployProjectSettings): FieldProblem[] {
+  const problems = new FieldProblems();
+  problems.addAll('', buildSettingsProblems(settings));
+  problems.check(
+    typeof settings.ledgerUrlSecretArn === 'string' && secretKind(settings.ledgerUrlSecretArn) !== undefined,
+    'ledgerUrlSecretArn',
+    // The value is not shown: a literal here may well be the URL itself, with its password.
+    'is not a Secrets Manager secret ARN or SSM parameter ARN; the ledger URL is read at build time, never given as a literal',
+  );
+  const token = settings.githubTokenSecretArn;
+  if (token !== undefined) {
+    problems.check(
+      typeof token === 'string' && secretKind(token) === 'secretsmanager',
+      'githubTokenSecretArn',
+      `${typeof token === 'string' && token.startsWith('arn:') ? show(token) : '(value not shown)'} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>); the token is read at build time, never given as a literal`,
+    );
+  }
+  return problems.list;
+}
+
+function deployProjectProblems(props: DeployProjectProps): FieldProblem[] {
+  const problems = new FieldProblems();
+  problems.addAll('', buildProjectProblems(props));
+  // buildProjectProblems checked the build settings already.
+  problems.addAll(
+    '',
+    deployProjectSettingsProblems(props).filter((p) =>
+      ['ledgerUrlSecretArn', 'githubTokenSecretArn'].includes(p.field),
+    ),
+  );
+  problems.check(
+    typeof props.environmentName === 'string' && STACK_NAME.test(props.environmentName),
+    'environmentName',
+    `${show(props.environmentName)} must be letters, digits, '-' or '_'`,
+  );
+  problems.check(props.stacks.length > 0, 'stacks', 'no stack given, the deploy project needs at least one');
+  for (const stack of props.stacks) {
+    problems.check(
+      STACK_NAME.test(stack),
+      'stacks',
+      `${show(stack)} is not a stack id (letters, digits, '-' or '_'; it is a word of the build's shell command)`,
+    );
+  }
+  problems.addAll('', managedPolicyArnProblems(props.managedPolicyArns));
+  if (props.imageTagsParameterName !== undefined) {
+    problems.check(
+      SSM_PARAMETER_NAME.test(props.imageTagsParameterName),
+      'imageTagsParameterName',
+      `${show(props.imageTagsParameterName)} is not an SSM parameter name (/<path>/<name>: letters, digits, '_', '.', '-')`,
+    );
+  }
+  const ref = props.defaultSourceVersion ?? 'refs/heads/main';
+  problems.check(
+    isKnown(ref) && ref.length > 0 && !/[\s*?]/.test(ref),
+    'defaultSourceVersion',
+    `${show(ref)} must be a ref or commit without wildcards or spaces`,
+  );
+  return problems.list;
+}
