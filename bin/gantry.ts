@@ -7,6 +7,14 @@
 import { runCli } from '../lib/runtime/cli';
 import { RUNTIME_COMMANDS } from '../lib/runtime/commands';
 
+// Output piped into a reader that stops early (`gantry runs | head`) ends the CLI quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 runCli(
   process.argv.slice(2),
   {
