@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Document, isScalar, visit } from 'yaml';
+import type * as YamlLibrary from 'yaml';
 import type { GantryConfig } from '../config';
 import { ACTION_PINS } from './pins';
 import { applyWorkflow } from './private/apply-workflow';
@@ -65,8 +65,18 @@ function resolveOptions(config: GantryConfig, options: WorkflowOptions): Resolve
   };
 }
 
+/**
+ * `yaml`, loaded when a workflow is rendered: importing Gantry's constructs (which this module's
+ * `generateWorkflows` is exported beside) should not pay for a YAML library synth never uses.
+ */
+function yamlLibrary(): typeof YamlLibrary {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('yaml') as typeof YamlLibrary;
+}
+
 /** Renders one workflow: a header, block scripts, and each pinned action's version as a comment. */
 export function renderWorkflow(workflow: Yaml): string {
+  const { Document, isScalar, visit } = yamlLibrary();
   const doc = new Document(workflow);
   const versions = new Map<string, string>(
     Object.values(ACTION_PINS).map((p) => [`${p.action}@${p.sha}`, p.version]),
