@@ -312,3 +312,60 @@ describe('getEnvironment', () => {
     );
   });
 });
+
+describe('validateConfig: identifiers and backends, one line each naming the field', () => {
+  test('a misspelt region', () => {
+    expect(problemsOf(withEnvironment('dev', (e) => ({ ...e, region: 'eu-wst-1' })))).toEqual([
+      'dev.region: "eu-wst-1" is not an AWS region (e.g. "eu-west-1", "us-east-1")',
+    ]);
+  });
+
+  test('a subnet id that is not one, and a malformed VPC id', () => {
+    const config = withEnvironment('dev', (e) => ({
+      ...e,
+      network: { vpcId: 'vpc-bad', privateSubnetIds: ['subnet-bad'] },
+    }));
+    expect(problemsOf(config)).toEqual([
+      'dev.network.vpcId: "vpc-bad" is not a VPC id (vpc-0123456789abcdef0)',
+      'dev.network.privateSubnetIds: "subnet-bad" is not a subnet id (subnet-0123456789abcdef0)',
+    ]);
+  });
+
+  test('a short account id is one line, not a policy error', () => {
+    expect(problemsOf(withEnvironment('dev', (e) => ({ ...e, accountId: '12345' })))).toEqual([
+      'dev.accountId: "12345" is not a 12-digit AWS account id',
+    ]);
+  });
+
+  test('the github stack backend is checked like an environment backend', () => {
+    const config: GantryConfig = {
+      ...referenceConfig,
+      organization: {
+        ...referenceConfig.organization,
+        githubStateBackend: {
+          bucket: 'Acme_State',
+          region: 'eu-wst-1',
+          keyPrefix: '/gantry',
+          kmsKeyId: 'my-key',
+        },
+      },
+    };
+    expect(problemsOf(config)).toEqual([
+      "organization.githubStateBackend.bucket: \"Acme_State\" is not an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')",
+      'organization.githubStateBackend.region: "eu-wst-1" is not an AWS region (e.g. "eu-west-1", "us-east-1")',
+      'organization.githubStateBackend.keyPrefix: "/gantry" must be empty or end with "/" (e.g. "gantry/"), without a leading "/" or spaces',
+      'organization.githubStateBackend.kmsKeyId: "my-key" is not a KMS key ARN, key id or alias/<name>',
+    ]);
+  });
+
+  test('an existing listener and security group of the wrong shape', () => {
+    const config = withEnvironment('prod', (e) => ({
+      ...e,
+      loadBalancer: { listenerArn: 'arn:aws:iam::333333333333:role/x', securityGroupId: 'sg-x' },
+    }));
+    expect(problemsOf(config)).toEqual([
+      'prod.loadBalancer.listenerArn: "arn:aws:iam::333333333333:role/x" is not an ALB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>)',
+      'prod.loadBalancer.securityGroupId: "sg-x" is not a security group id (sg-0123456789abcdef0)',
+    ]);
+  });
+});
