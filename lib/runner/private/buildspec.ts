@@ -46,7 +46,7 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
   };
   const perStack = input.stacks.flatMap((stack) => [
     `export GANTRY_STACK=${stack}`,
-    `${input.runtimeCommand} plan ${stack}`,
+    `${input.runtimeCommand} plan ${stack} --no-synth`,
     `${input.runtimeCommand} apply ${stack}`,
   ]);
   return toYaml({

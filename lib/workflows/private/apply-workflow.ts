@@ -84,7 +84,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
 const PLAN_APPLY_SCRIPT = [
   'set -euo pipefail',
   'read -r -a var_args <<< "$VAR_ARGS"',
-  'npx gantry plan "$STACK" "${var_args[@]}"',
+  'npx gantry plan "$STACK" --no-synth "${var_args[@]}"',
   'if [ "$ACTION" = apply ]; then',
   '  npx gantry apply "$STACK"',
   'fi',

@@ -35,7 +35,7 @@ function planScript(stacks: readonly string[]): string {
     `for stack in ${stacks.join(' ')}; do`,
     '  part="$RUNNER_TEMP/gantry-plan-$stack.md"',
     '  : > "$part"',
-    '  GITHUB_STEP_SUMMARY="$part" npx gantry plan "$stack"',
+    '  GITHUB_STEP_SUMMARY="$part" npx gantry plan "$stack" --no-synth',
     '  code=$?',
     '  case "$code" in',
     '    0) outcome="planned" ;;',

@@ -57,7 +57,10 @@ export function checkoutStep(): Yaml {
   return { name: 'Check out', uses: uses('checkout'), with: { 'persist-credentials': false } };
 }
 
-/** Checkout, Node, Terraform, `npm ci`, `npm run synth`. */
+/**
+ * Checkout, Node, Terraform, `npm ci`, `npm run synth`: the job synthesizes once, at its commit, so its
+ * `gantry` commands run with `--no-synth`.
+ */
 export function setupSteps(options: ResolvedOptions): Yaml[] {
   return [
     checkoutStep(),

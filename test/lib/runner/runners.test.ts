@@ -193,13 +193,13 @@ describe('DeployProject', () => {
     expect(build).toContain('export GANTRY_COMMIT="$CODEBUILD_RESOLVED_SOURCE_VERSION"');
     const runtime = build.filter((c) => c.startsWith('npx --no -- gantry '));
     expect(runtime).toEqual([
-      'npx --no -- gantry plan dev-foundation',
+      'npx --no -- gantry plan dev-foundation --no-synth',
       'npx --no -- gantry apply dev-foundation',
-      'npx --no -- gantry plan dev-services',
+      'npx --no -- gantry plan dev-services --no-synth',
       'npx --no -- gantry apply dev-services',
     ]);
     expect(build.indexOf('export GANTRY_STACK=dev-services')).toBeLessThan(
-      build.indexOf('npx --no -- gantry plan dev-services'),
+      build.indexOf('npx --no -- gantry plan dev-services --no-synth'),
     );
     expect(spec.env.variables).toMatchObject({ GANTRY_ENVIRONMENT: 'dev' });
   });

@@ -438,10 +438,10 @@ describe('terraform-apply.yml', () => {
     const fakes = { npx: 'echo "$*" >> "$CALLS"' };
     const env = { STACK: 'dev-services', VAR_ARGS: '--var image_tag_api=v1.3.0' };
     expect(runScript(step.run!, { ...env, ACTION: 'apply' }, fakes).calls).toBe(
-      'gantry plan dev-services --var image_tag_api=v1.3.0\ngantry apply dev-services\n',
+      'gantry plan dev-services --no-synth --var image_tag_api=v1.3.0\ngantry apply dev-services\n',
     );
     expect(runScript(step.run!, { ...env, ACTION: 'plan', VAR_ARGS: '' }, fakes).calls).toBe(
-      'gantry plan dev-services\n',
+      'gantry plan dev-services --no-synth\n',
     );
     const refused = runScript(step.run!, { ...env, ACTION: 'apply' }, { npx: 'exit 3' });
     expect(refused.status).toBe(3);
@@ -494,7 +494,7 @@ describe('terraform-plan.yml', () => {
     ].join('\n');
     const r = runScript(step.run!, {}, { npx });
     expect(r.status).toBe(1);
-    expect(r.calls).toBe('gantry plan dev-foundation\ngantry plan dev-services\n');
+    expect(r.calls).toBe('gantry plan dev-foundation --no-synth\ngantry plan dev-services --no-synth\n');
     expect(r.summary).toBe('summary of dev-foundation\nsummary of dev-services\n');
     expect(r.stdout).toContain('::error title=gantry plan dev-foundation::failed (exit 1)');
   });
