@@ -136,7 +136,7 @@ describe('RDS Data API statements', () => {
     rds.on(BeginTransactionCommand).resolves({ transactionId: 'tx-1' });
     rds.on(CommitTransactionCommand).resolves({ transactionStatus: 'Transaction Committed' });
     rds.on(ExecuteStatementCommand).resolves({ formattedRecords: '[]' });
-    expect(await ledger().migrate()).toEqual([1]);
+    expect(await ledger().migrate()).toEqual([1, 2]);
     expect(rds.commandCalls(BeginTransactionCommand)[0].args[0].input).toEqual({
       resourceArn: CLUSTER,
       secretArn: SECRET,
@@ -149,13 +149,22 @@ describe('RDS Data API statements', () => {
     expect(
       statements.some((s) => /^CREATE UNIQUE INDEX terraform_runs_one_active_apply/.test(s.sql ?? '')),
     ).toBe(true);
-    expect(statements[statements.length - 1]).toMatchObject({
-      sql: 'INSERT INTO schema_migrations (version, name) VALUES (:p1, :p2)',
-      parameters: [
+    expect(statements[1]).toMatchObject({
+      sql: 'SELECT to_regclass(:p1) IS NOT NULL AS present',
+      parameters: [{ name: 'p1', value: { stringValue: 'schema_migrations' } }],
+    });
+    const inserts = statements.filter((s) => (s.sql ?? '').startsWith('INSERT INTO schema_migrations'));
+    expect(inserts.map((s) => s.parameters)).toEqual([
+      [
         { name: 'p1', value: { longValue: 1 } },
         { name: 'p2', value: { stringValue: 'terraform_runs' } },
       ],
-    });
+      [
+        { name: 'p1', value: { longValue: 2 } },
+        { name: 'p2', value: { stringValue: 'append_only_and_hash_chain' } },
+      ],
+    ]);
+    expect(statements[statements.length - 1]).toBe(inserts[1]);
     expect(rds.commandCalls(CommitTransactionCommand)[0].args[0].input).toEqual({
       resourceArn: CLUSTER,
       secretArn: SECRET,
