@@ -9,7 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { verifyApprovals } from './approvals';
+import { environmentChain } from '../core/naming';
+import { APPLY_WORKFLOW_PATH, verifyApprovals } from './approvals';
 import { loadRuntimeConfig } from './config';
 import { readRunContext, type RunContext } from './context';
 import { EXIT, RuntimeError } from './errors';
@@ -84,7 +85,9 @@ export async function applyCommand(stackId: string, options: ApplyOptions, io: C
     }
     active = new ActiveRun(ledger, record, heartbeatSeconds(io), io);
     io.err(`gantry: apply ${stack.stack}: run ${record.id} (${stack.dir})`);
-    return await guardedApply(stack, options, io, context, ledger, active, planRun);
+    // TODO(lead): the default branch from the stack's metadata (see the approvals check).
+    const defaultBranch = config.organization.github.defaultBranch;
+    return await guardedApply(stack, options, io, context, ledger, active, planRun, defaultBranch);
   } finally {
     active?.stop();
     await ledger.close().catch(() => undefined);
@@ -115,6 +118,7 @@ async function guardedApply(
   ledger: Ledger,
   active: ActiveRun,
   planRun: RunRecord | null,
+  defaultBranch: string,
 ): Promise<number> {
   const refuse = async (reason: string, approvers?: readonly string[]) => {
     await active.finish({
@@ -190,6 +194,14 @@ async function guardedApply(
       commit: context.commitSha ?? '',
       environment: stack.environment,
       required,
+      // TODO(lead): take these from the stack's metadata (its environment's gate chain, the apply
+      // workflow's path and trigger events, the repository's default branch) once the runtime reads
+      // environment facts from stack metadata; until then from the config, as the workflows are generated
+      // (an environment that needs approvals is deployed by workflow_dispatch; push is for ungated ones).
+      gateEnvironments: stack.environment ? environmentChain(stack.environment, required) : [],
+      workflowPath: APPLY_WORKFLOW_PATH,
+      allowedEvents: ['workflow_dispatch'],
+      defaultBranch,
     });
     if (!check.ok) return refuse(check.reason ?? 'approvals missing', check.approvers);
     approvers = check.approvers;
