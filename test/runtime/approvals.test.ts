@@ -148,6 +148,18 @@ const DEPLOY_APPROVALS: Record<string, unknown> = {
   '213': bobAndCarol(),
 };
 
+/** A job of the apply workflow in GitHub Actions: run `runId`, attempt 1, started by alice. */
+const actionsEnv = (runId: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  GITHUB_ACTIONS: 'true',
+  GITHUB_RUN_ID: runId,
+  GITHUB_RUN_ATTEMPT: '1',
+  GITHUB_REPOSITORY: 'acme/platform',
+  GITHUB_ACTOR: 'alice',
+  GITHUB_TOKEN: 'ghs_test_token',
+  GITHUB_API_URL: apiUrl,
+  ...extra,
+});
+
 let github: ReturnType<typeof fakeGithub>;
 let apiUrl: string;
 
@@ -255,17 +267,7 @@ describeWithTerraform('gantry apply for an environment requiring 2 approvals', (
   const dir = terraformDir({ resource: { terraform_data: { release: { input: 'v1' } } } }, 'approvals');
   const env = (extra: NodeJS.ProcessEnv = {}) =>
     cleanEnv(process.env, { GANTRY_LEDGER_URL: ledgerUrl, GANTRY_COMMIT_SHA: 'a'.repeat(40), ...extra });
-  const actions = (runId: string) =>
-    env({
-      GITHUB_ACTIONS: 'true',
-      GITHUB_RUN_ID: runId,
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_REPOSITORY: 'acme/platform',
-      GITHUB_ACTOR: 'alice',
-      GITHUB_TOKEN: 'ghs_test_token',
-      GITHUB_API_URL: apiUrl,
-      GITHUB_SHA: 'a'.repeat(40),
-    });
+  const actions = (runId: string) => env(actionsEnv(runId, { GITHUB_SHA: 'a'.repeat(40) }));
 
   async function lastApply(): Promise<RunRecord> {
     const result = await gantry(
@@ -535,16 +537,6 @@ describe('verifyApprovals in the CodeBuild deploy build', () => {
 });
 
 describe('verifyApprovals in GitHub Actions', () => {
-  const actionsEnv = (runId: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-    GITHUB_ACTIONS: 'true',
-    GITHUB_RUN_ID: runId,
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_REPOSITORY: 'acme/platform',
-    GITHUB_ACTOR: 'alice',
-    GITHUB_TOKEN: 'ghs_test_token',
-    GITHUB_API_URL: apiUrl,
-    ...extra,
-  });
   const verify = (env: NodeJS.ProcessEnv) => verifyApprovals({ ...PROD, env, commit: SHA });
 
   test('reads this run first, then its approvals: allowed with one approver per gate', async () => {

@@ -14,7 +14,10 @@ import { LedgerError } from './types';
 
 export const WRITER_ROLE = 'gantry_writer';
 
-/** What `startRun` and `recordRefusal` insert; `seq`, `started_at` and `heartbeat_at` are the database's. */
+/**
+ * What `startRun` and `recordRefusal` insert, in the order of their VALUES (`sql-ledger.ts` uses
+ * this list); `seq`, `started_at` and `heartbeat_at` are the database's.
+ */
 export const WRITER_INSERT_COLUMNS: readonly string[] = [
   'id',
   'stack',

@@ -6,7 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { verifyChain, type ChainReport, type VerifyOptions } from './chain';
 import type { Row, SqlDriver, SqlParam } from './driver';
 import { migrate } from './migrations';
-import { setUpWriterRole, type WriterRoleOptions, type WriterRoleReport } from './roles';
+import {
+  setUpWriterRole,
+  WRITER_INSERT_COLUMNS,
+  type WriterRoleOptions,
+  type WriterRoleReport,
+} from './roles';
 import {
   LedgerError,
   RunNotRunningError,
@@ -124,9 +129,8 @@ export class SqlLedger implements Ledger {
     const closed = status !== 'running';
     const reap = reapAfterSeconds === null ? '' : `WITH reaped AS (${reapStack('$2', '$23')})\n`;
     const rows = await this.driver.query(
-      `${reap}INSERT INTO terraform_runs (id, stack, environment, action, status, commit_sha, ref, actor, ci_run_id,
-         ci_run_attempt, ci_run_url, role_arn, account_id, terraform_version, plan_run_id, plan_sha256, host, pid,
-         error_summary, approvers, exit_code, finished_at)
+      // The writer role's INSERT grant is this very column list.
+      `${reap}INSERT INTO terraform_runs (${WRITER_INSERT_COLUMNS.join(', ')})
        VALUES (CAST($1 AS uuid), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CAST($15 AS uuid), $16, $17,
          $18, $19, CAST($20 AS jsonb), $21, CASE WHEN $22 THEN clock_timestamp() END)
        ON CONFLICT (stack) WHERE ${ACTIVE_APPLY} DO NOTHING
