@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { verifyApprovals } from './approvals';
+import { APPLY_WORKFLOW_PATH, verifyApprovals } from './approvals';
 import { readRunContext, type RunContext } from './context';
 import { EXIT, RuntimeError } from './errors';
 import { StackBusyError, type Ledger, type RunRecord, type StartRunInput } from './ledger';
@@ -190,6 +190,12 @@ async function guardedApply(
       commit: context.commitSha ?? '',
       environment: stack.environment,
       required,
+      // The gate chain and the default branch are the stack's facts; the workflow is the generated apply
+      // workflow, which deploys an environment that needs approvals only when dispatched.
+      gateEnvironments: facts.approvalEnvironments,
+      workflowPath: APPLY_WORKFLOW_PATH,
+      allowedEvents: ['workflow_dispatch'],
+      defaultBranch: facts.defaultBranch,
     });
     if (!check.ok) return refuse(check.reason ?? 'approvals missing', check.approvers);
     approvers = check.approvers;

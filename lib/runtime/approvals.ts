@@ -5,6 +5,12 @@
  * people other than the initiator approved. In the CodeBuild deploy project (the buildspec is fixed
  * in Terraform), the check runs inside the build, on the GitHub run that started it (see
  * `verifyApprovals`).
+ *
+ * What GitHub's REST API gives, and what this relies on: the run object (`path`, `event`,
+ * `head_branch`, `head_sha`, `status`, `run_attempt`, `actor`, `triggering_actor`) and the run's
+ * review history, whose entries carry `state`, `user` (`login`, `type`), `environments` (`name`) and
+ * `comment`, but no time and no attempt number. So only a run's first attempt can be counted
+ * (`checkRun`), and each approval counts for the gate environments it names (`countApprovals`).
  */
 
 /** The deploy build's handoff value, `{"commit", "tags", "run": {"id", "attempt"}}`. */
@@ -23,6 +29,9 @@ function githubHeaders(token: string): Record<string, string> {
   };
 }
 
+/** The generated apply workflow, where the gates are (`lib/workflows`): approvals of any other workflow never count. */
+export const APPLY_WORKFLOW_PATH = '.github/workflows/terraform-apply.yml';
+
 export interface ApprovalCheckInput {
   /** `GITHUB_API_URL`, e.g. `https://api.github.com`. */
   readonly apiUrl: string;
@@ -32,74 +41,144 @@ export interface ApprovalCheckInput {
   readonly runId: string;
   /** Who started the run; their own approval never counts. */
   readonly initiators: readonly string[];
-  readonly required: number;
+  /**
+   * The GitHub Environments the deployment passes, in order (`environmentChain`: `prod-approval`,
+   * `prod`): each needs its own approver, and one person counts for one gate only.
+   */
+  readonly gateEnvironments: readonly string[];
   readonly fetchImpl?: typeof fetch;
 }
 
 export interface ApprovalCheck {
   readonly ok: boolean;
-  /** Distinct approvers other than the initiator, sorted. */
+  /** The approvers counted, one per gate environment, sorted. */
   readonly approvers: readonly string[];
   /** Why not, when `ok` is false. */
   readonly reason?: string;
 }
 
-interface ApprovalEntry {
+/** One entry of `GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals` (the run's review history). */
+export interface ApprovalEntry {
   readonly state?: string;
-  readonly user?: { readonly login?: string } | null;
+  readonly user?: { readonly login?: string; readonly type?: string } | null;
   readonly environments?: ReadonlyArray<{ readonly name?: string }>;
 }
 
+/** A GitHub App or an Actions bot: never a reviewer whose approval counts. */
+export function isBot(user: { readonly login?: string; readonly type?: string }): boolean {
+  return user.type === 'Bot' || /\[bot\]$/i.test(user.login ?? '');
+}
+
+/**
+ * One distinct person per gate environment: an approval counts for a gate only when its
+ * `environments` name that gate, and a person who approved two gates fills one of them. The gates
+ * are filled by a maximum matching (a person approving both gates takes the one nobody else
+ * approved), never by the order of the review history.
+ */
+export function countApprovals(
+  entries: readonly ApprovalEntry[],
+  gates: readonly string[],
+  initiators: readonly string[],
+): ApprovalCheck {
+  const excluded = new Set(initiators.map((i) => i.toLowerCase()));
+  const shownInitiators = initiators.filter(
+    (i, n) => initiators.findIndex((j) => j.toLowerCase() === i.toLowerCase()) === n,
+  );
+  const display = new Map<string, string>();
+  /** gate -> people (lowercased logins) whose approval names it. */
+  const byGate = new Map<string, Set<string>>(gates.map((g) => [g, new Set<string>()]));
+  const notCounted = new Map<string, string>();
+  for (const entry of entries) {
+    const login = entry.user?.login;
+    if (entry.state !== 'approved' || !login || !entry.user) continue;
+    const key = login.toLowerCase();
+    if (isBot(entry.user)) {
+      notCounted.set(key, `${login} (a bot)`);
+      continue;
+    }
+    if (excluded.has(key)) {
+      notCounted.set(key, `${login} (the initiator)`);
+      continue;
+    }
+    const named = (entry.environments ?? []).map((e) => e.name).filter((n): n is string => Boolean(n));
+    const mine = named.filter((n) => byGate.has(n));
+    if (mine.length === 0) {
+      if (!display.has(key))
+        notCounted.set(key, `${login} (approved ${named.join(', ') || 'no environment'}, not a gate)`);
+      continue;
+    }
+    notCounted.delete(key);
+    if (!display.has(key)) display.set(key, login);
+    for (const gate of mine) byGate.get(gate)?.add(key);
+  }
+  // Kuhn's augmenting paths: gates x people, at most a handful each.
+  const holder = new Map<string, string>();
+  const assign = (gate: string, seen: Set<string>): boolean => {
+    for (const person of byGate.get(gate) ?? []) {
+      if (seen.has(person)) continue;
+      seen.add(person);
+      const current = holder.get(person);
+      if (current === undefined || assign(current, seen)) {
+        holder.set(person, gate);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const gate of gates) assign(gate, new Set());
+  const approvers = [...holder.keys()].map((k) => display.get(k) ?? k).sort();
+  if (holder.size === gates.length) return { ok: true, approvers };
+  const perGate = gates
+    .map((g) => {
+      const people = [...(byGate.get(g) ?? [])].map((k) => display.get(k) ?? k).sort();
+      return `${g}: ${people.length ? `approved by ${people.join(', ')}` : 'no counted approval'}`;
+    })
+    .join('; ');
+  const ignored = notCounted.size ? `; not counted: ${[...notCounted.values()].sort().join(', ')}` : '';
+  return {
+    ok: false,
+    approvers,
+    reason:
+      `${gates.length} distinct approvers other than the initiator (${shownInitiators.join(', ') || 'unknown'}) are required, ` +
+      `one per gate environment (${gates.join(', ')}), ${approvers.length} counted` +
+      `${approvers.length ? ` (${approvers.join(', ')})` : ''}: ${perGate}${ignored}`,
+  };
+}
+
+/** GET a GitHub API URL as JSON, or the reason it could not be read. */
+async function getJson(
+  url: string,
+  token: string,
+  fetchImpl: typeof fetch | undefined,
+  needs: string,
+): Promise<{ body: unknown } | { reason: string }> {
+  try {
+    const response = await (fetchImpl ?? fetch)(url, { headers: githubHeaders(token) });
+    if (!response.ok) {
+      return { reason: `cannot verify approvals: GET ${url} returned HTTP ${response.status}; ${needs}` };
+    }
+    return { body: (await response.json()) as unknown };
+  } catch (error) {
+    return { reason: `cannot verify approvals: GET ${url} failed: ${(error as Error).message}` };
+  }
+}
+
+/** The run's review history, counted per gate environment (see `countApprovals`). */
 export async function checkApprovals(input: ApprovalCheckInput): Promise<ApprovalCheck> {
   const url = `${input.apiUrl.replace(/\/+$/, '')}/repos/${input.repository}/actions/runs/${encodeURIComponent(input.runId)}/approvals`;
-  let entries: ApprovalEntry[];
-  try {
-    const response = await (input.fetchImpl ?? fetch)(url, {
-      headers: githubHeaders(input.token),
-    });
-    if (!response.ok) {
-      return {
-        ok: false,
-        approvers: [],
-        reason: `cannot verify approvals: GET ${url} returned HTTP ${response.status}; the token needs actions:read`,
-      };
-    }
-    const body = (await response.json()) as unknown;
-    if (!Array.isArray(body)) {
-      return {
-        ok: false,
-        approvers: [],
-        reason: `cannot verify approvals: GET ${url} did not return a list`,
-      };
-    }
-    entries = body as ApprovalEntry[];
-  } catch (error) {
+  if (input.gateEnvironments.length === 0 || input.gateEnvironments.some((g) => g.trim() === '')) {
     return {
       ok: false,
       approvers: [],
-      reason: `cannot verify approvals: GET ${url} failed: ${(error as Error).message}`,
+      reason: `cannot verify approvals: the gate environments are not known (${JSON.stringify(input.gateEnvironments)})`,
     };
   }
-  const excluded = new Set(input.initiators.map((i) => i.toLowerCase()));
-  const initiators = input.initiators.filter(
-    (i, n) => input.initiators.findIndex((j) => j.toLowerCase() === i.toLowerCase()) === n,
-  );
-  const approvers = new Map<string, string>();
-  for (const entry of entries) {
-    const login = entry.user?.login;
-    if (entry.state !== 'approved' || !login) continue;
-    if (excluded.has(login.toLowerCase())) continue;
-    if (!approvers.has(login.toLowerCase())) approvers.set(login.toLowerCase(), login);
+  const got = await getJson(url, input.token, input.fetchImpl, 'the token needs actions:read');
+  if ('reason' in got) return { ok: false, approvers: [], reason: got.reason };
+  if (!Array.isArray(got.body)) {
+    return { ok: false, approvers: [], reason: `cannot verify approvals: GET ${url} did not return a list` };
   }
-  const list = [...approvers.values()].sort();
-  if (list.length >= input.required) return { ok: true, approvers: list };
-  return {
-    ok: false,
-    approvers: list,
-    reason:
-      `${input.required} distinct approvers other than the initiator (${initiators.join(', ') || 'unknown'}) are required, ` +
-      `${list.length} approved${list.length ? ` (${list.join(', ')})` : ''}`,
-  };
+  return countApprovals(got.body as ApprovalEntry[], input.gateEnvironments, input.initiators);
 }
 
 /** The GitHub run a deploy build was started by, as the apply workflow hands it over. */
@@ -153,17 +232,111 @@ export interface VerifyApprovalsInput {
   readonly commit: string;
   readonly environment: string | null;
   readonly required: number;
+  /**
+   * The GitHub Environments of the deployment, in order (`environmentChain(environment, required)`,
+   * e.g. `['prod-approval', 'prod']`): one distinct approver per gate. Its length must be `required`.
+   */
+  readonly gateEnvironments: readonly string[];
+  /** The apply workflow's path in the repository (`APPLY_WORKFLOW_PATH` for the generated one). */
+  readonly workflowPath: string;
+  /** The events that run that workflow for this environment, e.g. `['workflow_dispatch']`. */
+  readonly allowedEvents: readonly string[];
+  /** The repository's default branch: the run's `head_branch` must be it. */
+  readonly defaultBranch: string;
   readonly fetchImpl?: typeof fetch;
 }
 
-interface RunEntry {
+/** The fields of `GET /repos/{owner}/{repo}/actions/runs/{run_id}` the check reads. */
+export interface RunEntry {
   readonly head_sha?: string;
+  readonly head_branch?: string | null;
   readonly status?: string;
+  readonly event?: string;
+  readonly path?: string;
+  readonly run_attempt?: number;
   readonly actor?: { readonly login?: string } | null;
   readonly triggering_actor?: { readonly login?: string } | null;
 }
 
+/** What the run must be for its approvals to count. */
+export interface RunExpectations {
+  readonly runId: string;
+  readonly repository: string;
+  readonly commit: string;
+  /** The attempt the caller belongs to (`GITHUB_RUN_ATTEMPT`, the handoff's), when it knows it. */
+  readonly attempt: number | null;
+  readonly workflowPath: string;
+  readonly allowedEvents: readonly string[];
+  readonly defaultBranch: string;
+}
+
 const refused = (reason: string): VerifiedApprovals => ({ ok: false, approvers: [], reason });
+
+/** The facts the check needs from the caller; missing ones refuse (fail closed). */
+function missingFacts(input: VerifyApprovalsInput): string | null {
+  const problems: string[] = [];
+  const gates = input.gateEnvironments;
+  if (gates.length === 0 || gates.some((g) => g.trim() === '')) {
+    problems.push(`the gate environments are not known (${JSON.stringify(gates)})`);
+  } else if (gates.length !== input.required) {
+    problems.push(
+      `${gates.length} gate environment(s) (${gates.join(', ')}) for ${input.required} required approvals: one person per gate`,
+    );
+  }
+  if (input.workflowPath.trim() === '') problems.push('the apply workflow path is not known');
+  if (input.allowedEvents.length === 0) problems.push('the events that run the apply workflow are not known');
+  if (input.defaultBranch.trim() === '') problems.push('the default branch is not known');
+  return problems.length ? `cannot verify approvals: ${problems.join('; ')}` : null;
+}
+
+/**
+ * The run whose approvals are counted must be the generated apply workflow (`path`), started by an
+ * expected event on the default branch, at the commit being applied, still in progress, and its
+ * first attempt. GitHub's review history (`/approvals`) carries no attempt number and no time, so
+ * the approvals of a re-run cannot be told from those given to an earlier attempt: a re-run is
+ * refused, and a new run is dispatched instead.
+ */
+export function checkRun(run: RunEntry, expected: RunExpectations): string | null {
+  const id = `GitHub run ${expected.runId}`;
+  const path = run.path ?? '';
+  const qualified = new RegExp(
+    `^${escapeRegExp(expected.repository)}/${escapeRegExp(expected.workflowPath)}@(refs/heads/)?${escapeRegExp(expected.defaultBranch)}$`,
+    'i',
+  );
+  if (path !== expected.workflowPath && !qualified.test(path)) {
+    return `${id} is workflow ${JSON.stringify(run.path ?? null)}, not the apply workflow ${expected.workflowPath}: its approvals do not count`;
+  }
+  if (!run.event || !expected.allowedEvents.includes(run.event)) {
+    return `${id} was started by ${JSON.stringify(run.event ?? null)}, the apply workflow deploys from ${expected.allowedEvents.join(' or ')}: its approvals do not count`;
+  }
+  if (run.head_branch !== expected.defaultBranch) {
+    return `${id} runs on branch ${JSON.stringify(run.head_branch ?? null)}, not the default branch ${expected.defaultBranch}: its approvals do not count`;
+  }
+  if ((run.head_sha ?? '').toLowerCase() !== expected.commit.trim().toLowerCase()) {
+    return `${id} is for commit ${run.head_sha ?? 'unknown'}, the commit being applied is ${expected.commit}: its approvals do not cover it`;
+  }
+  if (run.status === 'completed') {
+    return `${id} is completed; the run whose approvals count is still in progress, waiting for this apply: start the apply from the apply workflow`;
+  }
+  const attempt = run.run_attempt;
+  if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1) {
+    return `${id} names no run_attempt: the approvals of its current attempt cannot be told apart`;
+  }
+  if (expected.attempt !== null && expected.attempt !== attempt) {
+    return `${id} is at attempt ${attempt}, this apply belongs to attempt ${expected.attempt}: only the current attempt's approvals count`;
+  }
+  if (attempt > 1) {
+    return (
+      `${id} is attempt ${attempt} (a re-run): GitHub's review history does not say which attempt an approval was given in, ` +
+      "so approvals of earlier attempts cannot be told from this one's; dispatch a new run of the apply workflow"
+    );
+  }
+  return null;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 /**
  * The N-distinct-approvers rule where `gantry apply` runs:
@@ -171,27 +344,31 @@ const refused = (reason: string): VerifiedApprovals => ({ ok: false, approvers: 
  * - in GitHub Actions, on this run (`GITHUB_RUN_ID`, `GITHUB_TOKEN` with `actions: read`);
  * - in the CodeBuild deploy build (`CODEBUILD_BUILD_ID`), on the GitHub run that started it, named
  *   by the handoff value (`GANTRY_IMAGE_TAGS`) written for this very commit, read with
- *   `GANTRY_GITHUB_TOKEN` (Secrets Manager) in `GANTRY_GITHUB_REPOSITORY`: the run's `head_sha`
- *   must be the commit, it must still be in progress (it waits for this build), and its initiator
- *   (`triggering_actor`, and `actor`) never counts;
+ *   `GANTRY_GITHUB_TOKEN` (Secrets Manager) in `GANTRY_GITHUB_REPOSITORY`;
  * - anywhere else, never: refused.
  *
- * The token is sent to the API only; no message carries it.
+ * Either way the run is read first and must pass `checkRun` (the apply workflow, an expected event,
+ * the default branch, this commit, in progress, its first attempt), its initiator
+ * (`triggering_actor`, and `actor`) never counts, and the approvals are counted per gate
+ * environment (`countApprovals`). The token is sent to the API only; no message carries it.
  */
 export async function verifyApprovals(input: VerifyApprovalsInput): Promise<VerifiedApprovals> {
   const { env, required } = input;
   const apiUrl = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
+  const missing = missingFacts(input);
+  if (missing) return refused(missing);
   if (env.GITHUB_ACTIONS === 'true') {
-    const missing = ['GITHUB_REPOSITORY', 'GITHUB_RUN_ID', 'GITHUB_TOKEN'].filter((name) => !env[name]);
-    if (missing.length > 0) return refused(`cannot verify approvals: ${missing.join(', ')} not set`);
-    const check = await checkApprovals({
+    const unset = ['GITHUB_REPOSITORY', 'GITHUB_RUN_ID', 'GITHUB_TOKEN'].filter((name) => !env[name]);
+    if (unset.length > 0) return refused(`cannot verify approvals: ${unset.join(', ')} not set`);
+    const attempt = Number(env.GITHUB_RUN_ATTEMPT);
+    const check = await checkRunAndApprovals(input, {
       apiUrl,
       token: env.GITHUB_TOKEN ?? '',
       repository: env.GITHUB_REPOSITORY ?? '',
       runId: env.GITHUB_RUN_ID ?? '',
+      attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : null,
       initiators: [env.GITHUB_TRIGGERING_ACTOR, env.GITHUB_ACTOR].filter((a): a is string => Boolean(a)),
-      required,
-      fetchImpl: input.fetchImpl,
+      needs: 'the token needs actions:read',
     });
     return { ...check, source: `GitHub run ${env.GITHUB_RUN_ID ?? ''}` };
   }
@@ -214,6 +391,12 @@ export async function verifyApprovals(input: VerifyApprovalsInput): Promise<Veri
         `for commit ${handoff.commit}, this build applies commit ${input.commit}; start the build from the apply workflow at this commit`,
     );
   }
+  if (handoff.runAttempt === null) {
+    return refused(
+      `cannot verify approvals in deploy build ${env.CODEBUILD_BUILD_ID}: ${HANDOFF_ENV} names GitHub run ${handoff.runId} ` +
+        "but not its attempt (run.attempt); only the current attempt's approvals count: start the build from the apply workflow",
+    );
+  }
   const token = env[GITHUB_TOKEN_ENV];
   if (!token) {
     return refused(
@@ -227,44 +410,64 @@ export async function verifyApprovals(input: VerifyApprovalsInput): Promise<Veri
       `cannot verify approvals in deploy build ${env.CODEBUILD_BUILD_ID}: ${GITHUB_REPOSITORY_ENV} is ${JSON.stringify(repository ?? null)}, expected owner/name`,
     );
   }
-  const url = `${apiUrl}/repos/${repository}/actions/runs/${handoff.runId}`;
-  let run: RunEntry;
-  try {
-    const response = await (input.fetchImpl ?? fetch)(url, { headers: githubHeaders(token) });
-    if (!response.ok) {
-      return refused(
-        `cannot verify approvals: GET ${url} returned HTTP ${response.status}; the token needs read access to the repository's Actions runs`,
-      );
-    }
-    run = (await response.json()) as RunEntry;
-  } catch (error) {
-    return refused(`cannot verify approvals: GET ${url} failed: ${(error as Error).message}`);
-  }
-  if ((run.head_sha ?? '').toLowerCase() !== input.commit.trim().toLowerCase()) {
-    return refused(
-      `GitHub run ${handoff.runId} is for commit ${run.head_sha ?? 'unknown'}, this build applies commit ${input.commit}: its approvals do not cover this commit`,
-    );
-  }
-  if (run.status === 'completed') {
-    return refused(
-      `GitHub run ${handoff.runId} is completed; the run that started this deploy build is still in progress: start the build from the apply workflow`,
-    );
-  }
-  const initiators = [run.triggering_actor?.login, run.actor?.login].filter((a): a is string => Boolean(a));
-  if (initiators.length === 0) {
-    return refused(
-      `GitHub run ${handoff.runId} names no initiator (triggering_actor, actor); its approvals cannot be counted`,
-    );
-  }
-  const check = await checkApprovals({
+  const check = await checkRunAndApprovals(input, {
     apiUrl,
     token,
     repository,
     runId: handoff.runId,
+    attempt: handoff.runAttempt,
+    initiators: [],
+    needs: "the token needs read access to the repository's Actions runs",
+  });
+  return {
+    ...check,
+    source: `GitHub run ${handoff.runId} (attempt ${handoff.runAttempt}), which started this deploy build`,
+  };
+}
+
+/** Reads the run, checks it (`checkRun`), then counts its approvals without its initiators. */
+async function checkRunAndApprovals(
+  input: VerifyApprovalsInput,
+  where: {
+    readonly apiUrl: string;
+    readonly token: string;
+    readonly repository: string;
+    readonly runId: string;
+    readonly attempt: number | null;
+    /** Known initiators besides the run's own `triggering_actor` and `actor`. */
+    readonly initiators: readonly string[];
+    readonly needs: string;
+  },
+): Promise<ApprovalCheck> {
+  const url = `${where.apiUrl}/repos/${where.repository}/actions/runs/${encodeURIComponent(where.runId)}`;
+  const got = await getJson(url, where.token, input.fetchImpl, where.needs);
+  if ('reason' in got) return refused(got.reason);
+  const run = (typeof got.body === 'object' && got.body !== null ? got.body : {}) as RunEntry;
+  const wrong = checkRun(run, {
+    runId: where.runId,
+    repository: where.repository,
+    commit: input.commit,
+    attempt: where.attempt,
+    workflowPath: input.workflowPath,
+    allowedEvents: input.allowedEvents,
+    defaultBranch: input.defaultBranch,
+  });
+  if (wrong) return refused(wrong);
+  const initiators = [run.triggering_actor?.login, run.actor?.login, ...where.initiators].filter(
+    (a): a is string => Boolean(a),
+  );
+  if (initiators.length === 0) {
+    return refused(
+      `GitHub run ${where.runId} names no initiator (triggering_actor, actor); its approvals cannot be counted`,
+    );
+  }
+  return checkApprovals({
+    apiUrl: where.apiUrl,
+    token: where.token,
+    repository: where.repository,
+    runId: where.runId,
     initiators,
-    required,
+    gateEnvironments: input.gateEnvironments,
     fetchImpl: input.fetchImpl,
   });
-  const attempt = handoff.runAttempt !== null ? ` (attempt ${handoff.runAttempt})` : '';
-  return { ...check, source: `GitHub run ${handoff.runId}${attempt}, which started this deploy build` };
 }

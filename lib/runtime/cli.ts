@@ -22,7 +22,7 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  success (drift: no changes)
   1  failure: Terraform failed, the ledger could not be written (nothing ran), bad arguments, canceled
-  2  drift: changes present
+  2  drift: changes present; ledger verify: the chain shows a deleted or edited row
   3  refused by a guard (variables, plan hash, commit, newer commit applied, approvals, stack busy or blocked)
 
 Environment:

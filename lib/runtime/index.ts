@@ -67,11 +67,22 @@ export type {
   ResourceCounts,
   OpenLedgerOptions,
 } from './ledger';
-export { checkApprovals, handoffRun, verifyApprovals } from './approvals';
+export {
+  APPLY_WORKFLOW_PATH,
+  checkApprovals,
+  checkRun,
+  countApprovals,
+  handoffRun,
+  isBot,
+  verifyApprovals,
+} from './approvals';
 export type {
   ApprovalCheck,
   ApprovalCheckInput,
+  ApprovalEntry,
   HandoffRun,
+  RunEntry,
+  RunExpectations,
   VerifiedApprovals,
   VerifyApprovalsInput,
 } from './approvals';

@@ -10,6 +10,7 @@ import {
   DEFAULT_LEDGER_DIR,
   describeLedgerUrl,
   openLedger,
+  RunNotRunningError,
   type Ledger,
   type RunRecord,
   type FinishRunInput,
@@ -104,9 +105,13 @@ export class ActiveRun {
     try {
       return await this.ledger.finishRun(this.record.id, result);
     } catch (error) {
+      // A row reaped meanwhile is closed already (abandoned): the message says what to do.
+      const after =
+        error instanceof RunNotRunningError
+          ? ''
+          : '; it stays running until its heartbeat lapses and `gantry ledger reap` marks it abandoned';
       throw new RuntimeError(
-        `ledger: could not close run ${this.record.id} as ${result.status}: ${oneLine(error)}; ` +
-          'it stays running until its heartbeat lapses and `gantry ledger reap` marks it abandoned',
+        `ledger: could not close run ${this.record.id} as ${result.status}: ${oneLine(error)}${after}`,
       );
     }
   }

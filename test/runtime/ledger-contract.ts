@@ -237,5 +237,15 @@ export function describeLedgerContract(
         if (shared) await Promise.all(contenders.map((l) => l.close()));
       }
     });
+
+    test('the hash chain over every run of this block, written concurrently, verifies intact', async () => {
+      const rows = await ledger.listRuns({ limit: 100000 });
+      const finished = rows.filter((r) => r.status !== 'running').length;
+      const acknowledged = rows.filter((r) => r.acknowledgedAt !== null).length;
+      const report = await ledger.verify();
+      expect(report.problems).toEqual([]);
+      expect(report).toMatchObject({ intact: true, links: finished + acknowledged, unchainedBeforeChain: 0 });
+      expect(report.links).toBeGreaterThan(ROUNDS * CONTENDERS);
+    });
   });
 }

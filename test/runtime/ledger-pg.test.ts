@@ -1,5 +1,7 @@
+import { PgDriver } from '../../lib/runtime/ledger/pg';
 import { createDatabase, testServer } from '../pg-cluster';
 import { describeLedgerContract } from './ledger-contract';
+import { describeLedgerSecurity } from './ledger-security-contract';
 
 // A real server: GANTRY_TEST_PG_URL (from .ci/run) or a cluster started for this file. The 32
 // contenders each have their own connection.
@@ -12,3 +14,25 @@ beforeAll(async () => {
 afterAll(() => server?.release());
 
 describeLedgerContract('a PostgreSQL server', () => createDatabase(server.url), true);
+
+// The writer is a real login (trust auth) of its own, connected to the same database.
+describeLedgerSecurity('a PostgreSQL server', () => ({
+  async newDatabase() {
+    const url = await createDatabase(server.url);
+    const owner = new PgDriver(url);
+    const others: PgDriver[] = [];
+    return {
+      owner,
+      as: async (role) => {
+        const login = new URL(url);
+        login.username = role;
+        const driver = new PgDriver(login.toString(), { maxConnections: 8 });
+        others.push(driver);
+        return driver;
+      },
+      close: async () => {
+        await Promise.all([owner, ...others].map((d) => d.close()));
+      },
+    };
+  },
+}));

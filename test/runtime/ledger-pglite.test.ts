@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openLedger } from '../../lib/runtime/ledger';
+import { openLedger, PgliteDriver, type SqlDriver } from '../../lib/runtime/ledger';
 import { tempDir } from './helpers';
 import { describeLedgerContract } from './ledger-contract';
+import { describeLedgerSecurity } from './ledger-security-contract';
 
 // PGlite is one connection: the 32 contenders are concurrent async callers in this process.
 describeLedgerContract(
@@ -12,6 +13,35 @@ describeLedgerContract(
   false,
   async () => `pglite:${tempDir('ledger')}`,
 );
+
+/**
+ * PGlite is one connection whose session user is the superuser `postgres`: another role is
+ * `SET LOCAL ROLE <role>` at the start of every transaction (each statement runs in one), which the
+ * privilege checks and triggers see exactly as they see a login of that role.
+ */
+function asRole(driver: PgliteDriver, role: string): SqlDriver {
+  return {
+    backend: 'pglite',
+    query: (sql, params = []) =>
+      driver.transaction(async (tx) => {
+        await tx.query(`SET LOCAL ROLE ${role}`);
+        return tx.query(sql, params);
+      }),
+    transaction: (fn) =>
+      driver.transaction(async (tx) => {
+        await tx.query(`SET LOCAL ROLE ${role}`);
+        return fn(tx);
+      }),
+    close: async () => undefined,
+  };
+}
+
+describeLedgerSecurity('PGlite', () => ({
+  async newDatabase() {
+    const driver = await PgliteDriver.open('memory://');
+    return { owner: driver, as: async (role) => asRole(driver, role), close: () => driver.close() };
+  },
+}));
 
 test('an unknown ledger URL is rejected with the allowed forms, and no password is echoed', async () => {
   const error = (await openLedger('mysql://root:hunter22@db/x').catch((e: unknown) => e)) as Error;

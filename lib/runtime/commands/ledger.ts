@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import type { CommandRegistrar } from '../cli';
 import { EXIT, RuntimeError } from '../errors';
-import { MIGRATIONS } from '../ledger';
-import { openMigratedLedger } from '../session';
+import { MIGRATIONS, parseAnchor, WRITER_ROLE, WriterRoleError, type ChainReport } from '../ledger';
+import { oneLine, openMigratedLedger } from '../session';
 import { renderRunsTable } from './runs';
 
 const seconds = (value: string): number => {
@@ -16,11 +16,60 @@ export const registerLedger: CommandRegistrar = (program, cli) => {
   const ledgerCommand = program.command('ledger').description('maintain the terraform_runs ledger');
   ledgerCommand
     .command('migrate')
-    .description('create or upgrade the ledger schema (every command also does this)')
-    .action(async () => {
+    .description(
+      `create or upgrade the ledger schema (every command also does this), then set up the role ${WRITER_ROLE} (as the owner)`,
+    )
+    .option(
+      '--grant-writer <login>',
+      `make this login (the one CI connects as) a member of ${WRITER_ROLE}: it may write runs, never delete or rewrite a finished one`,
+    )
+    .action(async (opts: { grantWriter?: string }) => {
       const ledger = await openMigratedLedger(cli.io, 'no migration applied');
-      await ledger.close();
-      cli.io.out(`ledger: schema at version ${MIGRATIONS[MIGRATIONS.length - 1].version}`);
+      try {
+        cli.io.out(`ledger: schema at version ${MIGRATIONS[MIGRATIONS.length - 1].version}`);
+        const report = await ledger.setUpWriterRole({ grantTo: opts.grantWriter }).catch((error: unknown) => {
+          const message = error instanceof WriterRoleError ? error.message : oneLine(error);
+          throw new RuntimeError(`ledger migrate: role ${WRITER_ROLE}: ${message}`);
+        });
+        cli.io.out(
+          `ledger: role ${report.role} ${report.created ? 'created' : 'up to date'} (granted by ${report.connectedAs}):`,
+        );
+        for (const line of report.privileges) cli.io.out(`  ${line}`);
+        if (report.grantedTo) {
+          cli.io.out(
+            `ledger: ${report.grantedTo} is a member of ${report.role}; connect CI as ${report.grantedTo} (GANTRY_LEDGER_URL)`,
+          );
+        }
+      } finally {
+        await ledger.close();
+      }
+    });
+  ledgerCommand
+    .command('verify')
+    .description('walk the hash chain of finished runs: report deleted or edited rows (exit 2 when any)')
+    .option('--json', 'print the report as JSON')
+    .option(
+      '--anchor <link:hash>',
+      'a link recorded earlier (printed by a previous verify): it must still be in the chain, unchanged',
+      (value: string) => {
+        const anchor = parseAnchor(value);
+        if (typeof anchor === 'string') throw new InvalidArgumentError(anchor);
+        return anchor;
+      },
+    )
+    .action(async (opts: { json?: boolean; anchor?: { link: number; hash: string } }) => {
+      const ledger = await openMigratedLedger(cli.io, 'nothing was verified');
+      let report: ChainReport;
+      try {
+        report = await ledger.verify({ anchor: opts.anchor });
+      } catch (error) {
+        throw new RuntimeError(`ledger verify: cannot read the chain: ${oneLine(error)}`);
+      } finally {
+        await ledger.close();
+      }
+      if (opts.json) cli.io.out(JSON.stringify(report, null, 2));
+      else cli.io.out(renderChainReport(report));
+      cli.setExit(report.intact ? EXIT.ok : EXIT.changes);
     });
   ledgerCommand
     .command('reap')
@@ -72,3 +121,17 @@ export const registerLedger: CommandRegistrar = (program, cli) => {
       }
     });
 };
+
+/** `verify`'s text: one line per problem, or one line saying the chain is intact and where its head is. */
+export function renderChainReport(report: ChainReport): string {
+  const before =
+    report.unchainedBeforeChain > 0
+      ? `; ${report.unchainedBeforeChain} run(s) finished before the chain began (${report.chainStartedAt ?? 'unknown'}) carry no link`
+      : '';
+  const head = report.head ? `head ${report.head.link}:${report.head.hash}` : 'no head';
+  if (report.intact) return `ledger: chain intact: ${report.links} link(s), ${head}${before}`;
+  return [
+    ...report.problems.map((p) => p.message),
+    `ledger: chain NOT intact: ${report.problems.length} problem(s) in ${report.links} link(s), ${head}${before}`,
+  ].join('\n');
+}

@@ -4,7 +4,9 @@
  * recorded in `schema_migrations`, so concurrent `migrate()` calls are safe. Never edit a released
  * version: add the next one.
  */
+import { linkPayloadSql } from './chain';
 import type { SqlExecutor } from './driver';
+import { LedgerError } from './types';
 
 export interface Migration {
   readonly version: number;
@@ -14,6 +16,155 @@ export interface Migration {
 
 /** Any fixed number: the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_301_114_205;
+
+/** Columns of a run fixed when it starts: no update may change them, even while it runs. */
+const IDENTITY_COLUMNS = [
+  'id',
+  'seq',
+  'stack',
+  'environment',
+  'action',
+  'commit_sha',
+  'ref',
+  'actor',
+  'ci_run_id',
+  'ci_run_attempt',
+  'ci_run_url',
+  'role_arn',
+  'account_id',
+  'plan_run_id',
+  'started_at',
+  'host',
+  'pid',
+];
+const CHAIN_COLUMNS = ['chain_seq', 'chain_hash', 'ack_chain_seq', 'ack_chain_hash'];
+const ACK_COLUMNS = ['acknowledged_at', 'acknowledged_by', 'ack_reason'];
+const sqlArray = (names: readonly string[]) => `ARRAY[${names.map((n) => `'${n}'`).join(', ')}]`;
+
+/**
+ * Migration 2: `terraform_runs` becomes append-only for everyone (a trigger, so the owner too unless
+ * they disable it: that takes DDL rights, and the hash chain shows what they changed), and every
+ * finished row is hash-chained (see `chain.ts`). Rows finished before this migration keep no link:
+ * `legacy_max_seq` records where the chain begins.
+ */
+function appendOnlyAndHashChain(): string[] {
+  const hex64 = (column: string) => `CHECK (${column} ~ '^[0-9a-f]{64}$')`;
+  return [
+    `ALTER TABLE terraform_runs
+       ADD COLUMN chain_seq bigint UNIQUE,
+       ADD COLUMN chain_hash text ${hex64('chain_hash')},
+       ADD COLUMN ack_chain_seq bigint UNIQUE,
+       ADD COLUMN ack_chain_hash text ${hex64('ack_chain_hash')}`,
+    // The one-row chain head: the last link's number and hash. Holding it FOR UPDATE serialises links.
+    `CREATE TABLE terraform_runs_chain_head (
+       one boolean PRIMARY KEY DEFAULT true CHECK (one),
+       seq bigint NOT NULL CHECK (seq >= 0),
+       hash text NOT NULL ${hex64('hash')},
+       legacy_max_seq bigint NOT NULL,
+       started_at timestamptz NOT NULL DEFAULT clock_timestamp()
+     )`,
+    // ALTER TABLE above holds the table's ACCESS EXCLUSIVE lock: no run is being written meanwhile.
+    `INSERT INTO terraform_runs_chain_head (seq, hash, legacy_max_seq)
+       SELECT 0, repeat('0', 64), COALESCE(max(seq), 0) FROM terraform_runs`,
+    // A named argument, never `$1`: the Data API backend rewrites `$<n>` into its `:p<n>` parameters.
+    `CREATE FUNCTION terraform_runs_chain_field(v text) RETURNS text LANGUAGE sql AS
+       $$ SELECT CASE WHEN v IS NULL THEN 'n' ELSE 'v' || octet_length(convert_to(v, 'UTF8')) || ':' || v END $$`,
+    // The guard: no DELETE; a running row keeps its identity; a finished row changes only by the
+    // ledger's own steps (its chain link, once; an abandoned run's acknowledgement, once, then its link).
+    `CREATE FUNCTION terraform_runs_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+     DECLARE
+       changed text[];
+     BEGIN
+       IF TG_OP = 'DELETE' THEN
+         RAISE EXCEPTION 'terraform_runs is append-only: run % cannot be deleted', OLD.id
+           USING ERRCODE = 'insufficient_privilege',
+                 HINT = 'finished rows are hash-chained; gantry ledger verify reports a missing one';
+       END IF;
+       IF TG_OP = 'INSERT' THEN
+         IF NEW.chain_seq IS NOT NULL OR NEW.chain_hash IS NOT NULL
+            OR NEW.ack_chain_seq IS NOT NULL OR NEW.ack_chain_hash IS NOT NULL THEN
+           RAISE EXCEPTION 'terraform_runs: run % cannot be inserted with a chain link; the database links finished rows', NEW.id
+             USING ERRCODE = 'insufficient_privilege';
+         END IF;
+         RETURN NEW;
+       END IF;
+       SELECT COALESCE(array_agg(n.key ORDER BY n.key), '{}') INTO changed
+         FROM jsonb_each(to_jsonb(NEW)) AS n
+        WHERE n.value IS DISTINCT FROM to_jsonb(OLD) -> n.key;
+       IF OLD.status = 'running' THEN
+         IF changed && ${sqlArray([...IDENTITY_COLUMNS, ...CHAIN_COLUMNS, ...ACK_COLUMNS])} THEN
+           RAISE EXCEPTION 'terraform_runs: run % is running; only its heartbeat and its outcome may change (attempted: %)',
+             OLD.id, array_to_string(changed, ', ')
+             USING ERRCODE = 'insufficient_privilege';
+         END IF;
+         RETURN NEW;
+       END IF;
+       IF changed <@ ARRAY['chain_seq', 'chain_hash'] AND OLD.chain_seq IS NULL AND OLD.chain_hash IS NULL
+          AND NEW.chain_seq IS NOT NULL AND NEW.chain_hash IS NOT NULL THEN
+         RETURN NEW;
+       END IF;
+       IF changed <@ ARRAY['ack_chain_seq', 'ack_chain_hash'] AND OLD.acknowledged_at IS NOT NULL
+          AND OLD.ack_chain_seq IS NULL AND OLD.ack_chain_hash IS NULL
+          AND NEW.ack_chain_seq IS NOT NULL AND NEW.ack_chain_hash IS NOT NULL THEN
+         RETURN NEW;
+       END IF;
+       IF changed <@ ${sqlArray(ACK_COLUMNS)} AND OLD.status = 'abandoned' AND OLD.acknowledged_at IS NULL
+          AND NEW.acknowledged_at IS NOT NULL AND NEW.acknowledged_by IS NOT NULL AND NEW.ack_reason IS NOT NULL THEN
+         RETURN NEW;
+       END IF;
+       RAISE EXCEPTION 'terraform_runs: run % is % (finished): a finished row is never rewritten (attempted: %)',
+         OLD.id, OLD.status, COALESCE(NULLIF(array_to_string(changed, ', '), ''), 'no change')
+         USING ERRCODE = 'insufficient_privilege',
+               HINT = 'only an abandoned run changes after it finished: its acknowledgement, once (gantry ledger ack)';
+     END $$`,
+    `CREATE TRIGGER terraform_runs_guard BEFORE INSERT OR UPDATE OR DELETE ON terraform_runs
+       FOR EACH ROW EXECUTE FUNCTION terraform_runs_guard()`,
+    `CREATE FUNCTION terraform_runs_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       RAISE EXCEPTION 'terraform_runs is append-only: it cannot be truncated' USING ERRCODE = 'insufficient_privilege';
+     END $$`,
+    `CREATE TRIGGER terraform_runs_no_truncate BEFORE TRUNCATE ON terraform_runs
+       FOR EACH STATEMENT EXECUTE FUNCTION terraform_runs_no_truncate()`,
+    // The link writer runs as the owner (SECURITY DEFINER): the writer role may neither write the
+    // chain columns nor the head itself. It fires at commit (deferred), after the transaction took
+    // every row lock it needs, so waiting for the head cannot deadlock with another finish.
+    `CREATE FUNCTION terraform_runs_chain_link() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+     DECLARE
+       r terraform_runs%ROWTYPE;
+       link bigint;
+       previous text;
+     BEGIN
+       SELECT seq, hash INTO link, previous FROM terraform_runs_chain_head WHERE one FOR UPDATE;
+       IF NOT FOUND THEN
+         RAISE EXCEPTION 'terraform_runs_chain_head is empty: finished runs cannot be chained' USING ERRCODE = 'data_corrupted';
+       END IF;
+       SELECT * INTO r FROM terraform_runs WHERE id = NEW.id;
+       IF r.status <> 'running' AND r.chain_seq IS NULL THEN
+         link := link + 1;
+         previous := encode(sha256(convert_to(${linkPayloadSql('finish')}, 'UTF8')), 'hex');
+         UPDATE terraform_runs SET chain_seq = link, chain_hash = previous WHERE id = r.id;
+       END IF;
+       IF r.acknowledged_at IS NOT NULL AND r.ack_chain_seq IS NULL THEN
+         link := link + 1;
+         previous := encode(sha256(convert_to(${linkPayloadSql('ack')}, 'UTF8')), 'hex');
+         UPDATE terraform_runs SET ack_chain_seq = link, ack_chain_hash = previous WHERE id = r.id;
+       END IF;
+       UPDATE terraform_runs_chain_head SET seq = link, hash = previous WHERE one;
+       RETURN NULL;
+     END $$`,
+    // Its search path: this schema, then pg_temp last (a temporary table of the writer's must not
+    // stand in for the head). The schema is only known here, hence the DO block.
+    `DO $$ BEGIN
+       EXECUTE format('ALTER FUNCTION terraform_runs_chain_link() SET search_path = %I, pg_temp', current_schema());
+     END $$`,
+    `REVOKE ALL ON FUNCTION terraform_runs_chain_link() FROM PUBLIC`,
+    `CREATE CONSTRAINT TRIGGER terraform_runs_chain AFTER INSERT OR UPDATE ON terraform_runs
+       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+       WHEN ((NEW.status <> 'running' AND NEW.chain_seq IS NULL)
+             OR (NEW.acknowledged_at IS NOT NULL AND NEW.ack_chain_seq IS NULL))
+       EXECUTE FUNCTION terraform_runs_chain_link()`,
+  ];
+}
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -65,6 +216,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX terraform_runs_running ON terraform_runs (stack, heartbeat_at) WHERE status = 'running'`,
     ],
   },
+  {
+    version: 2,
+    name: 'append_only_and_hash_chain',
+    statements: appendOnlyAndHashChain(),
+  },
 ];
 
 /** Applies every pending migration; returns the versions applied by this call. */
@@ -75,19 +231,40 @@ export async function migrate(
     await tx.query('SELECT count(*) AS locked FROM (SELECT pg_advisory_xact_lock(CAST($1 AS bigint))) AS l', [
       MIGRATION_LOCK,
     ]);
-    await tx.query(
-      `CREATE TABLE IF NOT EXISTS schema_migrations (
+    // A writer (no CREATE on the schema) must get past this too: `CREATE TABLE IF NOT EXISTS` checks
+    // the schema privilege before it looks for the table.
+    const present = await tx.query('SELECT to_regclass($1) IS NOT NULL AS present', ['schema_migrations']);
+    if (present[0]?.present !== true) {
+      await tx.query(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
         version integer PRIMARY KEY,
         name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`,
-    );
+      );
+    }
     const rows = await tx.query('SELECT version FROM schema_migrations');
     const done = new Set(rows.map((r) => Number(r.version)));
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue;
-      for (const statement of migration.statements) await tx.query(statement);
+      for (const statement of migration.statements) {
+        try {
+          await tx.query(statement);
+        } catch (error) {
+          // 42501: insufficient_privilege, e.g. the writer role running a newer gantry first (the
+          // Data API reports it in the message: `ERROR: ...; SQLState: 42501`).
+          const { code, message } = error as { code?: string; message?: string };
+          if (code === '42501' || /SQLState: 42501\b/.test(message ?? '')) {
+            throw new LedgerError(
+              `migration ${migration.version} (${migration.name}) needs the ledger's owner: ${(error as Error).message}; ` +
+                'run `gantry ledger migrate` connected as the owner of terraform_runs',
+              { cause: error },
+            );
+          }
+          throw error;
+        }
+      }
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
         migration.version,
         migration.name,

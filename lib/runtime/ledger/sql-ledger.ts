@@ -3,10 +3,18 @@
  * clock, and the "one active apply per stack" rule is the unique index's, never a check-then-insert.
  */
 import { randomUUID } from 'node:crypto';
+import { verifyChain, type ChainReport, type VerifyOptions } from './chain';
 import type { Row, SqlDriver, SqlParam } from './driver';
 import { migrate } from './migrations';
 import {
+  setUpWriterRole,
+  WRITER_INSERT_COLUMNS,
+  type WriterRoleOptions,
+  type WriterRoleReport,
+} from './roles';
+import {
   LedgerError,
+  RunNotRunningError,
   StackBusyError,
   type FinishRunInput,
   type Ledger,
@@ -121,9 +129,8 @@ export class SqlLedger implements Ledger {
     const closed = status !== 'running';
     const reap = reapAfterSeconds === null ? '' : `WITH reaped AS (${reapStack('$2', '$23')})\n`;
     const rows = await this.driver.query(
-      `${reap}INSERT INTO terraform_runs (id, stack, environment, action, status, commit_sha, ref, actor, ci_run_id,
-         ci_run_attempt, ci_run_url, role_arn, account_id, terraform_version, plan_run_id, plan_sha256, host, pid,
-         error_summary, approvers, exit_code, finished_at)
+      // The writer role's INSERT grant is this very column list.
+      `${reap}INSERT INTO terraform_runs (${WRITER_INSERT_COLUMNS.join(', ')})
        VALUES (CAST($1 AS uuid), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CAST($15 AS uuid), $16, $17,
          $18, $19, CAST($20 AS jsonb), $21, CASE WHEN $22 THEN clock_timestamp() END)
        ON CONFLICT (stack) WHERE ${ACTIVE_APPLY} DO NOTHING
@@ -170,14 +177,15 @@ export class SqlLedger implements Ledger {
 
   async finishRun(id: string, result: FinishRunInput): Promise<RunRecord> {
     const c = result.counts ?? null;
-    // An abandoned row may still be closed by its own process (it was only slow): the real outcome wins.
+    // Only a running row: an abandoned one is finished, and finished rows are never rewritten (the
+    // trigger of migration 2 would refuse it too).
     const rows = await this.driver.query(
       `UPDATE terraform_runs SET status = $2, exit_code = $3, finished_at = clock_timestamp(),
          heartbeat_at = clock_timestamp(),
          count_create = $4, count_update = $5, count_delete = $6, count_replace = $7, count_read = $8,
          plan_sha256 = COALESCE($9, plan_sha256), terraform_version = COALESCE($10, terraform_version),
          approvers = COALESCE(CAST($11 AS jsonb), approvers), error_summary = $12, note = COALESCE($13, note)
-       WHERE id = CAST($1 AS uuid) AND status IN ('running', 'abandoned')
+       WHERE id = CAST($1 AS uuid) AND status = 'running'
        RETURNING ${COLUMNS}`,
       [
         id,
@@ -197,11 +205,15 @@ export class SqlLedger implements Ledger {
     );
     if (rows.length === 1) return toRecord(rows[0]);
     const existing = await this.getRun(id);
-    throw new LedgerError(
-      existing
-        ? `run ${id} is ${existing.status}, not running: it cannot be finished again`
-        : `run ${id} does not exist in the ledger`,
-    );
+    if (existing?.status === 'abandoned') {
+      throw new RunNotRunningError(
+        `run ${id} was marked abandoned (its heartbeat lapsed) before it could be closed as ${result.status}; ` +
+          `a finished row is never rewritten: check the stack, then \`gantry ledger ack ${id} --reason "..."\``,
+      );
+    }
+    throw existing
+      ? new RunNotRunningError(`run ${id} is ${existing.status}, not running: it cannot be finished again`)
+      : new LedgerError(`run ${id} does not exist in the ledger`);
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
@@ -278,6 +290,14 @@ export class SqlLedger implements Ledger {
     throw new LedgerError(
       `ledger ack: run ${id} is ${existing.status}; only abandoned runs are acknowledged`,
     );
+  }
+
+  async verify(options: VerifyOptions = {}): Promise<ChainReport> {
+    return verifyChain(this.driver, options);
+  }
+
+  async setUpWriterRole(options: WriterRoleOptions = {}): Promise<WriterRoleReport> {
+    return setUpWriterRole(this.driver, options);
   }
 
   async close(): Promise<void> {

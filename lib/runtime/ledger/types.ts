@@ -3,6 +3,8 @@
  * Terraform starts and closed after it ends. Never raw plan text: counts, hashes and a redacted
  * error summary only.
  */
+import type { ChainReport, VerifyOptions } from './chain';
+import type { WriterRoleOptions, WriterRoleReport } from './roles';
 
 export type RunAction = 'plan' | 'apply' | 'drift';
 
@@ -161,6 +163,10 @@ export interface Ledger {
   reap(options?: ReapOptions): Promise<RunRecord[]>;
   /** Acknowledges an abandoned apply so the stack accepts applies again. */
   ack(id: string, by: string, reason: string): Promise<RunRecord>;
+  /** Walks the hash chain of finished rows: a deleted or edited row is a problem (see `chain.ts`). */
+  verify(options?: VerifyOptions): Promise<ChainReport>;
+  /** Creates the writer role if missing and sets its grants; as the owner (see `roles.ts`). */
+  setUpWriterRole(options?: WriterRoleOptions): Promise<WriterRoleReport>;
   close(): Promise<void>;
 }
 
@@ -196,5 +202,13 @@ export class LedgerError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LedgerError';
+  }
+}
+
+/** `finishRun` of a row that is not running any more (finished, or abandoned meanwhile). */
+export class RunNotRunningError extends LedgerError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunNotRunningError';
   }
 }
