@@ -2,13 +2,18 @@
  * Gantry's runtime: the `gantry` CLI's building blocks, for other tools (the benchmark, CI glue).
  *
  * Plan summaries (pure, no I/O):
- * - `summarizePlan(planJson: string | PlanDocument, options?: { protectedAddresses?: Iterable<string>; maxDetails?: number }): PlanSummary`
+ * - `summarizePlan(planJson: string | PlanDocument, options?: { protectedAddresses?: Iterable<string>; maxDetails?: number; constructPaths?: ConstructPaths }): PlanSummary`
  *   reads `terraform show -json` output: `counts` {create, update, delete, replace, read}, `created`,
  *   `updated`, `replaced`, `destroyed`, `read` addresses, `protectedDestroys`, redacted attribute
  *   `details` (first `maxDetails`, default 200), and a `redactor` that scrubs the plan's secrets from text.
  * - `renderSummaryMarkdown(summary: PlanSummary, options?: { maxChars?: number; title?: string; maxAddresses?: number }): string`
  *   the PR / step-summary Markdown, at most `maxChars` (default 65,536) characters.
- * - `renderSummaryText(summary: PlanSummary): string`: the console form.
+ * - `renderSummaryText(summary: PlanSummary, options?: { maxAddresses?: number }): string`: the console form.
+ * - `renderSummaryJson(summary: PlanSummary): string`: the structured summary (`gantry ... --json`,
+ *   format `gantry.plan-summary/1`): every change with its construct path, the reviews (IAM statement
+ *   deltas, trust-policy findings, containers, network rules), what widens access, what cannot be reviewed.
+ * - `readConstructPaths(stackDir: string): Map<string, string> | undefined`: address -> cdktf construct
+ *   path from the stack's `cdk.tf.json`, for `summarizePlan(..., { constructPaths })`.
  *
  * The ledger:
  * - `openLedger(url?: string, options?: { lapseSeconds?: number; maxConnections?: number }): Promise<Ledger>`
@@ -26,7 +31,7 @@
  *
  * The CLI: `runCli(argv, io, commands)` with `RUNTIME_COMMANDS` (what `bin/gantry.ts` runs).
  */
-export { summarizePlan } from './plan-summary';
+export { summarizePlan, notAPlan } from './plan-summary';
 export type {
   PlanSummary,
   PlanDocument,
@@ -43,6 +48,27 @@ export {
   GITHUB_COMMENT_LIMIT,
 } from './summary-render';
 export type { MarkdownOptions } from './summary-render';
+export {
+  readConstructPaths,
+  constructPathsOf,
+  renderSummaryJson,
+  summaryJson,
+  SUMMARY_JSON_FORMAT,
+} from './review';
+export type {
+  Review,
+  PolicyReview,
+  ManagedPolicyReview,
+  ContainerReview,
+  NetworkRuleReview,
+  ListenerRuleReview,
+  StatementDelta,
+  ItemDelta,
+  ResourceChangeEntry,
+  ConstructPaths,
+} from './review';
+export { renderSummary, DEFAULT_OUTPUT } from './summary-output';
+export type { OutputOptions } from './summary-output';
 export { Redactor, redactValue, looksSecret, REDACTED, SENSITIVE } from './redaction';
 export {
   openLedger,

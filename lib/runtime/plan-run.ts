@@ -23,7 +23,8 @@ import {
 } from './session';
 import { resolveStack, type StackOptions } from './stack';
 import { appendStepSummary } from './step-summary';
-import { renderSummaryMarkdown, renderSummaryText } from './summary-render';
+import { readConstructPaths } from './review/construct-paths';
+import { DEFAULT_OUTPUT, markdownOf, renderSummary, type OutputOptions } from './summary-output';
 import { runTerraform } from './terraform';
 import {
   declaredVariables,
@@ -42,6 +43,12 @@ export interface PlanOptions extends StackOptions {
   readonly refreshOnly?: boolean;
   /** `--var name=value` arguments, passed to `terraform plan` as `-var` (declared variables only). */
   readonly var?: readonly string[];
+  /**
+   * Which form of the summary goes to stdout, and the Markdown sizing (also for the step summary).
+   * With `markdown` or `json`, Terraform's streamed output goes to stderr so stdout holds the summary only.
+   * @default the console form
+   */
+  readonly output?: OutputOptions;
 }
 
 export const DEFAULT_PLAN_FILE = 'gantry.tfplan';
@@ -53,7 +60,9 @@ export async function planOrDrift(
   options: PlanOptions,
   io: CliIo,
 ): Promise<number> {
-  const write = (line: string) => io.out(line);
+  // With a machine-read summary on stdout, everything else goes to stderr.
+  const write = (line: string) =>
+    (options.output && options.output.format !== 'text' ? io.err : io.out)(line);
   const stack = resolveStack(stackId, options, { cwd: io.cwd, env: io.env, write });
   const context = readRunContext(io.env, io.cwd);
   const tfVersion = terraformVersion(io.env);
@@ -130,7 +139,7 @@ async function execute(
       dir: stack.dir,
       env: io.env,
       label: label(step),
-      write: io.out,
+      write: options.output && options.output.format !== 'text' ? io.err : io.out,
       capture,
       signals: io.signals,
       bin: io.env.GANTRY_TERRAFORM_BIN,
@@ -186,7 +195,11 @@ async function execute(
   if (show.code !== 0 || show.interrupted || active.interrupted) return fail('show', show);
   let summary: PlanSummary;
   try {
-    summary = summarizePlan(show.stdout, { protectedAddresses: stack.protectedAddresses });
+    const constructPaths = readConstructPaths(stack.dir);
+    summary = summarizePlan(show.stdout, {
+      protectedAddresses: stack.protectedAddresses,
+      ...(constructPaths ? { constructPaths } : {}),
+    });
   } catch (error) {
     return fail('show', {
       code: show.code,
@@ -194,10 +207,11 @@ async function execute(
       tail: `unreadable plan JSON: ${oneLine(error)}`,
     });
   }
-  io.out(renderSummaryText(summary));
   const title = `Terraform ${kind === 'plan' ? 'plan' : 'drift check'}: ${stack.stack}`;
+  const output = options.output ?? DEFAULT_OUTPUT;
+  io.out(renderSummary(summary, output, title));
   if (io.env.GITHUB_STEP_SUMMARY)
-    appendStepSummary(io.env.GITHUB_STEP_SUMMARY, renderSummaryMarkdown(summary, { title }));
+    appendStepSummary(io.env.GITHUB_STEP_SUMMARY, markdownOf(summary, output, title));
 
   const sha = kind === 'plan' ? sha256File(planFile) : null;
   if (kind === 'drift') fs.rmSync(planFile, { force: true });

@@ -8,6 +8,11 @@
 import { DATA_STORE_TYPES } from '../core/data-stores';
 import { REDACTED, Redactor, SENSITIVE, looksSecret, redactValue } from './redaction';
 import type { ResourceCounts } from './ledger/types';
+import { constructPathOf, type ConstructPaths } from './review/construct-paths';
+import { trackedNames, TRACKED_TYPES } from './review/iam';
+import type { ResourceChangeEntry, Review } from './review/model';
+import { coveredAttributes, REVIEWED_TYPES, reviewChange } from './review/review-change';
+import { containsTrue, reviewAction } from './review/values';
 
 export { DATA_STORE_TYPES };
 
@@ -19,7 +24,10 @@ export interface PlanDocument {
   readonly resource_changes?: ReadonlyArray<PlanResourceChange>;
   readonly output_changes?: Record<string, { readonly actions?: readonly string[] }>;
   readonly configuration?: {
-    readonly root_module?: { readonly variables?: Record<string, { readonly sensitive?: boolean }> };
+    readonly root_module?: {
+      readonly variables?: Record<string, { readonly sensitive?: boolean }>;
+      readonly resources?: ReadonlyArray<{ readonly address?: string; readonly expressions?: object }>;
+    };
   };
   readonly errored?: boolean;
 }
@@ -82,6 +90,16 @@ export interface PlanSummary {
   /** Updated or replaced resources left out of `details`. */
   readonly detailsOmitted: number;
   readonly outputChanges: number;
+  /** Every change (reads included) in plan order, with its construct path when the stack gave one. */
+  readonly changes: readonly ResourceChangeEntry[];
+  /** Whether construct paths were given (`SummarizeOptions.constructPaths`). */
+  readonly hasConstructPaths: boolean;
+  /**
+   * Semantic reviews of the IAM, container and network resources that change: policy statement
+   * diffs with widening reasons and trust-policy findings, container images and variable names,
+   * security group and listener rules.
+   */
+  readonly reviews: readonly Review[];
   /** Scrubs the plan's known secret values (and secret-looking assignments) from free text. */
   readonly redactor: Redactor;
 }
@@ -91,9 +109,25 @@ export interface SummarizeOptions {
   readonly protectedAddresses?: Iterable<string>;
   /** @default 200 */
   readonly maxDetails?: number;
+  /** Address -> cdktf construct path, from the stack's `cdk.tf.json` (`readConstructPaths`). */
+  readonly constructPaths?: ConstructPaths;
 }
 
 const MAX_VALUE_CHARS = 200;
+
+/**
+ * Why a parsed JSON value is not the `terraform show -json` output of a plan (a `format_version`
+ * with `planned_values` or `resource_changes`), or undefined when it is one.
+ */
+export function notAPlan(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'it is not a JSON object';
+  const v = value as Record<string, unknown>;
+  if (typeof v.format_version !== 'string') return 'it has no "format_version"';
+  const planned = v.planned_values !== null && typeof v.planned_values === 'object';
+  if (!planned && !Array.isArray(v.resource_changes))
+    return 'it has no "planned_values" or "resource_changes" (a state, not a plan?)';
+  return undefined;
+}
 
 /** Reads `terraform show -json` output (text or parsed) into a redacted summary. */
 export function summarizePlan(planJson: string | PlanDocument, options: SummarizeOptions = {}): PlanSummary {
@@ -121,6 +155,10 @@ export function summarizePlan(planJson: string | PlanDocument, options: Summariz
   const protectedDestroys: ProtectedDestroy[] = [];
   const detailed: PlanResourceChange[] = [];
   let detailsOmitted = 0;
+  const changes: ResourceChangeEntry[] = [];
+  const toReview: PlanResourceChange[] = [];
+  const createdNames = new Set<string>();
+  const destroyedNames = new Set<string>();
 
   for (const rc of plan.resource_changes ?? []) {
     const change = rc.change;
@@ -129,6 +167,21 @@ export function summarizePlan(planJson: string | PlanDocument, options: Summariz
     const action = classify(change.actions);
     if (action === null) continue;
     counts[action] += 1;
+    changes.push({
+      address: rc.address,
+      type: rc.type,
+      action,
+      ...(rc.action_reason ? { reason: rc.action_reason } : {}),
+      constructPath: constructPathOf(options.constructPaths, rc.address),
+    });
+    if (rc.mode !== 'data') {
+      if (REVIEWED_TYPES.has(rc.type)) toReview.push(rc);
+      if (TRACKED_TYPES[rc.type]) {
+        if (action === 'create' || action === 'replace')
+          for (const n of trackedNames(rc, 'after')) createdNames.add(n);
+        if (action === 'delete') for (const n of trackedNames(rc, 'before')) destroyedNames.add(n);
+      }
+    }
     switch (action) {
       case 'create':
         created.push(rc.address);
@@ -160,8 +213,25 @@ export function summarizePlan(planJson: string | PlanDocument, options: Summariz
     }
   }
 
-  // Details last: the redactor has seen every mask by now.
-  const details = detailed.map((rc) => describeChange(rc, redactor));
+  // Reviews and details last: the plan has been seen whole, and the redactor every mask.
+  const configures = configuredAttributes(plan);
+  const reviews = toReview.flatMap((rc) => {
+    const action = reviewAction(rc.change.actions);
+    if (action === null) return [];
+    return reviewChange(rc, action, {
+      constructPath: constructPathOf(options.constructPaths, rc.address),
+      created: createdNames,
+      destroyed: destroyedNames,
+      configures,
+    });
+  });
+  const covered = new Map<string, Set<string>>();
+  for (const r of reviews) {
+    const set = covered.get(r.address) ?? new Set<string>();
+    for (const a of coveredAttributes(r)) set.add(a);
+    covered.set(r.address, set);
+  }
+  const details = detailed.map((rc) => describeChange(rc, redactor, covered.get(rc.address)));
   return {
     terraformVersion: plan.terraform_version ?? null,
     formatVersion: plan.format_version ?? null,
@@ -178,7 +248,24 @@ export function summarizePlan(planJson: string | PlanDocument, options: Summariz
     outputChanges: Object.values(plan.output_changes ?? {}).filter(
       (o) => o.actions && !(o.actions.length === 1 && o.actions[0] === 'no-op'),
     ).length,
+    changes,
+    hasConstructPaths: (options.constructPaths?.size ?? 0) > 0,
+    reviews,
     redactor,
+  };
+}
+
+/** Whether the configuration sets an attribute of a resource (looked up only when a review asks). */
+function configuredAttributes(plan: PlanDocument): (address: string, attribute: string) => boolean {
+  let index: Map<string, object> | undefined;
+  return (address, attribute) => {
+    if (!index) {
+      index = new Map();
+      for (const r of plan.configuration?.root_module?.resources ?? [])
+        if (r.address && r.expressions) index.set(r.address, r.expressions);
+    }
+    const expressions = index.get(address.replace(/\[[^\]]*\]$/, ''));
+    return expressions !== undefined && attribute in expressions;
   };
 }
 
@@ -196,7 +283,14 @@ function classify(actions: readonly string[]): ChangeAction | null {
   }
 }
 
-function describeChange(rc: PlanResourceChange, redactor: Redactor): ResourceChangeDetail {
+/** Shown instead of a raw value when a review below shows the attribute's meaning. */
+export const SEE_REVIEW = '(see the review)';
+
+function describeChange(
+  rc: PlanResourceChange,
+  redactor: Redactor,
+  covered: ReadonlySet<string> | undefined,
+): ResourceChangeDetail {
   const c = rc.change;
   const before = asRecord(c.before);
   const after = asRecord(c.after);
@@ -212,10 +306,17 @@ function describeChange(rc: PlanResourceChange, redactor: Redactor): ResourceCha
     const isUnknown = unknown[name] === true || (isNonEmptyObject(unknown[name]) && a === undefined);
     if (!isUnknown && sameValue(b, a)) continue;
     const secretName = looksSecret(name);
+    const reviewed = covered?.has(name) === true;
     attributes.push({
       name,
-      before: render(b, beforeMask[name], secretName, false, redactor),
-      after: render(a, afterMask[name], secretName, isUnknown, redactor),
+      before:
+        reviewed && b !== undefined && b !== null
+          ? SEE_REVIEW
+          : render(b, beforeMask[name], secretName, false, redactor),
+      after:
+        reviewed && !isUnknown && a !== undefined && a !== null
+          ? SEE_REVIEW
+          : render(a, afterMask[name], secretName, isUnknown, redactor),
       forcesReplacement: forced.has(name),
     });
   }
@@ -240,12 +341,6 @@ function render(
   if (secretName && value !== null) return REDACTED;
   const text = redactor.scrub(JSON.stringify(redactValue(value)) ?? 'null');
   return text.length <= MAX_VALUE_CHARS ? text : `${text.slice(0, MAX_VALUE_CHARS)}...`;
-}
-
-function containsTrue(mask: unknown): boolean {
-  if (mask === true) return true;
-  if (mask === null || typeof mask !== 'object') return false;
-  return Object.values(mask).some(containsTrue);
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

@@ -94,9 +94,13 @@ export class Redactor {
 
 /** `password = "x"`, `"api_token": "x"`, `DB_PASSWORD=x`: keeps the name, redacts the value. */
 export function scrubAssignments(text: string): string {
+  // Both patterns need a ':' or '=': most short strings (addresses, names) have neither.
+  if (!text.includes('=') && !text.includes(':')) return text;
   return text
     .replace(
-      /("?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)"((?:[^"\\\n]|\\.)*)"/g,
+      // The lookbehind starts names at word starts only: the same matches, without trying every
+      // suffix of every word (quadratic in a long summary).
+      /("?)(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)"((?:[^"\\\n]|\\.)*)"/g,
       (whole, quote: string, name: string, sep: string, value: string) =>
         looksSecret(name) && value !== REDACTED && value !== SENSITIVE
           ? `${quote}${name}${quote}${sep}"${REDACTED}"`

@@ -179,7 +179,7 @@ describe('a 10,000-resource plan', () => {
     const markdown = renderSummaryMarkdown(summary, { maxAddresses: 100_000 });
     expect(markdown.length).toBeLessThanOrEqual(65_536);
     expect(markdown).toMatch(/> Summary truncated: \d+ characters exceed the limit of 65536\./);
-    const opened = (markdown.match(/<details>/g) ?? []).length;
+    const opened = (markdown.match(/<details[ >]/g) ?? []).length;
     expect((markdown.match(/<\/details>/g) ?? []).length).toBe(opened);
     for (const limit of [300, 1000, 5000]) {
       expect(renderSummaryMarkdown(summary, { maxChars: limit }).length).toBeLessThanOrEqual(limit);

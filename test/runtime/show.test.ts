@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { notAPlan } from '../../lib/runtime/commands/show';
+import { notAPlan } from '../../lib/runtime/plan-summary';
 import { PLAN_FIXTURES } from '../util';
 import { gantry, REPO, tempDir } from './helpers';
 
@@ -15,13 +15,13 @@ describe('gantry show', () => {
   });
 
   test.each([
-    ['package.json', path.join(REPO, 'package.json'), /it has no format_version/],
+    ['package.json', path.join(REPO, 'package.json'), /it has no "format_version"/],
     [
       'a Terraform state',
       path.join(PLAN_FIXTURES, 'tfjson-0.5.0__no_changes__state.json'),
-      /neither planned_values nor resource_changes/,
+      /no "planned_values" or "resource_changes"/,
     ],
-    ['a JSON array', 'array', /not a JSON object/],
+    ['a JSON array', 'array', /it is not a JSON object/],
   ])('refuses %s with one line and exit 1', async (_what, file, reason) => {
     const target = file === 'array' ? path.join(tempDir('show'), 'list.json') : file;
     if (file === 'array') fs.writeFileSync(target, '[1, 2]');
@@ -30,12 +30,12 @@ describe('gantry show', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr.split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(reason);
-    expect(result.stderr).toMatch(/^gantry: show: .* is not plan JSON from `terraform show -json`: /);
+    expect(result.stderr).toMatch(/^gantry: show: .* is not a plan from `terraform show -json`: /);
   });
 
   test('accepts every plan fixture and no other file', () => {
     for (const file of fs.readdirSync(PLAN_FIXTURES).filter((f) => f.endsWith('.json'))) {
-      const problem = notAPlan(fs.readFileSync(path.join(PLAN_FIXTURES, file), 'utf8'));
+      const problem = notAPlan(JSON.parse(fs.readFileSync(path.join(PLAN_FIXTURES, file), 'utf8')));
       if (file.endsWith('__plan.json')) expect([file, problem]).toEqual([file, undefined]);
       else expect([file, problem]).toEqual([file, expect.any(String)]);
     }

@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import type { CommandRegistrar } from '../cli';
 import { planOrDrift } from '../plan-run';
+import { outputOptions, resolveOutput, type OutputFlags } from './output-options';
 
 /** Adds the options every stack command shares. */
 export function stackOptions<T extends import('commander').Command>(command: T): T {
@@ -39,7 +40,7 @@ Image tags: with GANTRY_IMAGE_TAGS set to {"commit": "<sha>", "tags": {"api": "v
 project reads it from /<org>/<env>/gantry/image-tags), the tags apply as image_tag_<service> when
 "commit" is the commit being planned; a value written for another commit is ignored.`,
     );
-  varOption(command).action(
+  outputOptions(varOption(command)).action(
     async (
       stack: string,
       opts: {
@@ -49,9 +50,10 @@ project reads it from /<org>/<env>/gantry/image-tags), the tags apply as image_t
         env?: string;
         planFile?: string;
         var?: string[];
-      },
+      } & OutputFlags,
     ) => {
-      cli.setExit(await planOrDrift('plan', stack, opts, cli.io));
+      const output = resolveOutput(opts);
+      cli.setExit(await planOrDrift('plan', stack, { ...opts, output }, cli.io));
     },
   );
 };

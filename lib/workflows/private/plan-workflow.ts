@@ -1,4 +1,8 @@
-/** `terraform-plan.yml`: every stack planned with the read-only plan roles; one updating PR comment. */
+/**
+ * `terraform-plan.yml`: every stack planned with the read-only plan roles; on pull requests, one
+ * comment per environment (and one for the `github` stack), updated in place, holding each stack's
+ * summary folded in a `<details>`.
+ */
 import type { EnvironmentConfig, GantryConfig } from '../../config';
 import { uses } from '../pins';
 import {
@@ -10,11 +14,26 @@ import {
   type Yaml,
 } from './steps';
 
-/** Marks the one comment the workflow keeps updating on a pull request. */
+/**
+ * Marked the one comment of all environments that earlier versions kept updating; the comment job
+ * marks that comment superseded. Each environment's comment carries `planCommentMarker(name)`.
+ */
 export const PLAN_COMMENT_MARKER = '<!-- gantry:terraform-plan -->';
 
-/** GitHub rejects comments over 65,536 characters; keep a margin for the footer. */
+/** Marks the one comment the workflow keeps updating on a pull request for an environment (or `github`). */
+export function planCommentMarker(name: string): string {
+  return `<!-- gantry:terraform-plan:${name} -->`;
+}
+
+/** GitHub rejects comments over 65,536 characters; keep a margin for the header and footer. */
 const COMMENT_LIMIT = 60000;
+/** Room in a comment for the marker, heading, commit line and per-stack outcome lines. */
+const COMMENT_HEADER = 1000;
+
+/** Each stack's Markdown budget, so that the comment holding all of them stays under the limit uncut. */
+export function stackMarkdownBudget(stacks: number): number {
+  return Math.floor((COMMENT_LIMIT - COMMENT_HEADER) / Math.max(1, stacks));
+}
 
 /** The environment whose plan role can read the `github` stack's S3 state, if it has one. */
 function githubStateEnvironment(config: GantryConfig): EnvironmentConfig | undefined {
@@ -24,9 +43,11 @@ function githubStateEnvironment(config: GantryConfig): EnvironmentConfig | undef
 }
 
 /**
- * Plans each stack in turn with `gantry plan`, which writes its Markdown summary to the file named
- * by GITHUB_STEP_SUMMARY: each stack's summary goes to a file of its own, then to the step summary
- * and to the job output the comment job reads. Every stack is planned even when one fails.
+ * Plans each stack in turn with `gantry plan`, which writes its Markdown summary, folded in a
+ * `<details>` whose summary line has the counts and warnings, to the file named by
+ * GITHUB_STEP_SUMMARY: each stack's summary goes to a file of its own, then to the step summary and
+ * to the job output the comment job reads. Each stack gets an equal share of the comment's limit.
+ * Every stack is planned even when one fails; a failed or refused stack gets an outcome line.
  */
 function planScript(stacks: readonly string[]): string {
   return [
@@ -35,7 +56,7 @@ function planScript(stacks: readonly string[]): string {
     `for stack in ${stacks.join(' ')}; do`,
     '  part="$RUNNER_TEMP/gantry-plan-$stack.md"',
     '  : > "$part"',
-    '  GITHUB_STEP_SUMMARY="$part" npx gantry plan "$stack" --no-synth',
+    `  GITHUB_STEP_SUMMARY="$part" npx gantry plan "$stack" --no-synth --fold --max-chars ${stackMarkdownBudget(stacks.length)}`,
     '  code=$?',
     '  case "$code" in',
     '    0) outcome="planned" ;;',
@@ -44,7 +65,10 @@ function planScript(stacks: readonly string[]): string {
     '  esac',
     '  [ "$code" -eq 0 ] || echo "::error title=gantry plan $stack::$outcome"',
     '  cat "$part" >> "$GITHUB_STEP_SUMMARY"',
-    '  { echo "### \\`$stack\\`: $outcome"; echo; cat "$part"; echo; } >> "$RUNNER_TEMP/gantry-plan.md"',
+    '  {',
+    '    [ "$code" -eq 0 ] || { echo "**\\`$stack\\`: $outcome**, see the job log."; echo; }',
+    '    cat "$part"; echo',
+    '  } >> "$RUNNER_TEMP/gantry-plan.md"',
     'done',
     'exit "$status"',
     '',
@@ -103,27 +127,50 @@ function planJob(
   };
 }
 
+/**
+ * The comment job's script: one comment per plan job (an environment, or `github`), found by its
+ * marker among the pull request's comments by a bot and updated, or created when there is none;
+ * the earlier all-environments comment is marked superseded. A body over the limit is cut at a
+ * line, with every open `<details>` closed.
+ */
 function commentScript(jobs: readonly PlanJob[]): string {
   return [
-    `const marker = ${JSON.stringify(PLAN_COMMENT_MARKER)};`,
     `const limit = ${COMMENT_LIMIT};`,
     'const runUrl = `${context.serverUrl}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`;',
-    'const parts = [',
-    ...jobs.map((j) => `  process.env.PLAN_${envKey(j.id.replace(/^plan-/, ''))} || '',`),
+    'const plans = [',
+    ...jobs.map(
+      (j) =>
+        `  { name: ${JSON.stringify(j.title)}, marker: ${JSON.stringify(planCommentMarker(j.title))}, text: process.env.PLAN_${envKey(j.id.replace(/^plan-/, ''))} || '' },`,
+    ),
     '];',
-    "let text = parts.filter((p) => p.trim() !== '').join('\\n');",
-    'if (text.length > limit) {',
-    '  text = text.slice(0, limit) + `\\n\\n_Truncated: the full summaries are in the [run](${runUrl})._`;',
-    '}',
-    "const body = [marker, '## Terraform plan', '', `Commit ${context.sha.slice(0, 7)}, [run](${runUrl}).`, '', text].join('\\n');",
     'const { owner, repo } = context.repo;',
     'const issue_number = context.issue.number;',
     'const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number, per_page: 100 });',
-    "const previous = comments.find((c) => c.user?.type === 'Bot' && (c.body ?? '').startsWith(marker));",
-    'if (previous) {',
-    '  await github.rest.issues.updateComment({ owner, repo, comment_id: previous.id, body });',
-    '} else {',
-    '  await github.rest.issues.createComment({ owner, repo, issue_number, body });',
+    "const ours = comments.filter((c) => c.user?.type === 'Bot');",
+    'function fit(text) {',
+    '  if (text.length <= limit) return text;',
+    '  let cut = text.slice(0, limit);',
+    "  cut = cut.slice(0, Math.max(0, cut.lastIndexOf('\\n')));",
+    '  const open = (cut.match(/<details[ >]/g) || []).length - (cut.match(/<\\/details>/g) || []).length;',
+    "  return cut + '\\n</details>'.repeat(Math.max(0, open)) + `\\n\\n_Truncated: the full summaries are in the [run](${runUrl})._`;",
+    '}',
+    'for (const plan of plans) {',
+    "  if (plan.text.trim() === '') continue;",
+    "  const body = [plan.marker, `## Terraform plan: ${plan.name}`, '', `Commit ${context.sha.slice(0, 7)}, [run](${runUrl}).`, '', fit(plan.text)].join('\\n');",
+    "  const previous = ours.find((c) => (c.body ?? '').startsWith(plan.marker));",
+    '  if (previous) {',
+    '    await github.rest.issues.updateComment({ owner, repo, comment_id: previous.id, body });',
+    '  } else {',
+    '    await github.rest.issues.createComment({ owner, repo, issue_number, body });',
+    '  }',
+    '}',
+    `const legacy = ${JSON.stringify(PLAN_COMMENT_MARKER)};`,
+    'const superseded = `${legacy}\\n_Superseded: the plan is now posted as one comment per environment._`;',
+    'for (const c of ours) {',
+    "  const body = c.body ?? '';",
+    '  if (body.startsWith(legacy) && body !== superseded) {',
+    '    await github.rest.issues.updateComment({ owner, repo, comment_id: c.id, body: superseded });',
+    '  }',
     '}',
     '',
   ].join('\n');
@@ -175,7 +222,7 @@ export function planWorkflow(config: GantryConfig, options: ResolvedOptions): Ya
     jobs: {
       ...Object.fromEntries(jobs.map((j) => [j.id, j.job])),
       comment: {
-        name: 'PR comment',
+        name: 'PR comments',
         needs: jobs.map((j) => j.id),
         if: "always() && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository",
         'runs-on': options.runsOn,
@@ -183,7 +230,7 @@ export function planWorkflow(config: GantryConfig, options: ResolvedOptions): Ya
         permissions: { 'pull-requests': 'write' },
         steps: [
           {
-            name: 'Create or update the plan comment',
+            name: 'Create or update one plan comment per environment',
             uses: uses('githubScript'),
             env: commentEnv,
             with: { script: commentScript(jobs) },

@@ -131,9 +131,9 @@ describe('toTerraformReusingPrepared', () => {
   test('cross-stack references: the producer gains its output, the consumer reads remote state', () => {
     const app = newApp();
     const producer = awsStack(app, 'producer');
-    const group = logGroup(producer, 'logs', 'shared');
+    const group = logGroup(producer, 'logs', 'common');
     const consumer = awsStack(app, 'consumer');
-    new SsmParameter(consumer, 'param', { name: '/shared/log-group', type: 'String', value: group.arn });
+    new SsmParameter(consumer, 'param', { name: '/common/log-group', type: 'String', value: group.arn });
     Policy.enforce(producer);
     Policy.enforce(consumer);
     app.synth();

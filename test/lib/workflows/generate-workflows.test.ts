@@ -12,6 +12,7 @@ import {
   checkWorkflows,
   generateWorkflows,
   PLAN_COMMENT_MARKER,
+  planCommentMarker,
   writeWorkflows,
   type GeneratedWorkflow,
 } from '../../../lib/workflows';
@@ -471,13 +472,15 @@ describe('terraform-plan.yml', () => {
     expect(wf.jobs['plan-github'].permissions).toEqual({ contents: 'read' });
   });
 
-  test('the PR comment job alone may write to pull requests, and updates one marked comment', () => {
+  test('the PR comment job alone may write to pull requests, and updates one marked comment per environment', () => {
     const comment = wf.jobs.comment;
     expect(comment.permissions).toEqual({ 'pull-requests': 'write' });
     expect(comment.needs).toEqual(['plan-github', 'plan-dev', 'plan-staging', 'plan-prod']);
     expect(comment.steps.some((s) => s.uses?.startsWith('actions/checkout@'))).toBe(false);
     const script = String(comment.steps[0].with?.script);
     expect(script).toContain(JSON.stringify(PLAN_COMMENT_MARKER));
+    for (const env of ['github', 'dev', 'staging', 'prod'])
+      expect(script).toContain(JSON.stringify(planCommentMarker(env)));
     expect(script).toContain('updateComment');
     for (const [id, job] of Object.entries(wf.jobs)) {
       if (id !== 'comment') expect(job.permissions?.['pull-requests']).toBeUndefined();
@@ -494,7 +497,9 @@ describe('terraform-plan.yml', () => {
     ].join('\n');
     const r = runScript(step.run!, {}, { npx });
     expect(r.status).toBe(1);
-    expect(r.calls).toBe('gantry plan dev-foundation --no-synth\ngantry plan dev-services --no-synth\n');
+    expect(r.calls).toBe(
+      'gantry plan dev-foundation --no-synth --fold --max-chars 29500\ngantry plan dev-services --no-synth --fold --max-chars 29500\n',
+    );
     expect(r.summary).toBe('summary of dev-foundation\nsummary of dev-services\n');
     expect(r.stdout).toContain('::error title=gantry plan dev-foundation::failed (exit 1)');
   });
