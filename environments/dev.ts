@@ -29,6 +29,9 @@ export const dev = {
   runners: {
     githubActions: {
       connectionArn: `arn:aws:codeconnections:eu-west-1:${accountId}:connection/0a1d0000-0000-4000-8000-000000000001`,
+      // Only the build workflow's jobs, started by the platform team, run on the dev runner.
+      workflowNames: ['build'],
+      actorIds: [3000001, 3000002],
     },
     deploy: {
       connectionArn: `arn:aws:codeconnections:eu-west-1:${accountId}:connection/0a1d0000-0000-4000-8000-000000000001`,

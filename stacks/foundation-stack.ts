@@ -1,7 +1,7 @@
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { Fn, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { stateKey, type NetworkConfig } from '../lib/config';
+import { plansPullRequests, stateKey, type NetworkConfig } from '../lib/config';
 import {
   applyRoleName,
   clusterName,
@@ -9,7 +9,10 @@ import {
   ecsExecLogGroupName,
   executionRoleName,
   imageTagsParameterName,
+  DEFAULT_TRUSTED_ENVIRONMENT,
   planRoleName,
+  pullRequestPlanRoleName,
+  ssmParameterArn,
   repositoryName,
   roleArn,
   runnerProjectName,
@@ -95,6 +98,7 @@ export class FoundationStack extends AwsEnvironmentStack {
       environmentName: env.name,
       stacks: [`${env.name}-services`],
       defaultSourceVersion: `refs/heads/${org.github.defaultBranch}`,
+      defaultBranch: org.github.defaultBranch,
       managedPolicyArns: env.applyPolicyArns,
       permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
       // A dispatch's image tags reach the build through this parameter, bound to the commit: the
@@ -192,6 +196,23 @@ export class FoundationStack extends AwsEnvironmentStack {
  * the apply role trusted for `environment:<env>` with the environment's managed policies and
  * boundary, the plan role reading the state of this environment's stacks when it is in S3.
  */
+/**
+ * The SSM parameters the plans of this environment's stacks read (so the plan roles' Deny of data-plane
+ * reads spares them): the network ids read from, or published under, a prefix; the image-tags parameter.
+ */
+function planReadParameterArns(props: AwsEnvironmentStackProps): string[] {
+  const { environment: env, organization: org } = props;
+  const prefixes = [
+    ...('fromSsm' in env.network ? [env.network.fromSsm.prefix] : []),
+    ...(!('fromSsm' in env.network) && env.network.publishToSsm ? [ssmPrefix(org.name, env.name)] : []),
+  ];
+  const names = [
+    ...prefixes.flatMap((prefix) => Object.values(NETWORK_PARAMETER_NAMES).map((n) => `${prefix}${n}`)),
+    ...(env.runners?.deploy ? [imageTagsParameterName(org.name, env.name)] : []),
+  ];
+  return names.map((name) => ssmParameterArn(env.accountId, env.region, name));
+}
+
 function deployRolesProps(
   props: AwsEnvironmentStackProps,
   oidcProvider: GithubOidcProvider,
@@ -210,6 +231,19 @@ function deployRolesProps(
     plan: {
       roleName: planRoleName(org.name, env.name),
       defaultBranch: org.github.defaultBranch,
+      // The default branch's plan jobs run bound to this environment, which only that branch may use.
+      trustedEnvironment: org.github.trustedEnvironment ?? DEFAULT_TRUSTED_ENVIRONMENT,
+      readableParameterArns: planReadParameterArns(props),
+      // An environment that requires an approval is planned from pull requests only when the config says
+      // why (recorded as a GANTRY-IAM-013 suppression).
+      ...(plansPullRequests(env.approval)
+        ? {
+            pullRequests: {
+              roleName: pullRequestPlanRoleName(org.name, env.name),
+              ...(env.approval.pullRequestPlans ? { reason: env.approval.pullRequestPlans.reason } : {}),
+            },
+          }
+        : {}),
       ...(backend
         ? {
             stateAccess: {

@@ -5,13 +5,17 @@ import { validateConfig, type EnvironmentConfig, type GantryConfig } from '../li
 import { recordStackFacts } from '../lib/core/record-stack-facts';
 import {
   applyRoleName,
+  DEFAULT_TRUSTED_ENVIRONMENT,
   deployProjectName,
   environmentChain,
+  GITHUB_TOKEN_SECRET,
+  LEDGER_URL_SECRET,
   planRoleName,
   roleArn,
   runnerLabelPrefix,
 } from '../lib/core/naming';
-import { GithubEnvironment } from '../lib/github';
+import { DefaultBranchRuleset, GithubEnvironment } from '../lib/github';
+import { deployModeOf } from '../lib/workflows';
 import { configureBackend } from './aws-environment-stack';
 
 /**
@@ -21,6 +25,8 @@ import { configureBackend } from './aws-environment-stack';
 export class GithubStack extends TerraformStack {
   /** Every GitHub Environment, by name, in deployment order (gates before their environment). */
   public readonly environments = new Map<string, GithubEnvironment>();
+  /** The ruleset that makes the default branch mean reviewed code. */
+  public readonly defaultBranchRuleset: DefaultBranchRuleset;
   private readonly secretVariables = new Map<string, TerraformVariable>();
 
   constructor(scope: Construct, config: GantryConfig) {
@@ -31,6 +37,12 @@ export class GithubStack extends TerraformStack {
     new GithubProvider(this, 'github', { owner });
     configureBackend(this, 'github', org.githubStateBackend, config.environments[0].region);
     for (const env of config.environments) this.addEnvironment(config, env);
+    this.addTrustedEnvironment(config);
+    const ruleset = org.github.defaultBranchRuleset ?? {};
+    this.defaultBranchRuleset = new DefaultBranchRuleset(this, 'default-branch-ruleset', {
+      repository: org.github.repository.split('/')[1],
+      ...ruleset,
+    });
     // Of no single environment: the workflows never apply it (it defines their gates); an administrator does.
     recordStackFacts(this, {
       kind: 'github',
@@ -69,10 +81,60 @@ export class GithubStack extends TerraformStack {
         canAdminsBypass: false,
         waitTimerMinutes: env.approval.waitTimerMinutes ?? 0,
         deploymentBranches,
-        ...(last ? { variables: environmentVariables(config, env), secrets: this.secrets(env) } : {}),
+        ...(last
+          ? {
+              variables: environmentVariables(config, env),
+              // An apply job that runs gantry itself (not through a deploy project) writes the ledger.
+              secrets: {
+                ...this.secrets(env),
+                ...(deployModeOf(env) !== 'deploy-project'
+                  ? { [LEDGER_URL_SECRET]: this.runtimeSecret(LEDGER_URL_SECRET) }
+                  : {}),
+              },
+            }
+          : {}),
       });
       this.environments.set(name, environment);
     });
+  }
+
+  /**
+   * The GitHub Environment only the default branch may use: the default branch's plan jobs and the drift
+   * checks run bound to it (the plan roles trust `environment:<name>`), and it holds the secrets those jobs
+   * need, the ledger URL and the `github` stack's read-only token, which no other branch can read.
+   */
+  private addTrustedEnvironment(config: GantryConfig): void {
+    const org = config.organization;
+    const name = org.github.trustedEnvironment ?? DEFAULT_TRUSTED_ENVIRONMENT;
+    const environment = new GithubEnvironment(this, `environment-${name}`, {
+      repository: org.github.repository.split('/')[1],
+      environment: name,
+      canAdminsBypass: false,
+      deploymentBranches: { branches: [org.github.defaultBranch] },
+      secrets: {
+        [LEDGER_URL_SECRET]: this.runtimeSecret(LEDGER_URL_SECRET),
+        [GITHUB_TOKEN_SECRET]: this.runtimeSecret(GITHUB_TOKEN_SECRET),
+      },
+    });
+    this.environments.set(name, environment);
+  }
+
+  /** A sensitive variable (`gantry_ledger_url`, `gantry_github_token`) whose value the administrator gives at apply. */
+  private runtimeSecret(secret: string): string {
+    const name = secret.toLowerCase();
+    let variable = this.secretVariables.get(name);
+    if (!variable) {
+      variable = new TerraformVariable(this, name, {
+        type: 'string',
+        sensitive: true,
+        description:
+          secret === LEDGER_URL_SECRET
+            ? 'GANTRY_LEDGER_URL: the ledger the workflows write (an environment secret, default branch only)'
+            : "GANTRY_GITHUB_TOKEN: a read-only GitHub token for the github stack's plans and drift checks",
+      });
+      this.secretVariables.set(name, variable);
+    }
+    return variable.stringValue;
   }
 
   private secrets(env: EnvironmentConfig): Record<string, string> {

@@ -26,6 +26,19 @@ export interface ApprovalConfig {
    * @default none
    */
   readonly optOut?: { readonly reason: string };
+  /**
+   * Plan this environment from pull requests although it requires an approval, for this reason (10+
+   * characters), recorded as a `GANTRY-IAM-013` suppression. Without it, an environment that requires an
+   * approval is planned only from the default branch: pull-request code never runs with its plan role.
+   * Environments that require no approval are planned from pull requests anyway.
+   * @default off for environments that require an approval
+   */
+  readonly pullRequestPlans?: { readonly reason: string };
+}
+
+/** Whether pull requests plan this environment: no approval required, or an opt-in with a reason. */
+export function plansPullRequests(approval: ApprovalConfig): boolean {
+  return approval.requiredApprovals === 0 || approval.pullRequestPlans !== undefined;
 }
 
 export { MAX_REVIEWERS };
@@ -113,6 +126,18 @@ export function validateApproval(env: Approved, problems: ProblemList): void {
       owner.set(member.toLowerCase(), g);
     }
   });
+  if (approval.pullRequestPlans !== undefined) {
+    problems.check(
+      (approval.pullRequestPlans?.reason ?? '').trim().length >= 10,
+      at('pullRequestPlans.reason'),
+      'pull-request plans of an environment that requires an approval need a reason of 10+ characters; pull-request code runs with its plan role',
+    );
+    problems.check(
+      required > 0,
+      at('pullRequestPlans'),
+      `${env.name} requires no approval, so its pull requests are planned anyway; remove pullRequestPlans`,
+    );
+  }
   const wait = approval.waitTimerMinutes;
   if (wait !== undefined) {
     problems.check(

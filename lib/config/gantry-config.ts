@@ -4,6 +4,7 @@
  * reports every problem at once, each naming the field path, the bad value and what is allowed.
  */
 import { GantryConfigError, ProblemList, show } from '../core/errors';
+import { DEFAULT_TRUSTED_ENVIRONMENT, environmentChain } from '../core/naming';
 import { validateEnvironment, type EnvironmentConfig } from './environment';
 import { validateOrganization, type OrganizationConfig } from './organization';
 
@@ -41,6 +42,15 @@ export function validateConfig(config: GantryConfig): void {
       seen.add(env.name);
       validateEnvironment(env, config.organization?.name ?? '', problems);
     });
+  }
+  const trusted = config.organization?.github?.trustedEnvironment ?? DEFAULT_TRUSTED_ENVIRONMENT;
+  for (const env of environments) {
+    if (typeof env?.name !== 'string' || typeof env.approval?.requiredApprovals !== 'number') continue;
+    problems.check(
+      !environmentChain(env.name, env.approval.requiredApprovals).includes(trusted),
+      `${env.name}.name`,
+      `the GitHub environments of ${show(env.name)} would include ${show(trusted)}, the environment only the default branch uses for plans and drift checks (organization.github.trustedEnvironment); rename one`,
+    );
   }
   problems.throwIfAny();
 }

@@ -25,6 +25,30 @@ export interface GithubRepositoryConfig {
    * @default no pin
    */
   readonly applyWorkflowRef?: string;
+  /**
+   * The GitHub Environment only the default branch may use (the `github` stack creates it with that branch
+   * policy): plans of the default branch and drift checks run bound to it, so their OIDC subject is
+   * `environment:<name>` (what the plan roles trust) and the ledger URL and the GitHub token are its
+   * environment secrets, out of reach of every other branch.
+   * @default 'gantry'
+   */
+  readonly trustedEnvironment?: string;
+  /**
+   * The ruleset Gantry manages on the default branch, so that the deployment branch policies trusting it
+   * mean reviewed code: no force push, no deletion, changes only through pull requests with these reviews
+   * and checks.
+   * @default 1 approving review, stale reviews dismissed, the last push approved, no required checks
+   */
+  readonly defaultBranchRuleset?: DefaultBranchRulesetConfig;
+}
+
+export interface DefaultBranchRulesetConfig {
+  /** Approving reviews a pull request needs (1..10). @default 1 */
+  readonly requiredApprovingReviews?: number;
+  /** Status checks (job names) that must pass before merging. @default none */
+  readonly requiredChecks?: readonly string[];
+  /** Reviews by code owners are required. @default false */
+  readonly requireCodeOwnerReview?: boolean;
 }
 
 export interface OrganizationConfig {
@@ -88,6 +112,32 @@ export function validateOrganization(org: OrganizationConfig, problems: ProblemL
       'organization.github.applyWorkflowRef',
       `${show(gh.applyWorkflowRef)} is not a workflow ref (owner/repo/.github/workflows/<file>.yml@refs/heads/<branch>)`,
     );
+  }
+  if (gh.trustedEnvironment !== undefined) {
+    problems.check(
+      typeof gh.trustedEnvironment === 'string' &&
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(gh.trustedEnvironment),
+      'organization.github.trustedEnvironment',
+      `${show(gh.trustedEnvironment)} is not a GitHub environment name (letters, digits, '.', '_', '-')`,
+    );
+  }
+  const ruleset = gh.defaultBranchRuleset;
+  if (ruleset !== undefined) {
+    const reviews = ruleset.requiredApprovingReviews;
+    if (reviews !== undefined) {
+      problems.check(
+        Number.isInteger(reviews) && reviews >= 1 && reviews <= 10,
+        'organization.github.defaultBranchRuleset.requiredApprovingReviews',
+        `${show(reviews)} must be an integer from 1 to 10 (0 would let unreviewed code reach the branch every deployment trusts)`,
+      );
+    }
+    for (const check of ruleset.requiredChecks ?? []) {
+      problems.check(
+        typeof check === 'string' && check.trim() !== '' && !/[\r\n]/.test(check),
+        'organization.github.defaultBranchRuleset.requiredChecks',
+        `${show(check)} is not a check name`,
+      );
+    }
   }
   if (org.githubStateBackend !== undefined)
     problems.addAll('organization.githubStateBackend', stateBackendProblems(org.githubStateBackend));

@@ -10,3 +10,4 @@ export * from './stack-facts';
 export * from './tokens';
 export * from './app-manifest';
 export * from './data-stores';
+export * from './data-plane';

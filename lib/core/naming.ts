@@ -19,6 +19,21 @@ export function planRoleName(org: string, env: string): string {
   return `${org}-${env}-gh-plan`;
 }
 
+/**
+ * IAM role name of the role pull-request plans assume, `<org>-<env>-gh-plan-pr`: trusted for `pull_request` only,
+ * read-only, denied data-plane reads and lock writes. Only environments whose pull requests are planned have one.
+ */
+export function pullRequestPlanRoleName(org: string, env: string): string {
+  return `${org}-${env}-gh-plan-pr`;
+}
+
+/** The environment secrets holding the ledger URL and the `github` stack's read-only GitHub token. */
+export const LEDGER_URL_SECRET = 'GANTRY_LEDGER_URL';
+export const GITHUB_TOKEN_SECRET = 'GANTRY_GITHUB_TOKEN';
+
+/** The GitHub Environment only the default branch may use (plans of the branch, drift checks, their secrets). */
+export const DEFAULT_TRUSTED_ENVIRONMENT = 'gantry';
+
 /** IAM role name of the apply role trusted for `environment:<env>`: `<org>-<env>-gh-apply`. */
 export function applyRoleName(org: string, env: string): string {
   return `${org}-${env}-gh-apply`;

@@ -1,1 +1,2 @@
 export * from './github-environment';
+export * from './default-branch-ruleset';

@@ -16,9 +16,11 @@ import {
   GITHUB_REPOSITORY,
   KMS_KEY_ARN,
   regionProblem,
+  SSM_PARAMETER_ARN,
 } from '../core/identifiers';
 import { isKnown } from '../core/tokens';
 import { inlinePolicySizeProblem } from '../core/inline-policy-size';
+import { DATA_PLANE_READ_ACTIONS, PULL_REQUEST_DENIED_WRITES } from '../core/data-plane';
 import { partitionOf, policyIdOf, roleArn } from '../core/naming';
 import { Policy } from '../policy/policy';
 import { checkTrustPolicy, MAX_APPLY_SESSION_SECONDS } from '../policy/trust-policy';
@@ -44,15 +46,39 @@ export interface PlanStateAccess {
   readonly kmsKeyArn?: string;
 }
 
-/** The read-only plan role: trusted for the repository's pull requests and its default branch. */
+/**
+ * The read-only plan role, trusted for the repository's default branch only; and, when `pullRequests` is
+ * given, a second role for pull-request plans. Both deny data-plane reads (`DATA_PLANE_READ_ACTIONS`)
+ * outside what the plans of their stacks read (their state, `readableParameterArns`, the state's key), in
+ * the role itself, so a broad managed policy such as ReadOnlyAccess cannot reopen them.
+ */
 export interface PlanRoleProps {
   readonly roleName: string;
-  /** The branch the plan role trusts besides `pull_request`. */
+  /** The repository's default branch. */
   readonly defaultBranch: string;
-  /** Managed policies of the plan role. @default AWS managed ReadOnlyAccess */
+  /**
+   * A GitHub Environment only the default branch may use: when given, the plan role trusts
+   * `environment:<name>` (the jobs of the default branch run bound to it) instead of
+   * `ref:refs/heads/<defaultBranch>`.
+   * @default the plan role trusts `ref:refs/heads/<defaultBranch>`
+   */
+  readonly trustedEnvironment?: string;
+  /** Managed policies of the plan roles. @default AWS managed ReadOnlyAccess */
   readonly policyArns?: readonly string[];
-  /** State the plan role may read, plus Get/Put/Delete of the lock objects. @default no state access (local state) */
+  /**
+   * State the plan roles may read; the default-branch role may also Get/Put/Delete the lock objects.
+   * @default no state access (local state)
+   */
   readonly stateAccess?: PlanStateAccess;
+  /** SSM parameters the plans read (data sources, managed parameters): exempt from the deny. @default none */
+  readonly readableParameterArns?: readonly string[];
+  /**
+   * A role for pull-request plans (`pull_request` subjects only): read-only, the state readable but no lock
+   * written (pull-request plans run with `-lock=false`), every object write denied. For an environment that
+   * requires an approval, give `reason`: it is recorded as a `GANTRY-IAM-013` suppression.
+   * @default no pull-request role: pull requests cannot plan this environment
+   */
+  readonly pullRequests?: { readonly roleName: string; readonly reason?: string };
 }
 
 /** The apply role: trusted only for `environment:<environment>` of the repository. */
@@ -116,6 +142,9 @@ export class DeployRoles extends Construct {
   public readonly applyRoleName: string;
   public readonly applyRoleArn: string;
   public readonly planRole: IamRole;
+  /** The pull-request plan role, when `plan.pullRequests` is given. */
+  public readonly pullRequestPlanRole?: IamRole;
+  public readonly pullRequestPlanRoleArn?: string;
   public readonly applyRole: IamRole;
   /** The apply role as a grantee: `deployProject.grantStart(deployRoles.apply)`. */
   public readonly apply: IPolicyGrantee;
@@ -142,36 +171,56 @@ export class DeployRoles extends Construct {
     this.planRoleArn = roleArn(props.accountId, props.region, plan.roleName);
     this.applyRoleArn = roleArn(props.accountId, props.region, apply.roleName);
 
-    // Plan role.
+    // Plan role: the default branch only.
+    const branchContext = plan.trustedEnvironment
+      ? `environment:${plan.trustedEnvironment}`
+      : `ref:refs/heads/${plan.defaultBranch}`;
     const planTrust = JSON.stringify(
       githubTrustPolicy(
         props.oidcProvider.providerArn,
-        'GithubPlanPullRequestsAndDefaultBranch',
-        subjects(repo, ['pull_request', `ref:refs/heads/${plan.defaultBranch}`]),
+        'GithubPlanDefaultBranch',
+        subjects(repo, [branchContext]),
       ),
     );
     this.planRole = new IamRole(this, 'plan', {
       name: plan.roleName,
-      description: `Gantry: read-only plans of ${props.repository} (pull requests and ${plan.defaultBranch})`,
+      description: `Gantry: read-only plans of ${props.repository} (${plan.defaultBranch})`,
       assumeRolePolicy: planTrust,
       maxSessionDuration: session,
       tags: { 'gantry:role': 'plan' },
       dependsOn: [...props.oidcProvider.dependables],
     });
     this.trustPolicies.push({ kind: 'plan', name: plan.roleName, json: planTrust, session });
-    const planPolicies = plan.policyArns ?? [`arn:${partition}:iam::aws:policy/ReadOnlyAccess`];
-    for (const policyArn of new Set(planPolicies)) {
-      new IamRolePolicyAttachment(this, `plan-policy-${policyIdOf(policyArn)}`, {
-        role: this.planRole.name,
-        policyArn,
+    this.addPlanPolicies(this.planRole, 'plan', partition, plan, true);
+
+    // Pull-request plan role: pull requests only, no lock, no write, no data read.
+    if (plan.pullRequests) {
+      const pr = plan.pullRequests;
+      const prTrust = JSON.stringify(
+        githubTrustPolicy(
+          props.oidcProvider.providerArn,
+          'GithubPlanPullRequests',
+          subjects(repo, ['pull_request']),
+        ),
+      );
+      this.pullRequestPlanRole = new IamRole(this, 'plan-pull-requests', {
+        name: pr.roleName,
+        description: `Gantry: read-only plans of pull requests of ${props.repository}: no data reads, no lock`,
+        assumeRolePolicy: prTrust,
+        maxSessionDuration: session,
+        tags: { 'gantry:role': 'plan', 'gantry:pull-requests': 'true' },
+        dependsOn: [...props.oidcProvider.dependables],
       });
-    }
-    if (plan.stateAccess) {
-      new IamRolePolicy(this, 'plan-state', {
-        name: 'terraform-state',
-        role: this.planRole.name,
-        policy: JSON.stringify(planStatePolicy(partition, plan.stateAccess)),
-      });
+      this.pullRequestPlanRoleArn = roleArn(props.accountId, props.region, pr.roleName);
+      this.trustPolicies.push({ kind: 'plan', name: pr.roleName, json: prTrust, session });
+      this.addPlanPolicies(this.pullRequestPlanRole, 'plan-pull-requests', partition, plan, false);
+      if (pr.reason !== undefined) {
+        Policy.suppress(
+          this.pullRequestPlanRole,
+          'GANTRY-IAM-013',
+          `pull-request plans: ${pr.reason.trim()}`,
+        );
+      }
     }
 
     // Apply role.
@@ -230,6 +279,39 @@ export class DeployRoles extends Construct {
   }
 
   /**
+   * A plan role's policies: the managed ones (ReadOnlyAccess by default), the state it reads (and, for the
+   * default-branch role, the lock it writes), and the explicit Deny of data-plane reads outside them
+   * (and, for the pull-request role, of every object write).
+   */
+  private addPlanPolicies(
+    role: IamRole,
+    id: string,
+    partition: string,
+    plan: PlanRoleProps,
+    locks: boolean,
+  ): void {
+    const planPolicies = plan.policyArns ?? [`arn:${partition}:iam::aws:policy/ReadOnlyAccess`];
+    for (const policyArn of new Set(planPolicies)) {
+      new IamRolePolicyAttachment(this, `${id}-policy-${policyIdOf(policyArn)}`, {
+        role: role.name,
+        policyArn,
+      });
+    }
+    if (plan.stateAccess) {
+      new IamRolePolicy(this, `${id}-state`, {
+        name: 'terraform-state',
+        role: role.name,
+        policy: JSON.stringify(planStatePolicy(partition, plan.stateAccess, locks)),
+      });
+    }
+    new IamRolePolicy(this, `${id}-deny-data-reads`, {
+      name: 'deny-data-reads',
+      role: role.name,
+      policy: JSON.stringify(planDenyPolicy(partition, plan, locks)),
+    });
+  }
+
+  /**
    * Adds literal statements to the apply role's inline policy (rendered at synth, still a literal
    * JSON string). `iam:PassRole` is refused here: use `apply.passRoles`, which scopes it.
    */
@@ -265,7 +347,41 @@ export class DeployRoles extends Construct {
   }
 }
 
-function planStatePolicy(partition: string, state: PlanStateAccess): Record<string, unknown> {
+/**
+ * The explicit Deny of data-plane reads, except on what the plans of the role's stacks read: their state
+ * objects (and lock objects), the SSM parameters they read, the state's key. The pull-request role (no
+ * `locks`) also may not write or delete any object.
+ */
+function planDenyPolicy(partition: string, plan: PlanRoleProps, locks: boolean): Record<string, unknown> {
+  const state = plan.stateAccess;
+  const bucketArn = state ? `arn:${partition}:s3:::${state.bucket}` : undefined;
+  const exempt = [
+    ...(state && bucketArn
+      ? state.objectKeys.flatMap((k) => [`${bucketArn}/${k}`, ...(locks ? [`${bucketArn}/${k}.tflock`] : [])])
+      : []),
+    ...(plan.readableParameterArns ?? []),
+    ...(state?.kmsKeyArn ? [state.kmsKeyArn] : []),
+  ];
+  const statements: Record<string, unknown>[] = [
+    {
+      Sid: 'DenyDataPlaneReads',
+      Effect: 'Deny',
+      Action: [...DATA_PLANE_READ_ACTIONS],
+      ...(exempt.length > 0 ? { NotResource: exempt } : { Resource: '*' }),
+    },
+  ];
+  if (!locks) {
+    statements.push({
+      Sid: 'DenyObjectWrites',
+      Effect: 'Deny',
+      Action: [...PULL_REQUEST_DENIED_WRITES],
+      Resource: '*',
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+function planStatePolicy(partition: string, state: PlanStateAccess, locks = true): Record<string, unknown> {
   const bucketArn = `arn:${partition}:s3:::${state.bucket}`;
   const statements: Record<string, unknown>[] = [
     {
@@ -283,12 +399,16 @@ function planStatePolicy(partition: string, state: PlanStateAccess): Record<stri
       Action: 's3:GetObject',
       Resource: state.objectKeys.map((k) => `${bucketArn}/${k}`),
     },
-    {
-      Sid: 'LockState',
-      Effect: 'Allow',
-      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-      Resource: state.objectKeys.map((k) => `${bucketArn}/${k}.tflock`),
-    },
+    ...(locks
+      ? [
+          {
+            Sid: 'LockState',
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+            Resource: state.objectKeys.map((k) => `${bucketArn}/${k}.tflock`),
+          },
+        ]
+      : []),
   ];
   if (state.kmsKeyArn) {
     statements.push({
@@ -322,6 +442,40 @@ function validate(path: string, props: DeployRolesProps): void {
     `${path}.apply.roleName`,
     `${show(apply.roleName)} is also the plan role's name; the roles must differ`,
   );
+  if (plan.pullRequests !== undefined) {
+    const pr = plan.pullRequests;
+    problems.check(
+      typeof pr.roleName === 'string' &&
+        ROLE_NAME.test(pr.roleName) &&
+        pr.roleName !== plan.roleName &&
+        pr.roleName !== apply.roleName,
+      `${path}.plan.pullRequests.roleName`,
+      `${show(pr.roleName)} must be an IAM role name of its own (not the plan or apply role's)`,
+    );
+    if (pr.reason !== undefined) {
+      problems.check(
+        typeof pr.reason === 'string' && pr.reason.trim().length >= 10,
+        `${path}.plan.pullRequests.reason`,
+        'say in 10+ characters why pull requests may plan this environment; it is recorded',
+      );
+    }
+  }
+  if (plan.trustedEnvironment !== undefined) {
+    problems.check(
+      typeof plan.trustedEnvironment === 'string' &&
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(plan.trustedEnvironment) &&
+        plan.trustedEnvironment !== apply.environment,
+      `${path}.plan.trustedEnvironment`,
+      `${show(plan.trustedEnvironment)} must be one GitHub environment name, not the apply role's environment`,
+    );
+  }
+  for (const arn of plan.readableParameterArns ?? []) {
+    problems.check(
+      isKnown(arn) && SSM_PARAMETER_ARN.test(arn),
+      `${path}.plan.readableParameterArns`,
+      `${show(arn)} is not a literal SSM parameter ARN without wildcards`,
+    );
+  }
   problems.check(
     typeof props.repository === 'string' && GITHUB_REPOSITORY.test(props.repository),
     `${path}.repository`,

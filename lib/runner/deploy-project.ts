@@ -37,8 +37,13 @@ export interface DeployProjectProps extends BuildProjectProps, DeployProjectSett
   readonly environmentName: string;
   /** Stacks the build plans and applies, in order. */
   readonly stacks: readonly string[];
-  /** The ref built when a caller gives no source version. @default 'refs/heads/main' */
+  /** The ref built when a caller gives no source version. @default `refs/heads/<defaultBranch>` */
   readonly defaultSourceVersion?: string;
+  /**
+   * The repository's default branch: the build runs a commit only when it is reachable from it.
+   * @default the branch of `defaultSourceVersion`, else 'main'
+   */
+  readonly defaultBranch?: string;
   /** Managed policies of the service role: the environment's apply permissions. @default none */
   readonly managedPolicyArns?: readonly string[];
   /** Node.js of the build (`runtime-versions`). @default '20' */
@@ -108,6 +113,7 @@ export class DeployProject extends BuildProjectConstruct {
       imageTagsParameterName: this.imageTagsParameterName,
       githubTokenSecretArn: props.githubTokenSecretArn,
       repository: props.repository,
+      defaultBranch: defaultBranchOf(props),
     });
     this.build(
       props,
@@ -120,9 +126,11 @@ export class DeployProject extends BuildProjectConstruct {
         description: `Gantry deploy project of ${props.environmentName}: plans and applies ${props.stacks.join(', ')}`,
         privileged: false,
         buildspec: this.buildspec,
+        // A full clone: the build checks that its commit is on the default branch.
+        gitCloneDepth: 0,
         extra: {
           concurrentBuildLimit: 1,
-          sourceVersion: props.defaultSourceVersion ?? 'refs/heads/main',
+          sourceVersion: props.defaultSourceVersion ?? `refs/heads/${defaultBranchOf(props)}`,
         },
       },
     );
@@ -165,6 +173,12 @@ export class DeployProject extends BuildProjectConstruct {
       Condition: { StringEquals: { 'iam:PassedToService': service } },
     });
   }
+}
+
+function defaultBranchOf(props: DeployProjectProps): string {
+  if (props.defaultBranch) return props.defaultBranch;
+  const match = /^refs\/heads\/(.+)$/.exec(props.defaultSourceVersion ?? '');
+  return match ? match[1] : 'main';
 }
 
 /** Problems of the deploy project's settings (shared with the configuration's `runners.deploy`). */

@@ -12,8 +12,16 @@ import {
 
 /** The runner's settings (the configuration's `runners.githubActions`). */
 export interface GithubActionsRunnerSettings extends BuildSettings {
-  /** Only jobs of these workflows start a runner. @default every workflow of the repository */
-  readonly workflowNames?: readonly string[];
+  /**
+   * Only jobs of these workflows (their `name:`) start a runner. Required: a runner open to every workflow
+   * runs any job any branch adds with the project's role.
+   */
+  readonly workflowNames: readonly string[];
+  /**
+   * Only jobs whose triggering account (the webhook's `sender.id`, a numeric GitHub user id) is one of these
+   * start a runner. Required: it is what keeps a pull request of anyone else, a fork's included, off the runner.
+   */
+  readonly actorIds: readonly number[];
   /** Docker-in-Docker for image builds; needs a reason of 10+ characters. @default off */
   readonly privileged?: { readonly reason: string };
 }
@@ -23,8 +31,8 @@ export interface GithubActionsRunnerProps extends BuildProjectProps, GithubActio
 const MIN_REASON_LENGTH = 10;
 
 /**
- * A CodeBuild-hosted GitHub Actions runner. A webhook starts a build on every `WORKFLOW_JOB_QUEUED` event
- * of the repository (optionally only for some workflows); a job's
+ * A CodeBuild-hosted GitHub Actions runner. A webhook starts a build on a `WORKFLOW_JOB_QUEUED` event of
+ * the repository only for the named workflows and the named actors (docs/security.md, invariant 30); a job's
  * `runs-on: codebuild-<project>-${{ github.run_id }}-${{ github.run_attempt }}` label routes it here
  * (`labelPrefix`). Runs in private subnets behind an egress-only security group, logs to a KMS-encrypted
  * log group with a retention, encrypts artifacts with the environment's key, and never runs privileged
@@ -55,10 +63,11 @@ export class GithubActionsRunner extends BuildProjectConstruct {
       // Privileged mode is the one part of invariant 15 a runner may waive, and only with a reason.
       Policy.suppress(this.project, 'GANTRY-CB-001', `privileged mode: ${privileged.reason.trim()}`);
     }
-    const filters = [{ type: 'EVENT', pattern: 'WORKFLOW_JOB_QUEUED' }];
-    if (props.workflowNames && props.workflowNames.length > 0) {
-      filters.push({ type: 'WORKFLOW_NAME', pattern: workflowNamePattern(props.workflowNames) });
-    }
+    const filters = [
+      { type: 'EVENT', pattern: 'WORKFLOW_JOB_QUEUED' },
+      { type: 'WORKFLOW_NAME', pattern: workflowNamePattern(props.workflowNames) },
+      { type: 'ACTOR_ACCOUNT_ID', pattern: actorIdPattern(props.actorIds) },
+    ];
     this.webhook = new CodebuildWebhook(this, 'webhook', {
       projectName: this.project.name,
       buildType: 'BUILD',
@@ -71,6 +80,11 @@ export class GithubActionsRunner extends BuildProjectConstruct {
 export function workflowNamePattern(names: readonly string[]): string {
   const escaped = [...new Set(names)].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return `^(?:${escaped.join('|')})$`;
+}
+
+/** `^(?:1000101|1000102)$`: the webhook's actor filter. */
+export function actorIdPattern(ids: readonly number[]): string {
+  return `^(?:${[...new Set(ids)].join('|')})$`;
 }
 
 /**
@@ -90,6 +104,19 @@ export function githubActionsRunnerSettingsProblems(
       'privileged.reason',
       `${show(settings.privileged?.reason)}: privileged mode needs a reason of at least ${MIN_REASON_LENGTH} characters (e.g. "builds container images with docker")`,
     );
+  }
+  problems.check(
+    Array.isArray(settings.workflowNames) && settings.workflowNames.length > 0,
+    'workflowNames',
+    'not given; name the workflows whose jobs may run on the runner (a runner open to every workflow runs any job any branch adds, with its role)',
+  );
+  problems.check(
+    Array.isArray(settings.actorIds) && settings.actorIds.length > 0,
+    'actorIds',
+    "not given; name the GitHub user ids whose jobs may start the runner (the webhook's sender), so no one else's pull request does",
+  );
+  for (const id of settings.actorIds ?? []) {
+    problems.check(Number.isSafeInteger(id) && id > 0, 'actorIds', `${show(id)} is not a GitHub user id`);
   }
   for (const name of settings.workflowNames ?? []) {
     problems.check(

@@ -41,6 +41,8 @@ export interface PlanOptions extends StackOptions {
   readonly planFile?: string;
   /** `drift` only: `plan -refresh-only`. */
   readonly refreshOnly?: boolean;
+  /** `false`: `plan -lock=false` (pull-request plans, whose role may not write the lock). @default true */
+  readonly lock?: boolean;
   /** `--var name=value` arguments, passed to `terraform plan` as `-var` (declared variables only). */
   readonly var?: readonly string[];
   /**
@@ -187,6 +189,7 @@ async function execute(
     ...terraformVarArgs(variables),
   ];
   if (kind === 'drift' && options.refreshOnly) planArgs.push('-refresh-only');
+  if (options.lock === false) planArgs.push('-lock=false');
   const plan = await tf(planArgs, kind === 'plan' ? 'plan' : 'drift');
   if (plan.interrupted || active.interrupted || (plan.code !== 0 && plan.code !== 2))
     return fail('plan', plan);

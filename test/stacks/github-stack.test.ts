@@ -47,7 +47,51 @@ describe('github stack (reference configuration)', () => {
 
   test('has one GitHub environment per environment of each approval chain', () => {
     const names = Object.values(stack.resource!.github_repository_environment).map((e) => e.environment);
-    expect(names.sort()).toEqual(['dev', 'prod', 'prod-approval', 'staging']);
+    expect(names.sort()).toEqual(['dev', 'gantry', 'prod', 'prod-approval', 'staging']);
+  });
+
+  test('the trusted environment: the default branch only, no bypass, holding the ledger URL and the GitHub token', () => {
+    const gantry = environment(stack, 'gantry');
+    expect(gantry.can_admins_bypass).toBe(false);
+    expect(gantry.deployment_branch_policy).toEqual({
+      protected_branches: false,
+      custom_branch_policies: true,
+    });
+    expect(byEnvironment(stack, 'github_repository_environment_deployment_policy').get('gantry')).toEqual([
+      expect.objectContaining({ branch_pattern: 'main' }),
+    ]);
+    const secrets = byEnvironment(stack, 'github_actions_environment_secret').get('gantry')!;
+    expect(secrets.map((s) => [s.secret_name, s.plaintext_value]).sort()).toEqual([
+      ['GANTRY_GITHUB_TOKEN', '${var.gantry_github_token}'],
+      ['GANTRY_LEDGER_URL', '${var.gantry_ledger_url}'],
+    ]);
+    for (const name of ['gantry_github_token', 'gantry_ledger_url'])
+      expect(stack.variable![name]).toMatchObject({ sensitive: true, type: 'string' });
+  });
+
+  test('no other environment holds a secret: the reference environments deploy through their deploy projects', () => {
+    const secrets = byEnvironment(stack, 'github_actions_environment_secret');
+    expect([...secrets.keys()]).toEqual(['gantry']);
+  });
+
+  test('the default branch is protected by a ruleset: no deletion, no force push, reviewed pull requests', () => {
+    const [ruleset] = Object.values(stack.resource!.github_repository_ruleset);
+    expect(ruleset).toMatchObject({
+      repository: 'platform',
+      target: 'branch',
+      enforcement: 'active',
+      conditions: { ref_name: { include: ['~DEFAULT_BRANCH'], exclude: [] } },
+      rules: {
+        deletion: true,
+        non_fast_forward: true,
+        pull_request: {
+          required_approving_review_count: 1,
+          dismiss_stale_reviews_on_push: true,
+          require_last_push_approval: true,
+        },
+      },
+    });
+    expect(ruleset.bypass_actors).toBeUndefined();
   });
 
   test('dev: no reviewers, deploys only from main, admins cannot bypass', () => {
@@ -138,10 +182,12 @@ describe('github stack (reference configuration)', () => {
     }
   });
 
-  test('no secret and no stack reference: every value is literal', () => {
+  test('no stack reference, and no secret but from a sensitive variable', () => {
     const text = JSON.stringify(stack.resource);
     expect(text).not.toContain('terraform_remote_state');
-    expect(stack.resource!.github_actions_environment_secret).toBeUndefined();
+    for (const secret of Object.values(stack.resource!.github_actions_environment_secret)) {
+      expect(String(secret.plaintext_value)).toMatch(/^\$\{var\.[a-z_]+\}$/);
+    }
   });
 });
 
@@ -153,11 +199,49 @@ describe('github stack (variants)', () => {
     }));
     const stack = readStack(synthApp(config), 'github');
     expect(stack.variable!.staging_ledger_token).toMatchObject({ sensitive: true, type: 'string' });
-    const [secret] = Object.values(stack.resource!.github_actions_environment_secret);
-    expect(secret).toMatchObject({
-      secret_name: 'LEDGER_TOKEN',
-      plaintext_value: '${var.staging_ledger_token}',
+    const secret = Object.values(stack.resource!.github_actions_environment_secret).find(
+      (s) => s.secret_name === 'LEDGER_TOKEN',
+    );
+    expect(secret).toMatchObject({ plaintext_value: '${var.staging_ledger_token}' });
+  });
+
+  test('an environment deployed by gantry itself (no deploy project) gets the ledger URL as its environment secret', () => {
+    const config = withEnvironment('staging', (env) => ({ ...env, runners: undefined }));
+    const stack = readStack(synthApp(config), 'github');
+    const staging = byEnvironment(stack, 'github_actions_environment_secret').get('staging')!;
+    expect(staging.map((s) => [s.secret_name, s.plaintext_value])).toEqual([
+      ['GANTRY_LEDGER_URL', '${var.gantry_ledger_url}'],
+    ]);
+  });
+
+  test('the ruleset takes the configured reviews and required checks', () => {
+    const config: GantryConfig = {
+      ...referenceConfig,
+      organization: {
+        ...referenceConfig.organization,
+        github: {
+          ...referenceConfig.organization.github,
+          defaultBranchRuleset: { requiredApprovingReviews: 2, requiredChecks: ['lint', 'test'] },
+        },
+      },
+    };
+    const [ruleset] = Object.values(
+      readStack(synthApp(config), 'github').resource!.github_repository_ruleset,
+    );
+    expect(ruleset.rules).toMatchObject({
+      pull_request: { required_approving_review_count: 2 },
+      required_status_checks: {
+        strict_required_status_checks_policy: true,
+        required_check: [{ context: 'lint' }, { context: 'test' }],
+      },
     });
+  });
+
+  test('an environment named like the trusted environment is refused', () => {
+    const config = withEnvironment('dev', (env) => ({ ...env, name: 'gantry' }));
+    expect(() => synthApp(config)).toThrow(
+      /^gantry\.name: the GitHub environments of "gantry" would include "gantry"/,
+    );
   });
 
   test('three approvals give prod-approval-1, prod-approval-2, then prod, each with its own group', () => {

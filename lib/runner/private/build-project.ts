@@ -207,6 +207,8 @@ export type BuildRoleExtras = Omit<
 /** What differs between a runner's project and a deploy project. */
 export interface BuildProjectShape {
   readonly description: string;
+  /** @default 1 (a shallow clone) */
+  readonly gitCloneDepth?: number;
   readonly privileged: boolean;
   readonly buildspec?: string;
   readonly extra?: Partial<CodebuildProjectConfig>;
@@ -297,7 +299,7 @@ export function createBuildProject(
       type: 'GITHUB',
       location: `https://github.com/${props.repository}.git`,
       auth: { type: 'CODECONNECTIONS', resource: props.connectionArn },
-      gitCloneDepth: 1,
+      gitCloneDepth: project.gitCloneDepth ?? 1,
       reportBuildStatus: false,
       ...(project.buildspec ? { buildspec: project.buildspec } : {}),
     },

@@ -23,7 +23,31 @@ export interface DeployBuildspecInputs {
   readonly githubTokenSecretArn?: string;
   /** `owner/name`, exported as `GANTRY_GITHUB_REPOSITORY` with the token. */
   readonly repository?: string;
+  /** The repository's default branch: the only branch whose commits the build runs. */
+  readonly defaultBranch: string;
 }
+
+/**
+ * Runs first, before anything is installed (docs/security.md, invariant 27): the commit CodeBuild checked
+ * out must be reachable from the default branch (code of another branch never runs with the apply rights,
+ * nor do its install scripts), and, with a handoff parameter, be the commit the apply workflow handed
+ * over. A ref the clone does not have is fetched; if the default branch cannot be established, the build
+ * stops (fail closed). No `${` here: Terraform would read it as an interpolation.
+ */
+export const SOURCE_CHECK = [
+  'commit="$CODEBUILD_RESOLVED_SOURCE_VERSION"',
+  '[ -n "$commit" ] || { echo "gantry: the build has no resolved source version; refusing to run" >&2; exit 1; }',
+  'branch="refs/remotes/origin/$GANTRY_DEFAULT_BRANCH"',
+  'git fetch --no-tags --quiet origin "+refs/heads/$GANTRY_DEFAULT_BRANCH:$branch" 2>/dev/null || echo "gantry: could not fetch $GANTRY_DEFAULT_BRANCH; using the clone\'s own refs"',
+  'git rev-parse --verify --quiet "$branch^{commit}" > /dev/null || { echo "gantry: $GANTRY_DEFAULT_BRANCH is not in the clone ($branch); cannot tell whether $commit is on it, refusing to run" >&2; exit 1; }',
+  'git merge-base --is-ancestor "$commit" "$branch" || { echo "gantry: commit $commit is not on $GANTRY_DEFAULT_BRANCH; only code of the default branch runs with the apply rights, refusing to run" >&2; exit 1; }',
+].join('\n');
+
+/** With a handoff parameter: its commit must be the commit checked out. */
+export const HANDOFF_CHECK = [
+  'handoff="$(node -e \'try { const v = JSON.parse(process.env.GANTRY_IMAGE_TAGS || "{}"); process.stdout.write(typeof v.commit === "string" ? v.commit : "") } catch { process.stdout.write("(unreadable)") }\')"',
+  '[ "$handoff" = "$CODEBUILD_RESOLVED_SOURCE_VERSION" ] || { echo "gantry: the image-tags handoff names commit \'$handoff\', the build checked out $CODEBUILD_RESOLVED_SOURCE_VERSION; start the build from the apply workflow at this commit, refusing to run" >&2; exit 1; }',
+].join('\n');
 
 /**
  * The deploy project's buildspec, defined in Terraform so that nothing in the repository (and so no
@@ -57,6 +81,7 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
         CI: 'true',
         GANTRY_ENVIRONMENT: input.environmentName,
         GANTRY_STACKS: input.stacks.join(' '),
+        GANTRY_DEFAULT_BRANCH: input.defaultBranch,
         ...(input.githubTokenSecretArn && input.repository
           ? { GANTRY_GITHUB_REPOSITORY: input.repository }
           : {}),
@@ -66,13 +91,15 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
     phases: {
       install: {
         'runtime-versions': { nodejs: input.nodejsVersion },
-        commands: ['npm ci'],
+        // The source is checked before anything is installed, and install scripts never run.
+        commands: [
+          SOURCE_CHECK,
+          ...(input.imageTagsParameterName ? [HANDOFF_CHECK] : []),
+          'npm ci --ignore-scripts',
+        ],
       },
       build: {
         commands: [
-          // The commit CodeBuild checked out; the build refuses to run without one. (No `${` here:
-          // Terraform would read it as an interpolation.)
-          'test -n "$CODEBUILD_RESOLVED_SOURCE_VERSION"',
           'export GANTRY_COMMIT="$CODEBUILD_RESOLVED_SOURCE_VERSION"',
           input.synthCommand,
           ...perStack,

@@ -33,6 +33,10 @@ export const registerPlan: CommandRegistrar = (program, cli) => {
       .description('init, plan -out, show -json; print a redacted summary and record a planned row'),
   )
     .addOption(new Option('--plan-file <file>', 'where to save the plan (default: <dir>/gantry.tfplan)'))
+    .option(
+      '--no-lock',
+      'plan without taking the state lock (terraform plan -lock=false): pull-request plans, whose role may not write lock files',
+    )
     .addHelpText(
       'after',
       `
@@ -50,6 +54,7 @@ project reads it from /<org>/<env>/gantry/image-tags), the tags apply as image_t
         env?: string;
         planFile?: string;
         var?: string[];
+        lock?: boolean;
       } & OutputFlags,
     ) => {
       const output = resolveOutput(opts);

@@ -1,5 +1,6 @@
 /** `terraform-drift.yml`: a scheduled `gantry drift` per stack with the read-only plan roles. */
 import type { GantryConfig } from '../../config';
+import { DEFAULT_TRUSTED_ENVIRONMENT } from '../../core/naming';
 import { awsCredentialsStep, planRoleArnOf, setupSteps, type ResolvedOptions, type Yaml } from './steps';
 
 /** Exit 2 is drift: the job fails with an annotation naming the stack, so the run turns red. */
@@ -50,6 +51,9 @@ export function driftWorkflow(config: GantryConfig, options: ResolvedOptions): Y
     jobs: {
       drift: {
         name: 'drift ${{ matrix.stack }}',
+        // Bound to the environment only the default branch may use: its plan roles trust it, and the
+        // ledger URL and the GitHub token are its secrets.
+        environment: config.organization.github.trustedEnvironment ?? DEFAULT_TRUSTED_ENVIRONMENT,
         'runs-on': options.runsOn,
         'timeout-minutes': options.timeoutMinutes,
         permissions: { contents: 'read', 'id-token': 'write' },

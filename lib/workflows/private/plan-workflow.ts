@@ -1,9 +1,13 @@
 /**
- * `terraform-plan.yml`: every stack planned with the read-only plan roles; on pull requests, one
- * comment per environment (and one for the `github` stack), updated in place, holding each stack's
- * summary folded in a `<details>`.
+ * `terraform-plan.yml`. On a push to the default branch, every stack is planned with the read-only plan
+ * roles, in jobs bound to the trusted environment (only that branch may use it; it holds the ledger URL
+ * and the GitHub token). On a pull request, the environments whose pull requests are planned (those that
+ * require no approval, or opt in with a reason) are planned with their pull-request roles, without the
+ * state lock and without the ledger, and one comment per environment is posted and updated in place;
+ * an environment that requires an approval says so in its comment and is planned after the merge.
  */
-import type { EnvironmentConfig, GantryConfig } from '../../config';
+import { plansPullRequests, type EnvironmentConfig, type GantryConfig } from '../../config';
+import { DEFAULT_TRUSTED_ENVIRONMENT, pullRequestPlanRoleName, roleArn } from '../../core/naming';
 import { uses } from '../pins';
 import {
   awsCredentialsStep,
@@ -49,14 +53,14 @@ function githubStateEnvironment(config: GantryConfig): EnvironmentConfig | undef
  * to the job output the comment job reads. Each stack gets an equal share of the comment's limit.
  * Every stack is planned even when one fails; a failed or refused stack gets an outcome line.
  */
-function planScript(stacks: readonly string[]): string {
+function planScript(stacks: readonly string[], pullRequest: boolean): string {
   return [
     'set +e',
     'status=0',
     `for stack in ${stacks.join(' ')}; do`,
     '  part="$RUNNER_TEMP/gantry-plan-$stack.md"',
     '  : > "$part"',
-    `  GITHUB_STEP_SUMMARY="$part" npx gantry plan "$stack" --no-synth --fold --max-chars ${stackMarkdownBudget(stacks.length)}`,
+    `  GITHUB_STEP_SUMMARY="$part" npx gantry plan "$stack" --no-synth${pullRequest ? ' --no-lock' : ''} --fold --max-chars ${stackMarkdownBudget(stacks.length)}`,
     '  code=$?',
     '  case "$code" in',
     '    0) outcome="planned" ;;',
@@ -86,14 +90,23 @@ const REPORT_SCRIPT = [
   '',
 ].join('\n');
 
-/** Same-repository pull requests and pushes: a fork's run gets no OIDC token and no secrets. */
-const NOT_A_FORK =
-  "github.event_name == 'push' || github.event.pull_request.head.repo.full_name == github.repository";
+/** Pushes to the default branch (the workflow's only push trigger). */
+const ON_PUSH = "github.event_name == 'push'";
+/** Same-repository pull requests: a fork's run gets no OIDC token. */
+const ON_PULL_REQUEST =
+  "github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository";
 
 interface PlanJob {
   readonly id: string;
   readonly title: string;
   readonly job: Yaml;
+}
+
+/** How a plan job runs: on which event, bound to which environment, with which role. */
+interface PlanJobKind {
+  readonly pullRequest: boolean;
+  /** The trusted environment, for the default branch's jobs. */
+  readonly environment?: string;
 }
 
 function planJob(
@@ -103,13 +116,15 @@ function planJob(
   options: ResolvedOptions,
   aws: { readonly role: string; readonly region: string } | undefined,
   env: Yaml,
+  kind: PlanJobKind,
 ): PlanJob {
   return {
     id,
     title,
     job: {
-      name: `plan ${title}`,
-      if: NOT_A_FORK,
+      name: `plan ${title}${kind.pullRequest ? ' (pull request)' : ''}`,
+      if: kind.pullRequest ? ON_PULL_REQUEST : ON_PUSH,
+      ...(kind.environment ? { environment: kind.environment } : {}),
       'runs-on': options.runsOn,
       'timeout-minutes': options.timeoutMinutes,
       // id-token only where a role is assumed.
@@ -118,9 +133,20 @@ function planJob(
       steps: [
         ...setupSteps(options),
         ...(aws
-          ? [awsCredentialsStep('Assume the read-only plan role', aws.role, aws.region, 'gantry-plan')]
+          ? [
+              awsCredentialsStep(
+                kind.pullRequest ? 'Assume the pull-request plan role' : 'Assume the read-only plan role',
+                aws.role,
+                aws.region,
+                'gantry-plan',
+              ),
+            ]
           : []),
-        { name: `Plan ${stacks.join(', ')}`, env, run: planScript(stacks) },
+        {
+          name: `Plan ${stacks.join(', ')}`,
+          ...(Object.keys(env).length > 0 ? { env } : {}),
+          run: planScript(stacks, kind.pullRequest),
+        },
         { name: 'Report', id: 'report', if: 'always()', run: REPORT_SCRIPT },
       ],
     },
@@ -133,14 +159,21 @@ function planJob(
  * the earlier all-environments comment is marked superseded. A body over the limit is cut at a
  * line, with every open `<details>` closed.
  */
-function commentScript(jobs: readonly PlanJob[]): string {
+function commentScript(
+  jobs: readonly PlanJob[],
+  notes: ReadonlyArray<{ name: string; text: string }>,
+): string {
   return [
     `const limit = ${COMMENT_LIMIT};`,
     'const runUrl = `${context.serverUrl}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`;',
     'const plans = [',
     ...jobs.map(
       (j) =>
-        `  { name: ${JSON.stringify(j.title)}, marker: ${JSON.stringify(planCommentMarker(j.title))}, text: process.env.PLAN_${envKey(j.id.replace(/^plan-/, ''))} || '' },`,
+        `  { name: ${JSON.stringify(j.title)}, marker: ${JSON.stringify(planCommentMarker(j.title))}, text: process.env.${commentVariable(j)} || '' },`,
+    ),
+    ...notes.map(
+      (n) =>
+        `  { name: ${JSON.stringify(n.name)}, marker: ${JSON.stringify(planCommentMarker(n.name))}, text: ${JSON.stringify(n.text)} },`,
     ),
     '];',
     'const { owner, repo } = context.repo;',
@@ -176,8 +209,17 @@ function commentScript(jobs: readonly PlanJob[]): string {
   ].join('\n');
 }
 
+/** The comment job's variable holding one plan job's summary. */
+function commentVariable(job: PlanJob): string {
+  return `PLAN_${envKey(job.title)}`;
+}
+
 export function planWorkflow(config: GantryConfig, options: ResolvedOptions): Yaml {
-  const branch = config.organization.github.defaultBranch;
+  const org = config.organization;
+  const branch = org.github.defaultBranch;
+  const trusted = org.github.trustedEnvironment ?? DEFAULT_TRUSTED_ENVIRONMENT;
+  const onBranch: PlanJobKind = { pullRequest: false, environment: trusted };
+  const ledger = (): Yaml => ({ GANTRY_LEDGER_URL: `\${{ secrets.${options.ledgerUrlSecret} }}` });
   const jobs: PlanJob[] = [];
   if (options.githubTokenSecret !== false) {
     const stateEnv = githubStateEnvironment(config);
@@ -188,29 +230,53 @@ export function planWorkflow(config: GantryConfig, options: ResolvedOptions): Ya
         ['github'],
         options,
         stateEnv ? { role: planRoleArnOf(config, stateEnv), region: stateEnv.region } : undefined,
-        {
-          // Read-only token for the GitHub provider; PR code runs with it, so never an admin token.
-          GITHUB_TOKEN: `\${{ secrets.${options.githubTokenSecret} }}`,
-          GANTRY_LEDGER_URL: ledgerOnPush(options),
-        },
+        // The read-only token for the GitHub provider is a secret of the trusted environment: no
+        // pull request reaches it, so the github stack is planned from the default branch only.
+        { GITHUB_TOKEN: `\${{ secrets.${options.githubTokenSecret} }}`, ...ledger() },
+        onBranch,
       ),
     );
   }
+  const pullRequestJobs: PlanJob[] = [];
+  const notes: Array<{ name: string; text: string }> = [];
   for (const env of config.environments) {
+    const stacks = [`${env.name}-foundation`, `${env.name}-services`];
     jobs.push(
       planJob(
         `plan-${env.name}`,
         env.name,
-        [`${env.name}-foundation`, `${env.name}-services`],
+        stacks,
         options,
         { role: planRoleArnOf(config, env), region: env.region },
-        { GANTRY_LEDGER_URL: ledgerOnPush(options) },
+        ledger(),
+        onBranch,
       ),
     );
+    if (plansPullRequests(env.approval)) {
+      // No ledger: pull-request code never sees its URL; the plan is recorded in the runner's own PGlite.
+      pullRequestJobs.push(
+        planJob(
+          `plan-${env.name}-pull-request`,
+          env.name,
+          stacks,
+          options,
+          {
+            role: roleArn(env.accountId, env.region, pullRequestPlanRoleName(org.name, env.name)),
+            region: env.region,
+          },
+          {},
+          { pullRequest: true },
+        ),
+      );
+    } else {
+      notes.push({
+        name: env.name,
+        text: `_Not planned from pull requests: ${env.name} requires ${env.approval.requiredApprovals} approval(s), so pull-request code never runs with its plan role. It is planned when the change reaches \`${branch}\`._`,
+      });
+    }
   }
   const commentEnv: Yaml = {};
-  for (const j of jobs)
-    commentEnv[`PLAN_${envKey(j.id.replace(/^plan-/, ''))}`] = `\${{ needs.${j.id}.outputs.summary }}`;
+  for (const j of pullRequestJobs) commentEnv[commentVariable(j)] = `\${{ needs.${j.id}.outputs.summary }}`;
   return {
     name: 'terraform-plan',
     on: { pull_request: { branches: [branch] }, push: { branches: [branch] } },
@@ -220,11 +286,11 @@ export function planWorkflow(config: GantryConfig, options: ResolvedOptions): Ya
       'cancel-in-progress': true,
     },
     jobs: {
-      ...Object.fromEntries(jobs.map((j) => [j.id, j.job])),
+      ...Object.fromEntries([...jobs, ...pullRequestJobs].map((j) => [j.id, j.job])),
       comment: {
         name: 'PR comments',
-        needs: jobs.map((j) => j.id),
-        if: "always() && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository",
+        ...(pullRequestJobs.length > 0 ? { needs: pullRequestJobs.map((j) => j.id) } : {}),
+        if: `always() && ${ON_PULL_REQUEST}`,
         'runs-on': options.runsOn,
         'timeout-minutes': 5,
         permissions: { 'pull-requests': 'write' },
@@ -232,16 +298,11 @@ export function planWorkflow(config: GantryConfig, options: ResolvedOptions): Ya
           {
             name: 'Create or update one plan comment per environment',
             uses: uses('githubScript'),
-            env: commentEnv,
-            with: { script: commentScript(jobs) },
+            ...(pullRequestJobs.length > 0 ? { env: commentEnv } : {}),
+            with: { script: commentScript(pullRequestJobs, notes) },
           },
         ],
       },
     },
   };
-}
-
-/** The ledger is written for plans of the default branch only: PR code never sees its URL. */
-function ledgerOnPush(options: ResolvedOptions): string {
-  return `\${{ github.event_name == 'push' && secrets.${options.ledgerUrlSecret} || '' }}`;
 }

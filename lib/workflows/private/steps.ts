@@ -24,12 +24,13 @@ export type DeployMode = 'deploy-project' | 'runner' | 'github-hosted';
 
 /**
  * The deploy project when the environment has one (its apply role may then only start that
- * project, so it is the one path to the apply rights); else the environment's CodeBuild runner;
- * else a GitHub-hosted runner assuming the apply role.
+ * project, so it is the one path to the apply rights); else, for an environment that requires no
+ * approval, its CodeBuild runner; else a GitHub-hosted runner assuming the apply role. A job bound to an
+ * environment that requires an approval never runs on the CodeBuild runner, which other jobs share.
  */
 export function deployModeOf(env: EnvironmentConfig): DeployMode {
   if (env.runners?.deploy) return 'deploy-project';
-  if (env.runners?.githubActions) return 'runner';
+  if (env.runners?.githubActions && env.approval.requiredApprovals === 0) return 'runner';
   return 'github-hosted';
 }
 

@@ -230,10 +230,27 @@ describe('validateConfig: deployment branches and runners', () => {
   test('rejects a runner connection that is not a CodeConnections ARN', () => {
     const config = withEnvironment('dev', (e) => ({
       ...e,
-      runners: { ...e.runners, githubActions: { connectionArn: 'arn:aws:iam::111111111111:role/x' } },
+      runners: {
+        ...e.runners,
+        githubActions: { ...e.runners!.githubActions!, connectionArn: 'arn:aws:iam::111111111111:role/x' },
+      },
     }));
     expect(problemsOf(config)).toEqual([
       'dev.runners.githubActions.connectionArn: "arn:aws:iam::111111111111:role/x" is not a CodeConnections ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)',
+    ]);
+  });
+
+  test('a runner names the workflows and the actors whose jobs it runs', () => {
+    const config = withEnvironment('dev', (e) => ({
+      ...e,
+      runners: {
+        ...e.runners,
+        githubActions: { ...e.runners!.githubActions!, workflowNames: [], actorIds: [0] },
+      },
+    }));
+    expect(problemsOf(config)).toEqual([
+      'dev.runners.githubActions.workflowNames: not given; name the workflows whose jobs may run on the runner (a runner open to every workflow runs any job any branch adds, with its role)',
+      'dev.runners.githubActions.actorIds: 0 is not a GitHub user id',
     ]);
   });
 

@@ -106,6 +106,8 @@ describe('roles Gantry creates', () => {
       subnetIds: ['subnet-0a1d0000000000a01', 'subnet-0a1d0000000000b01'],
       kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0a1d0000-0000-4000-8000-00000000000k`,
       projectName: 'acme-dev-runner',
+      workflowNames: ['build'],
+      actorIds: [3000001],
     });
     expect(() => Testing.synth(stack, true)).not.toThrow();
     runner.addToRolePolicy(...bucketStatements(100));

@@ -195,7 +195,7 @@ describe('DeployRoles: plan role', () => {
   const policy = trust(out, 'plan');
 
   test.each([
-    ['pull_request', 'repo:acme/platform:pull_request', 'allow'],
+    ['pull_request', 'repo:acme/platform:pull_request', 'implicit-deny'],
     ['main', 'repo:acme/platform:ref:refs/heads/main', 'allow'],
     ['a feature branch', 'repo:acme/platform:ref:refs/heads/feature/x', 'implicit-deny'],
     ['a branch named like main', 'repo:acme/platform:ref:refs/heads/main-old', 'implicit-deny'],
@@ -221,8 +221,45 @@ describe('DeployRoles: plan role', () => {
     expect(attachments).toContain('arn:aws:iam::aws:policy/ReadOnlyAccess');
   });
 
-  test('with local state has no state statement', () => {
-    expect(Object.values(out.resource.aws_iam_role_policy ?? {})).toEqual([]);
+  test('with local state has no state statement, and denies every data-plane read', () => {
+    const policies = Object.values(out.resource.aws_iam_role_policy ?? {});
+    expect(policies.map((p) => p.name)).toEqual(['deny-data-reads']);
+    const doc = String(policies[0].policy);
+    for (const action of [
+      's3:GetObject',
+      'secretsmanager:GetSecretValue',
+      'ssm:GetParameter',
+      'logs:FilterLogEvents',
+    ]) {
+      expect(evaluate([doc], { action, resource: 'arn:aws:s3:::anything/at-all', context: {} })).toBe('deny');
+    }
+  });
+
+  test('with a trusted environment, trusts that environment of the repository instead of the branch', () => {
+    const policy = trust(synth({ plan: { trustedEnvironment: 'gantry' } }), 'plan');
+    expect(evaluate([policy], token('repo:acme/platform:environment:gantry'))).toBe('allow');
+    expect(evaluate([policy], token('repo:acme/platform:ref:refs/heads/main'))).toBe('implicit-deny');
+    expect(evaluate([policy], token('repo:acme/platform:environment:prod'))).toBe('implicit-deny');
+    expect(evaluate([policy], token('repo:acme/platform:pull_request'))).toBe('implicit-deny');
+  });
+
+  test('pullRequests adds a role pull requests alone can assume, denied data reads and object writes', () => {
+    const withPr = synth({ plan: { pullRequests: { roleName: 'acme-prod-gh-plan-pr' } } });
+    const roles = Object.entries(withPr.resource.aws_iam_role);
+    const [key, pr] = roles.find(([, r]) => r.name === 'acme-prod-gh-plan-pr')!;
+    const prTrust = pr.assume_role_policy as string;
+    expect(evaluate([prTrust], token('repo:acme/platform:pull_request'))).toBe('allow');
+    expect(evaluate([prTrust], token('repo:acme/platform:ref:refs/heads/main'))).toBe('implicit-deny');
+    expect(evaluate([prTrust], token('repo:evil/platform:pull_request'))).toBe('implicit-deny');
+    const docs = Object.values(withPr.resource.aws_iam_role_policy)
+      .filter((p) => p.role === `\${aws_iam_role.${key}.name}`)
+      .map((p) => String(p.policy));
+    const anything = { Statement: { Effect: 'Allow' as const, Action: '*', Resource: '*' } };
+    for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 'sqs:ReceiveMessage']) {
+      expect(evaluate([anything, ...docs], { action, resource: 'arn:aws:s3:::b/k', context: {} })).toBe(
+        'deny',
+      );
+    }
   });
 
   test('with an S3 backend may read the state and only Get/Put/Delete its .tflock', () => {
@@ -235,7 +272,9 @@ describe('DeployRoles: plan role', () => {
         },
       },
     });
-    const [statePolicy] = Object.values(withState.resource.aws_iam_role_policy);
+    const statePolicy = Object.values(withState.resource.aws_iam_role_policy).find(
+      (p) => p.name === 'terraform-state',
+    )!;
     const doc = statePolicy.policy as string;
     expect(doc).not.toContain('${');
     const s3 = (action: string, key: string) => ({
@@ -288,7 +327,7 @@ describe('DeployRoles: apply role permissions', () => {
     const out = synth({
       apply: { passRoles: [{ roleArns: [taskRole], service: 'ecs-tasks.amazonaws.com' }] },
     });
-    const [inline] = Object.values(out.resource.aws_iam_role_policy);
+    const [inline] = Object.values(out.resource.aws_iam_role_policy).filter((p) => p.name === 'gantry-apply');
     const doc = inline.policy as string;
     const pass = (resource: string, service?: string) =>
       evaluate([doc], {
@@ -323,7 +362,7 @@ describe('DeployRoles: apply role permissions', () => {
           Resource: `arn:aws:codebuild:eu-west-1:${ACCOUNT}:project/acme-prod-deploy`,
         }),
     );
-    const inline = Object.values(out.resource.aws_iam_role_policy);
+    const inline = Object.values(out.resource.aws_iam_role_policy).filter((p) => p.name === 'gantry-apply');
     expect(inline).toHaveLength(1);
     expect(inline[0].role).toContain('aws_iam_role.roles_apply');
     const doc = inline[0].policy as string;
@@ -338,7 +377,9 @@ describe('DeployRoles: apply role permissions', () => {
     const out = synth({}, (roles) =>
       roles.addToApplyPolicy({ Effect: 'Allow', Action: 'ecs:DescribeServices', Resource: '*' }),
     );
-    expect(Object.values(out.resource.aws_iam_role_policy)).toHaveLength(1);
+    expect(
+      Object.values(out.resource.aws_iam_role_policy).filter((p) => p.name === 'gantry-apply'),
+    ).toHaveLength(1);
   });
 
   test('exposes the computed role ARNs and names', () => {

@@ -7,6 +7,8 @@ import { CodebuildProject, type CodebuildProjectConfig } from '@cdktf/provider-a
 import { EcrRepository, type EcrRepositoryConfig } from '@cdktf/provider-aws/lib/ecr-repository';
 import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { DATA_PLANE_READ_ACTIONS, PULL_REQUEST_DENIED_WRITES } from '../../../lib/core/data-plane';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, TerraformStack, Testing } from 'cdktf';
@@ -82,15 +84,42 @@ export function subject(sub: string | string[]): Record<string, string | string[
   return { ...AUD, 'token.actions.githubusercontent.com:sub': sub };
 }
 
-/** A plan role trusted for the default branch and pull requests of acme/platform. */
+/** A plan role trusted for the default branch of acme/platform. */
 export function planRole(stack: TerraformStack, id = 'plan'): IamRole {
   return new IamRole(stack, id, {
     name: 'acme-dev-gh-plan',
-    assumeRolePolicy: githubTrust({
-      StringEquals: subject(['repo:acme/platform:ref:refs/heads/main', 'repo:acme/platform:pull_request']),
-    }),
+    assumeRolePolicy: githubTrust({ StringEquals: subject('repo:acme/platform:ref:refs/heads/main') }),
     tags: { 'gantry:role': 'plan' },
   });
+}
+
+/**
+ * A role pull requests of acme/platform can assume (`sub` is `sub`), with the Deny of data-plane reads and
+ * object writes invariant 24 asks for unless `denies` is false.
+ */
+export function pullRequestRole(
+  stack: TerraformStack,
+  {
+    id = 'plan-pr',
+    sub = 'repo:acme/platform:pull_request',
+    denies = true,
+  }: { id?: string; sub?: string; denies?: boolean } = {},
+): IamRole {
+  const role = new IamRole(stack, id, {
+    name: 'acme-dev-gh-plan-pr',
+    assumeRolePolicy: githubTrust({ [sub.includes('*') ? 'StringLike' : 'StringEquals']: subject(sub) }),
+    tags: { 'gantry:role': 'plan' },
+  });
+  if (denies) {
+    new IamRolePolicy(stack, `${id}-deny`, {
+      role: role.name,
+      policy: policyJson(
+        { Sid: 'DenyDataPlaneReads', Effect: 'Deny', Action: [...DATA_PLANE_READ_ACTIONS], Resource: '*' },
+        { Sid: 'DenyObjectWrites', Effect: 'Deny', Action: [...PULL_REQUEST_DENIED_WRITES], Resource: '*' },
+      ),
+    });
+  }
+  return role;
 }
 
 /** An apply role trusted for `environment:prod` only. */

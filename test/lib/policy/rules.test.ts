@@ -43,7 +43,11 @@ import {
   taskDefinition,
   violationLine,
   violations,
+  pullRequestRole,
 } from './fixtures';
+import { recordStackFacts } from '../../../lib/core/record-stack-facts';
+import { Policy } from '../../../lib/policy';
+import { DATA_PLANE_READ_ACTIONS, PULL_REQUEST_DENIED_WRITES } from '../../../lib/core/data-plane';
 
 const STATE_BUCKET = 'acme-terraform-state';
 const STATE_KEY = `arn:aws:s3:::${STATE_BUCKET}/gantry/dev-foundation.tfstate`;
@@ -337,6 +341,24 @@ const CASES: Record<string, RuleCase> = {
       });
     },
   },
+  'GANTRY-IAM-013': {
+    breaks: 'a pull-request role in an environment that requires an approval',
+    address: 'aws_iam_role.plan-pr',
+    broken: (stack) => {
+      recordStackFacts(stack, { ...GATED_FACTS });
+      pullRequestRole(stack);
+    },
+    held: (stack) => {
+      recordStackFacts(stack, { ...GATED_FACTS });
+      planRole(stack);
+    },
+  },
+  'GANTRY-IAM-012': {
+    breaks: 'a role pull requests can assume without the Deny of data-plane reads',
+    address: 'aws_iam_role.plan-pr',
+    broken: (stack) => void pullRequestRole(stack, { denies: false }),
+    held: (stack) => void pullRequestRole(stack),
+  },
   'GANTRY-ECR-001': {
     breaks: 'a mutable repository without scanning or KMS',
     address: 'aws_ecr_repository.repo',
@@ -496,15 +518,28 @@ const CASES: Record<string, RuleCase> = {
 
 const AUD_ONLY = { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' };
 
+/** The facts of a stack of an environment that requires one approval. */
+const GATED_FACTS = {
+  kind: 'foundation',
+  repository: 'acme/platform',
+  defaultBranch: 'main',
+  environment: 'staging',
+  accountId: ACCOUNT,
+  production: false,
+  requiredApprovals: 1,
+  approvalEnvironments: ['staging'],
+  services: [],
+} as const;
+
 describe('policy rules', () => {
   test('there is one rule per SECURITY.md invariant, then the unnumbered load-balancer rules, each with a case below', () => {
     const numbered = POLICY_RULES.filter((r) => r.invariant !== undefined);
-    expect(numbered.map((r) => r.invariant)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
-    expect(POLICY_RULES.slice(23).map((r) => [r.id, r.invariant])).toEqual([
+    expect(numbered.map((r) => r.invariant)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(POLICY_RULES.slice(25).map((r) => [r.id, r.invariant])).toEqual([
       ['GANTRY-ELB-001', undefined],
       ['GANTRY-ELB-002', undefined],
     ]);
-    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(25);
+    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(27);
     expect(Object.keys(CASES).sort()).toEqual(POLICY_RULES.map((r) => r.id).sort());
     for (const rule of POLICY_RULES) {
       expect(rule.id).toMatch(/^GANTRY-(IAM|ECR|ECS|CB|LOG|KMS|S3|TF|SEC|ELB)-\d{3}$/);
@@ -530,6 +565,37 @@ describe('policy rules', () => {
 });
 
 describe('rule details', () => {
+  test('IAM-012: the reason of approval.pullRequestPlans, as a suppression, lets a gated environment be planned from pull requests', () => {
+    const stack = policyStack((s) => {
+      recordStackFacts(s, { ...GATED_FACTS });
+      Policy.suppress(pullRequestRole(s), 'GANTRY-IAM-013', 'staging holds synthetic data only');
+    });
+    expect(violations(stack)).toEqual([]);
+    expect(Policy.check(stack).suppressions).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-IAM-013', reason: 'staging holds synthetic data only' }),
+    ]);
+  });
+
+  test('IAM-013: a wildcard subject admits pull requests too; a Deny that spares a wildcard is no Deny', () => {
+    const wildcard = policyStack(
+      (s) => void pullRequestRole(s, { sub: 'repo:acme/platform:*', denies: false }),
+    );
+    expect(violations(wildcard).map((v) => v.ruleId)).toContain('GANTRY-IAM-012');
+    const spared = policyStack((s) => {
+      const role = pullRequestRole(s, { denies: false });
+      new IamRolePolicy(s, 'leaky-deny', {
+        role: role.name,
+        policy: policyJson(
+          { Effect: 'Deny', Action: [...DATA_PLANE_READ_ACTIONS], NotResource: 'arn:aws:s3:::*' },
+          { Effect: 'Deny', Action: [...PULL_REQUEST_DENIED_WRITES], Resource: '*' },
+        ),
+      });
+    });
+    expect(violations(spared)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-IAM-012', found: expect.stringContaining('"s3:GetObject"') }),
+    ]);
+  });
+
   test('IAM-004: an apply role with a session over one hour', () => {
     const stack = policyStack((s) => applyRole(s).addOverride('max_session_duration', 7200));
     expect(violations(stack)).toEqual([

@@ -9,12 +9,14 @@ import {
   GithubActionsRunner,
   INITIAL_IMAGE_TAGS_VALUE,
   START_BUILD_OVERRIDE_KEYS,
+  actorIdPattern,
   workflowNamePattern,
   type DeployProjectProps,
   type GithubActionsRunnerProps,
 } from '../../../lib/runner';
 import type { Construct } from 'constructs';
 import { GantryConfigError } from '../../../lib/core/errors';
+import { SOURCE_CHECK } from '../../../lib/runner/private/buildspec';
 import { evaluate, type PolicyDocument } from '../../iam-evaluator';
 
 const common = {
@@ -32,6 +34,8 @@ const runnerProps: CodeBuildRunnerProps = {
   ...common,
   mode: 'github-actions',
   projectName: 'acme-dev-runner',
+  workflowNames: ['build'],
+  actorIds: [3000001],
 };
 
 const deployProps: CodeBuildRunnerProps & { mode: 'deploy' } = {
@@ -89,12 +93,30 @@ function expectConfigError(fn: () => unknown, ...fragments: string[]): void {
 }
 
 describe('GithubActionsRunner', () => {
-  test('webhook starts builds only on WORKFLOW_JOB_QUEUED events', () => {
+  test('webhook starts builds only on WORKFLOW_JOB_QUEUED events of the named workflows and actors', () => {
     const { text } = synth(runnerProps);
     expect(text).toHaveResourceWithProperties(CodebuildWebhook, {
       build_type: 'BUILD',
-      filter_group: [{ filter: [{ type: 'EVENT', pattern: 'WORKFLOW_JOB_QUEUED' }] }],
+      filter_group: [
+        {
+          filter: [
+            { type: 'EVENT', pattern: 'WORKFLOW_JOB_QUEUED' },
+            { type: 'WORKFLOW_NAME', pattern: '^(?:build)$' },
+            { type: 'ACTOR_ACCOUNT_ID', pattern: '^(?:3000001)$' },
+          ],
+        },
+      ],
     });
+    const actors = new RegExp(actorIdPattern([3000001, 42]));
+    expect(['3000001', '42'].every((id) => actors.test(id))).toBe(true);
+    expect(['30000011', '4', '142'].some((id) => actors.test(id))).toBe(false);
+  });
+
+  test.each([
+    ['no workflow names', { workflowNames: [] }, 'runner.workflowNames: not given'],
+    ['no actors', { actorIds: [] }, 'runner.actorIds: not given'],
+  ])('a runner with %s is refused', (_what, change, message) => {
+    expectConfigError(() => synth({ ...runnerProps, ...change }), message);
   });
 
   test('webhook is narrowed to the named workflows, with names escaped as a regular expression', () => {
@@ -105,6 +127,7 @@ describe('GithubActionsRunner', () => {
         filter: [
           { type: 'EVENT', pattern: 'WORKFLOW_JOB_QUEUED' },
           { type: 'WORKFLOW_NAME', pattern: '^(?:Build|Deploy \\(prod\\))$' },
+          { type: 'ACTOR_ACCOUNT_ID', pattern: '^(?:3000001)$' },
         ],
       },
     ]);
@@ -188,7 +211,7 @@ describe('DeployProject', () => {
       env: { variables: Record<string, string>; 'secrets-manager': Record<string, string> };
       phases: { install: { commands: string[] }; build: { commands: string[] } };
     };
-    expect(spec.phases.install.commands).toEqual(['npm ci']);
+    expect(spec.phases.install.commands).toEqual([SOURCE_CHECK, 'npm ci --ignore-scripts']);
     const build = spec.phases.build.commands;
     expect(build).toContain('export GANTRY_COMMIT="$CODEBUILD_RESOLVED_SOURCE_VERSION"');
     const runtime = build.filter((c) => c.startsWith('npx --no -- gantry '));

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { referenceConfig } from '../../../environments';
+import { withEnvironment } from '../../util';
 import type { EnvironmentConfig, GantryConfig } from '../../../lib/config';
 import { environmentChain, imageTagVariableName, planRoleName, roleArn } from '../../../lib/core/naming';
 import {
@@ -456,7 +457,7 @@ describe('terraform-plan.yml', () => {
     expect(wf.on).toEqual({ pull_request: { branches: ['main'] }, push: { branches: ['main'] } });
   });
 
-  test('each environment is planned with its plan role, computed from config', () => {
+  test('each environment is planned on the default branch with its plan role, in the trusted environment', () => {
     for (const env of referenceConfig.environments) {
       const job = wf.jobs[`plan-${env.name}`];
       const creds = job.steps.find((s) => s.uses?.startsWith('aws-actions/'))!;
@@ -466,21 +467,66 @@ describe('terraform-plan.yml', () => {
       expect(job.steps.find((s) => s.run?.includes('gantry plan'))!.run).toContain(
         `for stack in ${env.name}-foundation ${env.name}-services; do`,
       );
-      expect(job.if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
-      expect(job.environment).toBeUndefined();
+      expect(job.if).toBe("github.event_name == 'push'");
+      expect(job.environment).toBe('gantry');
     }
-    expect(wf.jobs['plan-github'].permissions).toEqual({ contents: 'read' });
+    expect(wf.jobs['plan-github']).toMatchObject({
+      if: "github.event_name == 'push'",
+      environment: 'gantry',
+      permissions: { contents: 'read' },
+    });
+  });
+
+  test('pull requests plan only the environments that need no approval, with the pull-request role and -lock=false', () => {
+    const pullRequestJobs = Object.entries(wf.jobs).filter(([id]) => id.endsWith('-pull-request'));
+    expect(pullRequestJobs.map(([id]) => id)).toEqual(['plan-dev-pull-request']);
+    const [, job] = pullRequestJobs[0];
+    expect(job.if).toBe(
+      "github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository",
+    );
+    expect(job.environment).toBeUndefined();
+    const creds = job.steps.find((s) => s.uses?.startsWith('aws-actions/'))!;
+    expect(creds.with?.['role-to-assume']).toBe('arn:aws:iam::111111111111:role/acme-dev-gh-plan-pr');
+    const step = job.steps.find((s) => s.run?.includes('gantry plan'))!;
+    expect(step.env).toBeUndefined();
+    const r = runScript(step.run!, {}, { npx: 'echo "$*" >> "$CALLS"' });
+    expect(r.calls).toBe(
+      'gantry plan dev-foundation --no-synth --no-lock --fold --max-chars 29500\ngantry plan dev-services --no-synth --no-lock --fold --max-chars 29500\n',
+    );
+  });
+
+  test('an environment that opts in with a reason is planned from pull requests too', () => {
+    const config = withEnvironment('staging', (e) => ({
+      ...e,
+      approval: { ...e.approval, pullRequestPlans: { reason: 'staging holds no production data' } },
+    }));
+    const plan = parse(generateWorkflows(config)[0].content) as Workflow;
+    expect(Object.keys(plan.jobs).filter((id) => id.endsWith('-pull-request'))).toEqual([
+      'plan-dev-pull-request',
+      'plan-staging-pull-request',
+    ]);
+  });
+
+  test('no job without an environment reads a secret; pull-request jobs get none', () => {
+    for (const name of ['terraform-plan.yml', 'terraform-apply.yml', 'terraform-drift.yml'] as const) {
+      const workflow = load(referenceConfig, name);
+      for (const [id, job] of Object.entries(workflow.jobs)) {
+        if (job.environment !== undefined) continue;
+        expect([name, id, JSON.stringify(job)]).not.toEqual([name, id, expect.stringMatching(/secrets\./)]);
+      }
+    }
   });
 
   test('the PR comment job alone may write to pull requests, and updates one marked comment per environment', () => {
     const comment = wf.jobs.comment;
     expect(comment.permissions).toEqual({ 'pull-requests': 'write' });
-    expect(comment.needs).toEqual(['plan-github', 'plan-dev', 'plan-staging', 'plan-prod']);
+    expect(comment.needs).toEqual(['plan-dev-pull-request']);
     expect(comment.steps.some((s) => s.uses?.startsWith('actions/checkout@'))).toBe(false);
     const script = String(comment.steps[0].with?.script);
     expect(script).toContain(JSON.stringify(PLAN_COMMENT_MARKER));
-    for (const env of ['github', 'dev', 'staging', 'prod'])
+    for (const env of ['dev', 'staging', 'prod'])
       expect(script).toContain(JSON.stringify(planCommentMarker(env)));
+    expect(script).toContain('Not planned from pull requests: prod requires 2 approval(s)');
     expect(script).toContain('updateComment');
     for (const [id, job] of Object.entries(wf.jobs)) {
       if (id !== 'comment') expect(job.permissions?.['pull-requests']).toBeUndefined();
@@ -504,18 +550,23 @@ describe('terraform-plan.yml', () => {
     expect(r.stdout).toContain('::error title=gantry plan dev-foundation::failed (exit 1)');
   });
 
-  test('the ledger URL reaches plans of the default branch only', () => {
+  test('the ledger URL is an environment secret of the jobs bound to the trusted environment', () => {
     const step = wf.jobs['plan-dev'].steps.find((s) => s.run?.includes('gantry plan'))!;
-    expect(step.env?.GANTRY_LEDGER_URL).toBe(
-      "${{ github.event_name == 'push' && secrets.GANTRY_LEDGER_URL || '' }}",
-    );
+    expect(step.env?.GANTRY_LEDGER_URL).toBe('${{ secrets.GANTRY_LEDGER_URL }}');
+    expect(wf.jobs['plan-dev'].environment).toBe('gantry');
   });
 
   test('githubTokenSecret: false leaves the github stack out', () => {
     const plan = parse(
       generateWorkflows(referenceConfig, { githubTokenSecret: false })[0].content,
     ) as Workflow;
-    expect(Object.keys(plan.jobs)).toEqual(['plan-dev', 'plan-staging', 'plan-prod', 'comment']);
+    expect(Object.keys(plan.jobs)).toEqual([
+      'plan-dev',
+      'plan-staging',
+      'plan-prod',
+      'plan-dev-pull-request',
+      'comment',
+    ]);
   });
 });
 
@@ -537,6 +588,8 @@ describe('terraform-drift.yml', () => {
     expect(include.find((e) => e.stack === 'prod-services')!.role).toBe(
       'arn:aws:iam::333333333333:role/acme-prod-gh-plan',
     );
+    // The plan roles trust the trusted environment, which holds the ledger URL and the GitHub token.
+    expect(wf.jobs.drift.environment).toBe('gantry');
   });
 
   test('drift (exit 2) fails the job visibly; no drift passes', () => {

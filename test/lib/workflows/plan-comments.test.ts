@@ -124,11 +124,9 @@ async function runComment(api: FakeGithub, env: Record<string, string>): Promise
   await fn(github, context, { env });
 }
 
+/** What the pull-request plan job (dev only: staging and prod require approvals) hands the comment job. */
 const summaries = (tag: string) => ({
-  PLAN_GITHUB: `<details><summary>github ${tag}</summary>\n\nbody\n</details>\n`,
   PLAN_DEV: `<details><summary>dev-foundation ${tag}</summary>\n\nx\n</details>\n<details><summary>dev-services ${tag}</summary>\n\ny\n</details>\n`,
-  PLAN_STAGING: `<details><summary>staging ${tag}</summary>\n\nz\n</details>\n`,
-  PLAN_PROD: `<details><summary>prod ${tag}</summary>\n\nw\n</details>\n`,
 });
 
 describe('the plan workflow comments on pull requests', () => {
@@ -146,8 +144,11 @@ describe('the plan workflow comments on pull requests', () => {
     await runComment(api, summaries('run-1'));
     const ours = () => api.comments.filter((c) => c.user.type === 'Bot');
     expect(ours().map((c) => c.body.split('\n')[0])).toEqual(
-      ['github', 'dev', 'staging', 'prod'].map(planCommentMarker),
+      ['dev', 'staging', 'prod'].map(planCommentMarker),
     );
+    // Environments that require an approval say why they are not planned here.
+    const prod = ours().find((c) => c.body.startsWith(planCommentMarker('prod')))!;
+    expect(prod.body).toContain('Not planned from pull requests: prod requires 2 approval(s)');
     const dev = ours().find((c) => c.body.startsWith(planCommentMarker('dev')))!;
     expect(dev.body).toContain('## Terraform plan: dev');
     expect(dev.body).toContain('Commit c0ffee1, [run](https://github.com/acme/platform/actions/runs/4242).');
@@ -157,9 +158,10 @@ describe('the plan workflow comments on pull requests', () => {
 
     await runComment(api, summaries('run-2'));
     expect(ours().map((c) => c.id)).toEqual(ids);
-    expect(ours().every((c) => c.body.includes('run-2') && !c.body.includes('run-1'))).toBe(true);
-    expect(api.requests.filter((r) => r.startsWith('POST'))).toHaveLength(4);
-    expect(api.requests.filter((r) => r.startsWith('PATCH'))).toHaveLength(4);
+    const devNow = ours().find((c) => c.body.startsWith(planCommentMarker('dev')))!;
+    expect(devNow.body.includes('run-2') && !devNow.body.includes('run-1')).toBe(true);
+    expect(api.requests.filter((r) => r.startsWith('POST'))).toHaveLength(3);
+    expect(api.requests.filter((r) => r.startsWith('PATCH'))).toHaveLength(3);
     // The listing was paged: the bot's comments sit on the second page.
     expect(api.requests.filter((r) => r.startsWith('GET')).length).toBeGreaterThanOrEqual(4);
   });
@@ -169,12 +171,12 @@ describe('the plan workflow comments on pull requests', () => {
       login: 'mallory',
       type: 'User',
     });
-    await runComment(api, { ...summaries('run-1'), PLAN_STAGING: '' });
+    await runComment(api, { PLAN_DEV: '' });
     expect(api.comments.find((c) => c.id === human.id)?.body).toBe(
       `${planCommentMarker('dev')}\nI copied the bot`,
     );
     const bots = api.comments.filter((c) => c.user.type === 'Bot').map((c) => c.body.split('\n')[0]);
-    expect(bots).toEqual([planCommentMarker('github'), planCommentMarker('dev'), planCommentMarker('prod')]);
+    expect(bots).toEqual([planCommentMarker('staging'), planCommentMarker('prod')]);
   });
 
   test('the comment of all environments that earlier versions posted is marked superseded, once', async () => {
@@ -185,8 +187,8 @@ describe('the plan workflow comments on pull requests', () => {
     );
     const patches = api.requests.filter((r) => r.startsWith('PATCH')).length;
     await runComment(api, summaries('run-2'));
-    // The second run updates the four environment comments, not the superseded one again.
-    expect(api.requests.filter((r) => r.startsWith('PATCH')).length - patches).toBe(4);
+    // The second run updates the three environment comments, not the superseded one again.
+    expect(api.requests.filter((r) => r.startsWith('PATCH')).length - patches).toBe(3);
   });
 
   test('a summary over the limit is cut at a line with every <details> closed, under GitHub limit', async () => {
@@ -212,16 +214,19 @@ describe('the comment job', () => {
     },
   });
 
-  test('runs only for pull requests of the repository itself, after every plan job', () => {
+  test('runs only for pull requests of the repository itself, after every pull-request plan job', () => {
     expect(evaluate(commentJob.if!, event('pull_request'))).toBe(true);
     expect(evaluate(commentJob.if!, event('pull_request', 'someone/fork'))).toBe(false);
     expect(evaluate(commentJob.if!, event('push'))).toBe(false);
-    expect(commentJob.needs).toEqual(Object.keys(workflow.jobs).filter((id) => id.startsWith('plan-')));
-    // The plan jobs themselves run on pushes and same-repository pull requests, never for forks.
+    expect(commentJob.needs).toEqual(Object.keys(workflow.jobs).filter((id) => id.endsWith('-pull-request')));
+    // The default branch's plan jobs run on pushes only; pull-request plans on same-repository pull requests.
     const plan = workflow.jobs['plan-dev'];
     expect(evaluate(plan.if!, event('push'))).toBe(true);
-    expect(evaluate(plan.if!, event('pull_request'))).toBe(true);
-    expect(evaluate(plan.if!, event('pull_request', 'someone/fork'))).toBe(false);
+    expect(evaluate(plan.if!, event('pull_request'))).toBe(false);
+    const pullRequest = workflow.jobs['plan-dev-pull-request'];
+    expect(evaluate(pullRequest.if!, event('push'))).toBe(false);
+    expect(evaluate(pullRequest.if!, event('pull_request'))).toBe(true);
+    expect(evaluate(pullRequest.if!, event('pull_request', 'someone/fork'))).toBe(false);
   });
 
   test('holds the only pull-requests: write, and nothing else: no checkout, no OIDC, no secrets', () => {

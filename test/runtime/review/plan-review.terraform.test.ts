@@ -265,19 +265,21 @@ describeWithTerraform('plan review on real plans of dev-foundation', () => {
       applyRole = byPath(stack, '/deploy-roles/apply');
       applyInline = byPath(stack, '/deploy-roles/apply-inline');
       projectRole = byPath(stack, '/deploy-project/role');
-      // What exists: the plan role trusted only the default branch (no pull_request subject yet).
-      const existing = resourceAt(prior, planRole.address);
-      const trust = policyOf(existing.values.assume_role_policy);
-      const subs = trust.Statement[0].Condition!.StringEquals;
-      subs['token.actions.githubusercontent.com:sub'] = asList(
-        subs['token.actions.githubusercontent.com:sub'],
-      ).filter((s) => !s.endsWith(':pull_request'));
-      existing.values.assume_role_policy = JSON.stringify(trust);
+      // What exists: the stack as the first plan would have applied it.
       writePriorState(tf, prior, schemas);
 
       // What the change wants.
       editStack(tf, (s) => {
         const resources = s.resource as Record<string, Record<string, Json>>;
+        // The default-branch plan role widened to pull requests: a second subject.
+        const [, planName] = planRole.address.split('.');
+        const planTrust = policyOf(resources.aws_iam_role[planName].assume_role_policy);
+        const subs = planTrust.Statement[0].Condition!.StringEquals;
+        subs['token.actions.githubusercontent.com:sub'] = [
+          ...asList(subs['token.actions.githubusercontent.com:sub']),
+          'repo:acme/platform:pull_request',
+        ];
+        resources.aws_iam_role[planName].assume_role_policy = JSON.stringify(planTrust);
         // A Deny taken out of the apply role's inline policy.
         const [, inlineName] = applyInline.address.split('.');
         const inline = policyOf(resources.aws_iam_role_policy[inlineName].policy);
