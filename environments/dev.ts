@@ -38,6 +38,5 @@ export const dev = {
       ledgerUrlSecretArn: `arn:aws:secretsmanager:eu-west-1:${accountId}:secret:acme/dev/gantry-ledger-url`,
     },
   },
-  applyPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
   logRetentionDays: 30,
 } satisfies EnvironmentConfig;

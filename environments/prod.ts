@@ -41,6 +41,5 @@ export const prod = {
       githubTokenSecretArn: `arn:aws:secretsmanager:eu-west-1:${accountId}:secret:acme/prod/gantry-github-token`,
     },
   },
-  applyPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
   logRetentionDays: 365,
 } satisfies EnvironmentConfig;

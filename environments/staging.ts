@@ -32,6 +32,5 @@ export const staging = {
       ledgerUrlSecretArn: `arn:aws:secretsmanager:eu-west-1:${accountId}:secret:acme/staging/gantry-ledger-url`,
     },
   },
-  applyPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
   logRetentionDays: 90,
 } satisfies EnvironmentConfig;

@@ -5,6 +5,7 @@ import { plansPullRequests, stateKey, type NetworkConfig } from '../lib/config';
 import {
   applyRoleName,
   clusterName,
+  deployBuildRoleName,
   deployProjectName,
   ecsExecLogGroupName,
   executionRoleName,
@@ -26,6 +27,7 @@ import { ServiceRepository } from '../lib/registry';
 import { DeployProject, GithubActionsRunner } from '../lib/runner';
 import { NETWORK_PARAMETER_NAMES, NetworkParameters, ServiceRoles } from '../lib/service';
 import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-environment-stack';
+import { servicesStackScope } from './services-apply-scope';
 
 /**
  * `<env>-foundation`: what an environment's account needs once and rarely changes: the KMS key,
@@ -80,7 +82,8 @@ export class FoundationStack extends AwsEnvironmentStack {
   }
 
   /**
-   * The deploy project holds the environment's apply permissions (managed policies, boundary, and
+   * The deploy project holds the environment's apply permissions (those derived from the services
+   * stack's resource types, `applyPolicyArns` and `additionalApplyPolicies`, the boundary, and
    * `iam:PassRole` on the services' task and execution roles to ECS tasks only); the GitHub apply
    * role then only starts it and writes its image-tags parameter `/<org>/<env>/gantry/image-tags`
    * (see `deployRolesProps`).
@@ -94,12 +97,13 @@ export class FoundationStack extends AwsEnvironmentStack {
       // The token (`githubTokenSecretArn`) is how `gantry apply` verifies N >= 2 approvals on the run
       // that started the build.
       ...config,
-      roleName: `${deployProjectName(org.name, env.name)}-build`,
+      roleName: deployBuildRoleName(org.name, env.name),
       environmentName: env.name,
       stacks: [`${env.name}-services`],
       defaultSourceVersion: `refs/heads/${org.github.defaultBranch}`,
       defaultBranch: org.github.defaultBranch,
       managedPolicyArns: env.applyPolicyArns,
+      additionalPolicies: env.additionalApplyPolicies,
       permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
       // A dispatch's image tags reach the build through this parameter, bound to the commit: the
       // GitHub apply role may write it, never override StartBuild.
@@ -114,6 +118,8 @@ export class FoundationStack extends AwsEnvironmentStack {
       'ecs-tasks.amazonaws.com',
       'PassServiceRolesToEcsTasks',
     );
+    // The rest of the apply rights: what the services stack's resource types need, on its resources.
+    project.grantServicesApply(servicesStackScope(org, env));
     return project;
   }
 
@@ -263,7 +269,9 @@ function deployRolesProps(
       workflowRef: org.github.applyWorkflowRef,
       // With a deploy project, the apply rights are its service role's (`grantStart` gives the apply
       // role only what starting it needs).
-      ...(withDeployProject ? {} : { managedPolicyArns: env.applyPolicyArns }),
+      ...(withDeployProject
+        ? {}
+        : { managedPolicyArns: env.applyPolicyArns, additionalPolicies: env.additionalApplyPolicies }),
       permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
     },
   };

@@ -17,6 +17,7 @@ export { AwsEnvironmentStack, configureBackend, configureS3Backend, stateKey } f
 export type { AwsEnvironmentStackProps } from './aws-environment-stack';
 export { FoundationStack } from './foundation-stack';
 export { GithubStack, environmentVariables } from './github-stack';
+export { servicesStackScope } from './services-apply-scope';
 export { ServicesStack } from './services-stack';
 
 /** The stacks `createStacks` made. */

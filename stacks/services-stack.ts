@@ -3,8 +3,16 @@ import { Fn, TerraformOutput, TerraformVariable, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig, NetworkConfig } from '../lib/config';
 import { IMAGE_TAG_SOURCE } from '../lib/core/identifiers';
-import { clusterName, imageTagVariableName, repositoryName, servicesKeyAlias } from '../lib/core/naming';
+import {
+  clusterName,
+  deployBuildRoleName,
+  imageTagVariableName,
+  repositoryName,
+  roleArn,
+  servicesKeyAlias,
+} from '../lib/core/naming';
 import { ServiceRepository } from '../lib/registry';
+import { SERVICES_KEY_POLICY_ACTIONS } from '../lib/runner/services-apply-permissions';
 import { EnvironmentKey } from '../lib/encryption';
 import {
   ApplicationLoadBalancer,
@@ -57,6 +65,16 @@ export class ServicesStack extends AwsEnvironmentStack {
       region: env.region,
       alias: servicesKeyAlias(org, env.name),
       description: `Gantry ${env.name} services: container logs and ECS Exec sessions`,
+      // The deploy project applies this stack: its role administers this key through the key policy,
+      // so it needs no IAM permission on other keys (SERVICES_KEY_POLICY_ACTIONS).
+      ...(env.runners?.deploy
+        ? {
+            administrators: {
+              roleArns: [roleArn(env.accountId, env.region, deployBuildRoleName(org, env.name))],
+              actions: SERVICES_KEY_POLICY_ACTIONS,
+            },
+          }
+        : {}),
     });
     this.cluster = new ServiceCluster(this, 'cluster', {
       clusterName: clusterName(org, env.name),

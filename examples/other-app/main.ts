@@ -25,7 +25,7 @@ export function buildApp(app: App): TerraformStack {
       roleName: 'acme-sandbox-gh-apply',
       environment: 'sandbox', // the apply role trusts only `environment:sandbox` of acme/sandbox
       deploymentBranches: { branches: ['main'] },
-      managedPolicyArns: ['arn:aws:iam::aws:policy/PowerUserAccess'],
+      managedPolicyArns: ['arn:aws:iam::444444444444:policy/sandbox-deploy'], // your own, scoped to what you apply
     },
   });
 

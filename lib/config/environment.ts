@@ -4,6 +4,7 @@ import type { ProblemList } from '../core/errors';
 import { show } from '../core/errors';
 import type { DeploymentBranchesConfig } from '../core/github';
 import { accountIdProblem, regionProblem } from '../core/identifiers';
+import { managedPolicyGrantProblems, type ManagedPolicyGrant } from '../core/managed-policy-grants';
 import {
   serviceRepositorySettingsProblems,
   type ServiceRepositorySettings,
@@ -40,8 +41,20 @@ export interface EnvironmentConfig {
   readonly services: readonly ServiceConfig[];
   /** @default none */
   readonly runners?: RunnerConfig;
-  /** Managed policy ARNs attached to the apply role (what `apply` may change). @default none */
+  /**
+   * Managed policy ARNs attached to the apply rights: the deploy project's role on top of the
+   * permissions Gantry derives for the services stack, or (without a deploy project) the GitHub apply
+   * role. PowerUserAccess and AdministratorAccess here fail the policy (GANTRY-IAM-011).
+   * @default none
+   */
   readonly applyPolicyArns?: readonly string[];
+  /**
+   * Managed policies the apply rights need beyond the derived ones, each with the reason (10+
+   * characters): recorded as a GANTRY-IAM-011 suppression on its attachment and listed in the policy
+   * report. The only way to attach PowerUserAccess or AdministratorAccess.
+   * @default none
+   */
+  readonly additionalApplyPolicies?: readonly ManagedPolicyGrant[];
   /** Permissions boundary of the apply role. @default none */
   readonly applyPermissionsBoundaryArn?: string;
   /**
@@ -102,6 +115,10 @@ export function validateEnvironment(
       at(`applyPolicyArns[${i}]`),
       `${show(arn)} is not a managed policy ARN (arn:aws:iam::aws|<account>:policy/<name>)`,
     ),
+  );
+  problems.addAll(
+    env.name,
+    managedPolicyGrantProblems(env.additionalApplyPolicies, 'additionalApplyPolicies'),
   );
   if (env.applyPermissionsBoundaryArn !== undefined) {
     problems.check(

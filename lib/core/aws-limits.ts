@@ -72,3 +72,6 @@ export const LOG_RETENTION_DAYS: ReadonlySet<number> = new Set([
 
 /** IAM: the inline policies of one role together, in characters, whitespace not counted. */
 export const ROLE_INLINE_POLICIES_MAX_CHARS = 10_240;
+
+/** IAM: one customer managed policy document, in characters, whitespace not counted. */
+export const MANAGED_POLICY_MAX_CHARS = 6_144;

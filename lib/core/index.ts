@@ -2,6 +2,7 @@ export * from './errors';
 export * from './aws-limits';
 export * from './github';
 export * from './grants';
+export * from './managed-policy-grants';
 export * from './identifiers';
 export * from './naming';
 export * from './record-stack-facts';

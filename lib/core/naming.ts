@@ -49,6 +49,14 @@ export function deployProjectName(org: string, env: string): string {
   return `${org}-${env}-deploy`;
 }
 
+/**
+ * Service role of the deploy project, which holds the environment's apply rights:
+ * `<org>-<env>-deploy-build`. The services stack names it in its key's policy.
+ */
+export function deployBuildRoleName(org: string, env: string): string {
+  return `${deployProjectName(org, env)}-build`;
+}
+
 /** CodeBuild project hosting GitHub Actions runners: `<org>-<env>-runner`. */
 export function runnerProjectName(org: string, env: string): string {
   return `${org}-${env}-runner`;

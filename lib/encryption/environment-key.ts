@@ -18,6 +18,16 @@ export interface EnvironmentKeyProps {
    * @default none
    */
   readonly ecrPullAccountIds?: readonly string[];
+  /**
+   * Roles of this account that administer the key through its key policy, with exactly these
+   * actions (e.g. the deploy project role of the stack that owns the key: it then needs no IAM
+   * permission on `key/*`, so it can manage no other key). Literal role ARNs.
+   * @default none: the account's IAM policies alone govern the key
+   */
+  readonly administrators?: {
+    readonly roleArns: readonly string[];
+    readonly actions: readonly string[];
+  };
 }
 
 /**
@@ -60,6 +70,7 @@ export class EnvironmentKey extends Construct {
           },
         },
         ...ecrPullStatements(partition, props),
+        ...administratorStatements(props),
       ],
     };
     const key = new KmsKey(this, 'key', {
@@ -88,6 +99,21 @@ function ecrPullStatements(partition: string, props: EnvironmentKeyProps): objec
       Action: ['kms:Decrypt', 'kms:DescribeKey'],
       Resource: '*',
       Condition: { StringEquals: { 'kms:ViaService': `ecr.${props.region}.amazonaws.com` } },
+    },
+  ];
+}
+
+/** The named administrators of the key (its own stack's deploy role), with named actions only. */
+function administratorStatements(props: EnvironmentKeyProps): object[] {
+  const admins = props.administrators;
+  if (!admins || admins.roleArns.length === 0) return [];
+  return [
+    {
+      Sid: 'KeyAdministeredByItsStack',
+      Effect: 'Allow',
+      Principal: { AWS: [...new Set(admins.roleArns)] },
+      Action: [...new Set(admins.actions)].sort(),
+      Resource: '*',
     },
   ];
 }

@@ -10,6 +10,7 @@ import {
   type SubjectFormat,
 } from '../core/github';
 import type { IamPolicyStatement, IPolicyGrantee } from '../core/grants';
+import { managedPolicyGrantProblems, type ManagedPolicyGrant } from '../core/managed-policy-grants';
 import {
   accountIdProblem,
   bucketNameProblem,
@@ -91,8 +92,17 @@ export interface ApplyRoleProps {
    * an environment carries no branch in its `sub`, so the branch gate lives there. Required.
    */
   readonly deploymentBranches: DeploymentBranchesConfig;
-  /** Managed policies of the apply role. @default none */
+  /**
+   * Managed policies of the apply role. PowerUserAccess or AdministratorAccess here fail the policy
+   * (GANTRY-IAM-011): pass them, if at all, in `additionalPolicies` with a reason. @default none
+   */
   readonly managedPolicyArns?: readonly string[];
+  /**
+   * Managed policies with the reason the role needs each (10+ characters), recorded as a
+   * GANTRY-IAM-011 suppression (and GANTRY-IAM-007 for AdministratorAccess) on the attachment.
+   * @default none
+   */
+  readonly additionalPolicies?: readonly ManagedPolicyGrant[];
   /** Inline statements of the apply role (more with `deployRoles.apply.addToPolicy()`). @default none */
   readonly statements?: readonly IamPolicyStatement[];
   /** Permissions boundary of the apply role. @default none */
@@ -251,6 +261,19 @@ export class DeployRoles extends Construct {
         attachment,
         policyArn,
         `${this.node.path}.apply.managedPolicyArns`,
+      );
+    }
+    for (const grant of apply.additionalPolicies ?? []) {
+      const attachment = new IamRolePolicyAttachment(
+        this,
+        `apply-additional-policy-${policyIdOf(grant.policyArn)}`,
+        { role: this.applyRole.name, policyArn: grant.policyArn },
+      );
+      Policy.acceptExplicitAdministratorAccess(
+        attachment,
+        grant.policyArn,
+        `${this.node.path}.apply.additionalPolicies`,
+        grant.reason,
       );
     }
     (apply.passRoles ?? []).forEach((grant, i) =>
@@ -536,6 +559,8 @@ function validate(path: string, props: DeployRolesProps): void {
       );
     });
   }
+  for (const p of managedPolicyGrantProblems(apply.additionalPolicies, 'apply.additionalPolicies'))
+    problems.add(`${path}.${p.field}`, p.message);
   if (apply.permissionsBoundaryArn !== undefined && !Token.isUnresolved(apply.permissionsBoundaryArn)) {
     problems.check(
       MANAGED_POLICY_ARN.test(apply.permissionsBoundaryArn),

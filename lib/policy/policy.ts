@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GantryConfigError } from '../core/errors';
 import { checkStack, formatViolation } from './check-stack';
+import { BROAD_MANAGED_POLICY } from './private/broad-policy-rules';
 import { ADMINISTRATOR_ACCESS } from './private/iam-rules';
 import { keepPreparedFragments, toTerraformReusingPrepared } from './private/prepared-fragments';
 import { POLICY_RULES } from './rules';
@@ -94,13 +95,30 @@ export class Policy {
   }
 
   /**
-   * Records that the caller passed AdministratorAccess explicitly (docs/security.md rule 7 allows it
-   * only then): suppresses GANTRY-IAM-007 on `attachment` with `source` as the reason. Any other
-   * policy ARN is left alone, so the rule still applies to everything else.
+   * Records that the caller passed AdministratorAccess or PowerUserAccess explicitly. Without a
+   * reason, AdministratorAccess suppresses GANTRY-IAM-007 only (docs/security.md 7): GANTRY-IAM-011
+   * (invariant 26) still fails, so a broad policy needs the reason the configuration gives
+   * (`additionalApplyPolicies: [{ policyArn, reason }]`). With one, both rules are suppressed on
+   * `attachment`, the reason recorded. Any other policy ARN is left alone.
    */
-  static acceptExplicitAdministratorAccess(attachment: IConstruct, policyArn: string, source: string): void {
-    if (!ADMINISTRATOR_ACCESS.test(policyArn)) return;
-    Policy.suppress(attachment, 'GANTRY-IAM-007', `AdministratorAccess passed explicitly in ${source}`);
+  static acceptExplicitAdministratorAccess(
+    attachment: IConstruct,
+    policyArn: string,
+    source: string,
+    reason?: string,
+  ): void {
+    const name = policyArn.replace(/^.*:policy\//, '');
+    const why = reason?.trim();
+    if (ADMINISTRATOR_ACCESS.test(policyArn)) {
+      Policy.suppress(
+        attachment,
+        'GANTRY-IAM-007',
+        why ? `${name} passed explicitly in ${source}: ${why}` : `${name} passed explicitly in ${source}`,
+      );
+    }
+    if (why && BROAD_MANAGED_POLICY.test(policyArn)) {
+      Policy.suppress(attachment, 'GANTRY-IAM-011', `${name} passed explicitly in ${source}: ${why}`);
+    }
   }
 
   /** Checks a stack now (its final JSON) without failing: the result the validation reports. */

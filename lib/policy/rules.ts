@@ -3,22 +3,28 @@
  * load-balancer rules (not numbered by docs/security.md). Each names the public checks (Checkov,
  * Trivy/Aqua) it corresponds to and checks a stack's final Terraform JSON.
  */
+import { BROAD_POLICY_RULES } from './private/broad-policy-rules';
 import { IAM_RULES } from './private/iam-rules';
 import { PULL_REQUEST_RULES } from './private/pull-request-rules';
 import { LOAD_BALANCER_RULES, RESOURCE_RULES } from './private/resource-rules';
 import { TERRAFORM_RULES } from './private/terraform-rules';
 import type { PolicyRule } from './types';
 
-export { UNSCOPABLE_ACTIONS } from './private/iam-rules';
+export { BROAD_MANAGED_POLICY } from './private/broad-policy-rules';
+export { TAG_ON_CREATE_ACTIONS, UNSCOPABLE_ACTIONS } from './private/iam-rules';
 export { looksLikeSecretName, TLS12_SECURITY_POLICY } from './private/resource-rules';
 export { IMAGE_TAG_INTERPOLATION } from './private/terraform-rules';
 
-/** Every rule: ordered by invariant (1..25), then the load-balancer rules (GANTRY-ELB-001, -002). */
+/**
+ * Every rule: ordered by invariant (1..23, then those added after the red-team review: 24..26), then
+ * the load-balancer rules (GANTRY-ELB-001, -002).
+ */
 export const POLICY_RULES: readonly PolicyRule[] = [
   ...IAM_RULES,
   ...RESOURCE_RULES,
   ...TERRAFORM_RULES,
   ...PULL_REQUEST_RULES,
+  ...BROAD_POLICY_RULES,
   ...LOAD_BALANCER_RULES,
 ];
 

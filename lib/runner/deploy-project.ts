@@ -1,12 +1,16 @@
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import type { Construct } from 'constructs';
 import { FieldProblems, show, throwProblems, type FieldProblem } from '../core/errors';
+import { MANAGED_POLICY_MAX_CHARS } from '../core/aws-limits';
 import type { IPolicyGrantee } from '../core/grants';
+import { managedPolicyGrantProblems, type ManagedPolicyGrant } from '../core/managed-policy-grants';
 import { policyIdOf, ssmParameterArn } from '../core/naming';
 import { isKnown } from '../core/tokens';
 import { Policy } from '../policy/policy';
 import { deployBuildspec } from './private/buildspec';
+import { deployRoleGuardStatements } from './private/deploy-role-guard';
 import {
   BuildProjectConstruct,
   buildProjectProblems,
@@ -15,7 +19,13 @@ import {
   type BuildProjectProps,
   type BuildSettings,
 } from './private/build-project';
-import { secretKind, starterStatements, type RunnerPolicyStatement } from './private/policies';
+import {
+  policyDocument,
+  secretKind,
+  starterStatements,
+  type RunnerPolicyStatement,
+} from './private/policies';
+import { servicesApplyPolicies, type ServicesStackScope } from './services-apply-permissions';
 
 /** The deploy project's settings (the configuration's `runners.deploy`). */
 export interface DeployProjectSettings extends BuildSettings {
@@ -44,8 +54,18 @@ export interface DeployProjectProps extends BuildProjectProps, DeployProjectSett
    * @default the branch of `defaultSourceVersion`, else 'main'
    */
   readonly defaultBranch?: string;
-  /** Managed policies of the service role: the environment's apply permissions. @default none */
+  /**
+   * Managed policies of the service role, on top of the permissions `grantServicesApply` derives.
+   * PowerUserAccess and AdministratorAccess here fail the policy (GANTRY-IAM-011): pass them, if at
+   * all, in `additionalPolicies` with a reason. @default none
+   */
   readonly managedPolicyArns?: readonly string[];
+  /**
+   * Managed policies a team needs beyond the derived permissions, each with its reason (10+
+   * characters), recorded in the stack's metadata as a GANTRY-IAM-011 suppression (and GANTRY-IAM-007
+   * for AdministratorAccess) on its attachment. @default none
+   */
+  readonly additionalPolicies?: readonly ManagedPolicyGrant[];
   /** Node.js of the build (`runtime-versions`). @default '20' */
   readonly nodejsVersion?: string;
   /** Synthesizes the stacks before the runtime runs. @default 'npm run synth' */
@@ -134,12 +154,60 @@ export class DeployProject extends BuildProjectConstruct {
         },
       },
     );
+    // Whatever else the role is given, it never changes its own project, role or the audit trail.
+    this.addToRolePolicy(...deployRoleGuardStatements(this.arns, this.projectName, this.roleName));
     for (const arn of [...new Set(props.managedPolicyArns ?? [])]) {
       const attachment = new IamRolePolicyAttachment(this, `managed-policy-${policyIdOf(arn)}`, {
         role: this.role.name,
         policyArn: arn,
       });
       Policy.acceptExplicitAdministratorAccess(attachment, arn, `${this.node.path}.managedPolicyArns`);
+    }
+    for (const grant of props.additionalPolicies ?? []) {
+      const attachment = new IamRolePolicyAttachment(
+        this,
+        `additional-policy-${policyIdOf(grant.policyArn)}`,
+        { role: this.role.name, policyArn: grant.policyArn },
+      );
+      Policy.acceptExplicitAdministratorAccess(
+        attachment,
+        grant.policyArn,
+        `${this.node.path}.additionalPolicies`,
+        grant.reason,
+      );
+    }
+  }
+
+  /**
+   * Gives the project's role what applying the services stack of `scope` needs, and nothing else: per
+   * resource type of the stack, the actions of `SERVICES_STACK_PERMISSIONS` on the resources named
+   * from the configuration, in managed policies `<role>-apply-services`, `-network` and `-data`
+   * (literal JSON, each measured against IAM's 6,144 characters at synth). The stack's KMS key grants
+   * the rest in its own key policy (`SERVICES_KEY_POLICY_ACTIONS`).
+   */
+  grantServicesApply(scope: ServicesStackScope): void {
+    for (const { name, statements } of servicesApplyPolicies(scope)) {
+      const document = policyDocument(statements);
+      const policyName = `${this.roleName}-apply-${name}`;
+      const policy = new IamPolicy(this, `apply-policy-${name}`, {
+        name: policyName,
+        description: `Gantry: what applying ${scope.stackId ?? `${scope.environment}-services`} needs (${name})`,
+        policy: document,
+      });
+      new IamRolePolicyAttachment(this, `apply-policy-${name}-attachment`, {
+        role: this.role.name,
+        policyArn: policy.arn,
+      });
+      const size = document.replace(/\s/g, '').length;
+      this.node.addValidation({
+        validate: () =>
+          size <= MANAGED_POLICY_MAX_CHARS
+            ? []
+            : [
+                `${this.node.path}: managed policy ${JSON.stringify(policyName)} comes to ${size} characters (whitespace not counted); ` +
+                  `IAM allows ${MANAGED_POLICY_MAX_CHARS}: fewer resource types, or shorter names`,
+              ],
+      });
     }
   }
 
@@ -226,6 +294,7 @@ function deployProjectProblems(props: DeployProjectProps): FieldProblem[] {
     );
   }
   problems.addAll('', managedPolicyArnProblems(props.managedPolicyArns));
+  problems.addAll('', managedPolicyGrantProblems(props.additionalPolicies, 'additionalPolicies'));
   if (props.imageTagsParameterName !== undefined) {
     problems.check(
       SSM_PARAMETER_NAME.test(props.imageTagsParameterName),

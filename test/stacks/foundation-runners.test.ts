@@ -97,7 +97,15 @@ describe('foundation stacks: CodeBuild runners', () => {
     (env) => {
       const account = referenceConfig.environments.find((e) => e.name === env)!.accountId;
       const role = `acme-${env}-deploy-build`;
-      expect(attachedPolicies(stacks[env], role)).toEqual(['arn:aws:iam::aws:policy/PowerUserAccess']);
+      // The apply rights derived from the services stack (test/lib/runner/services-apply-permissions.test.ts).
+      const derived = Object.entries(stacks[env].resource?.aws_iam_policy ?? {}).map(([key, p]) => [
+        `\${aws_iam_policy.${key}.arn}`,
+        p.name,
+      ]);
+      expect(derived.map(([, name]) => name).sort()).toEqual(
+        ['data', 'network', 'services'].map((n) => `${role}-apply-${n}`),
+      );
+      expect(attachedPolicies(stacks[env], role).sort()).toEqual(derived.map(([arn]) => arn).sort());
       const policies = inlinePolicies(stacks[env], role);
       const pass = (roleArn: string, service: string) =>
         evaluate(policies, {
@@ -205,12 +213,16 @@ describe('foundation stacks: CodeBuild runners', () => {
   );
 
   test('without a deploy project the apply role keeps the apply policies', () => {
-    const config = withEnvironment('staging', (env) => ({ ...env, runners: undefined }));
+    const custom = 'arn:aws:iam::222222222222:policy/acme-staging-apply';
+    const config = withEnvironment('staging', (env) => ({
+      ...env,
+      runners: undefined,
+      applyPolicyArns: [custom],
+    }));
     const stack = readStack(synthApp(config), 'staging-foundation');
     expect(resources(stack, 'aws_codebuild_project')).toHaveLength(0);
-    expect(attachedPolicies(stack, 'acme-staging-gh-apply')).toEqual([
-      'arn:aws:iam::aws:policy/PowerUserAccess',
-    ]);
+    expect(resources(stack, 'aws_iam_policy')).toHaveLength(0);
+    expect(attachedPolicies(stack, 'acme-staging-gh-apply')).toEqual([custom]);
   });
 
   test('a network read from SSM places the runners on the parameters', () => {

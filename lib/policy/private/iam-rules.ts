@@ -42,7 +42,7 @@ export const UNSCOPABLE_ACTIONS: readonly string[] = [
   'ssm:DescribeParameters',
   'secretsmanager:ListSecrets',
   'secretsmanager:GetRandomPassword',
-  'ecs:RegisterTaskDefinition',
+  // ecs:RegisterTaskDefinition is not here: the Service Authorization Reference lists task-definition*.
   'ecs:DeregisterTaskDefinition',
   'ecs:DescribeTaskDefinition',
   'ecs:ListTaskDefinitions',
@@ -55,7 +55,22 @@ export const UNSCOPABLE_ACTIONS: readonly string[] = [
   'ssmmessages:OpenControlChannel',
   'ssmmessages:OpenDataChannel',
   'logs:DescribeLogGroups',
+  // The services stack's apply (SERVICES_STACK_PERMISSIONS): reads with no resource type.
+  'application-autoscaling:DescribeScalableTargets',
+  'application-autoscaling:DescribeScalingPolicies',
+  'application-autoscaling:DescribeScalingActivities',
+  'kms:ListAliases',
+  // Creates a key: there is no key yet to name (narrowed by aws:RequestTag where Gantry grants it).
+  'kms:CreateKey',
 ];
+
+/**
+ * Actions AWS authorizes against no particular resource when they tag a resource being created, so
+ * `Resource: "*"` is needed for them then: "to add tags while creating a KMS key, the principal must
+ * have permission in an IAM policy that isn't restricted to particular KMS keys" (KMS developer
+ * guide). Rule 8 accepts them on `"*"` only in a statement conditioned on `aws:RequestTag/...`.
+ */
+export const TAG_ON_CREATE_ACTIONS: readonly string[] = ['kms:TagResource'];
 
 /** What each trust invariant expects, for the report. */
 const TRUST_EXPECTED: Record<TrustPolicyFinding['invariant'], string> = {
@@ -194,9 +209,13 @@ const rule8 = defineRule({
       for (const s of allows(doc)) {
         const everything = s.resources.includes('*') || s.notResources !== undefined;
         if (!everything) continue;
+        const tagsOnCreate = conditionEntries(s).some((c) => c.key.startsWith('aws:requesttag/'));
         const scopable = s.notActions
           ? ['NotAction ' + s.notActions.join(',')]
-          : s.actions.filter((a) => !isUnscopable(a));
+          : s.actions.filter(
+              (a) =>
+                !isUnscopable(a) && !(tagsOnCreate && TAG_ON_CREATE_ACTIONS.some((t) => wildcardMatch(t, a))),
+            );
         if (scopable.length > 0) {
           report(
             doc.entry.address,

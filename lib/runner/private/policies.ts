@@ -31,19 +31,24 @@ export interface RunnerPolicyStatement {
  * sets `codebuild:environment.environmentVariables.name`. For the others it follows from the key's
  * name, and that a section key is set by the overrides inside it is likewise not spelled out.
  *
+ * `sourceAuthOverride.resource` (the connection or token the source is fetched with) sets
+ * `codebuild:source.auth.resource`, listed for StartBuild (re-checked 2026-11 with the same copy).
+ *
  * No key of its own: `sourceTypeOverride`, `gitCloneDepthOverride`, `gitSubmodulesConfigOverride`,
  * `reportBuildStatusOverride` (denied only if CodeBuild sets `codebuild:source` for them);
  * `timeoutInMinutesOverride`, `queuedTimeoutInMinutesOverride`, `debugSessionEnabled`,
- * `secondarySourcesVersionOverride` (not denied). None of them changes the buildspec, image, role,
- * variables or source location of the caller's one project, and a debug session is reached through
- * Session Manager (`ssm:StartSession`), which the caller is not granted. `sourceVersion` (the
- * commit), the one thing a caller may choose, has no key either.
+ * `secondarySourcesVersionOverride` (not denied: CodeBuild defines no condition key for a timeout or a
+ * debug session at all). None of them changes the buildspec, image, role, variables or source
+ * location of the caller's one project; a debug session is reached through Session Manager, and
+ * `starterStatements` denies the caller `ssm:StartSession` and `ssm:ResumeSession` outright.
+ * `sourceVersion` (the commit), the one thing a caller may choose, has no key either.
  */
 export const START_BUILD_OVERRIDE_KEYS = [
   'codebuild:source',
   'codebuild:source.buildspec',
   'codebuild:source.location',
   'codebuild:source.auth.type',
+  'codebuild:source.auth.resource',
   'codebuild:source.insecureSsl',
   'codebuild:source.buildStatusConfig.context',
   'codebuild:source.buildStatusConfig.targetUrl',
@@ -99,8 +104,8 @@ function sidOf(key: string): string {
 /**
  * What a caller (the GitHub apply role) needs to run the deploy project and nothing more: start it,
  * read its builds and logs, write its image-tags parameter (when it has one); and an explicit Deny
- * of every `StartBuild` that carries an override, so another policy granting `StartBuild` cannot
- * reopen that path either.
+ * of every `StartBuild` that carries an override, and of Session Manager sessions (a debug session
+ * into a build), so another policy granting them cannot reopen those paths either.
  */
 export function starterStatements(
   a: Arns,
@@ -134,6 +139,13 @@ export function starterStatements(
           } satisfies RunnerPolicyStatement,
         ]
       : []),
+    // A build started with debugSessionEnabled is entered through Session Manager: never by the starter.
+    {
+      Sid: 'DenyDebugSessions',
+      Effect: 'Deny',
+      Action: ['ssm:StartSession', 'ssm:ResumeSession'],
+      Resource: '*',
+    },
     ...START_BUILD_OVERRIDE_KEYS.map((key): RunnerPolicyStatement => ({
       Sid: `DenyOverride${sidOf(key)}`,
       Effect: 'Deny',

@@ -22,7 +22,7 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { ActionsEnvironmentSecret } from '@cdktf/provider-github/lib/actions-environment-secret';
 import { GithubProvider } from '@cdktf/provider-github/lib/provider';
 import { S3Backend, TerraformStack, TerraformVariable } from 'cdktf';
-import { POLICY_RULES } from '../../../lib/policy';
+import { Policy, POLICY_RULES } from '../../../lib/policy';
 import {
   ACCOUNT,
   applyRole,
@@ -46,7 +46,6 @@ import {
   pullRequestRole,
 } from './fixtures';
 import { recordStackFacts } from '../../../lib/core/record-stack-facts';
-import { Policy } from '../../../lib/policy';
 import { DATA_PLANE_READ_ACTIONS, PULL_REQUEST_DENIED_WRITES } from '../../../lib/core/data-plane';
 
 const STATE_BUCKET = 'acme-terraform-state';
@@ -502,6 +501,20 @@ const CASES: Record<string, RuleCase> = {
       }),
     held: (stack) => compliantProject(stack),
   },
+  'GANTRY-IAM-011': {
+    breaks: 'PowerUserAccess attached to a role without a reason',
+    address: 'aws_iam_role_policy_attachment.power',
+    broken: (stack) =>
+      new IamRolePolicyAttachment(stack, 'power', {
+        role: serviceRole(stack, 'deployer').name,
+        policyArn: 'arn:aws:iam::aws:policy/PowerUserAccess',
+      }),
+    held: (stack) =>
+      new IamRolePolicyAttachment(stack, 'power', {
+        role: serviceRole(stack, 'deployer').name,
+        policyArn: `arn:aws:iam::${ACCOUNT}:policy/acme-deploy`,
+      }),
+  },
   'GANTRY-ELB-001': {
     breaks: 'an HTTPS listener on the TLS 1.0 default policy',
     address: 'aws_lb_listener.https',
@@ -534,12 +547,12 @@ const GATED_FACTS = {
 describe('policy rules', () => {
   test('there is one rule per SECURITY.md invariant, then the unnumbered load-balancer rules, each with a case below', () => {
     const numbered = POLICY_RULES.filter((r) => r.invariant !== undefined);
-    expect(numbered.map((r) => r.invariant)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-    expect(POLICY_RULES.slice(25).map((r) => [r.id, r.invariant])).toEqual([
+    expect(numbered.map((r) => r.invariant)).toEqual(Array.from({ length: 26 }, (_, i) => i + 1));
+    expect(POLICY_RULES.slice(26).map((r) => [r.id, r.invariant])).toEqual([
       ['GANTRY-ELB-001', undefined],
       ['GANTRY-ELB-002', undefined],
     ]);
-    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(27);
+    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(28);
     expect(Object.keys(CASES).sort()).toEqual(POLICY_RULES.map((r) => r.id).sort());
     for (const rule of POLICY_RULES) {
       expect(rule.id).toMatch(/^GANTRY-(IAM|ECR|ECS|CB|LOG|KMS|S3|TF|SEC|ELB)-\d{3}$/);
@@ -641,6 +654,69 @@ describe('rule details', () => {
         ruleId: 'GANTRY-IAM-007',
         address: 'aws_iam_role_policy_attachment.admin-access',
       }),
+      expect.objectContaining({
+        ruleId: 'GANTRY-IAM-011',
+        address: 'aws_iam_role_policy_attachment.admin-access',
+      }),
+    ]);
+  });
+
+  test('IAM-011: a broad policy passed with a reason is a recorded suppression; without one, still a violation', () => {
+    const attach = (s: TerraformStack, id: string, arn: string, reason?: string) => {
+      const attachment = new IamRolePolicyAttachment(s, id, {
+        role: serviceRole(s, `${id}-role`).name,
+        policyArn: arn,
+      });
+      Policy.acceptExplicitAdministratorAccess(attachment, arn, `test/${id}`, reason);
+    };
+    const withReason = policyStack((s) => {
+      attach(
+        s,
+        'admin',
+        'arn:aws:iam::aws:policy/AdministratorAccess',
+        'break-glass account, audited weekly',
+      );
+      attach(s, 'power', 'arn:aws:iam::aws:policy/PowerUserAccess', 'sandbox account, rebuilt nightly');
+    });
+    expect(violations(withReason)).toEqual([]);
+    expect(Policy.check(withReason).suppressions.map((x) => [x.ruleId, x.address, x.reason])).toEqual([
+      [
+        'GANTRY-IAM-007',
+        'aws_iam_role_policy_attachment.admin',
+        'AdministratorAccess passed explicitly in test/admin: break-glass account, audited weekly',
+      ],
+      [
+        'GANTRY-IAM-011',
+        'aws_iam_role_policy_attachment.admin',
+        'AdministratorAccess passed explicitly in test/admin: break-glass account, audited weekly',
+      ],
+      [
+        'GANTRY-IAM-011',
+        'aws_iam_role_policy_attachment.power',
+        'PowerUserAccess passed explicitly in test/power: sandbox account, rebuilt nightly',
+      ],
+    ]);
+    const without = policyStack((s) => attach(s, 'admin', 'arn:aws:iam::aws:policy/AdministratorAccess'));
+    expect(violations(without)).toEqual([
+      expect.objectContaining({ ruleId: 'GANTRY-IAM-011', address: 'aws_iam_role_policy_attachment.admin' }),
+    ]);
+  });
+
+  test('IAM-008: kms:TagResource on "*" only to tag a key being created (an aws:RequestTag condition)', () => {
+    const tagOnCreate = {
+      Effect: 'Allow',
+      Action: ['kms:CreateKey', 'kms:TagResource'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:RequestTag/gantry:stack': 'dev-services' } },
+    };
+    expect(violations(policyStack((s) => identityPolicy(s, 'keys', tagOnCreate)))).toEqual([]);
+    const { Condition: _condition, ...anyKey } = tagOnCreate;
+    expect(violations(policyStack((s) => identityPolicy(s, 'keys', anyKey)))).toEqual([
+      expect.objectContaining({
+        ruleId: 'GANTRY-IAM-008',
+        address: 'aws_iam_policy.keys',
+        found: expect.stringContaining('["kms:TagResource"]'),
+      }),
     ]);
   });
 
@@ -674,7 +750,7 @@ describe('rule details', () => {
       const role = planRole(s);
       new IamRolePolicyAttachment(s, 'power', {
         role: role.name,
-        policyArn: 'arn:aws:iam::aws:policy/PowerUserAccess',
+        policyArn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess',
       });
     });
     expect(violations(stack)).toEqual([

@@ -346,6 +346,24 @@ describe('DeployProject.grantStart (the GitHub apply role)', () => {
     expect(decide('codebuild:BatchGetBuilds', dev.projectArn)).toBe('allow');
   });
 
+  test('cannot swap the connection the source is fetched with (codebuild:source.auth.resource)', () => {
+    const other =
+      'arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1d0000-0000-4000-8000-00000000beef';
+    expect(decide('codebuild:StartBuild', dev.projectArn, { 'codebuild:source.auth.resource': other })).toBe(
+      'deny',
+    );
+  });
+
+  test('cannot open a debug session into a build: Session Manager is denied, even if another policy allows it', () => {
+    const allowAll = JSON.stringify({ Statement: [{ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }] });
+    const buildHost = 'arn:aws:ssm:eu-west-1:111111111111:managed-instance/mi-0123456789abcdef0';
+    for (const action of ['ssm:StartSession', 'ssm:ResumeSession']) {
+      expect(evaluate([JSON.stringify(policy), allowAll], { action, resource: buildHost, context: {} })).toBe(
+        'deny',
+      );
+    }
+  });
+
   test("cannot start another environment's project", () => {
     expect(staging.projectArn).toBe('arn:aws:codebuild:eu-west-1:222222222222:project/acme-staging-deploy');
     expect(decide('codebuild:StartBuild', staging.projectArn)).toBe('implicit-deny');
@@ -422,7 +440,10 @@ describe('DeployProject.grantStart (the GitHub apply role)', () => {
     const sections: readonly string[] = ['codebuild:source', 'codebuild:environment'];
     const named = Object.values(keyOfOverride).filter((key): key is string => key !== undefined);
     const extra = START_BUILD_OVERRIDE_KEYS.filter((key) => !named.includes(key) && !sections.includes(key));
+    // The second key of an override with two members: sourceAuthOverride's resource (the connection),
+    // buildStatusConfigOverride's targetUrl, and the variables' names.
     expect(extra).toEqual([
+      'codebuild:source.auth.resource',
       'codebuild:source.buildStatusConfig.targetUrl',
       'codebuild:environment.environmentVariables.name',
     ]);
@@ -542,7 +563,8 @@ describe('DeployProject image-tags parameter', () => {
   test('without it there is no parameter and no SSM right for the starter', () => {
     const { json, runner } = synth(deployProps);
     expect(json.resource.aws_ssm_parameter).toBeUndefined();
-    expect(JSON.stringify(runner.starterPolicyStatements())).not.toContain('ssm:');
+    const allowed = runner.starterPolicyStatements().filter((s) => s.Effect === 'Allow');
+    expect(JSON.stringify(allowed)).not.toContain('ssm:');
     expect(runner.buildspec).not.toContain('GANTRY_IMAGE_TAGS');
   });
 
@@ -687,11 +709,12 @@ describe('GithubActionsRunner and DeployProject', () => {
     const policy = only(synth(props).json, 'aws_iam_role_policy').policy as string;
     expect(policy).not.toContain('${');
     const doc = JSON.parse(policy) as {
-      Statement: Array<{ Action: string | string[]; Resource: string | string[] }>;
+      Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[] }>;
     };
     for (const s of doc.Statement) {
       const actions = ([] as string[]).concat(s.Action);
-      if (([] as string[]).concat(s.Resource).includes('*')) {
+      // Deny statements (the deploy role's guard: the audit trail) may name every resource.
+      if (s.Effect === 'Allow' && ([] as string[]).concat(s.Resource).includes('*')) {
         expect(actions.every((a) => a.startsWith('ec2:Describe'))).toBe(true);
       }
       expect(actions).not.toContain('*');

@@ -1,0 +1,61 @@
+import { stateKey, type EnvironmentConfig, type OrganizationConfig } from '../lib/config';
+import type { ServicesStackScope } from '../lib/runner';
+
+/**
+ * The services stack of an environment as `ServicesStack` builds it: its resource types, the names
+ * and ids its resources are given, its state. What `DeployProject.grantServicesApply` derives the
+ * deploy project's apply permissions from.
+ */
+export function servicesStackScope(org: OrganizationConfig, env: EnvironmentConfig): ServicesStackScope {
+  const withPort = env.services.some((s) => s.port !== undefined);
+  const lb = env.loadBalancer;
+  const created = lb !== undefined && 'create' in lb;
+  const network = env.network;
+  const fromSsm = 'fromSsm' in network;
+  const stackId = `${env.name}-services`;
+  const backend = env.stateBackend;
+  const userPools = [...new Set(env.services.flatMap((s) => (s.cognito ? [s.cognito.userPoolArn] : [])))];
+  return {
+    organization: org.name,
+    environment: env.name,
+    accountId: env.accountId,
+    region: env.region,
+    stackId,
+    resourceTypes: [
+      'aws_kms_key',
+      'aws_kms_alias',
+      'aws_cloudwatch_log_group',
+      'aws_ecs_cluster',
+      'aws_ecs_task_definition',
+      'aws_security_group',
+      'aws_ecs_service',
+      'aws_appautoscaling_target',
+      'aws_appautoscaling_policy',
+      ...(withPort ? ['aws_lb_target_group', 'aws_lb_listener_rule', 'aws_cloudwatch_metric_alarm'] : []),
+      ...(created
+        ? [
+            'aws_lb',
+            'aws_lb_listener',
+            'aws_vpc_security_group_ingress_rule',
+            'aws_vpc_security_group_egress_rule',
+          ]
+        : []),
+      ...(fromSsm ? ['data.aws_ssm_parameter'] : []),
+    ],
+    ...(fromSsm ? { networkParameterPrefix: network.fromSsm.prefix } : { vpcId: network.vpcId }),
+    ...(lb
+      ? { loadBalancer: 'create' in lb ? { create: true as const } : { listenerArn: lb.listenerArn } }
+      : {}),
+    ...(userPools.length > 0 ? { cognitoUserPoolArns: userPools } : {}),
+    ...(backend
+      ? {
+          state: {
+            bucket: backend.bucket,
+            key: stateKey(stackId, backend),
+            ...(backend.region ? { region: backend.region } : {}),
+            ...(backend.kmsKeyId ? { kmsKeyId: backend.kmsKeyId } : {}),
+          },
+        }
+      : {}),
+  };
+}
