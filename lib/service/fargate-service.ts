@@ -129,6 +129,8 @@ const ECS_EXEC_VOLUMES: ReadonlyArray<{ readonly name: string; readonly path: st
  *   behind Cognito, the load balancer's egress to the tasks opened through the listener;
  *   autoscaling on CPU and on requests per target. A worker (no port) scales on CPU.
  * - an optional one-off migration task definition (`<prefix>-<service>-migrate`);
+ * - task definition revisions are never deregistered (`skip_destroy`): a rollback, by ECS or by hand,
+ *   needs the previous revision ACTIVE;
  * - ECS Exec off unless `enableExecuteCommand`; then also writable volumes at the agent's paths.
  *
  * What must agree with the roles is derived from them (`roles`): the log group is the one the execution
@@ -208,6 +210,11 @@ export class FargateService extends Construct {
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
         volume: writable.map((v) => ({ name: v.name })),
         containerDefinitions: definitions,
+        // A new image tag replaces the task definition: keep the previous revision registered (ACTIVE)
+        // instead of deregistering it. The circuit breaker and the deployment alarms roll a failed
+        // deployment back to the previous revision, and an operator can roll back to any revision
+        // (`update-service --task-definition <family>:<n>`); neither works once it is INACTIVE.
+        skipDestroy: true,
         dependsOn: [this.logGroup],
       });
 

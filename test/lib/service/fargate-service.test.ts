@@ -123,6 +123,10 @@ describe('FargateService', () => {
       ]);
     });
 
+    test('replacing it keeps the previous revision registered (skip_destroy), for rollbacks', () => {
+      expect(task.skip_destroy).toBe(true);
+    });
+
     test('container definitions are literal JSON', () => {
       expect(task.container_definitions).not.toContain('${');
     });
@@ -414,6 +418,7 @@ describe('FargateService', () => {
     expect(migrate.portMappings).toBeUndefined();
     expect(migrate.readonlyRootFilesystem).toBe(true);
     expect(migration.task_role_arn).toBe(TASK_ROLE);
+    expect(migration.skip_destroy).toBe(true);
     expect(Object.keys(withMigration.aws_ecs_service)).toHaveLength(1);
   });
 
