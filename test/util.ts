@@ -109,3 +109,55 @@ export function problemsOf(config: GantryConfig): readonly string[] {
     throw error;
   }
 }
+
+/**
+ * The shape of a synthesized stack: its resource and data types, their names and the keys of their
+ * arguments (nested), with the environment's name written as `<env>`; no values. Two stacks of one
+ * shape make the same Terraform calls with different values (ids, counts, tags), so a check of what
+ * Terraform accepts (an offline plan) needs one of them; the values of each are applied on the
+ * emulator (test/emulator/) and checked by the policy rules.
+ */
+export function stackShape(stack: StackJson, environment: string): string {
+  const keys = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(keys);
+    if (value === null || typeof value !== 'object') return typeof value;
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, keys((value as Record<string, unknown>)[k])]),
+    );
+  };
+  const blocks = (group: StackJson['resource']) =>
+    Object.fromEntries(
+      Object.entries(group ?? {})
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([type, byName]) => [
+          type,
+          Object.entries(byName)
+            .map(([name, body]) => [name.split(environment).join('<env>'), keys(body)] as const)
+            .sort(([a], [b]) => a.localeCompare(b)),
+        ]),
+    );
+  return JSON.stringify({
+    resource: blocks(stack.resource),
+    data: blocks(stack.data),
+    variable: Object.keys(stack.variable ?? {}).sort(),
+    output: Object.keys(stack.output ?? {}).sort(),
+  });
+}
+
+/**
+ * The stacks of `stackIds` (ids `<env>-<kind>`), one per shape: each with the others of its shape.
+ */
+export function distinctShapes(
+  outdir: string,
+  stackIds: readonly string[],
+): Array<{ readonly stackId: string; readonly sameShape: readonly string[] }> {
+  const byShape = new Map<string, string[]>();
+  for (const id of stackIds) {
+    const environment = id.slice(0, id.lastIndexOf('-'));
+    const shape = stackShape(readStack(outdir, id), environment);
+    byShape.set(shape, [...(byShape.get(shape) ?? []), id]);
+  }
+  return [...byShape.values()].map(([stackId, ...sameShape]) => ({ stackId, sameShape }));
+}

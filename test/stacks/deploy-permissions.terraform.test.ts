@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { SERVICES_STACK_PERMISSIONS } from '../../lib/runner';
-import { describeWithTerraform, OfflineTerraform, type PlanJson } from '../terraform-harness';
+import { cachedPlan } from '../plan-cache';
+import { describeWithTerraform } from '../terraform-harness';
 import { readStack, synthApp, withCreatedLoadBalancer } from '../util';
 
 // The resource types of the services stacks as real Terraform plans them (hashicorp/aws 5.100.0,
@@ -16,15 +17,7 @@ describeWithTerraform('terraform: the services stacks the deploy role applies', 
   ])(
     '%s (%s): every planned resource type has its permissions, and the tagged ones carry the stack tag',
     (stackId, _variant, outdir) => {
-      const tf = OfflineTerraform.prepare(path.join(outdir, 'stacks', stackId));
-      let plan: PlanJson;
-      try {
-        tf.init();
-        tf.plan();
-        plan = tf.showJson();
-      } finally {
-        tf.dispose();
-      }
+      const plan = cachedPlan(path.join(outdir, 'stacks', stackId)).json;
       const changes = plan.resource_changes ?? [];
       const planned = [
         ...new Set(changes.map((c) => (c.mode === 'data' ? `data.${c.type}` : c.type))),

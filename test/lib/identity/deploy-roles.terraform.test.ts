@@ -6,7 +6,7 @@ import { synthApp, withEnvironment } from '../../util';
 // Real Terraform on a variant the reference config does not exercise: an S3 state backend (so the
 // plan role gets its state policy) and the name-and-id subject migration.
 describeWithTerraform('deploy roles under real Terraform', () => {
-  test('staging-foundation with S3 state and name-and-id subjects validates and plans offline', () => {
+  test('staging-foundation with S3 state and name-and-id subjects plans offline', () => {
     const config = withEnvironment(
       'staging',
       (env) => ({ ...env, stateBackend: { bucket: 'acme-staging-tfstate', keyPrefix: 'platform/' } }),
@@ -21,7 +21,6 @@ describeWithTerraform('deploy roles under real Terraform', () => {
     const tf = OfflineTerraform.prepare(path.join(synthApp(config), 'stacks', 'staging-foundation'));
     try {
       tf.init();
-      expect(tf.validate().stdout).toContain('The configuration is valid');
       tf.plan();
       const changes = tf.showJson().resource_changes ?? [];
       const after = (type: string) =>
