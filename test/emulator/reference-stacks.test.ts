@@ -1,12 +1,16 @@
 /**
- * The reference configuration's six AWS stacks applied for real, against moto (one server per
- * account, see harness.ts): every stack applies and a second plan shows no changes. On that one
- * apply, each environment then carries one scenario, so nothing is applied twice:
+ * The reference configuration's AWS stacks applied for real, against moto (one server per account,
+ * see harness.ts): every stack applied applies and a second plan shows no changes. Which
+ * environments are applied: one stack of each shape (see `stackShape` in ../util: the six reference
+ * stacks are three shapes, prod's two are staging's) and the environments the scenarios need, dev and
+ * staging; `GANTRY_EMULATOR_ENVIRONMENTS=dev,staging,prod` applies the ones it names. On that one
+ * apply, each environment then carries its scenarios, so nothing is applied twice:
  * - staging: its services stack is applied through `gantry plan` + `gantry apply` (ledger rows), then
  *   released with a new image tag and rolled back, each checked through the ECS API;
  * - dev: changes made out of band through the AWS API make `gantry drift` exit 2 with a `drifted`
  *   row; the settings Gantry ignores on purpose do not;
- * - prod: `terraform destroy` is refused by `prevent_destroy`, and nothing is deleted.
+ * - prod when it is applied, else staging after its release: `terraform destroy` is refused by
+ *   `prevent_destroy`, and nothing is deleted.
  *
  * Wall time: Terraform is CPU-bound (the AWS provider's start costs seconds per command) and the
  * rest is the provider waiting on the KMS keys and the ECS clusters, so everything that can overlap
@@ -30,7 +34,7 @@ import { clusterName, imageTagsParameterName, repositoryName } from '../../lib/c
 import type { RunRecord } from '../../lib/runtime/ledger';
 import { cleanEnv } from '../runtime/env';
 import { gantry, tempDir, type CliResult } from '../runtime/helpers';
-import { AWS_STACKS, readStack } from '../util';
+import { AWS_STACKS, distinctShapes, readStack, synthApp } from '../util';
 import {
   describeWithEmulator,
   EmulatedEnvironments,
@@ -89,7 +93,38 @@ interface Running {
   readonly image: string;
 }
 
+/** The environments the scenarios run in. */
+const SCENARIO_ENVIRONMENTS = ['dev', 'staging'];
+
+/**
+ * The environments to apply: those named by GANTRY_EMULATOR_ENVIRONMENTS, or the scenarios' and,
+ * for every stack shape, the environment of the first stack of that shape.
+ */
+function environmentsToApply(): string[] {
+  const known = referenceConfig.environments.map((e) => e.name);
+  const named = process.env.GANTRY_EMULATOR_ENVIRONMENTS?.split(',').map((n) => n.trim());
+  if (named) {
+    const unknown = named.filter((n) => !known.includes(n));
+    const missing = SCENARIO_ENVIRONMENTS.filter((n) => !named.includes(n));
+    if (unknown.length > 0 || missing.length > 0)
+      throw new Error(
+        `GANTRY_EMULATOR_ENVIRONMENTS=${named.join(',')}: must name ${SCENARIO_ENVIRONMENTS.join(' and ')} ` +
+          `(the scenarios run there) and only environments of the reference configuration (${known.join(', ')})`,
+      );
+    return known.filter((n) => named.includes(n));
+  }
+  const envOf = (stackId: string) => stackId.slice(0, stackId.lastIndexOf('-'));
+  const shapes = distinctShapes(synthApp(), AWS_STACKS).map((s) => envOf(s.stackId));
+  return known.filter((n) => SCENARIO_ENVIRONMENTS.includes(n) || shapes.includes(n));
+}
+
 describeWithEmulator('the reference AWS stacks on the emulator', () => {
+  const environments = environmentsToApply();
+  const appliedStacks: string[] = AWS_STACKS.filter((id) =>
+    environments.some((env) => id.startsWith(`${env}-`)),
+  );
+  /** Where `terraform destroy` is tried: prod when it is applied, else staging once its release is done. */
+  const DESTROYED = environments.includes('prod') ? 'prod' : 'staging';
   let envs: EmulatedEnvironments;
   /** Each stack's one apply and the plan after it; for RELEASED, the CLI's plan and apply too. */
   const applied = new Map<string, Promise<{ replan: TerraformResult; plan?: Recorded; apply?: Recorded }>>();
@@ -131,9 +166,9 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
   beforeAll(async () => {
     ledgerOf.staging = tempDir('emulator-ledger-staging');
     ledgerOf.dev = tempDir('emulator-ledger-dev');
-    envs = await EmulatedEnvironments.start(referenceConfig, ['dev', 'staging', 'prod']);
+    envs = await EmulatedEnvironments.start(referenceConfig, environments);
     // Foundation and services share no reference (the services pass the foundation's roles by
-    // computed ARN), so all six apply at once.
+    // computed ARN), so all of them apply at once.
     for (const env of envs.all) {
       for (const stack of [env.foundation, env.services]) {
         const done = async () => {
@@ -151,8 +186,13 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     const after = (...stackIds: string[]) => Promise.all(stackIds.map((id) => outcome(id)));
     releaseSteps = started(after(RELEASED).then(() => releaseScenario(envs.get('staging'))));
     driftSteps = started(after('dev-foundation', 'dev-services').then(() => driftScenario(envs.get('dev'))));
+    // The destroy is tried once the environment's other scenario, if any, is done with its stacks.
+    const destroyAfter: Promise<unknown> =
+      DESTROYED === 'staging' ? releaseSteps.catch(() => undefined) : Promise.resolve();
     destroySteps = started(
-      after('prod-foundation', 'prod-services').then(() => destroyScenario(envs.get('prod'))),
+      after(`${DESTROYED}-foundation`, `${DESTROYED}-services`)
+        .then(() => destroyAfter)
+        .then(() => destroyScenario(envs.get(DESTROYED))),
     );
   }, 2 * MINUTES);
 
@@ -162,7 +202,16 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     await envs?.dispose();
   }, 5 * MINUTES);
 
-  describe.each(AWS_STACKS)('%s', (stackId) => {
+  test('every AWS stack is applied here, or is of the shape of one that is', () => {
+    const outdir = synthApp();
+    const missed = distinctShapes(outdir, AWS_STACKS).filter(
+      ({ stackId, sameShape }) => ![stackId, ...sameShape].some((id) => appliedStacks.includes(id)),
+    );
+    expect(missed).toEqual([]);
+    expect(environments).toEqual(expect.arrayContaining(SCENARIO_ENVIRONMENTS));
+  });
+
+  describe.each(appliedStacks)('%s', (stackId) => {
     test(
       'applies, and a second plan -detailed-exitcode exits 0',
       async () => {
@@ -462,7 +511,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     );
   });
 
-  // --- prod: prevent_destroy ----------------------------------------------------------------------
+  // --- prod (or staging): prevent_destroy --------------------------------------------------------
 
   interface DestroyStep {
     readonly stateBefore: readonly string[];
@@ -483,8 +532,8 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     };
   }
 
-  async function destroyScenario(prod: EmulatedEnvironment): Promise<Map<string, DestroyStep>> {
-    const config = clientConfig(prod.server, prod.config.region);
+  async function destroyScenario(env: EmulatedEnvironment): Promise<Map<string, DestroyStep>> {
+    const config = clientConfig(env.server, env.config.region);
     const kms = new KMSClient(config);
     const logs = new CloudWatchLogsClient(config);
     const ecr = new ECRClient(config);
@@ -531,7 +580,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
         services.length === 0
           ? []
           : (
-              (await ecs.send(new DescribeServicesCommand({ cluster: clusterName(ORG, 'prod'), services })))
+              (await ecs.send(new DescribeServicesCommand({ cluster: clusterName(ORG, env.name), services })))
                 .services ?? []
             ).map((s) => s.status);
       return {
@@ -543,18 +592,18 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
       };
     };
     try {
-      const [foundation, services] = await Promise.all([step(prod.foundation), step(prod.services)]);
+      const [foundation, services] = await Promise.all([step(env.foundation), step(env.services)]);
       return new Map([
-        [prod.foundation.id, foundation],
-        [prod.services.id, services],
+        [env.foundation.id, foundation],
+        [env.services.id, services],
       ]);
     } finally {
       for (const client of [kms, logs, ecr, iam, ecs]) client.destroy();
     }
   }
 
-  describe('prod: prevent_destroy', () => {
-    test.each(['prod-foundation', 'prod-services'])(
+  describe(`${DESTROYED}: prevent_destroy`, () => {
+    test.each([`${DESTROYED}-foundation`, `${DESTROYED}-services`])(
       'terraform destroy of %s is refused and deletes nothing',
       async (stackId) => {
         const step = (await destroySteps).get(stackId) as DestroyStep;
