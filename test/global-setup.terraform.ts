@@ -7,18 +7,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { warmPlanCache } from './plan-cache';
 import { terraformAvailable } from './terraform-harness';
-import { AWS_STACKS, distinctShapes, synthApp, withCreatedLoadBalancer } from './util';
+import { distinctShapes, PLANNED_SHAPES_ORDER, synthApp, withCreatedLoadBalancer } from './util';
 
 /**
- * The plans read through `cachedPlan`: one reference stack per shape (test/stacks/terraform.test.ts,
- * and dev-services by deploy-permissions.terraform.test.ts), and prod-services with a created load
- * balancer (deploy-permissions.terraform.test.ts).
+ * The plans read through `cachedPlan`: one reference stack per shape (test/stacks/terraform.test.ts;
+ * prod-services also by services-stack.test.ts and deploy-permissions.terraform.test.ts), and
+ * prod-services with a created load balancer (deploy-permissions.terraform.test.ts).
  */
 export function sharedPlanDirs(): string[] {
   const reference = synthApp();
   const created = synthApp(withCreatedLoadBalancer());
   return [
-    ...distinctShapes(reference, AWS_STACKS).map((s) => path.join(reference, 'stacks', s.stackId)),
+    ...distinctShapes(reference, PLANNED_SHAPES_ORDER).map((s) => path.join(reference, 'stacks', s.stackId)),
     path.join(created, 'stacks', 'prod-services'),
   ];
 }

@@ -29,6 +29,13 @@ export const REFERENCE_STACKS = [
 
 export const AWS_STACKS = REFERENCE_STACKS.filter((s) => s !== 'github');
 
+/**
+ * The AWS stacks in the order `distinctShapes` picks the one stack planned per shape: prod first, so
+ * the suites that read prod's plans (services-stack.test.ts, deploy-permissions.terraform.test.ts)
+ * share them with terraform.test.ts through the plan cache.
+ */
+export const PLANNED_SHAPES_ORDER = [...AWS_STACKS].reverse();
+
 /** Synthesizes a configuration into a fresh temp dir and returns that `cdktf.out`-like dir. */
 export function synthApp(
   config: GantryConfig = referenceConfig,

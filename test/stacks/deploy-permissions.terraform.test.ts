@@ -12,7 +12,7 @@ describeWithTerraform('terraform: the services stacks the deploy role applies', 
   const created = synthApp(withCreatedLoadBalancer());
 
   test.each([
-    ['dev-services', 'an existing listener', reference],
+    ['prod-services', 'an existing listener', reference],
     ['prod-services', 'loadBalancer.create', created],
   ])(
     '%s (%s): every planned resource type has its permissions, and the tagged ones carry the stack tag',

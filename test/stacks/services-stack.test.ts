@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { referenceConfig } from '../../environments';
 import type { EnvironmentConfig, GantryConfig, ServiceConfig } from '../../lib/config';
+import { cachedPlan } from '../plan-cache';
 import { describeWithTerraform, OfflineTerraform, type PlanJson } from '../terraform-harness';
 import { readStack, synthApp, withEnvironment, type StackJson } from '../util';
 
@@ -178,18 +179,15 @@ describe('FoundationStack workloads (prod-foundation)', () => {
 // Real Terraform: the offline plan of prod-services, and a rollback applied as `-var image_tag_api=...`.
 describeWithTerraform('prod-services offline plan', () => {
   const outdir = synthApp();
-  const tf = OfflineTerraform.prepare(path.join(outdir, 'stacks', 'prod-services'));
+  const stackDir = path.join(outdir, 'stacks', 'prod-services');
   let plan: PlanJson;
   let rollback: PlanJson;
 
   beforeAll(() => {
-    tf.init();
-    tf.plan('default.tfplan');
-    plan = tf.showJson('default.tfplan');
-    tf.plan('rollback.tfplan', ['-var', 'image_tag_api=v1.3.0']);
-    rollback = tf.showJson('rollback.tfplan');
+    // The default plan is terraform.test.ts's too (test/plan-cache.ts).
+    plan = cachedPlan(stackDir).json;
+    rollback = cachedPlan(stackDir, ['-var', 'image_tag_api=v1.3.0']).json;
   });
-  afterAll(() => tf.dispose());
 
   const created = (json: PlanJson, type: string) =>
     (json.resource_changes ?? []).filter((c) => c.type === type && c.change.actions.join() === 'create');
@@ -283,8 +281,14 @@ describeWithTerraform('prod-services offline plan', () => {
   });
 
   test('rejects "latest" as an image tag at plan time', () => {
-    const result = tf.run(['plan', '-input=false', '-no-color', '-var', 'image_tag_worker=latest']);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('image_tag_worker must be an immutable release tag');
+    const tf = OfflineTerraform.prepare(stackDir);
+    try {
+      tf.init();
+      const result = tf.run(['plan', '-input=false', '-no-color', '-var', 'image_tag_worker=latest']);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('image_tag_worker must be an immutable release tag');
+    } finally {
+      tf.dispose();
+    }
   });
 });

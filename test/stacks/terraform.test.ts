@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { cachedPlan } from '../plan-cache';
 import { describeWithTerraform } from '../terraform-harness';
-import { AWS_STACKS, distinctShapes, synthApp } from '../util';
+import { AWS_STACKS, distinctShapes, PLANNED_SHAPES_ORDER, synthApp } from '../util';
 
 // Real Terraform: init from the offline provider mirror and plan the AWS stacks of the reference
 // configuration (fake credentials, no API calls); `plan` validates the configuration first. One
@@ -9,7 +9,7 @@ import { AWS_STACKS, distinctShapes, synthApp } from '../util';
 // which the emulator suites apply (test/emulator/) and the policy rules check.
 describeWithTerraform('terraform on the reference AWS stacks', () => {
   const outdir = synthApp();
-  const shapes = distinctShapes(outdir, AWS_STACKS);
+  const shapes = distinctShapes(outdir, PLANNED_SHAPES_ORDER);
 
   test('every AWS stack is of a shape planned here', () => {
     const covered = shapes.flatMap((s) => [s.stackId, ...s.sameShape]).sort();
