@@ -10,7 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { OfflineTerraform } from '../../terraform-harness';
+import { planCacheDir } from '../../plan-cache';
+import { terraformVersion, type OfflineTerraform } from '../../terraform-harness';
 
 type Json = Record<string, unknown>;
 
@@ -23,12 +24,23 @@ export interface ProviderSchemas {
   readonly resources: Record<string, { readonly version: number; readonly block: SchemaBlock }>;
 }
 
-/** `terraform providers schema -json` of an initialised directory (hashicorp/aws only). */
+/**
+ * `terraform providers schema -json` of an initialised directory (hashicorp/aws only), kept beside
+ * the plan cache by Terraform version: the schema is the provider's (5.100.0, the only one the mirror
+ * holds), not the directory's.
+ */
 export function awsSchemas(tf: OfflineTerraform): ProviderSchemas {
+  const file = path.join(planCacheDir(), `aws-5.100.0-schemas-terraform-${terraformVersion()}.json`);
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as ProviderSchemas;
   const out = JSON.parse(tf.mustRun(['providers', 'schema', '-json']).stdout) as {
     provider_schemas: Record<string, { resource_schemas: ProviderSchemas['resources'] }>;
   };
-  return { resources: out.provider_schemas['registry.terraform.io/hashicorp/aws'].resource_schemas };
+  const schemas = { resources: out.provider_schemas['registry.terraform.io/hashicorp/aws'].resource_schemas };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}.partial`;
+  fs.writeFileSync(partial, JSON.stringify(schemas));
+  fs.renameSync(partial, file);
+  return schemas;
 }
 
 /** One planned resource of a first plan. */
