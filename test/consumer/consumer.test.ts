@@ -171,16 +171,18 @@ describeWithTerraform('Gantry installed from its tarball into another CDKTF app'
       }
     });
 
-    // production-services is planned through `gantry plan` below (`plan` validates first).
-    test('production-foundation passes offline terraform validate', () => {
-      const tf = OfflineTerraform.prepare(path.join(outdir(), 'stacks', 'production-foundation'));
-      try {
-        tf.init();
-        expect(tf.validate().stdout).toContain('The configuration is valid');
-      } finally {
-        tf.dispose();
-      }
-    });
+    test.each(['production-foundation', 'production-services'])(
+      '%s passes offline terraform validate',
+      (stack) => {
+        const tf = OfflineTerraform.prepare(path.join(outdir(), 'stacks', stack));
+        try {
+          tf.init();
+          expect(tf.validate().stdout).toContain('The configuration is valid');
+        } finally {
+          tf.dispose();
+        }
+      },
+    );
 
     test("type-checks against the package's declarations", () => {
       fs.writeFileSync(
