@@ -30,7 +30,8 @@ function projectOf(file) {
   const source = fs.readFileSync(path.join(__dirname, file), 'utf8');
   if (/\bdescribeWithEmulator\b/.test(source)) return 'emulator';
   if (/\bdescribeWithTerraform\b/.test(source)) return 'terraform';
-  if (/\bdescribeLedger\w*\(|pg-cluster|rds-data|\bopenLedger\(/.test(source)) return 'database';
+  // The ledger suites: they open a ledger (PGlite, a server cluster) or drive the Data API's.
+  if (/\bdescribeLedger\w*\(|\/pg-cluster'|\bopenLedger\(|\bRdsDataDriver\b/.test(source)) return 'database';
   return 'unit';
 }
 
