@@ -24,7 +24,7 @@ export interface ReleaseSourceRepository {
 export interface ReleaseConfig {
   /**
    * The environments whose registries tag builds publish to (one publish role each).
-   * @default the first environment
+   * @default every environment (each is its own registry account)
    */
   readonly publishEnvironments?: readonly string[];
   /** Repositories that publish their own services' images and hand them over. @default none */
@@ -50,11 +50,11 @@ interface WithRelease {
 
 export const SOURCE_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 
-/** The environments a tag build publishes to: `release.publishEnvironments`, or the first one. */
+/** The environments a tag build publishes to: `release.publishEnvironments`, or every environment. */
 export function publishEnvironments(config: WithRelease): string[] {
   const names = config.release?.publishEnvironments;
   if (names !== undefined) return [...names];
-  return config.environments.length > 0 ? [config.environments[0].name] : [];
+  return config.environments.map((e) => e?.name);
 }
 
 export function validateRelease(config: WithRelease, problems: ProblemList): void {

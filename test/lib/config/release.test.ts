@@ -73,7 +73,10 @@ describe('release configuration', () => {
 
   test('the publish environment gets one role for this repository and one per source, passing the policy', () => {
     const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-release-')) });
-    const stacks = createStacks(app, withRelease({ sourceRepositories: [ADMIN] }));
+    const stacks = createStacks(
+      app,
+      withRelease({ publishEnvironments: ['dev'], sourceRepositories: [ADMIN] }),
+    );
     const dev = stacks.environments.get('dev')!.foundation;
     const prod = stacks.environments.get('prod')!.foundation;
     expect(dev.publishRoles?.publisherRoleArn).toBe('arn:aws:iam::111111111111:role/acme-dev-gh-publish');
