@@ -6,6 +6,7 @@ import { registerLedger } from './ledger';
 import { registerPlan } from './plan';
 import { registerRuns } from './runs';
 import { registerShow } from './show';
+import { registerVerifyImages } from './verify-images';
 import { registerWorkflows } from './workflows';
 
 export {
@@ -16,6 +17,7 @@ export {
   registerPlan,
   registerRuns,
   registerShow,
+  registerVerifyImages,
   registerWorkflows,
 };
 export { appConfig, DEFAULT_WORKFLOWS_DIR } from './workflows';
@@ -31,4 +33,5 @@ export const RUNTIME_COMMANDS: readonly CommandRegistrar[] = [
   registerLedger,
   registerWorkflows,
   registerChanged,
+  registerVerifyImages,
 ];
