@@ -7,6 +7,7 @@ import type { EnvironmentConfig, GantryConfig } from '../../config';
 import { GantryConfigError } from '../../core/errors';
 import { IMAGE_TAG_SOURCE } from '../../core/identifiers';
 import { environmentChain, imageTagsParameterName } from '../../core/naming';
+import { PUSH_GATE_JOB, pushGateJob } from './push-gate';
 import {
   awsCredentialsStep,
   deployModeOf,
@@ -144,7 +145,11 @@ function ifFor(env: EnvironmentConfig, auto: readonly string[], handoff: boolean
     ? ` || (github.event_name == 'repository_dispatch' && github.event.client_payload.environment == '${env.name}')`
     : '';
   const manual = handoff ? `(${dispatched})${handedOff}` : dispatched;
-  return auto.includes(env.name) ? `github.event_name == 'push' || (${dispatched})${handedOff}` : manual;
+  // With a release, a push deploys an environment only when the push gate says something changed there.
+  const pushed = handoff
+    ? `(github.event_name == 'push' && contains(fromJSON(needs.${RESOLVE_JOB}.outputs.push_deploy), '${env.name}'))`
+    : "github.event_name == 'push'";
+  return auto.includes(env.name) ? `${pushed} || (${dispatched})${handedOff}` : manual;
 }
 
 function applyJob(
@@ -241,8 +246,11 @@ function gateJob(
 export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Yaml {
   const jobs: Record<string, Yaml> = {};
   const auto = options.autoDeployEnvironments;
+  const gate = config.release !== undefined && auto.length > 0;
+  if (gate) jobs[PUSH_GATE_JOB] = pushGateJob(config, options);
   jobs[RESOLVE_JOB] = {
     name: 'Check the inputs',
+    ...(gate ? { needs: [PUSH_GATE_JOB] } : {}),
     'runs-on': options.runsOn,
     'timeout-minutes': 5,
     permissions: {},
@@ -251,6 +259,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       action: '${{ steps.inputs.outputs.action }}',
       var_args: '${{ steps.inputs.outputs.var_args }}',
       tags_json: '${{ steps.inputs.outputs.tags_json }}',
+      ...(gate ? { push_deploy: `\${{ needs.${PUSH_GATE_JOB}.outputs.deploy || '[]' }}` } : {}),
     },
     steps: [
       {

@@ -231,7 +231,9 @@ describe('terraform-apply.yml', () => {
 
   test('only the auto-deploy environment (dev) runs on push', () => {
     const wf = load(referenceConfig, 'terraform-apply.yml');
-    expect(wf.jobs.dev.if).toMatch(/^github\.event_name == 'push' \|\|/);
+    expect(wf.jobs.dev.if).toMatch(
+      /^\(github\.event_name == 'push' && contains\(fromJSON\(needs\.resolve\.outputs\.push_deploy\), 'dev'\)\) \|\|/,
+    );
     for (const id of ['staging', 'prod', 'prod-approval']) expect(wf.jobs[id].if).not.toContain("'push'");
   });
 
@@ -799,5 +801,87 @@ describe('the image-published handoff', () => {
     const wf = load(withoutRelease, 'terraform-apply.yml');
     expect(Object.keys(wf.on)).not.toContain('repository_dispatch');
     expect(JSON.stringify(wf)).not.toContain('client_payload');
+  });
+});
+
+describe('the push gate (with a release)', () => {
+  const apply = load(referenceConfig, 'terraform-apply.yml');
+  const gate = apply.jobs.changes;
+  const step = (prefix: string) => gate.steps.find((s) => (s.name ?? '').startsWith(prefix))!;
+
+  test('every run passes it first; its steps run only on a push, bound to the trusted environment', () => {
+    expect(apply.jobs.resolve.needs).toEqual(['changes']);
+    expect(gate.environment).toBe('gantry');
+    expect(gate.permissions).toEqual({ contents: 'read', checks: 'read' });
+    for (const s of gate.steps) expect(s.if).toBe("github.event_name == 'push'");
+    expect(step('Check out').with).toMatchObject({ 'fetch-depth': 0, 'persist-credentials': false });
+    const { release: _release, ...withoutRelease } = referenceConfig;
+    expect(load(withoutRelease, 'terraform-apply.yml').jobs.changes).toBeUndefined();
+  });
+
+  /** Runs the github-script body against a fake API returning each poll's check runs in turn. */
+  async function checks(
+    polls: Array<Array<{ name: string; status: string; conclusion?: string; details_url?: string }>>,
+  ) {
+    const script = (step("Wait for this commit's own checks").with as { script: string }).script;
+    const log: string[] = [];
+    let failed: string | undefined;
+    let call = 0;
+    const github = {
+      rest: { checks: { listForRef: 'listForRef' } },
+      paginate: async () => polls[Math.min(call++, polls.length - 1)],
+    };
+    const core = { info: (m: string) => log.push(m), setFailed: (m: string) => (failed = m) };
+    const context = { runId: 42, sha: 'abc123', repo: { owner: 'acme', repo: 'platform' } };
+    const immediate = (resolve: () => void) => resolve();
+    const run = new Function(
+      'github',
+      'context',
+      'core',
+      'setTimeout',
+      `return (async () => {${script}})();`,
+    );
+    await run(github, context, core, immediate);
+    return { failed, log, polls: call };
+  }
+  const own = {
+    name: 'resolve',
+    status: 'in_progress',
+    details_url: 'https://github.com/acme/platform/actions/runs/42/job/1',
+  };
+
+  test('waits for the checks to complete and passes when they passed', async () => {
+    const r = await checks([
+      [own, { name: 'lint', status: 'in_progress' }],
+      [own, { name: 'lint', status: 'completed', conclusion: 'success' }],
+    ]);
+    expect(r.failed).toBeUndefined();
+    expect(r.log[0]).toBe('waiting for lint');
+    expect(r.log.at(-1)).toContain('1 check(s) passed');
+  });
+
+  test('a workflow that its path filters skipped (no check run) counts as passed', async () => {
+    const r = await checks([[own]]);
+    expect(r.failed).toBeUndefined();
+    expect(r.log.at(-1)).toContain('0 check(s) passed');
+  });
+
+  test('a failed check blocks the deploy', async () => {
+    const r = await checks([
+      [
+        own,
+        { name: 'lint', status: 'completed', conclusion: 'success' },
+        { name: 'test', status: 'completed', conclusion: 'failure' },
+      ],
+    ]);
+    expect(r.failed).toBe('checks failed on abc123: test (failure); nothing is deployed');
+  });
+
+  test('deploys only the environments where gantry changed names a service', () => {
+    const script = step('What changed').run!;
+    const changed = (services: string) => runScript(script, {}, { npx: `echo '{"services":${services}}'` });
+    expect(changed('["api"]').output).toBe('deploy=["dev"]\n');
+    expect(changed('[]').output).toBe('deploy=[]\n');
+    expect(runScript(script, {}, { npx: 'exit 3' }).status).not.toBe(0);
   });
 });
