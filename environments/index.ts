@@ -12,4 +12,9 @@ import { staging } from './staging';
 export const referenceConfig: GantryConfig = {
   organization,
   environments: [dev, staging, prod],
+  release: {
+    // The admin app builds its two images in its own repository and hands them over (image-published).
+    sourceRepositories: [{ name: 'admin', repository: 'acme/admin', services: ['admin', 'admin-frontend'] }],
+    scan: { failOn: 'high' },
+  },
 };

@@ -17,6 +17,7 @@ export function referenceServices(env: {
   return [
     {
       name: 'api',
+      sourcePaths: ['services/api', 'libs/shared'],
       cpu: 512,
       memoryMiB: 1024,
       port: 8000,
@@ -64,6 +65,7 @@ export function referenceServices(env: {
     },
     {
       name: 'worker',
+      sourcePaths: ['services/worker', 'libs/shared'],
       cpu: 512,
       memoryMiB: 1024,
       imageTag: env.imageTag,

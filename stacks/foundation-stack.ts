@@ -1,7 +1,7 @@
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { Fn, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { plansPullRequests, stateKey, type NetworkConfig } from '../lib/config';
+import { plansPullRequests, sourceOf, stateKey, type NetworkConfig, type ReleaseConfig } from '../lib/config';
 import {
   applyRoleName,
   clusterName,
@@ -12,7 +12,9 @@ import {
   imageTagsParameterName,
   DEFAULT_TRUSTED_ENVIRONMENT,
   planRoleName,
+  publishRoleName,
   pullRequestPlanRoleName,
+  repositoryArn,
   ssmParameterArn,
   repositoryName,
   roleArn,
@@ -22,12 +24,21 @@ import {
   taskRoleName,
 } from '../lib/core/naming';
 import { EnvironmentKey } from '../lib/encryption';
-import { DeployRoles, GithubOidcProvider, type DeployRolesProps } from '../lib/identity';
+import { DeployRoles, GithubOidcProvider, PublishRoles, type DeployRolesProps } from '../lib/identity';
 import { ServiceRepository } from '../lib/registry';
 import { DeployProject, GithubActionsRunner } from '../lib/runner';
 import { NETWORK_PARAMETER_NAMES, NetworkParameters, ServiceRoles } from '../lib/service';
 import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-environment-stack';
 import { servicesStackScope } from './services-apply-scope';
+
+export interface FoundationStackProps extends AwsEnvironmentStackProps {
+  /**
+   * When this environment's registry is a publish target (`release.publishEnvironments`): the release
+   * configuration, from which the publish roles are made.
+   * @default no publish roles
+   */
+  readonly publish?: ReleaseConfig;
+}
 
 /**
  * `<env>-foundation`: what an environment's account needs once and rarely changes: the KMS key,
@@ -37,6 +48,8 @@ export class FoundationStack extends AwsEnvironmentStack {
   public readonly key: EnvironmentKey;
   public readonly oidcProvider: GithubOidcProvider;
   public readonly deployRoles: DeployRoles;
+  /** The publish roles, when this environment's registry is a publish target. */
+  public readonly publishRoles?: PublishRoles;
   /** The GitHub Actions runner project, when `runners.githubActions` is configured. */
   public readonly runner?: GithubActionsRunner;
   /** The deploy project holding the apply rights, when `runners.deploy` is configured. */
@@ -44,7 +57,7 @@ export class FoundationStack extends AwsEnvironmentStack {
   /** The runners' VPC and subnets, resolved once. */
   private network?: { vpcId: string; subnetIds: string[] };
 
-  constructor(scope: Construct, props: AwsEnvironmentStackProps) {
+  constructor(scope: Construct, props: FoundationStackProps) {
     super(scope, `${props.environment.name}-foundation`, props, { kind: 'foundation' });
     const { environment: env, organization: org } = props;
     this.key = new EnvironmentKey(this, 'key', {
@@ -69,6 +82,41 @@ export class FoundationStack extends AwsEnvironmentStack {
     // start it (no override), write its image-tags parameter and read its builds and logs.
     this.deployProject?.grantStart(this.deployRoles.apply);
     this.addWorkloads(props);
+    if (props.publish) this.publishRoles = this.addPublishRoles(props, props.publish);
+  }
+
+  /**
+   * One role for this repository's `v*` tags, pushing the services no source repository publishes, and one
+   * per source repository, pushing only its own services.
+   */
+  private addPublishRoles(props: AwsEnvironmentStackProps, release: ReleaseConfig): PublishRoles | undefined {
+    const { environment: env, organization: org } = props;
+    const arns = (services: readonly string[]) =>
+      services.map((s) => repositoryArn(env.accountId, env.region, org.name, s));
+    const own = env.services.filter((s) => sourceOf(release, s.name) === undefined).map((s) => s.name);
+    if (own.length === 0 && (release.sourceRepositories ?? []).length === 0) return undefined;
+    return new PublishRoles(this, 'publish-roles', {
+      accountId: env.accountId,
+      region: env.region,
+      oidcProvider: this.oidcProvider,
+      ...(own.length > 0
+        ? {
+            publisher: {
+              roleName: publishRoleName(org.name, env.name),
+              repository: org.github.repository,
+              ownerId: org.github.ownerId,
+              repositoryId: org.github.repositoryId,
+              subjectFormat: org.github.subjectFormat,
+              repositoryArns: arns(own),
+            },
+          }
+        : {}),
+      sources: (release.sourceRepositories ?? []).map((source) => ({
+        roleName: publishRoleName(org.name, env.name, source.name),
+        repository: source.repository,
+        repositoryArns: arns(source.services),
+      })),
+    });
   }
 
   private addGithubActionsRunner(props: AwsEnvironmentStackProps): GithubActionsRunner | undefined {

@@ -6,7 +6,7 @@ import { App } from 'cdktf';
 import type { Construct } from 'constructs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { validateConfig, type GantryConfig } from '../lib/config';
+import { publishEnvironments, validateConfig, type GantryConfig } from '../lib/config';
 import { APP_MANIFEST_FILE, APP_MANIFEST_VERSION, type AppManifest } from '../lib/core/app-manifest';
 import { Policy } from '../lib/policy/policy';
 import { FoundationStack } from './foundation-stack';
@@ -44,7 +44,12 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
   const environments = new Map<string, { foundation: FoundationStack; services: ServicesStack }>();
   for (const environment of config.environments) {
     const props = { organization: config.organization, environment };
-    const foundation = new FoundationStack(app, props);
+    const foundation = new FoundationStack(app, {
+      ...props,
+      ...(config.release && publishEnvironments(config).includes(environment.name)
+        ? { publish: config.release }
+        : {}),
+    });
     const services = new ServicesStack(app, props);
     Policy.enforce(foundation);
     Policy.enforce(services);

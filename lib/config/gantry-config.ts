@@ -7,11 +7,14 @@ import { GantryConfigError, ProblemList, show } from '../core/errors';
 import { DEFAULT_TRUSTED_ENVIRONMENT, environmentChain } from '../core/naming';
 import { validateEnvironment, type EnvironmentConfig } from './environment';
 import { validateOrganization, type OrganizationConfig } from './organization';
+import { validateRelease, type ReleaseConfig } from './release';
 
 export interface GantryConfig {
   readonly organization: OrganizationConfig;
   /** In deployment order (dev before staging before prod). */
   readonly environments: readonly EnvironmentConfig[];
+  /** Tag builds, publish roles, source repositories and the scan gate. @default no publish roles, no tag build */
+  readonly release?: ReleaseConfig;
 }
 
 /**
@@ -43,6 +46,7 @@ export function validateConfig(config: GantryConfig): void {
       validateEnvironment(env, config.organization?.name ?? '', problems);
     });
   }
+  validateRelease({ ...config, environments }, problems);
   const trusted = config.organization?.github?.trustedEnvironment ?? DEFAULT_TRUSTED_ENVIRONMENT;
   for (const env of environments) {
     if (typeof env?.name !== 'string' || typeof env.approval?.requiredApprovals !== 'number') continue;

@@ -4,6 +4,7 @@ export * from './gantry-config';
 export * from './load-balancer';
 export * from './network';
 export * from './organization';
+export * from './release';
 export * from './runners';
 export * from './services';
 export * from './state';

@@ -22,6 +22,27 @@ export interface ServiceConfig extends FargateServiceSettings {
   readonly name: string;
   /** The image tag deployed by default (Terraform variable `image_tag_<name>`); never `latest`. */
   readonly imageTag: string;
+  /**
+   * Paths of the repository (relative, `*` and `**` globs; a plain path covers everything under it) whose
+   * change rebuilds and redeploys the service (`gantry changed`, the tag build's matrix).
+   * @default none: the service is not built by this repository (a source repository publishes it)
+   */
+  readonly sourcePaths?: readonly string[];
+  /** The image's build: context directory and Dockerfile. @default context: the first source path's directory part */
+  readonly build?: { readonly context: string; readonly dockerfile?: string };
+}
+
+/** A relative repository path, optionally with `*`/`**` globs: no leading '/', no '..', no spaces or quotes. */
+export const SOURCE_PATH = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._*\/-]+$/;
+
+/** The build context of a service: `build.context`, or the directory part of its first source path. */
+export function buildContextOf(service: Pick<ServiceConfig, 'sourcePaths' | 'build'>): string | undefined {
+  if (service.build) return service.build.context;
+  const first = service.sourcePaths?.[0];
+  if (first === undefined) return undefined;
+  const parts = first.split('/');
+  const glob = parts.findIndex((p) => /[*?]/.test(p));
+  return (glob < 0 ? parts : parts.slice(0, glob)).join('/') || '.';
 }
 
 /** The parts of an environment the service rules read. */
@@ -59,6 +80,31 @@ export function validateServices(env: WithServices, organization: string, proble
       } catch (error) {
         if (!(error instanceof GantryConfigError)) throw error;
         problems.add(`${path}.name`, error.problems.join('; '));
+      }
+    }
+    if (service.sourcePaths !== undefined) {
+      problems.check(
+        Array.isArray(service.sourcePaths) && service.sourcePaths.length > 0,
+        `${path}.sourcePaths`,
+        `${show(service.sourcePaths)} must list at least one path`,
+      );
+      (Array.isArray(service.sourcePaths) ? service.sourcePaths : []).forEach((p: unknown, j: number) =>
+        problems.check(
+          typeof p === 'string' && SOURCE_PATH.test(p),
+          `${path}.sourcePaths[${j}]`,
+          `${show(p)} is not a relative repository path (letters, digits, '.', '_', '-', '/', '*' globs; no leading '/', no '..')`,
+        ),
+      );
+    }
+    if (service.build !== undefined) {
+      for (const key of ['context', 'dockerfile'] as const) {
+        const value = service.build[key];
+        if (value === undefined && key === 'dockerfile') continue;
+        problems.check(
+          typeof value === 'string' && SOURCE_PATH.test(value) && !/[*?]/.test(value),
+          `${path}.build.${key}`,
+          `${show(value)} is not a relative repository path without globs`,
+        );
       }
     }
     const priority = service.routing?.priority;

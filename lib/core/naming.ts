@@ -75,6 +75,14 @@ export function repositoryName(org: string, service: string): string {
   return `${org}/${service}`;
 }
 
+/**
+ * Publish role of an environment's registry: `<org>-<env>-gh-publish` for this repository's `v*` tags,
+ * `<org>-<env>-gh-publish-<source>` for a source repository's.
+ */
+export function publishRoleName(org: string, env: string, source?: string): string {
+  return `${org}-${env}-gh-publish${source ? `-${source}` : ''}`;
+}
+
 /** IAM allows role names of at most 64 characters. */
 export const MAX_ROLE_NAME_LENGTH = 64;
 

@@ -1,2 +1,3 @@
 export * from './github-oidc-provider';
 export * from './deploy-roles';
+export * from './publish-roles';

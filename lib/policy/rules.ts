@@ -5,6 +5,7 @@
  */
 import { BROAD_POLICY_RULES } from './private/broad-policy-rules';
 import { IAM_RULES } from './private/iam-rules';
+import { PUBLISH_RULES } from './private/publish-rules';
 import { PULL_REQUEST_RULES } from './private/pull-request-rules';
 import { LOAD_BALANCER_RULES, RESOURCE_RULES } from './private/resource-rules';
 import { TERRAFORM_RULES } from './private/terraform-rules';
@@ -17,7 +18,7 @@ export { IMAGE_TAG_INTERPOLATION } from './private/terraform-rules';
 
 /**
  * Every rule: ordered by invariant (1..23, then those added after the red-team review: 24..26), then
- * the load-balancer rules (GANTRY-ELB-001, -002).
+ * the load-balancer rules (GANTRY-ELB-001, -002), then the publish roles' (GANTRY-IAM-014).
  */
 export const POLICY_RULES: readonly PolicyRule[] = [
   ...IAM_RULES,
@@ -26,6 +27,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   ...PULL_REQUEST_RULES,
   ...BROAD_POLICY_RULES,
   ...LOAD_BALANCER_RULES,
+  ...PUBLISH_RULES,
 ];
 
 /** The rule with this id, or undefined. */

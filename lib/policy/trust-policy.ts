@@ -25,8 +25,11 @@ export interface TrustPolicyFinding {
 }
 
 export interface TrustPolicyCheckOptions {
-  /** `apply` roles must trust one exact `environment:<name>` subject and never `pull_request`. */
-  readonly roleKind: 'plan' | 'apply' | 'other';
+  /**
+   * `apply` roles must trust one exact `environment:<name>` subject and never `pull_request`; `publish`
+   * roles only tags (`ref:refs/tags/<pattern>`) of exactly one repository.
+   */
+  readonly roleKind: 'plan' | 'apply' | 'publish' | 'other';
   /** Named in every message. @default messages name only the statement */
   readonly roleName?: string;
   /** The role's `max_session_duration`, checked against 3600 s for apply roles. @default not checked */
@@ -96,12 +99,15 @@ export function checkTrustPolicy(document: unknown, options: TrustPolicyCheckOpt
       ),
     );
 
-  if (options.roleKind === 'apply' && options.maxSessionDurationSeconds !== undefined) {
+  if (
+    (options.roleKind === 'apply' || options.roleKind === 'publish') &&
+    options.maxSessionDurationSeconds !== undefined
+  ) {
     if (options.maxSessionDurationSeconds > MAX_APPLY_SESSION_SECONDS) {
       add(
         4,
         undefined,
-        `max session duration ${options.maxSessionDurationSeconds} s, apply roles allow at most ${MAX_APPLY_SESSION_SECONDS} s`,
+        `max session duration ${options.maxSessionDurationSeconds} s, ${options.roleKind} roles allow at most ${MAX_APPLY_SESSION_SECONDS} s`,
       );
     }
   }
@@ -187,6 +193,8 @@ function checkGithubStatement(statement: TrustStatement, options: TrustPolicyChe
     }
   }
 
+  if (options.roleKind === 'publish') checkPublishSubjects(statement, subs, add);
+
   // Invariant 4: apply roles trust exactly environment:<name>, never pull_request.
   if (options.roleKind === 'apply') {
     if (subs.length === 0)
@@ -212,5 +220,43 @@ function checkGithubStatement(statement: TrustStatement, options: TrustPolicyChe
         }
       }
     }
+  }
+}
+
+/** A publish role's subject: `repo:<owner>/<repo>:ref:refs/tags/<pattern>`, a wildcard only in the tag. */
+const TAG_SUBJECT = /^repo:([^:*?]+):ref:refs\/tags\/[^:]+$/;
+
+/**
+ * Invariant 4 for publish roles: every subject is a tag of one repository (never a branch, a pull request
+ * or an environment), the name and immutable-id forms counting as one repository.
+ */
+function checkPublishSubjects(
+  statement: TrustStatement,
+  subs: ReturnType<typeof conditionEntries>,
+  add: Add,
+): void {
+  if (subs.length === 0)
+    add(4, statement, 'a publish role needs a "sub" condition naming tags of one repository');
+  const repositories = new Set<string>();
+  for (const entry of subs) {
+    for (const value of entry.values) {
+      const repo = TAG_SUBJECT.exec(value)?.[1];
+      if (repo === undefined) {
+        add(
+          4,
+          statement,
+          `subject ${JSON.stringify(value)} is not a tag ("repo:<owner>/<repo>:ref:refs/tags/<pattern>"); publish roles trust release tags only`,
+        );
+      } else {
+        repositories.add(repo.replace(/@\d+/g, ''));
+      }
+    }
+  }
+  if (repositories.size > 1) {
+    add(
+      4,
+      statement,
+      `subjects name ${repositories.size} repositories (${[...repositories].join(', ')}); a publish role trusts the tags of exactly one`,
+    );
   }
 }

@@ -8,6 +8,7 @@ import type * as YamlLibrary from 'yaml';
 import type { GantryConfig } from '../config';
 import { ACTION_PINS } from './pins';
 import { applyWorkflow } from './private/apply-workflow';
+import { buildPublishWorkflow } from './private/build-publish-workflow';
 import { driftWorkflow } from './private/drift-workflow';
 import { planWorkflow } from './private/plan-workflow';
 import { GENERATED_HEADER, type ResolvedOptions, type Yaml } from './private/steps';
@@ -47,6 +48,8 @@ export interface GeneratedWorkflow {
 
 /** The generated files, in a stable order. */
 export const WORKFLOW_FILES = ['terraform-plan.yml', 'terraform-apply.yml', 'terraform-drift.yml'] as const;
+/** Generated too when the configuration has a `release` and services this repository builds. */
+export const BUILD_PUBLISH_FILE = 'build-publish.yml';
 
 function resolveOptions(config: GantryConfig, options: WorkflowOptions): ResolvedOptions {
   return {
@@ -94,7 +97,8 @@ export function renderWorkflow(workflow: Yaml): string {
 
 /**
  * The workflows for a validated configuration: `terraform-plan.yml`, `terraform-apply.yml`,
- * `terraform-drift.yml`. Pure: the same configuration always yields the same bytes.
+ * `terraform-drift.yml`, and with a `release`, `build-publish.yml` (and the `image-published` handoff on
+ * the apply workflow). Pure: the same configuration always yields the same bytes.
  */
 export function generateWorkflows(config: GantryConfig, options: WorkflowOptions = {}): GeneratedWorkflow[] {
   const resolved = resolveOptions(config, options);
@@ -103,7 +107,14 @@ export function generateWorkflows(config: GantryConfig, options: WorkflowOptions
     'terraform-apply.yml': applyWorkflow(config, resolved),
     'terraform-drift.yml': driftWorkflow(config, resolved),
   };
-  return WORKFLOW_FILES.map((fileName) => ({ fileName, content: renderWorkflow(workflows[fileName]) }));
+  const generated = WORKFLOW_FILES.map((fileName) => ({
+    fileName,
+    content: renderWorkflow(workflows[fileName]),
+  }));
+  const buildPublish = buildPublishWorkflow(config, resolved);
+  return buildPublish
+    ? [...generated, { fileName: BUILD_PUBLISH_FILE, content: renderWorkflow(buildPublish) }]
+    : generated;
 }
 
 /** Writes the files into `dir` (created if missing); other files there are left alone. */

@@ -42,6 +42,42 @@ export const ACTION_PINS = {
     sha: '60a0d83039c74a4aee543508d2ffcb1c3799cdea',
     version: 'v7.0.1',
   },
+  setupQemu: {
+    action: 'docker/setup-qemu-action',
+    sha: '29109295f81e9208d7d86ff1c6c12d2833863392',
+    version: 'v3.6.0',
+  },
+  setupBuildx: {
+    action: 'docker/setup-buildx-action',
+    sha: 'e468171a9de216ec08956ac3ada2f0791b6bd435',
+    version: 'v3.11.1',
+  },
+  buildPush: {
+    action: 'docker/build-push-action',
+    sha: '263435318d21b8e681c14492fe198d362a7d2c83',
+    version: 'v6.18.0',
+  },
+  cosignInstaller: {
+    action: 'sigstore/cosign-installer',
+    sha: 'd58896d6a1865668819e1d91763c7751a165e159',
+    version: 'v3.9.2',
+  },
+  attestBuildProvenance: {
+    action: 'actions/attest-build-provenance',
+    sha: 'e8998f949152b193b063cb0ec769d69d929409be',
+    version: 'v2.4.0',
+  },
+  // v0.35.0: the release recommended after CVE-2026-33634 (older trivy-action tags were re-pointed); SHA only.
+  trivy: {
+    action: 'aquasecurity/trivy-action',
+    sha: '57a97c7e7821a5776cebc9bb87c984fa69cba8f1',
+    version: 'v0.35.0',
+  },
+  grype: {
+    action: 'anchore/scan-action',
+    sha: 'e1165082ffb1fe366ebaf02d8526e7c4989ea9d2',
+    version: 'v7.4.0',
+  },
 } as const satisfies Record<string, ActionPin>;
 
 export type PinnedAction = keyof typeof ACTION_PINS;

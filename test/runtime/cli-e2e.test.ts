@@ -383,6 +383,8 @@ describe('gantry CLI basics', () => {
       ['runs'],
       ['ledger', 'reap'],
       ['ledger', 'ack'],
+      ['changed'],
+      ['verify-images'],
     ]) {
       const result = await gantry([...sub, '--help'], {});
       expect(result.code).toBe(0);

@@ -40,14 +40,17 @@ export function subjects(repo: SubjectRepository, contexts: readonly string[]): 
 
 /**
  * One Allow statement for GitHub's OIDC provider: `aud` pinned, the subjects matched exactly
- * (StringEquals), and optionally the reusable workflow pinned in the same statement.
+ * (StringEquals; StringLike with `subjectMatch: 'like'`, for tag patterns), and optionally the reusable
+ * workflow pinned in the same statement.
  */
 export function githubTrustPolicy(
   providerArn: string,
   sid: string,
   subjectList: readonly string[],
   jobWorkflowRef?: string,
+  subjectMatch: 'equals' | 'like' = 'equals',
 ): Record<string, unknown> {
+  const sub = { [SUB_KEY]: subjectList.length === 1 ? subjectList[0] : [...subjectList] };
   return {
     Version: '2012-10-17',
     Statement: [
@@ -59,9 +62,10 @@ export function githubTrustPolicy(
         Condition: {
           StringEquals: {
             [AUD_KEY]: 'sts.amazonaws.com',
-            [SUB_KEY]: subjectList.length === 1 ? subjectList[0] : [...subjectList],
+            ...(subjectMatch === 'equals' ? sub : {}),
             ...(jobWorkflowRef ? { [JOB_WORKFLOW_REF_KEY]: jobWorkflowRef } : {}),
           },
+          ...(subjectMatch === 'like' ? { StringLike: sub } : {}),
         },
       },
     ],

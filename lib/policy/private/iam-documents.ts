@@ -233,15 +233,16 @@ export function allAttachments(view: StackView): Array<{ address: string; policy
 }
 
 /**
- * Which trust rules apply to a role: its `gantry:role` tag (`plan`, `apply`), or its name when it
- * follows Gantry's naming (`<org>-<env>-gh-apply`, `<org>-<env>-gh-plan`). When the two disagree the
+ * Which trust rules apply to a role: its `gantry:role` tag (`plan`, `apply`, `publish`), or its name when it
+ * follows Gantry's naming (`<org>-<env>-gh-apply`, `<org>-<env>-gh-plan`, `<org>-<env>-gh-publish[-<source>]`). When the two disagree the
  * stricter wins, so removing or changing the tag with an override cannot relax the checks.
  */
-export function roleKind(role: ResourceEntry): 'plan' | 'apply' | 'other' {
+export function roleKind(role: ResourceEntry): 'plan' | 'apply' | 'publish' | 'other' {
   const tags = isObject(role.body.tags) ? role.body.tags : {};
   const tag = tags['gantry:role'];
   const name = typeof role.body.name === 'string' ? role.body.name : '';
   if (tag === 'apply' || /-gh-apply$/.test(name)) return 'apply';
+  if (tag === 'publish' || /-gh-publish(-[a-z0-9-]+)?$/.test(name)) return 'publish';
   if (tag === 'plan' || /-gh-plan$/.test(name)) return 'plan';
   return 'other';
 }

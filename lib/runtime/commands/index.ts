@@ -1,19 +1,23 @@
 import type { CommandRegistrar } from '../cli';
 import { registerApply } from './apply';
+import { registerChanged } from './changed';
 import { registerDrift } from './drift';
 import { registerLedger } from './ledger';
 import { registerPlan } from './plan';
 import { registerRuns } from './runs';
 import { registerShow } from './show';
+import { registerVerifyImages } from './verify-images';
 import { registerWorkflows } from './workflows';
 
 export {
   registerApply,
+  registerChanged,
   registerDrift,
   registerLedger,
   registerPlan,
   registerRuns,
   registerShow,
+  registerVerifyImages,
   registerWorkflows,
 };
 export { appConfig, DEFAULT_WORKFLOWS_DIR } from './workflows';
@@ -28,4 +32,6 @@ export const RUNTIME_COMMANDS: readonly CommandRegistrar[] = [
   registerRuns,
   registerLedger,
   registerWorkflows,
+  registerChanged,
+  registerVerifyImages,
 ];

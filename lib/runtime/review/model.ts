@@ -65,7 +65,7 @@ export interface PolicyReview extends ReviewBase {
   /** For trust policies: the trust-policy checker on the planned document (SECURITY.md 1-6). */
   readonly trustFindings?: readonly Pick<TrustPolicyFinding, 'invariant' | 'message'>[];
   /** For trust policies: the rules the checker applied (`plan`, `apply`, `other`). */
-  readonly roleKind?: 'plan' | 'apply' | 'other';
+  readonly roleKind?: 'plan' | 'apply' | 'publish' | 'other';
 }
 
 /** Managed policies attached to a role, user or group (attachment resources, `managed_policy_arns`). */

@@ -7,6 +7,7 @@ import type { EnvironmentConfig, GantryConfig } from '../../config';
 import { GantryConfigError } from '../../core/errors';
 import { IMAGE_TAG_SOURCE } from '../../core/identifiers';
 import { environmentChain, imageTagsParameterName } from '../../core/naming';
+import { PUSH_GATE_JOB, pushGateJob } from './push-gate';
 import {
   awsCredentialsStep,
   deployModeOf,
@@ -26,6 +27,7 @@ const RESOLVE_JOB = 'resolve';
  * Inputs arrive as environment variables, never spliced into the script.
  */
 function resolveScript(config: GantryConfig, auto: readonly string[]): string {
+  const handoff = config.release !== undefined;
   const cases = config.environments.map((env) => {
     const services = env.services.map((s) => s.name).join(' ');
     return `  ${env.name}) services="${services}"; mode="${deployModeOf(env)}" ;;`;
@@ -38,6 +40,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     `  # A push deploys the services of: ${auto.join(', ') || 'none'}, with the image tags in the config.`,
     '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS=""',
     'else',
+    ...(handoff ? HANDOFF_LINES : []),
     '  case "$ENVIRONMENT" in',
     ...cases.map((c) => `  ${c}`),
     '    *) fail "environment \\"$ENVIRONMENT\\" is not configured" ;;',
@@ -80,6 +83,21 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
   ].join('\n');
 }
 
+/**
+ * The `image-published` handoff: `{"environment": "<env>", "tags": {"<service>": "<tag>"}}` becomes the
+ * same inputs as a dispatch (services stack, apply, `service=tag` pairs), checked by the same rules below,
+ * in this job, which holds no credentials: a bad payload fails before any role is assumed.
+ */
+const HANDOFF_LINES = [
+  '  if [ "$EVENT" = repository_dispatch ]; then',
+  '    ENVIRONMENT="$PAYLOAD_ENVIRONMENT" STACK=services ACTION=apply',
+  '    IMAGE_TAGS="$(jq -r \'if type == "object" and length > 0 then to_entries[] | "\\(.key)=\\(if (.value | type) == "string" then .value else "!" end)" else "!" end\' <<< "$PAYLOAD_TAGS")" ||',
+  '      fail "client_payload.tags is not JSON"',
+  '    [ "$IMAGE_TAGS" != "!" ] || fail "client_payload.tags must be an object {\\"<service>\\": \\"<tag>\\"} naming at least one service"',
+  '    IMAGE_TAGS="${IMAGE_TAGS//$\'\\n\'/ }"',
+  '  fi',
+];
+
 /** Runs `gantry plan` then, for `apply`, `gantry apply` of that saved plan, in the same job. */
 const PLAN_APPLY_SCRIPT = [
   'set -euo pipefail',
@@ -121,9 +139,17 @@ const START_BUILD_SCRIPT = [
   '',
 ].join('\n');
 
-function ifFor(env: EnvironmentConfig, auto: readonly string[]): string {
+function ifFor(env: EnvironmentConfig, auto: readonly string[], handoff: boolean): string {
   const dispatched = `github.event_name == 'workflow_dispatch' && inputs.environment == '${env.name}'`;
-  return auto.includes(env.name) ? `github.event_name == 'push' || (${dispatched})` : dispatched;
+  const handedOff = handoff
+    ? ` || (github.event_name == 'repository_dispatch' && github.event.client_payload.environment == '${env.name}')`
+    : '';
+  const manual = handoff ? `(${dispatched})${handedOff}` : dispatched;
+  // With a release, a push deploys an environment only when the push gate says something changed there.
+  const pushed = handoff
+    ? `(github.event_name == 'push' && contains(fromJSON(needs.${RESOLVE_JOB}.outputs.push_deploy), '${env.name}'))`
+    : "github.event_name == 'push'";
+  return auto.includes(env.name) ? `${pushed} || (${dispatched})${handedOff}` : manual;
 }
 
 function applyJob(
@@ -146,7 +172,7 @@ function applyJob(
   const base = {
     name: `${env.name} (${mode === 'deploy-project' ? 'CodeBuild deploy project' : 'gantry apply'})`,
     needs,
-    if: ifFor(env, options.autoDeployEnvironments),
+    if: ifFor(env, options.autoDeployEnvironments, config.release !== undefined),
     environment: env.name,
     concurrency,
   };
@@ -198,11 +224,17 @@ function applyJob(
 }
 
 /** A gate job: bound to its environment, so its reviewers must approve; it runs nothing. */
-function gateJob(env: EnvironmentConfig, gate: string, options: ResolvedOptions, needs: string[]): Yaml {
+function gateJob(
+  env: EnvironmentConfig,
+  gate: string,
+  options: ResolvedOptions,
+  needs: string[],
+  handoff: boolean,
+): Yaml {
   return {
     name: `${gate} (approval gate for ${env.name})`,
     needs,
-    if: ifFor(env, options.autoDeployEnvironments),
+    if: ifFor(env, options.autoDeployEnvironments, handoff),
     environment: gate,
     'runs-on': options.runsOn,
     'timeout-minutes': 5,
@@ -214,8 +246,11 @@ function gateJob(env: EnvironmentConfig, gate: string, options: ResolvedOptions,
 export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Yaml {
   const jobs: Record<string, Yaml> = {};
   const auto = options.autoDeployEnvironments;
+  const gate = config.release !== undefined && auto.length > 0;
+  if (gate) jobs[PUSH_GATE_JOB] = pushGateJob(config, options);
   jobs[RESOLVE_JOB] = {
     name: 'Check the inputs',
+    ...(gate ? { needs: [PUSH_GATE_JOB] } : {}),
     'runs-on': options.runsOn,
     'timeout-minutes': 5,
     permissions: {},
@@ -224,6 +259,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       action: '${{ steps.inputs.outputs.action }}',
       var_args: '${{ steps.inputs.outputs.var_args }}',
       tags_json: '${{ steps.inputs.outputs.tags_json }}',
+      ...(gate ? { push_deploy: `\${{ needs.${PUSH_GATE_JOB}.outputs.deploy || '[]' }}` } : {}),
     },
     steps: [
       {
@@ -235,6 +271,12 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
           STACK: '${{ inputs.stack }}',
           ACTION: '${{ inputs.action }}',
           IMAGE_TAGS: '${{ inputs.image_tags }}',
+          ...(config.release
+            ? {
+                PAYLOAD_ENVIRONMENT: '${{ github.event.client_payload.environment }}',
+                PAYLOAD_TAGS: '${{ toJSON(github.event.client_payload.tags) }}',
+              }
+            : {}),
         },
         run: resolveScript(config, auto),
       },
@@ -251,7 +293,9 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       }
       const needs = previous === RESOLVE_JOB ? [RESOLVE_JOB] : [RESOLVE_JOB, previous];
       jobs[name] =
-        name === env.name ? applyJob(config, env, options, needs) : gateJob(env, name, options, needs);
+        name === env.name
+          ? applyJob(config, env, options, needs)
+          : gateJob(env, name, options, needs, config.release !== undefined);
       previous = name;
     }
   }
@@ -262,10 +306,13 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
     .join(' ');
   return {
     name: 'terraform-apply',
-    'run-name':
-      "${{ github.event_name == 'push' && 'deploy on push' || format('{0} {1}-{2} {3}', inputs.action, inputs.environment, inputs.stack, inputs.image_tags) }}",
+    'run-name': config.release
+      ? "${{ github.event_name == 'push' && 'deploy on push' || github.event_name == 'repository_dispatch' && format('image-published {0}', github.event.client_payload.environment) || format('{0} {1}-{2} {3}', inputs.action, inputs.environment, inputs.stack, inputs.image_tags) }}"
+      : "${{ github.event_name == 'push' && 'deploy on push' || format('{0} {1}-{2} {3}', inputs.action, inputs.environment, inputs.stack, inputs.image_tags) }}",
     on: {
       ...(auto.length > 0 ? { push: { branches: [config.organization.github.defaultBranch] } } : {}),
+      // A source repository hands over published images (see README, "Releases").
+      ...(config.release ? { repository_dispatch: { types: ['image-published'] } } : {}),
       workflow_dispatch: {
         inputs: {
           environment: { description: 'Environment', type: 'choice', required: true, options: names },

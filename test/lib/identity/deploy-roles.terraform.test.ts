@@ -26,7 +26,20 @@ describeWithTerraform('deploy roles under real Terraform', () => {
       const after = (type: string) =>
         changes.filter((c) => c.type === type).map((c) => c.change.after as Record<string, unknown>);
       const roles = after('aws_iam_role').filter((r) => String(r.name).startsWith('acme-staging-gh-'));
-      expect(roles.map((r) => r.name).sort()).toEqual(['acme-staging-gh-apply', 'acme-staging-gh-plan']);
+      expect(roles.map((r) => r.name).sort()).toEqual([
+        'acme-staging-gh-apply',
+        'acme-staging-gh-plan',
+        'acme-staging-gh-publish',
+        'acme-staging-gh-publish-admin',
+      ]);
+      // The publish role trusts the tags in both subject forms; the source repository's only by name.
+      const publish = JSON.parse(
+        roles.find((r) => r.name === 'acme-staging-gh-publish')!.assume_role_policy as string,
+      );
+      expect(publish.Statement[0].Condition.StringLike['token.actions.githubusercontent.com:sub']).toEqual([
+        'repo:acme/platform:ref:refs/tags/v*',
+        'repo:acme@1000001/platform@2000002:ref:refs/tags/v*',
+      ]);
       const apply = JSON.parse(
         roles.find((r) => r.name === 'acme-staging-gh-apply')!.assume_role_policy as string,
       );

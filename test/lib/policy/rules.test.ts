@@ -47,6 +47,23 @@ import {
 } from './fixtures';
 import { recordStackFacts } from '../../../lib/core/record-stack-facts';
 import { DATA_PLANE_READ_ACTIONS, PULL_REQUEST_DENIED_WRITES } from '../../../lib/core/data-plane';
+import { GithubOidcProvider } from '../../../lib/identity/github-oidc-provider';
+import { PublishRoles } from '../../../lib/identity/publish-roles';
+
+/** A compliant publish role (this repository's v* tags, pushing acme/api). */
+function publishRoles(stack: TerraformStack): PublishRoles {
+  const oidcProvider = new GithubOidcProvider(stack, 'oidc', { accountId: ACCOUNT, region: 'eu-west-1' });
+  return new PublishRoles(stack, 'publish', {
+    accountId: ACCOUNT,
+    region: 'eu-west-1',
+    oidcProvider,
+    publisher: {
+      roleName: 'acme-dev-gh-publish',
+      repository: 'acme/platform',
+      repositoryArns: [`arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/acme/api`],
+    },
+  });
+}
 
 const STATE_BUCKET = 'acme-terraform-state';
 const STATE_KEY = `arn:aws:s3:::${STATE_BUCKET}/gantry/dev-foundation.tfstate`;
@@ -352,6 +369,22 @@ const CASES: Record<string, RuleCase> = {
       planRole(stack);
     },
   },
+  'GANTRY-IAM-014': {
+    breaks: 'a publish role that may also read state objects',
+    address: 'aws_iam_role_policy.publish-extra',
+    broken: (stack) => {
+      const roles = publishRoles(stack);
+      new IamRolePolicy(stack, 'publish-extra', {
+        role: roles.publisherRole!.name,
+        policy: policyJson({
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::acme-state/*',
+        }),
+      });
+    },
+    held: (stack) => void publishRoles(stack),
+  },
   'GANTRY-IAM-012': {
     breaks: 'a role pull requests can assume without the Deny of data-plane reads',
     address: 'aws_iam_role.plan-pr',
@@ -551,8 +584,9 @@ describe('policy rules', () => {
     expect(POLICY_RULES.slice(26).map((r) => [r.id, r.invariant])).toEqual([
       ['GANTRY-ELB-001', undefined],
       ['GANTRY-ELB-002', undefined],
+      ['GANTRY-IAM-014', undefined],
     ]);
-    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(28);
+    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(29);
     expect(Object.keys(CASES).sort()).toEqual(POLICY_RULES.map((r) => r.id).sort());
     for (const rule of POLICY_RULES) {
       expect(rule.id).toMatch(/^GANTRY-(IAM|ECR|ECS|CB|LOG|KMS|S3|TF|SEC|ELB)-\d{3}$/);

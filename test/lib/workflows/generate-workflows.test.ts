@@ -114,11 +114,12 @@ function runScript(script: string, env: Record<string, string>, fakes: Record<st
 describe.each(Object.entries(CONFIGS))('workflows of the %s config', (_label, config) => {
   const generated = generateWorkflows(config);
 
-  test('writes the plan, apply and drift workflows', () => {
+  test('writes the plan, apply and drift workflows, and with a release the tag build', () => {
     expect(generated.map((w) => w.fileName)).toEqual([
       'terraform-plan.yml',
       'terraform-apply.yml',
       'terraform-drift.yml',
+      'build-publish.yml',
     ]);
   });
 
@@ -180,9 +181,10 @@ describe.each(Object.entries(CONFIGS))('workflows of the %s config', (_label, co
     }
   });
 
-  test('the apply workflow runs only on dispatch and on pushes to the default branch', () => {
+  test('the apply workflow runs only on dispatch, the image-published handoff and pushes to the default branch', () => {
     const wf = load(config, 'terraform-apply.yml');
-    expect(Object.keys(wf.on).sort()).toEqual(['push', 'workflow_dispatch']);
+    expect(Object.keys(wf.on).sort()).toEqual(['push', 'repository_dispatch', 'workflow_dispatch']);
+    expect(wf.on.repository_dispatch).toEqual({ types: ['image-published'] });
     expect(wf.on.push).toEqual({ branches: ['main'] });
   });
 
@@ -229,7 +231,9 @@ describe('terraform-apply.yml', () => {
 
   test('only the auto-deploy environment (dev) runs on push', () => {
     const wf = load(referenceConfig, 'terraform-apply.yml');
-    expect(wf.jobs.dev.if).toMatch(/^github\.event_name == 'push' \|\|/);
+    expect(wf.jobs.dev.if).toMatch(
+      /^\(github\.event_name == 'push' && contains\(fromJSON\(needs\.resolve\.outputs\.push_deploy\), 'dev'\)\) \|\|/,
+    );
     for (const id of ['staging', 'prod', 'prod-approval']) expect(wf.jobs[id].if).not.toContain("'push'");
   });
 
@@ -237,7 +241,7 @@ describe('terraform-apply.yml', () => {
     const wf = parse(
       generateWorkflows(referenceConfig, { autoDeployEnvironments: [] })[1].content,
     ) as Workflow;
-    expect(Object.keys(wf.on)).toEqual(['workflow_dispatch']);
+    expect(Object.keys(wf.on)).toEqual(['repository_dispatch', 'workflow_dispatch']);
   });
 
   test('dispatch inputs: environment, stack, action, image tags', () => {
@@ -638,5 +642,246 @@ describe('committed workflows', () => {
 
   test('generation is deterministic', () => {
     expect(generateWorkflows(referenceConfig)).toEqual(generateWorkflows(referenceConfig));
+  });
+});
+
+describe('build-publish.yml', () => {
+  const wf = load(referenceConfig, 'build-publish.yml');
+  const build = wf.jobs.build;
+  const stepIndex = (prefix: string) =>
+    build.steps.findIndex((s) => (s.uses ?? '').startsWith(prefix) || (s.name ?? '').startsWith(prefix));
+
+  test('runs on v* tags only, and only with a release configured', () => {
+    expect(wf.on).toEqual({ push: { tags: ['v*'] } });
+    const { release: _release, ...withoutRelease } = referenceConfig;
+    expect(generateWorkflows(withoutRelease).map((w) => w.fileName)).not.toContain('build-publish.yml');
+  });
+
+  test('builds the services with source paths that no source repository publishes, multi-arch, with an SBOM', () => {
+    expect(build.strategy?.matrix.include).toEqual([
+      { service: 'api', context: 'services/api', dockerfile: 'services/api/Dockerfile' },
+      { service: 'worker', context: 'services/worker', dockerfile: 'services/worker/Dockerfile' },
+    ]);
+    const push = build.steps[stepIndex(ACTION_PINS.buildPush.action)];
+    expect(push.with).toMatchObject({ platforms: 'linux/amd64,linux/arm64', push: true, sbom: true });
+    expect(String(push.with?.tags).split('\n')).toEqual(
+      ['111111111111', '222222222222', '333333333333'].map(
+        (a) => `${a}.dkr.ecr.eu-west-1.amazonaws.com/acme/\${{ matrix.service }}:\${{ github.ref_name }}`,
+      ),
+    );
+  });
+
+  test("pushes with each publish environment's publish role, nothing else", () => {
+    const roles = build.steps.filter((s) => s.uses?.startsWith(ACTION_PINS.configureAwsCredentials.action));
+    expect(roles.map((s) => s.with?.['role-to-assume'])).toEqual([
+      'arn:aws:iam::111111111111:role/acme-dev-gh-publish',
+      'arn:aws:iam::222222222222:role/acme-staging-gh-publish',
+      'arn:aws:iam::333333333333:role/acme-prod-gh-publish',
+    ]);
+    expect(build.permissions).toEqual({ contents: 'read', 'id-token': 'write', attestations: 'write' });
+  });
+
+  test('scans (Trivy, Grype) at the configured severity before signing and attesting: a failed scan leaves it unsigned', () => {
+    const order = [
+      ACTION_PINS.buildPush.action,
+      ACTION_PINS.trivy.action,
+      ACTION_PINS.grype.action,
+      'Sign keyless',
+      ACTION_PINS.attestBuildProvenance.action,
+    ].map(stepIndex);
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(build.steps[order[1]].with).toMatchObject({ severity: 'HIGH,CRITICAL', 'exit-code': '1' });
+    expect(build.steps[order[2]].with).toMatchObject({ 'severity-cutoff': 'high', 'fail-build': true });
+    const critical = load(
+      {
+        ...referenceConfig,
+        release: { ...referenceConfig.release, scan: { failOn: 'critical', ignoreUnfixed: true } },
+      },
+      'build-publish.yml',
+    ).jobs.build.steps;
+    expect(critical.find((s) => s.uses?.startsWith(ACTION_PINS.trivy.action))?.with).toMatchObject({
+      severity: 'CRITICAL',
+      'ignore-unfixed': true,
+    });
+  });
+
+  test('the tag check refuses a tag that is not a v* image tag, before any credentials', () => {
+    const check = build.steps[0];
+    expect(check.name).toBe('Check the tag');
+    expect(runScript(check.run!, { TAG: 'v1.4.0' }).status).toBe(0);
+    for (const tag of ['1.4.0', 'v1;rm -rf', 'v' + 'x'.repeat(200)]) {
+      const r = runScript(check.run!, { TAG: tag });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('is not a v* image tag');
+    }
+    expect(stepIndex('Check the tag')).toBeLessThan(stepIndex(ACTION_PINS.configureAwsCredentials.action));
+  });
+
+  test('signs every pushed image by digest', () => {
+    const sign = build.steps[stepIndex('Sign keyless')];
+    const r = runScript(
+      sign.run!,
+      { IMAGES: 'r1/acme/api r2/acme/api', DIGEST: 'sha256:abc' },
+      { cosign: 'echo "cosign $*" >> "$CALLS"' },
+    );
+    expect(r.status).toBe(0);
+    expect(r.calls).toBe(
+      'cosign sign --yes r1/acme/api@sha256:abc\ncosign sign --yes r2/acme/api@sha256:abc\n',
+    );
+  });
+});
+
+describe('the image-published handoff', () => {
+  const apply = load(referenceConfig, 'terraform-apply.yml');
+  const resolve = apply.jobs.resolve;
+  const handoff = (payload: { environment?: unknown; tags?: unknown }) =>
+    runScript(resolve.steps.find((s) => s.run)!.run!, {
+      EVENT: 'repository_dispatch',
+      ENVIRONMENT: '',
+      STACK: '',
+      ACTION: '',
+      IMAGE_TAGS: '',
+      PAYLOAD_ENVIRONMENT: typeof payload.environment === 'string' ? payload.environment : '',
+      PAYLOAD_TAGS: JSON.stringify(payload.tags ?? null),
+    });
+
+  test('a valid payload becomes the services apply of that environment with those tags', () => {
+    const r = handoff({ environment: 'staging', tags: { admin: 'v3.1.0', 'admin-frontend': 'v3.1.0' } });
+    expect(r.status).toBe(0);
+    expect(r.output).toContain('stack=services\naction=apply\n');
+    expect(r.output).toContain('tags_json={"admin":"v3.1.0","admin-frontend":"v3.1.0"}\n');
+  });
+
+  test.each([
+    [
+      'an unknown service',
+      { environment: 'dev', tags: { billing: 'v1' } },
+      'service "billing" is not in dev',
+    ],
+    ['an invalid tag', { environment: 'dev', tags: { admin: 'v1;rm -rf /' } }, 'is not a valid tag'],
+    ['latest', { environment: 'dev', tags: { admin: 'latest' } }, 'latest is mutable'],
+    [
+      'a non-configured environment',
+      { environment: 'qa', tags: { admin: 'v1' } },
+      'environment "qa" is not configured',
+    ],
+    ['no environment', { tags: { admin: 'v1' } }, 'environment "" is not configured'],
+    [
+      'tags that are not an object',
+      { environment: 'dev', tags: ['admin=v1'] },
+      'client_payload.tags must be an object',
+    ],
+    ['no tags', { environment: 'dev', tags: {} }, 'client_payload.tags must be an object'],
+    ['a tag that is not a string', { environment: 'dev', tags: { admin: 3 } }, 'is not a valid tag'],
+    ['a key with a space', { environment: 'dev', tags: { 'admin worker': 'v1' } }, 'write service=tag'],
+  ])('refuses %s before any credentials are requested', (_name, payload, message) => {
+    const r = handoff(payload);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('::error title=Invalid input::');
+    expect(r.stdout).toContain(message);
+    expect(r.output).toBe('');
+  });
+
+  test('the check runs in a job without credentials, which every job that assumes a role needs', () => {
+    expect(resolve.permissions).toEqual({});
+    expect(assumesRole(resolve)).toBe(false);
+    const assuming = Object.entries(apply.jobs).filter(([, j]) => assumesRole(j));
+    expect(assuming.length).toBeGreaterThan(0);
+    for (const [, job] of assuming) {
+      expect(job.needs).toContain('resolve');
+      expect(job.if).toMatch(
+        /github\.event_name == 'repository_dispatch' && github\.event\.client_payload\.environment == '[a-z]+'/,
+      );
+    }
+  });
+
+  test('without a release there is no handoff trigger', () => {
+    const { release: _release, ...withoutRelease } = referenceConfig;
+    const wf = load(withoutRelease, 'terraform-apply.yml');
+    expect(Object.keys(wf.on)).not.toContain('repository_dispatch');
+    expect(JSON.stringify(wf)).not.toContain('client_payload');
+  });
+});
+
+describe('the push gate (with a release)', () => {
+  const apply = load(referenceConfig, 'terraform-apply.yml');
+  const gate = apply.jobs.changes;
+  const step = (prefix: string) => gate.steps.find((s) => (s.name ?? '').startsWith(prefix))!;
+
+  test('every run passes it first; its steps run only on a push, bound to the trusted environment', () => {
+    expect(apply.jobs.resolve.needs).toEqual(['changes']);
+    expect(gate.environment).toBe('gantry');
+    expect(gate.permissions).toEqual({ contents: 'read', checks: 'read' });
+    for (const s of gate.steps) expect(s.if).toBe("github.event_name == 'push'");
+    expect(step('Check out').with).toMatchObject({ 'fetch-depth': 0, 'persist-credentials': false });
+    const { release: _release, ...withoutRelease } = referenceConfig;
+    expect(load(withoutRelease, 'terraform-apply.yml').jobs.changes).toBeUndefined();
+  });
+
+  /** Runs the github-script body against a fake API returning each poll's check runs in turn. */
+  async function checks(
+    polls: Array<Array<{ name: string; status: string; conclusion?: string; details_url?: string }>>,
+  ) {
+    const script = (step("Wait for this commit's own checks").with as { script: string }).script;
+    const log: string[] = [];
+    let failed: string | undefined;
+    let call = 0;
+    const github = {
+      rest: { checks: { listForRef: 'listForRef' } },
+      paginate: async () => polls[Math.min(call++, polls.length - 1)],
+    };
+    const core = { info: (m: string) => log.push(m), setFailed: (m: string) => (failed = m) };
+    const context = { runId: 42, sha: 'abc123', repo: { owner: 'acme', repo: 'platform' } };
+    const immediate = (resolve: () => void) => resolve();
+    const run = new Function(
+      'github',
+      'context',
+      'core',
+      'setTimeout',
+      `return (async () => {${script}})();`,
+    );
+    await run(github, context, core, immediate);
+    return { failed, log, polls: call };
+  }
+  const own = {
+    name: 'resolve',
+    status: 'in_progress',
+    details_url: 'https://github.com/acme/platform/actions/runs/42/job/1',
+  };
+
+  test('waits for the checks to complete and passes when they passed', async () => {
+    const r = await checks([
+      [own, { name: 'lint', status: 'in_progress' }],
+      [own, { name: 'lint', status: 'completed', conclusion: 'success' }],
+    ]);
+    expect(r.failed).toBeUndefined();
+    expect(r.log[0]).toBe('waiting for lint');
+    expect(r.log.at(-1)).toContain('1 check(s) passed');
+  });
+
+  test('a workflow that its path filters skipped (no check run) counts as passed', async () => {
+    const r = await checks([[own]]);
+    expect(r.failed).toBeUndefined();
+    expect(r.log.at(-1)).toContain('0 check(s) passed');
+  });
+
+  test('a failed check blocks the deploy', async () => {
+    const r = await checks([
+      [
+        own,
+        { name: 'lint', status: 'completed', conclusion: 'success' },
+        { name: 'test', status: 'completed', conclusion: 'failure' },
+      ],
+    ]);
+    expect(r.failed).toBe('checks failed on abc123: test (failure); nothing is deployed');
+  });
+
+  test('deploys only the environments where gantry changed names a service', () => {
+    const script = step('What changed').run!;
+    const changed = (services: string) => runScript(script, {}, { npx: `echo '{"services":${services}}'` });
+    expect(changed('["api"]').output).toBe('deploy=["dev"]\n');
+    expect(changed('[]').output).toBe('deploy=[]\n');
+    expect(runScript(script, {}, { npx: 'exit 3' }).status).not.toBe(0);
   });
 });

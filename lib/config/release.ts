@@ -1,0 +1,166 @@
+/**
+ * The release pipeline's configuration: which environments' registries tag builds publish to, which
+ * other repositories hand images over (each for its own services only), and the scanners' gate.
+ */
+import type { ProblemList } from '../core/errors';
+import { show } from '../core/errors';
+import { githubRepositoryProblem } from '../core/identifiers';
+import { MAX_ROLE_NAME_LENGTH, publishRoleName } from '../core/naming';
+
+/** The lowest vulnerability severity that fails the scan gate. */
+export type SeverityThreshold = 'critical' | 'high' | 'medium' | 'low';
+export const SEVERITY_THRESHOLDS: readonly SeverityThreshold[] = ['critical', 'high', 'medium', 'low'];
+
+/** A repository that builds its own images and publishes them here (then fires `image-published`). */
+export interface ReleaseSourceRepository {
+  /** Short lower-case name, part of its publish role's name (`<org>-<env>-gh-publish-<name>`). */
+  readonly name: string;
+  /** `owner/name` of the source repository; its `v*` tags may push. */
+  readonly repository: string;
+  /** The services (configured in every publish environment) whose ECR repositories it may push to. */
+  readonly services: readonly string[];
+}
+
+export interface ReleaseConfig {
+  /**
+   * The environments whose registries tag builds publish to (one publish role each).
+   * @default every environment (each is its own registry account)
+   */
+  readonly publishEnvironments?: readonly string[];
+  /** Repositories that publish their own services' images and hand them over. @default none */
+  readonly sourceRepositories?: readonly ReleaseSourceRepository[];
+  /** The Trivy and Grype gate. @default fail on `high` and above, unfixed findings included */
+  readonly scan?: {
+    /** @default 'high' */
+    readonly failOn?: SeverityThreshold;
+    /** Ignore findings without a fixed version. @default false */
+    readonly ignoreUnfixed?: boolean;
+  };
+}
+
+/** The parts of the configuration the release rules read. */
+interface WithRelease {
+  readonly organization: { readonly name?: string; readonly github?: { readonly repository?: string } };
+  readonly environments: readonly {
+    readonly name: string;
+    readonly services: readonly { readonly name: string }[];
+  }[];
+  readonly release?: ReleaseConfig;
+}
+
+export const SOURCE_NAME = /^[a-z][a-z0-9-]{0,15}$/;
+
+/** The environments a tag build publishes to: `release.publishEnvironments`, or every environment. */
+export function publishEnvironments(config: WithRelease): string[] {
+  const names = config.release?.publishEnvironments;
+  if (names !== undefined) return [...names];
+  return config.environments.map((e) => e?.name);
+}
+
+export function validateRelease(config: WithRelease, problems: ProblemList): void {
+  const release = config.release;
+  if (release === undefined) return;
+  if (typeof release !== 'object' || release === null) {
+    problems.add('release', `${show(release)} is not a release configuration`);
+    return;
+  }
+  const envNames = config.environments.map((e) => e?.name);
+  const allowedEnvs = envNames.map((n) => show(n)).join(', ');
+  (release.publishEnvironments ?? []).forEach((name, i) =>
+    problems.check(
+      envNames.includes(name),
+      `release.publishEnvironments[${i}]`,
+      `${show(name)} is not a configured environment, allowed: ${allowedEnvs}`,
+    ),
+  );
+  if (release.publishEnvironments !== undefined) {
+    problems.check(
+      release.publishEnvironments.length > 0 &&
+        new Set(release.publishEnvironments).size === release.publishEnvironments.length,
+      'release.publishEnvironments',
+      `${show(release.publishEnvironments)} must list at least one environment, each once`,
+    );
+  }
+  const publishTo = publishEnvironments(config).filter((n) => envNames.includes(n));
+  const names = new Set<string>();
+  const repositories = new Set<string>([config.organization?.github?.repository ?? '']);
+  const claimed = new Map<string, string>();
+  (release.sourceRepositories ?? []).forEach((source, i) => {
+    const at = `release.sourceRepositories[${i}]`;
+    if (
+      problems.check(
+        typeof source?.name === 'string' && SOURCE_NAME.test(source.name) && !names.has(source.name),
+        `${at}.name`,
+        `${show(source?.name)} must match ${SOURCE_NAME} and be unique`,
+      )
+    ) {
+      names.add(source.name);
+      for (const env of publishTo) {
+        const role = publishRoleName(config.organization?.name ?? '', env, source.name);
+        problems.check(
+          role.length <= MAX_ROLE_NAME_LENGTH,
+          `${at}.name`,
+          `publish role ${show(role)} has ${role.length} characters, IAM allows ${MAX_ROLE_NAME_LENGTH}; shorten the name`,
+        );
+      }
+    }
+    const repoProblem = githubRepositoryProblem(source?.repository);
+    problems.addIf(`${at}.repository`, repoProblem);
+    if (repoProblem === undefined) {
+      problems.check(
+        !repositories.has(source.repository),
+        `${at}.repository`,
+        `${show(source.repository)} is this configuration's own repository or another source's; each source repository once`,
+      );
+      repositories.add(source.repository);
+    }
+    const services = Array.isArray(source?.services) ? source.services : [];
+    problems.check(
+      services.length > 0,
+      `${at}.services`,
+      `${show(source?.services)} must name at least one service`,
+    );
+    services.forEach((service, j) => {
+      for (const envName of publishTo) {
+        const env = config.environments.find((e) => e.name === envName);
+        const known = (env?.services ?? []).map((s) => s.name);
+        problems.check(
+          known.includes(service),
+          `${at}.services[${j}]`,
+          `${show(service)} is not a service of publish environment ${show(envName)}, allowed: ${known.map((k) => show(k)).join(', ')}`,
+        );
+      }
+      const other = claimed.get(service);
+      problems.check(
+        other === undefined,
+        `${at}.services[${j}]`,
+        `${show(service)} is already published by source ${show(other)}; a service has one source`,
+      );
+      claimed.set(service, source.name);
+    });
+  });
+  const failOn = release.scan?.failOn;
+  if (failOn !== undefined) {
+    problems.check(
+      SEVERITY_THRESHOLDS.includes(failOn),
+      'release.scan.failOn',
+      `${show(failOn)} is not one of ${SEVERITY_THRESHOLDS.map((s) => show(s)).join(', ')}`,
+    );
+  }
+  const ignoreUnfixed = release.scan?.ignoreUnfixed;
+  if (ignoreUnfixed !== undefined) {
+    problems.check(
+      typeof ignoreUnfixed === 'boolean',
+      'release.scan.ignoreUnfixed',
+      `${show(ignoreUnfixed)} must be true or false`,
+    );
+  }
+}
+
+/** The source repository that publishes `service`, if one does. */
+export function sourceOf(
+  release: ReleaseConfig | undefined,
+  service: string,
+): ReleaseSourceRepository | undefined {
+  return (release?.sourceRepositories ?? []).find((s) => s.services.includes(service));
+}
