@@ -1,5 +1,6 @@
 import type { CommandRegistrar } from '../cli';
 import { registerApply } from './apply';
+import { registerBootstrap } from './bootstrap';
 import { registerDrift } from './drift';
 import { registerLedger } from './ledger';
 import { registerPlan } from './plan';
@@ -9,6 +10,7 @@ import { registerWorkflows } from './workflows';
 
 export {
   registerApply,
+  registerBootstrap,
   registerDrift,
   registerLedger,
   registerPlan,
@@ -28,4 +30,5 @@ export const RUNTIME_COMMANDS: readonly CommandRegistrar[] = [
   registerRuns,
   registerLedger,
   registerWorkflows,
+  registerBootstrap,
 ];
