@@ -24,8 +24,8 @@ export interface StateBucketProps extends StateBucketSettings {
  * The Terraform state bucket of one environment: versioned, encrypted by default with its own KMS key
  * (rotation on, alias `<org>-<env>-tfstate`), all four public-access blocks, ACLs disabled, a literal
  * bucket policy that denies any request without TLS and any principal outside the account, noncurrent
- * versions expiring after `noncurrentVersionExpiryDays` (the newest `noncurrentVersionsKept` always
- * kept), and `prevent_destroy` on the bucket and the key. Its name and key alias are those the other
+ * versions expiring after `noncurrentVersionExpiryDays` (the newest `noncurrentVersionsKept` kept
+ * whatever their age, when given), and `prevent_destroy` on the bucket and the key. Its name and key alias are those the other
  * stacks' S3 backends compute (`bootstrapStateBackend`), so neither is typed twice.
  */
 export class StateBucket extends Construct {
@@ -96,8 +96,9 @@ export class StateBucket extends Construct {
             {
               noncurrentDays:
                 props.noncurrentVersionExpiryDays ?? BOOTSTRAP_DEFAULTS.noncurrentVersionExpiryDays,
-              newerNoncurrentVersions:
-                props.noncurrentVersionsKept ?? BOOTSTRAP_DEFAULTS.noncurrentVersionsKept,
+              ...(props.noncurrentVersionsKept === undefined
+                ? {}
+                : { newerNoncurrentVersions: props.noncurrentVersionsKept }),
             },
           ],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],

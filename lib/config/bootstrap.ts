@@ -12,7 +12,7 @@ import { DEFAULT_STATE_KEY_PREFIX, type S3StateBackendConfig } from './state';
 export interface StateBucketSettings {
   /** Days a replaced or deleted state version is kept before it expires (1..3650). @default 90 */
   readonly noncurrentVersionExpiryDays?: number;
-  /** Noncurrent versions always kept, whatever their age (0..100). @default 10 */
+  /** Noncurrent versions always kept, whatever their age (1..100). @default none: each expires by age */
   readonly noncurrentVersionsKept?: number;
 }
 
@@ -39,7 +39,6 @@ export interface BootstrapConfig {
 /** The defaults of `BootstrapConfig`, resolved once. */
 export const BOOTSTRAP_DEFAULTS = {
   noncurrentVersionExpiryDays: 90,
-  noncurrentVersionsKept: 10,
   databaseName: 'gantry',
   engineVersion: '16.6',
   capacity: { minAcu: 0.5, maxAcu: 2 },
@@ -115,9 +114,9 @@ export function bootstrapProblems(
       );
     if (s.noncurrentVersionsKept !== undefined)
       problems.check(
-        integerIn(s.noncurrentVersionsKept, 0, 100),
+        integerIn(s.noncurrentVersionsKept, 1, 100),
         'stateBucket.noncurrentVersionsKept',
-        `${show(s.noncurrentVersionsKept)} must be a whole number from 0 to 100`,
+        `${show(s.noncurrentVersionsKept)} must be a whole number from 1 to 100`,
       );
   }
   const l = bootstrap.ledger;

@@ -87,6 +87,7 @@ export async function bootstrapCommand(env: string, options: BootstrapOptions, i
   };
   const record = (stack: string, action: RunAction, started: Date, finish: FinishRunInput): JournalEntry =>
     journal.record({ ...who, stack, action }, finish, started);
+  // Plans print prior values in clear: their diff is withheld (the summary follows); applies stream.
   const tf = (dir: string, label: string, args: string[], capture = false) =>
     runTerraform(args, {
       dir,
@@ -96,7 +97,7 @@ export async function bootstrapCommand(env: string, options: BootstrapOptions, i
       capture,
       signals: io.signals,
       bin: io.env.GANTRY_TERRAFORM_BIN,
-      withholdDiff: !capture,
+      withholdDiff: !capture && args[0] === 'plan',
       scrub: (line) => redactor.scrub(line),
     });
   const failure = (tail: string) => redactor.scrub(tail).split('\n').slice(-5).join('\n');

@@ -87,7 +87,10 @@ export async function migrateState(target: StateMigrationTarget, io: MigrationIo
       reason: `could not read ${target.remote} (terraform state pull exited ${remote.code}: ${lastLine(remote.tail)}); nothing was migrated`,
     };
   }
-  const existing = remote.stdout.trim() ? (JSON.parse(remote.stdout) as StateFile) : undefined;
+  // With no object at the key, `state pull` prints an empty state (serial 0, no resources).
+  const pulled = remote.stdout.trim() ? (JSON.parse(remote.stdout) as StateFile) : undefined;
+  const existing =
+    pulled && ((pulled.serial ?? 0) > 0 || countStateResources(pulled) > 0) ? pulled : undefined;
   if (existing) {
     return {
       status: 'refused',
