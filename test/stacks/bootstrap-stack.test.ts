@@ -70,9 +70,7 @@ describe('BootstrapStack', () => {
     const rule = (
       only(bootstrap, 'aws_s3_bucket_lifecycle_configuration').rule as Array<Record<string, unknown>>
     )[0];
-    expect(rule.noncurrent_version_expiration).toEqual([
-      { noncurrent_days: 90, newer_noncurrent_versions: 10 },
-    ]);
+    expect(rule.noncurrent_version_expiration).toEqual([{ noncurrent_days: 90 }]);
     expect(
       Object.values(bootstrap.resource?.aws_kms_key ?? {}).map((k) => [k.enable_key_rotation, k.lifecycle]),
     ).toEqual([
