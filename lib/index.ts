@@ -3,6 +3,7 @@
 // blocks. The stack factory is `gantry/stacks`. Only re-exports.
 export * from './core';
 export * from './config';
+export * from './bootstrap';
 export * from './encryption';
 export * from './github';
 export * from './identity';

@@ -2,6 +2,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import {
+  resolveStateBackend,
   stateKey,
   validateEnvironment,
   validateOrganization,
@@ -22,7 +23,8 @@ export interface AwsEnvironmentStackProps {
 /**
  * A stack in one environment's AWS account: its provider refuses any other account
  * (`allowed_account_ids`) and tags everything it creates; its state is local unless the environment
- * names a state bucket, then S3 with a lock file and encryption. The organisation and environment are
+ * names a state bucket (or has a bootstrap stack, whose bucket it then uses), then S3 with a lock file
+ * and encryption. The organisation and environment are
  * validated here too (`createStacks` validates the whole configuration first), so a stack built directly
  * from an unchecked configuration fails the same way. The stack records its facts for the runtime:
  * `kind`, the environment and its approval chain, and `services` (image-tag variables).
@@ -35,7 +37,12 @@ export abstract class AwsEnvironmentStack extends TerraformStack {
     scope: Construct,
     id: string,
     props: AwsEnvironmentStackProps,
-    facts: { readonly kind: string; readonly services?: readonly StackServiceFacts[] },
+    facts: {
+      readonly kind: string;
+      readonly services?: readonly StackServiceFacts[];
+      /** Keep this stack's state local whatever the environment's backend (the bootstrap stack). */
+      readonly localState?: boolean;
+    },
   ) {
     super(scope, id);
     const problems = new ProblemList();
@@ -59,7 +66,12 @@ export abstract class AwsEnvironmentStack extends TerraformStack {
         },
       ],
     });
-    configureBackend(this, id, env.stateBackend, env.region);
+    configureBackend(
+      this,
+      id,
+      facts.localState ? undefined : resolveStateBackend(props.organization.name, env),
+      env.region,
+    );
     const required = env.approval.requiredApprovals;
     recordStackFacts(this, {
       kind: facts.kind,

@@ -9,12 +9,14 @@ import * as path from 'node:path';
 import { publishEnvironments, validateConfig, type GantryConfig } from '../lib/config';
 import { APP_MANIFEST_FILE, APP_MANIFEST_VERSION, type AppManifest } from '../lib/core/app-manifest';
 import { Policy } from '../lib/policy/policy';
+import { BootstrapStack } from './bootstrap-stack';
 import { FoundationStack } from './foundation-stack';
 import { GithubStack } from './github-stack';
 import { ServicesStack } from './services-stack';
 
 export { AwsEnvironmentStack, configureBackend, configureS3Backend, stateKey } from './aws-environment-stack';
 export type { AwsEnvironmentStackProps } from './aws-environment-stack';
+export { BootstrapStack } from './bootstrap-stack';
 export { FoundationStack } from './foundation-stack';
 export { GithubStack, environmentVariables } from './github-stack';
 export { servicesStackScope } from './services-apply-scope';
@@ -26,13 +28,18 @@ export interface GantryStacks {
   /** Per environment name, in deployment order. */
   readonly environments: ReadonlyMap<
     string,
-    { readonly foundation: FoundationStack; readonly services: ServicesStack }
+    {
+      readonly foundation: FoundationStack;
+      readonly services: ServicesStack;
+      /** `<env>-bootstrap`, when the environment has `bootstrap` settings. */
+      readonly bootstrap?: BootstrapStack;
+    }
   >;
 }
 
 /**
- * Every stack of a configuration: `github`, then `<env>-foundation` and `<env>-services` per
- * environment, each checked at synth against the security policy (`Policy.enforce`). The configuration
+ * Every stack of a configuration: `github`, then per environment `<env>-bootstrap` (when it has
+ * `bootstrap` settings), `<env>-foundation` and `<env>-services`, each checked at synth against the security policy (`Policy.enforce`). The configuration
  * is validated first: a bad one throws a `GantryConfigError` listing every problem, and nothing is made.
  * At synth the app also writes `<outdir>/gantry-app.json` (the configuration), from which
  * `gantry workflows` generates this app's workflows.
@@ -41,9 +48,14 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
   validateConfig(config);
   const github = new GithubStack(app, config);
   Policy.enforce(github);
-  const environments = new Map<string, { foundation: FoundationStack; services: ServicesStack }>();
+  const environments = new Map<
+    string,
+    { foundation: FoundationStack; services: ServicesStack; bootstrap?: BootstrapStack }
+  >();
   for (const environment of config.environments) {
     const props = { organization: config.organization, environment };
+    const bootstrap = environment.bootstrap ? new BootstrapStack(app, props) : undefined;
+    if (bootstrap) Policy.enforce(bootstrap);
     const foundation = new FoundationStack(app, {
       ...props,
       ...(config.release && publishEnvironments(config).includes(environment.name)
@@ -53,14 +65,18 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
     const services = new ServicesStack(app, props);
     Policy.enforce(foundation);
     Policy.enforce(services);
-    environments.set(environment.name, { foundation, services });
+    environments.set(environment.name, { foundation, services, ...(bootstrap ? { bootstrap } : {}) });
   }
   writeManifestAtSynth(app, {
     version: APP_MANIFEST_VERSION,
     config,
     stacks: [
       github.node.id,
-      ...[...environments.values()].flatMap((e) => [e.foundation.node.id, e.services.node.id]),
+      ...[...environments.values()].flatMap((e) => [
+        ...(e.bootstrap ? [e.bootstrap.node.id] : []),
+        e.foundation.node.id,
+        e.services.node.id,
+      ]),
     ],
   });
   return { github, environments };

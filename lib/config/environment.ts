@@ -10,6 +10,7 @@ import {
   type ServiceRepositorySettings,
 } from '../registry/service-repository';
 import { validateApproval, type ApprovalConfig } from './approval';
+import { bootstrapProblems, type BootstrapConfig } from './bootstrap';
 import { validateLoadBalancer, type LoadBalancerConfig } from './load-balancer';
 import { validateNetwork, type NetworkConfig } from './network';
 import { validateRunners, type RunnerConfig } from './runners';
@@ -31,8 +32,15 @@ export interface EnvironmentConfig {
   readonly approval: ApprovalConfig;
   /** @default only the repository's default branch */
   readonly deploymentBranches?: DeploymentBranchesConfig;
-  /** @default local state */
+  /** @default local state; with `bootstrap`, the bootstrap stack's bucket (computed, see `resolveStateBackend`) */
   readonly stateBackend?: S3StateBackendConfig;
+  /**
+   * The `<env>-bootstrap` stack: the state bucket (then every other stack of the environment uses it
+   * as its S3 backend) and optionally the ledger's Aurora database. Applied first, by an administrator,
+   * with `gantry bootstrap <env>`.
+   * @default none: no bootstrap stack
+   */
+  readonly bootstrap?: BootstrapConfig;
   readonly network: NetworkConfig;
   /** @default none (then no service may have a port) */
   readonly loadBalancer?: LoadBalancerConfig;
@@ -109,6 +117,8 @@ export function validateEnvironment(
     problems.addAll(at('registry'), serviceRepositorySettingsProblems(env.registry));
   if (env.stateBackend !== undefined)
     problems.addAll(at('stateBackend'), stateBackendProblems(env.stateBackend));
+  if (env.bootstrap !== undefined)
+    problems.addAll(at('bootstrap'), bootstrapProblems(env.bootstrap, organization, env));
   (env.applyPolicyArns ?? []).forEach((arn, i) =>
     problems.check(
       typeof arn === 'string' && MANAGED_POLICY_ARN.test(arn),

@@ -1,4 +1,5 @@
 export * from './approval';
+export * from './bootstrap';
 export * from './environment';
 export * from './gantry-config';
 export * from './load-balancer';

@@ -216,3 +216,32 @@ export function policyIdOf(arn: string): string {
   const match = /^arn:[^:]+:iam::(aws|\d{12}):policy\/(.+)$/.exec(arn);
   return valueId(match ? (match[1] === 'aws' ? match[2] : `${match[1]}-${match[2]}`) : arn);
 }
+
+/** Stack id of an environment's bootstrap stack (state bucket, ledger database): `<env>-bootstrap`. */
+export function bootstrapStackId(env: string): string {
+  return `${env}-bootstrap`;
+}
+
+/**
+ * The state bucket the bootstrap stack creates and every other stack's S3 backend uses:
+ * `<org>-<env>-tfstate-<account>` (bucket names are global, the account id keeps them unique).
+ * At most 21 + 31 + 21 characters: within S3's 63.
+ */
+export function stateBucketName(org: string, env: string, accountId: string): string {
+  return `${org}-${env}-tfstate-${accountId}`;
+}
+
+/** Alias (without `alias/`) of the state bucket's own KMS key: `<org>-<env>-tfstate`. */
+export function stateKeyAlias(org: string, env: string): string {
+  return `${org}-${env}-tfstate`;
+}
+
+/** Aurora cluster holding the ledger: `<org>-<env>-ledger`. */
+export function ledgerClusterName(org: string, env: string): string {
+  return `${org}-${env}-ledger`;
+}
+
+/** Alias (without `alias/`) of the ledger database's KMS key: `<org>-<env>-ledger`. */
+export function ledgerKeyAlias(org: string, env: string): string {
+  return `${org}-${env}-ledger`;
+}

@@ -3,6 +3,7 @@
  * load-balancer rules (not numbered by docs/security.md). Each names the public checks (Checkov,
  * Trivy/Aqua) it corresponds to and checks a stack's final Terraform JSON.
  */
+import { BOOTSTRAP_RULES } from './private/bootstrap-rules';
 import { BROAD_POLICY_RULES } from './private/broad-policy-rules';
 import { IAM_RULES } from './private/iam-rules';
 import { PUBLISH_RULES } from './private/publish-rules';
@@ -17,8 +18,9 @@ export { looksLikeSecretName, TLS12_SECURITY_POLICY } from './private/resource-r
 export { IMAGE_TAG_INTERPOLATION } from './private/terraform-rules';
 
 /**
- * Every rule: ordered by invariant (1..23, then those added after the red-team review: 24..26), then
- * the load-balancer rules (GANTRY-ELB-001, -002), then the publish roles' (GANTRY-IAM-014).
+ * Every rule: ordered by invariant (1..23, then those added after the red-team review: 24..26, then
+ * the bootstrap stack's: 32..33), then the load-balancer rules (GANTRY-ELB-001, -002), then the
+ * publish roles' (GANTRY-IAM-014).
  */
 export const POLICY_RULES: readonly PolicyRule[] = [
   ...IAM_RULES,
@@ -26,6 +28,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   ...TERRAFORM_RULES,
   ...PULL_REQUEST_RULES,
   ...BROAD_POLICY_RULES,
+  ...BOOTSTRAP_RULES,
   ...LOAD_BALANCER_RULES,
   ...PUBLISH_RULES,
 ];

@@ -118,3 +118,19 @@ export type { CliContext, CommandRegistrar } from './cli';
 export type { CliIo } from './session';
 export { RUNTIME_COMMANDS } from './commands';
 export { EXIT, RuntimeError } from './errors';
+export {
+  bootstrapCommand,
+  countStateResources,
+  DEFAULT_JOURNAL_FILE,
+  Journal,
+  journalNote,
+  migrateState,
+  MIGRATION_OVERRIDE_FILE,
+} from './bootstrap';
+export type {
+  BootstrapOptions,
+  JournalEntry,
+  MigrationOutcome,
+  ReplayResult,
+  StateMigrationTarget,
+} from './bootstrap';

@@ -235,6 +235,8 @@ const ENDPOINTS_BY_TYPE: ReadonlyArray<readonly [RegExp, string]> = [
   [/^aws_ssm_/, 'ssm'],
   [/^aws_secretsmanager_/, 'secretsmanager'],
   [/^aws_acm_/, 'acm'],
+  [/^aws_s3_/, 's3'],
+  [/^aws_(rds_|db_)/, 'rds'],
 ];
 
 /** Every endpoint a stack's resource and data types need, plus STS (the account id) and IAM. */

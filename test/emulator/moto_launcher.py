@@ -290,6 +290,57 @@ def iam_update_role_keeps_fields() -> None:
     wrap(IamResponse, "update_role", make)
 
 
+# --- S3 ------------------------------------------------------------------------------------------
+
+
+@patch("S3 bucket policies: a statement applies when its condition holds; Bool and StringNotEquals evaluated")
+def s3_bucket_policy_conditions() -> None:
+    # Stock: only StringEquals is evaluated; a statement with any other operator applies
+    # unconditionally, so a TLS-only Deny (Bool aws:SecureTransport false) denies every request, and
+    # bucket policies are evaluated with no request context at all. Here they see this server's
+    # account as aws:PrincipalAccount (one server is one account) and aws:SecureTransport "true":
+    # the emulator listens on plain HTTP on loopback, standing in for the HTTPS-only endpoint.
+    from moto.iam import policy_conditions
+    from moto.iam.access_control import IAMPolicy
+    from moto.s3.models import FakeBucket
+
+    operations = policy_conditions.CONDITION_OPERATIONS
+    for name in ("Bool", "StringNotEquals"):
+        if name in operations:
+            raise RuntimeError(f"moto evaluates {name} already: drop or re-check the patch")
+
+    def as_list(expected):
+        return [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+
+    operations["Bool"] = lambda expected, actual: str(actual).lower() in [v.lower() for v in as_list(expected)]
+    operations["StringNotEquals"] = lambda expected, actual: actual not in as_list(expected)
+
+    def make(_stock):
+        def get_permission(self, action, resource):
+            # Stock IAMPolicyStatement answers DENIED for any statement whose condition does not
+            # hold, whatever its Effect: here a statement applies only when its condition holds.
+            from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+            if self.policy is None:
+                return PermissionResult.NEUTRAL
+            context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": self.account_id}
+            document = json.loads(self.policy.decode())
+            statements = document["Statement"]
+            statements = statements if isinstance(statements, list) else [statements]
+            applying = [
+                {k: v for k, v in statement.items() if k != "Condition"}
+                for statement in statements
+                if IAMPolicyStatement(statement)._check_conditions(context)
+            ]
+            return IAMPolicy(json.dumps({**document, "Statement": applying})).is_action_permitted(
+                action, resource
+            )
+
+        return get_permission
+
+    wrap(FakeBucket, "get_permission", make)
+
+
 def exit_with_parent(parent_pid: int, max_seconds: float) -> None:
     """Stops the server when the process that started it is gone, or after max_seconds."""
     deadline = time.monotonic() + max_seconds

@@ -1,5 +1,6 @@
 import type { CommandRegistrar } from '../cli';
 import { registerApply } from './apply';
+import { registerBootstrap } from './bootstrap';
 import { registerChanged } from './changed';
 import { registerDrift } from './drift';
 import { registerLedger } from './ledger';
@@ -11,6 +12,7 @@ import { registerWorkflows } from './workflows';
 
 export {
   registerApply,
+  registerBootstrap,
   registerChanged,
   registerDrift,
   registerLedger,
@@ -34,4 +36,5 @@ export const RUNTIME_COMMANDS: readonly CommandRegistrar[] = [
   registerWorkflows,
   registerChanged,
   registerVerifyImages,
+  registerBootstrap,
 ];

@@ -111,7 +111,7 @@ describe('Policy.suppress', () => {
     expect(synthError(stack)).toBe('');
     const json = Policy.finalJson(stack) as { '//': { gantry_policy: unknown } };
     expect(json['//'].gantry_policy).toEqual({
-      rules: 29,
+      rules: 31,
       suppressions: [{ ruleId: 'GANTRY-CB-001', address: 'aws_codebuild_project.project', reason }],
     });
     const result = Policy.check(stack);
@@ -201,7 +201,7 @@ describe('checkStack', () => {
       'GANTRY-LOG-001 aws_cloudwatch_log_group.logs',
       'GANTRY-TF-001 provider.aws',
     ]);
-    expect(result.rulesPassed).toHaveLength(27);
+    expect(result.rulesPassed).toHaveLength(29);
     expect(checkStack(json)).toEqual(result);
   });
 
@@ -242,7 +242,7 @@ describe('synth report', () => {
     const report = JSON.parse(
       fs.readFileSync(path.join(app.outdir, POLICY_REPORT_FILE), 'utf8'),
     ) as PolicyReport;
-    expect(report.rules).toHaveLength(29);
+    expect(report.rules).toHaveLength(31);
     expect(report.rules[0]).toEqual({
       id: 'GANTRY-IAM-001',
       invariant: 1,
@@ -250,8 +250,8 @@ describe('synth report', () => {
       publicChecks: ['CKV_AWS_358', 'CKV_AWS_393'],
     });
     expect(report.stacks.map((s) => [s.stack, s.rulesChecked.length, s.rulesPassed.length])).toEqual([
-      ['second', 29, 28],
-      ['test', 29, 29],
+      ['second', 31, 30],
+      ['test', 31, 31],
     ]);
     expect(report.stacks[0].violations).toEqual([]);
     expect(report.stacks[0].suppressions).toEqual([
@@ -277,7 +277,7 @@ describe('synth report', () => {
     const report = Policy.reportOf(App.of(stack));
     expect(report).toBeDefined();
     expect(Policy.summary(report as PolicyReport)).toEqual([
-      'policy: 1 stacks x 29 rules = 29 checks: 28 passed, 1 suppressed, 0 violated',
+      'policy: 1 stacks x 31 rules = 31 checks: 30 passed, 1 suppressed, 0 violated',
       'policy: test: GANTRY-ECR-001 suppressed on aws_ecr_repository.repo: why not',
     ]);
   });

@@ -19,7 +19,7 @@ describe('the reference configuration under the policy', () => {
       });
       expect(stack.suppressions).toEqual([]);
       expect(stack.rulesPassed).toEqual(stack.rulesChecked);
-      expect(stack.rulesChecked).toHaveLength(29);
+      expect(stack.rulesChecked).toHaveLength(31);
     }
   });
 
@@ -29,7 +29,7 @@ describe('the reference configuration under the policy', () => {
       const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', id, 'cdk.tf.json'), 'utf8')) as {
         '//': { gantry_policy?: unknown };
       };
-      expect(json['//'].gantry_policy).toEqual({ rules: 29, suppressions: [] });
+      expect(json['//'].gantry_policy).toEqual({ rules: 31, suppressions: [] });
     }
   });
 
@@ -43,7 +43,7 @@ describe('the reference configuration under the policy', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(
-      'gantry: policy: 7 stacks x 29 rules = 203 checks: 203 passed, 0 suppressed, 0 violated',
+      'gantry: policy: 7 stacks x 31 rules = 217 checks: 217 passed, 0 suppressed, 0 violated',
     );
     expect(result.stdout).toContain(`gantry: policy report: ${path.join(outdir, POLICY_REPORT_FILE)}`);
     expect(fs.existsSync(path.join(outdir, POLICY_REPORT_FILE))).toBe(true);
@@ -66,7 +66,7 @@ describe('the reference configuration under the policy', () => {
       encoding: 'utf8',
     });
     expect(result.stderr).toBe('');
-    expect(result.stdout).toContain('202 passed, 1 suppressed, 0 violated');
+    expect(result.stdout).toContain('216 passed, 1 suppressed, 0 violated');
     expect(result.stdout).toMatch(
       /gantry: policy: dev-foundation: GANTRY-CB-001 suppressed on aws_codebuild_project\.\S+: privileged mode: builds container images with docker/,
     );

@@ -12,6 +12,8 @@ import { Lb, type LbConfig } from '@cdktf/provider-aws/lib/lb';
 import { LbListener, type LbListenerConfig } from '@cdktf/provider-aws/lib/lb-listener';
 import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { RdsCluster, type RdsClusterConfig } from '@cdktf/provider-aws/lib/rds-cluster';
+import { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
@@ -98,7 +100,7 @@ function service(stack: TerraformStack, assignPublicIp: boolean, platformVersion
   });
 }
 
-function stateBucket(stack: TerraformStack, complete: boolean): S3Bucket {
+function stateBucket(stack: TerraformStack, complete: boolean, sameAccountOnly = true): S3Bucket {
   const bucket = new S3Bucket(stack, 'state', { bucket: STATE_BUCKET, lifecycle: { preventDestroy: true } });
   new S3BucketVersioningA(stack, 'state-versioning', {
     bucket: bucket.id,
@@ -122,14 +124,28 @@ function stateBucket(stack: TerraformStack, complete: boolean): S3Bucket {
   if (complete) {
     new S3BucketPolicy(stack, 'state-tls', {
       bucket: STATE_BUCKET,
-      policy: policyJson({
-        Sid: 'TlsOnly',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 's3:*',
-        Resource: [`arn:aws:s3:::${STATE_BUCKET}`, `arn:aws:s3:::${STATE_BUCKET}/*`],
-        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      }),
+      policy: policyJson(
+        {
+          Sid: 'TlsOnly',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:*',
+          Resource: [`arn:aws:s3:::${STATE_BUCKET}`, `arn:aws:s3:::${STATE_BUCKET}/*`],
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+        ...(sameAccountOnly
+          ? [
+              {
+                Sid: 'ThisAccountOnly',
+                Effect: 'Deny',
+                Principal: '*',
+                Action: 's3:*',
+                Resource: [`arn:aws:s3:::${STATE_BUCKET}`, `arn:aws:s3:::${STATE_BUCKET}/*`],
+                Condition: { StringNotEquals: { 'aws:PrincipalAccount': ACCOUNT } },
+              },
+            ]
+          : []),
+      ),
     });
   }
   new S3BucketLifecycleConfiguration(stack, 'state-lifecycle', {
@@ -144,6 +160,32 @@ function stateBucket(stack: TerraformStack, complete: boolean): S3Bucket {
     ],
   });
   return bucket;
+}
+
+/** An Aurora cluster and its writer, compliant unless `overrides` breaks it. */
+function ledgerCluster(
+  stack: TerraformStack,
+  overrides: Partial<RdsClusterConfig> = {},
+  publiclyAccessible = false,
+): RdsCluster {
+  const cluster = new RdsCluster(stack, 'ledger', {
+    clusterIdentifier: 'acme-dev-ledger',
+    engine: 'aurora-postgresql',
+    masterUsername: 'gantry_admin',
+    manageMasterUserPassword: true,
+    storageEncrypted: true,
+    kmsKeyId: KEY_ARN,
+    deletionProtection: true,
+    lifecycle: { preventDestroy: true },
+    ...overrides,
+  });
+  new RdsClusterInstance(stack, 'ledger-writer', {
+    clusterIdentifier: cluster.id,
+    instanceClass: 'db.serverless',
+    engine: 'aurora-postgresql',
+    publiclyAccessible,
+  });
+  return cluster;
 }
 
 const CERTIFICATE = `arn:aws:acm:eu-west-1:${ACCOUNT}:certificate/0a1d0000-0000-4000-8000-0000000000c1`;
@@ -460,6 +502,18 @@ const CASES: Record<string, RuleCase> = {
     broken: (stack) => stateBucket(stack, false),
     held: (stack) => stateBucket(stack, true),
   },
+  'GANTRY-S3-002': {
+    breaks: 'a state bucket whose policy admits other accounts',
+    address: 'aws_s3_bucket.state',
+    broken: (stack) => stateBucket(stack, true, false),
+    held: (stack) => stateBucket(stack, true),
+  },
+  'GANTRY-RDS-001': {
+    breaks: 'an Aurora cluster without deletion protection',
+    address: 'aws_rds_cluster.ledger',
+    broken: (stack) => ledgerCluster(stack, { deletionProtection: false }),
+    held: (stack) => ledgerCluster(stack),
+  },
   'GANTRY-TF-001': {
     breaks: 'an S3 backend without use_lockfile',
     address: 'terraform.backend.s3',
@@ -580,16 +634,20 @@ const GATED_FACTS = {
 describe('policy rules', () => {
   test('there is one rule per SECURITY.md invariant, then the unnumbered load-balancer rules, each with a case below', () => {
     const numbered = POLICY_RULES.filter((r) => r.invariant !== undefined);
-    expect(numbered.map((r) => r.invariant)).toEqual(Array.from({ length: 26 }, (_, i) => i + 1));
-    expect(POLICY_RULES.slice(26).map((r) => [r.id, r.invariant])).toEqual([
+    expect(numbered.map((r) => r.invariant)).toEqual([
+      ...Array.from({ length: 26 }, (_, i) => i + 1),
+      32,
+      33,
+    ]);
+    expect(POLICY_RULES.slice(28).map((r) => [r.id, r.invariant])).toEqual([
       ['GANTRY-ELB-001', undefined],
       ['GANTRY-ELB-002', undefined],
       ['GANTRY-IAM-014', undefined],
     ]);
-    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(29);
+    expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(31);
     expect(Object.keys(CASES).sort()).toEqual(POLICY_RULES.map((r) => r.id).sort());
     for (const rule of POLICY_RULES) {
-      expect(rule.id).toMatch(/^GANTRY-(IAM|ECR|ECS|CB|LOG|KMS|S3|TF|SEC|ELB)-\d{3}$/);
+      expect(rule.id).toMatch(/^GANTRY-(IAM|ECR|ECS|CB|LOG|KMS|S3|TF|SEC|ELB|RDS)-\d{3}$/);
       expect(rule.title.length).toBeGreaterThan(10);
     }
   });
@@ -1094,6 +1152,27 @@ describe('rule details', () => {
     );
     expect(violations(stack)).toEqual([
       expect.objectContaining({ ruleId: 'GANTRY-SEC-002', found: 'environment variable TF_LOG = "DEBUG"' }),
+    ]);
+  });
+});
+
+describe('GANTRY-RDS-001 details', () => {
+  const ids = (build: (s: TerraformStack) => unknown) =>
+    violations(policyStack((s) => void build(s))).map((v) => [v.ruleId, v.address, v.expected]);
+
+  test('a literal master password, unencrypted storage and a public writer each break it', () => {
+    expect(
+      ids((s) => ledgerCluster(s, { manageMasterUserPassword: false, masterPassword: 'hunter2hunter2' })),
+    ).toContainEqual(['GANTRY-RDS-001', 'aws_rds_cluster.ledger', 'manage_master_user_password = true']);
+    expect(ids((s) => ledgerCluster(s, { storageEncrypted: false }))).toContainEqual([
+      'GANTRY-RDS-001',
+      'aws_rds_cluster.ledger',
+      'storage_encrypted = true',
+    ]);
+    expect(ids((s) => ledgerCluster(s, {}, true))).toContainEqual([
+      'GANTRY-RDS-001',
+      'aws_rds_cluster_instance.ledger-writer',
+      'publicly_accessible = false',
     ]);
   });
 });

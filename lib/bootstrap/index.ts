@@ -1,0 +1,2 @@
+export * from './ledger-database';
+export * from './state-bucket';

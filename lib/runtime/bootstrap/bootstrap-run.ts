@@ -1,0 +1,244 @@
+/**
+ * `gantry bootstrap <env>`: day zero of an environment, run by an administrator. Plans and applies
+ * `<env>-bootstrap` (state bucket, ledger database) with its local state; then moves the local state
+ * of every other stack of the environment that has one into the S3 backend (`state-migration.ts`),
+ * refusing where a remote state exists already. Every run is written to the local journal first (the
+ * ledger may not exist yet), and the journal is replayed into the ledger once it is reachable: the
+ * one of `GANTRY_LEDGER_URL`, else the `ledger_url` the bootstrap stack outputs, else the project's
+ * PGlite ledger. Idempotent: run it again to replay what could not be replayed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { bootstrapStackId } from '../../core/naming';
+import { readRunContext } from '../context';
+import { EXIT, RuntimeError } from '../errors';
+import {
+  describeLedgerUrl,
+  openLedger,
+  DEFAULT_LEDGER_DIR,
+  type FinishRunInput,
+  type RunAction,
+} from '../ledger';
+import { summarizePlan } from '../plan-summary';
+import { envRedactor, oneLine, terraformVersion, type CliIo } from '../session';
+import { resolveStack, synthesize } from '../stack';
+import { runTerraform } from '../terraform';
+import { DEFAULT_JOURNAL_FILE, Journal, type JournalEntry } from './journal';
+import { migrateState, readLocalState } from './state-migration';
+
+export interface BootstrapOptions {
+  /** The synthesized app. @default $CDKTF_OUTDIR or cdktf.out */
+  readonly outdir?: string;
+  /** `false`: use `outdir` as it is. @default synthesize first */
+  readonly synth?: boolean;
+  /** Where the stacks' local state files are (`<stack>.tfstate`). @default .gantry/state */
+  readonly stateDir?: string;
+  /** The journal of runs made before the ledger exists. @default $GANTRY_JOURNAL or .gantry/journal.jsonl */
+  readonly journal?: string;
+}
+
+const PLAN_FILE = 'gantry-bootstrap.tfplan';
+
+interface S3BackendBlock {
+  readonly bucket?: string;
+  readonly key?: string;
+}
+
+/** The S3 backend of a synthesized stack, if it has one. */
+function s3BackendOf(dir: string): S3BackendBlock | undefined {
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')) as {
+    terraform?: { backend?: { s3?: S3BackendBlock } };
+  };
+  return json.terraform?.backend?.s3;
+}
+
+export async function bootstrapCommand(env: string, options: BootstrapOptions, io: CliIo): Promise<number> {
+  const write = io.out;
+  const outdir = path.resolve(io.cwd, options.outdir ?? io.env.CDKTF_OUTDIR ?? 'cdktf.out');
+  if (options.synth !== false) synthesize(outdir, { cwd: io.cwd, env: io.env, write });
+  const stackId = bootstrapStackId(env);
+  const stacksDir = path.join(outdir, 'stacks');
+  if (!fs.existsSync(path.join(stacksDir, stackId, 'cdk.tf.json'))) {
+    throw new RuntimeError(
+      `environment ${JSON.stringify(env)}: no ${stackId} stack in ${outdir}; give the environment bootstrap settings (bootstrap: {} in its configuration, see the README's runbook) and synthesize`,
+    );
+  }
+  const bootstrap = resolveStack(stackId, { outdir, synth: false }, { cwd: io.cwd, env: io.env, write });
+  if (bootstrap.factsProblem) throw new RuntimeError(bootstrap.factsProblem);
+  const journal = new Journal(
+    path.resolve(io.cwd, options.journal ?? io.env.GANTRY_JOURNAL ?? DEFAULT_JOURNAL_FILE),
+  );
+  const context = readRunContext(io.env, io.cwd);
+  const tfVersion = terraformVersion(io.env);
+  const redactor = envRedactor(io.env);
+  const who = {
+    environment: env,
+    commitSha: context.commitSha,
+    ref: context.ref,
+    actor: context.actor,
+    ciRunId: context.ciRunId,
+    ciRunAttempt: context.ciRunAttempt,
+    ciRunUrl: context.ciRunUrl,
+    roleArn: context.roleArn,
+    accountId: bootstrap.facts?.accountId ?? context.accountId,
+    terraformVersion: tfVersion,
+    host: context.host,
+    pid: context.pid,
+  };
+  const record = (stack: string, action: RunAction, started: Date, finish: FinishRunInput): JournalEntry =>
+    journal.record({ ...who, stack, action }, finish, started);
+  // Plans print prior values in clear: their diff is withheld (the summary follows); applies stream.
+  const tf = (dir: string, label: string, args: string[], capture = false) =>
+    runTerraform(args, {
+      dir,
+      env: io.env,
+      label,
+      write,
+      capture,
+      signals: io.signals,
+      bin: io.env.GANTRY_TERRAFORM_BIN,
+      withholdDiff: !capture && args[0] === 'plan',
+      scrub: (line) => redactor.scrub(line),
+    });
+  const failure = (tail: string) => redactor.scrub(tail).split('\n').slice(-5).join('\n');
+
+  // 1. The bootstrap stack: init, plan, apply the saved plan (local state).
+  const planStarted = new Date();
+  const dir = bootstrap.dir;
+  const init = await tf(dir, `${stackId} init`, ['init', '-input=false', '-no-color']);
+  const plan =
+    init.code === 0
+      ? await tf(dir, `${stackId} plan`, [
+          'plan',
+          '-input=false',
+          '-no-color',
+          '-detailed-exitcode',
+          `-out=${PLAN_FILE}`,
+        ])
+      : init;
+  if (plan.code !== 0 && plan.code !== 2) {
+    record(stackId, 'plan', planStarted, {
+      status: 'failed',
+      exitCode: plan.code,
+      errorSummary: failure(plan.tail),
+    });
+    throw new RuntimeError(
+      `${stackId}: terraform ${init.code !== 0 ? 'init' : 'plan'} failed (exit ${plan.code}); nothing was applied`,
+    );
+  }
+  const shown = await tf(dir, `${stackId} show`, ['show', '-json', PLAN_FILE], true);
+  const summary = summarizePlan(shown.stdout, { protectedAddresses: bootstrap.protectedAddresses });
+  const counts = summary.counts;
+  record(stackId, 'plan', planStarted, { status: 'planned', exitCode: plan.code, counts });
+  write(
+    `[${stackId}] plan: ${counts.create} to create, ${counts.update} to update, ${counts.replace} to replace, ${counts.delete} to destroy`,
+  );
+  if (plan.code === 2) {
+    const applyStarted = new Date();
+    const apply = await tf(dir, `${stackId} apply`, ['apply', '-input=false', '-no-color', PLAN_FILE]);
+    record(stackId, 'apply', applyStarted, {
+      status: apply.code === 0 ? 'applied' : 'failed',
+      exitCode: apply.code,
+      counts,
+      ...(apply.code === 0 ? {} : { errorSummary: failure(apply.tail) }),
+    });
+    if (apply.code !== 0) throw new RuntimeError(`${stackId}: terraform apply failed (exit ${apply.code})`);
+  } else {
+    write(`[${stackId}] no changes: the bootstrap stack is up`);
+  }
+  fs.rmSync(path.join(dir, PLAN_FILE), { force: true });
+
+  // 2. The other stacks of the environment: local state into the S3 backend.
+  const stateDir = path.resolve(io.cwd, options.stateDir ?? path.join('.gantry', 'state'));
+  let refused = 0;
+  let failed = 0;
+  for (const other of fs.readdirSync(stacksDir).sort()) {
+    if (other === stackId || !fs.existsSync(path.join(stacksDir, other, 'cdk.tf.json'))) continue;
+    const stack = resolveStack(other, { outdir, synth: false }, { cwd: io.cwd, env: io.env, write });
+    if (stack.environment !== env) continue;
+    const localStateFile = path.join(stateDir, `${other}.tfstate`);
+    if (!readLocalState(localStateFile)) {
+      write(`[${other}] no local state in ${localStateFile}: nothing to migrate`);
+      continue;
+    }
+    const backend = s3BackendOf(stack.dir);
+    if (!backend) {
+      write(`[${other}] its backend is local (the environment names no state bucket): not migrated`);
+      continue;
+    }
+    const remote = `s3://${backend.bucket}/${backend.key}`;
+    const started = new Date();
+    const outcome = await migrateState(
+      { stack: other, dir: stack.dir, localStateFile, remote },
+      { env: io.env, write, signals: io.signals },
+    );
+    if (outcome.status === 'migrated') {
+      write(
+        `[${other}] state moved to ${remote}: ${outcome.resources} resources; the local file is now ${outcome.movedTo}`,
+      );
+      record(other, 'apply', started, {
+        status: 'applied',
+        exitCode: 0,
+        note: `state migration: ${outcome.resources} resources from the local state to ${remote}`,
+      });
+    } else if (outcome.status === 'refused') {
+      refused += 1;
+      io.err(`gantry: ${other}: refused: ${outcome.reason}`);
+      record(other, 'apply', started, {
+        status: 'refused',
+        exitCode: EXIT.refused,
+        errorSummary: `state migration refused: ${outcome.reason}`,
+      });
+    } else {
+      failed += 1;
+      io.err(`gantry: ${other}: state migration failed: ${outcome.reason}`);
+      record(other, 'apply', started, {
+        status: 'failed',
+        exitCode: EXIT.failure,
+        errorSummary: `state migration failed: ${outcome.reason}`,
+      });
+    }
+  }
+
+  // 3. The journal into the ledger, once each.
+  await replayJournal(journal, dir, io, tf);
+  if (failed > 0) return EXIT.failure;
+  return refused > 0 ? EXIT.refused : EXIT.ok;
+}
+
+/** The ledger to replay into: `GANTRY_LEDGER_URL`, else the stack's `ledger_url` output, else the project's PGlite. */
+async function replayJournal(
+  journal: Journal,
+  dir: string,
+  io: CliIo,
+  tf: (dir: string, label: string, args: string[], capture?: boolean) => ReturnType<typeof runTerraform>,
+): Promise<void> {
+  const pending = journal.pending().length;
+  if (pending === 0) return;
+  let url = io.env.GANTRY_LEDGER_URL || undefined;
+  if (!url) {
+    const out = await tf(dir, 'outputs', ['output', '-json'], true);
+    const outputs =
+      out.code === 0 ? (JSON.parse(out.stdout || '{}') as Record<string, { value?: unknown }>) : {};
+    url = typeof outputs.ledger_url?.value === 'string' ? outputs.ledger_url.value : undefined;
+  }
+  const target = url ?? `pglite:${path.join(io.cwd, DEFAULT_LEDGER_DIR)}`;
+  try {
+    const ledger = await openLedger(target);
+    try {
+      await ledger.migrate();
+      const result = await journal.replay(ledger);
+      io.out(
+        `[journal] ${result.replayed.length} run(s) recorded in the ledger (${describeLedgerUrl(target)})${
+          result.alreadyThere.length ? `, ${result.alreadyThere.length} were there already` : ''
+        }`,
+      );
+    } finally {
+      await ledger.close();
+    }
+  } catch (error) {
+    io.err(
+      `gantry: warning: the ledger (${describeLedgerUrl(target)}) is not reachable yet (${oneLine(error)}); ${pending} run(s) stay in ${journal.file} and are recorded by the next \`gantry bootstrap\` of this environment`,
+    );
+  }
+}

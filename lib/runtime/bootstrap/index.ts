@@ -1,0 +1,3 @@
+export * from './bootstrap-run';
+export * from './journal';
+export * from './state-migration';

@@ -1,0 +1,26 @@
+import { bootstrapCommand } from '../bootstrap/bootstrap-run';
+import type { CommandRegistrar } from '../cli';
+
+export const registerBootstrap: CommandRegistrar = (program, cli) => {
+  program
+    .command('bootstrap')
+    .argument('<env>', 'environment name, e.g. dev')
+    .description(
+      "day zero, as an administrator: plan and apply <env>-bootstrap (state bucket, ledger database) with local state, then move every other stack's local state of <env> into the S3 backend, never over an existing remote state; runs are journaled locally and recorded in the ledger once it is reachable",
+    )
+    .option('--outdir <dir>', 'synthesized app (default: $CDKTF_OUTDIR or cdktf.out)')
+    .option('--no-synth', 'never synthesize; use the synthesized app as it is')
+    .option('--state-dir <dir>', "where the stacks' local state files are (default: .gantry/state)")
+    .option(
+      '--journal <file>',
+      'journal of the runs made before the ledger exists (default: $GANTRY_JOURNAL or .gantry/journal.jsonl)',
+    )
+    .action(
+      async (
+        env: string,
+        opts: { outdir?: string; synth?: boolean; stateDir?: string; journal?: string },
+      ) => {
+        cli.setExit(await bootstrapCommand(env, opts, cli.io));
+      },
+    );
+};
