@@ -28,7 +28,7 @@ describe('gantry ledger migrate and verify', () => {
     const first = await gantry(['ledger', 'migrate'], env());
     expect(first.code).toBe(0);
     expect(first.stdout.split('\n').slice(0, 2)).toEqual([
-      'ledger: schema at version 2',
+      'ledger: schema at version 3',
       'ledger: role gantry_writer created (granted by postgres):',
     ]);
     expect(first.stdout).toContain('  no DELETE, no TRUNCATE, no chain columns');
