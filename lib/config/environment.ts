@@ -10,6 +10,7 @@ import {
   type ServiceRepositorySettings,
 } from '../registry/service-repository';
 import { validateApproval, type ApprovalConfig } from './approval';
+import { releaseProblems, type DeployConfig, type NotificationsConfig } from './release';
 import { validateLoadBalancer, type LoadBalancerConfig } from './load-balancer';
 import { validateNetwork, type NetworkConfig } from './network';
 import { validateRunners, type RunnerConfig } from './runners';
@@ -65,6 +66,10 @@ export interface EnvironmentConfig {
   readonly githubSecrets?: Readonly<Record<string, { readonly terraformVariable: string }>>;
   /** Retention of the log groups Gantry creates, in days. @default 90 */
   readonly logRetentionDays?: number;
+  /** Who hears how each `gantry deploy` ended. @default none */
+  readonly notifications?: NotificationsConfig;
+  /** How `gantry deploy` follows rollouts. @default 15 s polls, 30 minute timeouts */
+  readonly deploy?: DeployConfig;
 }
 
 /** Environment names: also stack-id prefixes and IAM role name parts. */
@@ -140,4 +145,5 @@ export function validateEnvironment(
     );
   }
   validateServices(env, organization, problems);
+  releaseProblems(env, problems);
 }

@@ -1,5 +1,6 @@
 /** The services of an environment: what each runs (`FargateServiceSettings`), its name and image tag. */
 import type { ProblemList } from '../core/errors';
+import { serviceVerifyProblems, type ServiceVerifyConfig } from './release';
 import { GantryConfigError, show } from '../core/errors';
 import { imageTagProblem } from '../core/identifiers';
 import { executionRoleName, taskRoleName } from '../core/naming';
@@ -22,6 +23,8 @@ export interface ServiceConfig extends FargateServiceSettings {
   readonly name: string;
   /** The image tag deployed by default (Terraform variable `image_tag_<name>`); never `latest`. */
   readonly imageTag: string;
+  /** The external check `gantry deploy` and `gantry verify` run after the rollout. @default none */
+  readonly verify?: ServiceVerifyConfig;
 }
 
 /** The parts of an environment the service rules read. */
@@ -52,7 +55,9 @@ export function validateServices(env: WithServices, organization: string, proble
       );
     names.add(service.name);
     problems.addIf(`${path}.imageTag`, imageTagProblem(service.imageTag));
-    problems.addAll(path, fargateServiceSettingsProblems(service.name, service));
+    const { verify, ...settings } = service;
+    problems.addAll(path, fargateServiceSettingsProblems(service.name, settings));
+    if (verify !== undefined) serviceVerifyProblems(`${path}.verify`, verify, problems);
     for (const roleName of [taskRoleName, executionRoleName]) {
       try {
         roleName(organization, env.name, service.name);

@@ -6,7 +6,7 @@
  * One database per block: every test uses its own environment.
  */
 import { SqlLedger } from '../../lib/runtime/ledger/sql-ledger';
-import { EnvironmentBusyError, type DeploymentRecord } from '../../lib/runtime/ledger';
+import { EnvironmentBusyError, type DeploymentRecord, type Ledger } from '../../lib/runtime/ledger';
 import type { SqlDriver } from '../../lib/runtime/ledger/driver';
 import { denied, type SecurityBackend, type SecurityDatabase } from './ledger-security-contract';
 
@@ -24,8 +24,8 @@ const insertDeployment = (driver: SqlDriver, runId: string, environment: string,
   );
 
 /** A deploy of `services` (name -> tag) that ends with every row at `end`. */
-async function deploy(
-  ledger: SqlLedger,
+export async function recordDeploy(
+  ledger: Ledger,
   environment: string,
   commitSha: string,
   services: Record<string, string>,
@@ -149,7 +149,7 @@ export function describeDeploymentsContract(name: string, backend: () => Securit
       const apply = await writer.startRun({ stack: 'race-services', action: 'apply', environment: 'race' });
       await writer.finishRun(apply.id, { status: 'applied', exitCode: 0 });
       // Another environment deploys meanwhile.
-      await deploy(writer, 'race-other', SHA_A, { api: 't' }, 'verified');
+      await recordDeploy(writer, 'race-other', SHA_A, { api: 't' }, 'verified');
       await writer.finishRun(winner.run.id, { status: 'canceled', exitCode: 130 });
       const next = await writer.startDeploy({
         stack: 'race-services',
@@ -161,7 +161,7 @@ export function describeDeploymentsContract(name: string, backend: () => Securit
     });
 
     test('the database refuses to delete, rewrite, move backwards, or insert a deployment outside a running deploy', async () => {
-      const [done] = await deploy(writer, 'd3', SHA_A, { api: 'sha-1' }, 'verified');
+      const [done] = await recordDeploy(writer, 'd3', SHA_A, { api: 'sha-1' }, 'verified');
       const { run, deployments } = await writer.startDeploy({
         stack: 'd3-services',
         action: 'deploy',
@@ -229,8 +229,8 @@ export function describeDeploymentsContract(name: string, backend: () => Securit
     });
 
     test('a rolled-back commit is blocked until acknowledged once; the last good version is the one before; verify sees an edited row', async () => {
-      const good = await deploy(writer, 'd4', SHA_A, { api: 'sha-a', web: 'sha-a' }, 'verified');
-      const bad = await deploy(writer, 'd4', SHA_B, { api: 'sha-b', web: 'sha-b' }, 'rolled_back');
+      const good = await recordDeploy(writer, 'd4', SHA_A, { api: 'sha-a', web: 'sha-a' }, 'verified');
+      const bad = await recordDeploy(writer, 'd4', SHA_B, { api: 'sha-b', web: 'sha-b' }, 'rolled_back');
       expect((await writer.blockingDeployments('d4', SHA_B)).map((d) => d.service).sort()).toEqual([
         'api',
         'web',

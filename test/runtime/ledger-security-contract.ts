@@ -56,7 +56,11 @@ async function finishedRun(ledger: SqlLedger, stack: string, i = 0): Promise<Run
 }
 
 /** The database's error for a statement, as `code: message`. */
-export async function denied(driver: SqlDriver, sql: string, params: (string | null)[] = []): Promise<string> {
+export async function denied(
+  driver: SqlDriver,
+  sql: string,
+  params: (string | null)[] = [],
+): Promise<string> {
   const error = (await driver.query(sql, params).then(
     () => null,
     (e: unknown) => e,

@@ -7,6 +7,7 @@ import { openLedger, PgliteDriver, type ChainReport } from '../../lib/runtime/le
 import { SqlLedger } from '../../lib/runtime/ledger/sql-ledger';
 import { cleanEnv } from './env';
 import { gantry, tempDir } from './helpers';
+import { describeReleaseCli } from './release-cli-contract';
 
 const dir = tempDir('verify-cli-ledger');
 const env = () => cleanEnv(process.env, { GANTRY_LEDGER_URL: `pglite:${dir}` });
@@ -119,3 +120,6 @@ describe('gantry ledger migrate and verify', () => {
     );
   });
 });
+
+// After the chain tests above: its rows would change their link counts.
+describeReleaseCli(dir);

@@ -3,6 +3,7 @@ import { registerApply } from './apply';
 import { registerDrift } from './drift';
 import { registerLedger } from './ledger';
 import { registerPlan } from './plan';
+import { registerRelease } from './release';
 import { registerRuns } from './runs';
 import { registerShow } from './show';
 import { registerWorkflows } from './workflows';
@@ -12,6 +13,7 @@ export {
   registerDrift,
   registerLedger,
   registerPlan,
+  registerRelease,
   registerRuns,
   registerShow,
   registerWorkflows,
@@ -26,6 +28,7 @@ export const RUNTIME_COMMANDS: readonly CommandRegistrar[] = [
   registerDrift,
   registerShow,
   registerRuns,
+  registerRelease,
   registerLedger,
   registerWorkflows,
 ];

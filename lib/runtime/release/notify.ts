@@ -13,6 +13,8 @@ export interface WebhookConfig {
   readonly url: string;
   /** `json`: Gantry's event; `slack`: `{"text": ...}` (Slack and Discord-compatible webhooks). @default json */
   readonly format?: 'json' | 'slack';
+  /** How results name it, e.g. the variable holding the URL. @default the URL's origin */
+  readonly name?: string;
 }
 
 export interface NotificationConfig {
@@ -84,7 +86,11 @@ export async function notify(
   const text = redactor.scrub(renderEvent(event, mode === 'condensed'));
   const results: NotificationResult[] = [];
   for (const hook of config.webhooks ?? []) {
-    const channel = `webhook ${safeUrl(hook.url)}`;
+    const channel = `webhook ${hook.name ?? safeUrl(hook.url)}`;
+    if (!hook.url) {
+      results.push({ channel, ok: false, detail: 'no URL: the variable holding it is not set' });
+      continue;
+    }
     const body =
       hook.format === 'slack'
         ? { text }

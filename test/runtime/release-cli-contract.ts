@@ -1,0 +1,119 @@
+/**
+ * `gantry status`, `gantry ledger ack --environment --commit` and the refusals of `gantry deploy`
+ * that happen before anything reaches AWS or Terraform (a stack without release facts, a blocked
+ * commit), on a PGlite ledger directory: what an operator sees, and the exit codes. Run by
+ * `ledger-verify-cli.test.ts` on its ledger directory (a PGlite directory costs seconds to create).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openLedger, type Ledger } from '../../lib/runtime/ledger';
+import { RELEASE_FACTS_KEY } from '../../lib/core/release-facts';
+import { recordDeploy } from './deployments-contract';
+import { cleanEnv } from './env';
+import { gantry, PROD_FACTS, terraformDir } from './helpers';
+
+const BAD = 'b'.repeat(40);
+
+export function describeReleaseCli(dir: string): void {
+  const env = (extra: NodeJS.ProcessEnv = {}) =>
+    cleanEnv(process.env, { GANTRY_LEDGER_URL: `pglite:${dir}`, ...extra });
+
+  async function withLedger<T>(fn: (ledger: Ledger) => Promise<T>): Promise<T> {
+    const ledger = await openLedger(`pglite:${dir}`);
+    try {
+      await ledger.migrate();
+      return await fn(ledger);
+    } finally {
+      await ledger.close();
+    }
+  }
+
+  const releaseFacts = {
+    version: 1,
+    region: 'eu-west-1',
+    cluster: 'acme-prod',
+    services: [{ name: 'api', ecsService: 'api', migrationTaskDefinition: null, verify: null }],
+    notifications: null,
+    deploy: null,
+  };
+
+  describe('gantry status, deploy refusals and ledger ack of a commit', () => {
+    beforeAll(async () => {
+      await withLedger(async (ledger) => {
+        await recordDeploy(ledger, 'prod', 'a'.repeat(40), { api: 'v1' }, 'verified');
+        await recordDeploy(ledger, 'prod', BAD, { api: 'v2' }, 'rolled_back');
+        await recordDeploy(ledger, 'dev', 'c'.repeat(40), { api: 'v3' }, 'verified');
+      });
+    });
+
+    test('status --json shows the live tag per service per environment, and a newer rolled-back deploy beside it', async () => {
+      const json = await gantry(['status', '--json'], env());
+      expect(json.code).toBe(0);
+      const rows = JSON.parse(json.stdout) as {
+        environment: string;
+        imageTag: string;
+        latestTag: string;
+        latestStatus: string;
+        verified: boolean;
+      }[];
+      expect(rows.map((r) => [r.environment, r.imageTag, r.verified, r.latestTag, r.latestStatus])).toEqual([
+        ['dev', 'v3', true, 'v3', 'verified'],
+        ['prod', 'v1', true, 'v2', 'rolled_back'],
+      ]);
+    });
+
+    test('deploy refuses (exit 3) a stack without release facts, and a blocked commit with a refused row; ack unblocks it', async () => {
+      const noFacts = terraformDir({}, 'prod-services', PROD_FACTS);
+      const missing = await gantry(['deploy', 'prod', '--dir', noFacts], env({ GANTRY_COMMIT_SHA: BAD }));
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toMatch(/^gantry: stack prod-services: it has no release facts/);
+
+      // The release facts in a file of their own beside the stack facts (a synthesized stack has both in cdk.tf.json).
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
+      );
+      const blocked = await gantry(
+        ['deploy', 'prod', '--dir', stackDir, '--json'],
+        env({ GANTRY_COMMIT_SHA: BAD }),
+      );
+      expect(blocked.code).toBe(3);
+      const result = JSON.parse(blocked.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result.outcome).toBe('refused');
+      expect(result.reason).toMatch(
+        /^commit b{12} is blocked in prod: its deploy \(run .*\) ended rolled_back \(api: verify: 503\)/,
+      );
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({
+          action: 'deploy',
+          status: 'refused',
+          commitSha: BAD,
+          exitCode: 3,
+        });
+      });
+
+      const args = [
+        'ledger',
+        'ack',
+        '--environment',
+        'prod',
+        '--commit',
+        BAD,
+        '--reason',
+        'fixed the health check path',
+      ];
+      const acked = await gantry(args, env({ GANTRY_ACTOR: 'octocat' }));
+      expect(acked.code).toBe(0);
+      expect(acked.stdout).toBe(`ledger: commit ${BAD} unblocked in prod by octocat (api v2 rolled_back)`);
+      const both = await gantry(
+        ['ledger', 'ack', 'x', '--commit', BAD, '--environment', 'prod', '--reason', 'whatever'],
+        env(),
+      );
+      expect(both.code).toBe(1);
+      expect(both.stderr).toBe(
+        'gantry: ledger ack: give either <run-id>, or --environment <env> with --commit <sha>',
+      );
+    });
+  });
+}
