@@ -2,10 +2,16 @@
  * `gantry status`, `gantry ledger ack --environment --commit` and the refusals of `gantry deploy`
  * that happen before anything reaches AWS or Terraform (a stack without release facts, a blocked
  * commit), on a PGlite ledger directory: what an operator sees, and the exit codes. Run by
- * `ledger-verify-cli.test.ts` on its ledger directory (a PGlite directory costs seconds to create).
+ * `ledger-verify-cli.test.ts` on its ledger directory (a PGlite directory costs seconds to create). With
+ * Terraform on PATH, one deploy end to end: real plan and apply of a local stack, ECS at the wire level.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describeWithTerraform } from '../terraform-harness';
 import { openLedger, type Ledger } from '../../lib/runtime/ledger';
 import { RELEASE_FACTS_KEY } from '../../lib/core/release-facts';
 import { recordDeploy } from './deployments-contract';
@@ -114,6 +120,89 @@ export function describeReleaseCli(dir: string): void {
       expect(both.stderr).toBe(
         'gantry: ledger ack: give either <run-id>, or --environment <env> with --commit <sha>',
       );
+    });
+
+    describeWithTerraform('gantry deploy on real Terraform', () => {
+      const ecs = mockClient(ECSClient);
+      let server: http.Server;
+      let base = '';
+      beforeAll(async () => {
+        server = http.createServer((_req, res) => res.writeHead(200).end('ok'));
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      });
+      afterAll(async () => {
+        ecs.restore();
+        await new Promise((resolve) => server.close(resolve));
+      });
+
+      test('plans and applies the new tag through the guards, follows ECS, verifies, and records every step', async () => {
+        const stackDir = terraformDir(
+          {
+            variable: { image_tag_api: { type: 'string', default: 'v1' } },
+            resource: { terraform_data: { api: { input: '${var.image_tag_api}' } } },
+          },
+          'dev-services',
+          { services: [{ name: 'api', imageTagVariable: 'image_tag_api' }] },
+        );
+        const facts = {
+          ...releaseFacts,
+          cluster: 'acme-dev',
+          services: [{ ...releaseFacts.services[0], verify: { url: `${base}/health`, bodyMatch: 'ok' } }],
+        };
+        fs.writeFileSync(
+          path.join(stackDir, 'release.tf.json'),
+          JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: facts } }),
+        );
+        ecs.on(DescribeServicesCommand).resolves({
+          services: [
+            {
+              serviceName: 'api',
+              deployments: [
+                {
+                  status: 'PRIMARY',
+                  taskDefinition: 'arn:aws:ecs:eu-west-1:111111111111:task-definition/acme-dev-api:2',
+                  rolloutState: 'COMPLETED',
+                  runningCount: 1,
+                  desiredCount: 1,
+                },
+              ],
+            },
+          ],
+        });
+        const commit = 'd'.repeat(40);
+        const result = await gantry(
+          ['deploy', 'dev', '--dir', stackDir, '--tag', 'api=v2', '--poll-interval', '0.001', '--json'],
+          env({ GANTRY_COMMIT_SHA: commit, GANTRY_ACTOR: 'octocat' }),
+        );
+        expect(result.code).toBe(0);
+        const outcome = JSON.parse(result.stdout) as {
+          outcome: string;
+          deployments: { service: string; imageTag: string; status: string; taskDefinition: string }[];
+        };
+        expect(outcome.outcome).toBe('verified');
+        expect(outcome.deployments.map((d) => [d.service, d.imageTag, d.status])).toEqual([
+          ['api', 'v2', 'verified'],
+        ]);
+        expect(result.stderr).toContain(
+          '[rollout] api: COMPLETED, running 1/1, failed tasks 0 (acme-dev-api:2)',
+        );
+        expect(result.stderr).toContain('[verify] api: status 200, body matches /ok/ (try 1/30)');
+        // Terraform really applied the tag.
+        const state = JSON.parse(fs.readFileSync(path.join(stackDir, 'terraform.tfstate'), 'utf8')) as {
+          resources: { instances: { attributes: { input: { value: string } } }[] }[];
+        };
+        expect(state.resources[0].instances[0].attributes.input.value).toBe('v2');
+        await withLedger(async (ledger) => {
+          const runs = await ledger.listRuns({ stack: 'dev-services', limit: 3 });
+          // Newest first: the deploy run was written first and closed last.
+          expect(runs.map((r) => [r.action, r.status, r.commitSha])).toEqual([
+            ['apply', 'applied', commit],
+            ['plan', 'planned', commit],
+            ['deploy', 'succeeded', commit],
+          ]);
+        });
+      });
     });
   });
 }

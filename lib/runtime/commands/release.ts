@@ -125,7 +125,7 @@ function releaseDeps(
     // Plan and apply the services stack with these tags: every guard of `gantry plan|apply` holds.
     apply: async (tags) => {
       const vars = Object.entries(tags).map(([s, t]) => `${imageTagVariableName(s)}=${t}`);
-      const io: CliIo = { ...cli.io, out: flags.json ? cli.io.err : cli.io.out };
+      const io: CliIo = { ...cli.io, out: flags.json ? cli.io.err : cli.io.out, ledger };
       const planned = await planOrDrift('plan', stack.stack, { dir: stack.dir, synth: false, var: vars }, io);
       if (planned !== EXIT.ok)
         return { ok: false, exitCode: planned, reason: `gantry plan ${stack.stack} exited ${planned}` };
