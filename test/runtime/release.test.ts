@@ -354,6 +354,30 @@ describe('gantry deploy', () => {
     );
   });
 
+  test('a rollout that never completes times out (fail closed): rolled back, and the rollback says the old version is not healthy either', async () => {
+    script = {
+      api: [
+        [
+          dep('api:11', { rolloutState: 'IN_PROGRESS', runningCount: 1 }),
+          dep('api:10', { status: 'ACTIVE' }),
+        ],
+      ],
+    };
+    const t = target('v6');
+    const result = await deploy(
+      { ...t, services: t.services.filter((s) => s.name === 'api') },
+      { commitSha: SHA('6'), automatic: true },
+      deps(),
+      { ...FAST, rollout: { pollIntervalMs: 1, timeoutMs: 10 } },
+    );
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+    expect(result.reason).toMatch(
+      /^rollout api timeout: timed out: IN_PROGRESS, running 1\/2, failed tasks 0 \(api:11\); rolled back, but the previous version is not healthy: api timeout$/,
+    );
+    expect(healthHits).toBe(0);
+    expect(applied.map((a) => a.purpose)).toEqual(['deploy', 'rollback']);
+  });
+
   test('a deploy while another holds the environment is refused with a refused row', async () => {
     const held = await ledger.startDeploy({
       stack: 'prod-services',
