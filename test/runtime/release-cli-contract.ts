@@ -154,15 +154,16 @@ export function describeReleaseCli(dir: string): void {
           path.join(stackDir, 'release.tf.json'),
           JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: facts } }),
         );
-        ecs.on(DescribeServicesCommand).resolves({
+        // Before the apply ECS runs revision 1; after it, revision 2, completed.
+        const running = (revision: number) => ({
           services: [
             {
               serviceName: 'api',
               deployments: [
                 {
                   status: 'PRIMARY',
-                  taskDefinition: 'arn:aws:ecs:eu-west-1:111111111111:task-definition/acme-dev-api:2',
-                  rolloutState: 'COMPLETED',
+                  taskDefinition: `arn:aws:ecs:eu-west-1:111111111111:task-definition/acme-dev-api:${revision}`,
+                  rolloutState: 'COMPLETED' as const,
                   runningCount: 1,
                   desiredCount: 1,
                 },
@@ -170,6 +171,7 @@ export function describeReleaseCli(dir: string): void {
             },
           ],
         });
+        ecs.on(DescribeServicesCommand).resolvesOnce(running(1)).resolves(running(2));
         const commit = 'd'.repeat(40);
         const result = await gantry(
           ['deploy', 'dev', '--dir', stackDir, '--tag', 'api=v2', '--poll-interval', '0.001', '--json'],

@@ -87,14 +87,26 @@ function mockEcs(): void {
   }));
 }
 
-/** A rollout of `name` from revision `from` to `to` that completes after one look in progress. */
+/**
+ * A rollout of `name` from revision `from` to `to`: the look before the apply, one look in progress,
+ * completed; then, should the deploy roll back, the look before that apply and its completed rollout.
+ */
 const completes = (name: string, from: number, to: number): Deployment[][] => [
+  [dep(`${name}:${from}`)],
   [
     dep(`${name}:${to}`, { rolloutState: 'IN_PROGRESS', runningCount: 1 }),
     dep(`${name}:${from}`, { status: 'ACTIVE' }),
   ],
   [dep(`${name}:${to}`)],
+  [dep(`${name}:${to}`)],
+  [dep(`${name}:${to + 1}`)],
 ];
+
+/** A new ECS script, from its first state. */
+function play(next: Record<string, Deployment[][]>): void {
+  script = next;
+  for (const k of Object.keys(step)) delete step[k];
+}
 
 let ledger: Ledger;
 const applied: { tags: Record<string, string>; purpose: string }[] = [];
@@ -167,8 +179,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   mockEcs();
-  script = {};
-  for (const k of Object.keys(step)) delete step[k];
+  play({});
   applied.length = 0;
   hooks.length = 0;
   runTasks.length = 0;
@@ -181,7 +192,7 @@ beforeEach(() => {
 
 describe('gantry deploy', () => {
   test('a deploy that completes: rows deployed then verified; verify passes on the 3rd try; routine notice is condensed, no secret', async () => {
-    script = { api: completes('api', 1, 2), worker: completes('worker', 1, 2) };
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
     let tries = 0;
     health = () => (++tries < 3 ? 503 : 200);
     const result = await deploy(
@@ -218,8 +229,9 @@ describe('gantry deploy', () => {
   });
 
   test('a rollout the circuit breaker rolls back ends rolled_back, re-applies the previous tags, exits 1; the commit is then refused', async () => {
-    script = {
+    play({
       api: [
+        [dep('api:2')],
         [
           dep('api:3', { rolloutState: 'IN_PROGRESS', runningCount: 0, failedTasks: 2 }),
           dep('api:2', { status: 'ACTIVE' }),
@@ -233,10 +245,11 @@ describe('gantry deploy', () => {
             runningCount: 0,
           }),
         ],
+        [dep('api:2')],
         [dep('api:4')],
       ],
-      worker: [[dep('worker:3')], [dep('worker:4')]],
-    };
+      worker: [[dep('worker:2')], [dep('worker:3')], [dep('worker:3')], [dep('worker:4')]],
+    });
     const result = await deploy(
       target('v2'),
       { commitSha: SHA('2'), actor: 'octocat', automatic: true },
@@ -280,7 +293,7 @@ describe('gantry deploy', () => {
     expect(applied).toHaveLength(2);
     // Acknowledged: the commit deploys again.
     await ledger.ackCommit('prod', SHA('2'), 'octocat', 'the task role was fixed in the foundation stack');
-    script = { api: completes('api', 4, 5), worker: completes('worker', 4, 5) };
+    play({ api: completes('api', 4, 5), worker: completes('worker', 4, 5) });
     const acked = await deploy(target('v2'), { commitSha: SHA('2'), automatic: true }, deps(), FAST);
     expect(acked).toMatchObject({ exitCode: 0, outcome: 'verified' });
     // After a rollback this deploy is a recovery: the full message.
@@ -288,7 +301,9 @@ describe('gantry deploy', () => {
   });
 
   test('a migration that exits 1 fails the deploy before verify, and rolls back', async () => {
-    script = { api: completes('api', 5, 6), worker: completes('worker', 5, 6) };
+    // The migration reads the service's network settings: one more look at api before the rollback.
+    const api = completes('api', 5, 6);
+    play({ api: [...api.slice(0, 4), ...api.slice(3)], worker: completes('worker', 5, 6) });
     migrationExit = 1;
     const t = target('v3');
     const services = t.services.map((s) =>
@@ -313,7 +328,7 @@ describe('gantry deploy', () => {
   });
 
   test('verify against a server answering 503 rolls back; a failing webhook is recorded, never fails the deploy', async () => {
-    script = { api: completes('api', 7, 8), worker: completes('worker', 7, 8) };
+    play({ api: completes('api', 7, 8), worker: completes('worker', 7, 8) });
     let calls = 0;
     health = () => (++calls <= 3 ? 503 : 200); // v4 gets 3 tries of 503; the rolled-back v2 then answers 200
     hookStatus = 500;
@@ -333,7 +348,7 @@ describe('gantry deploy', () => {
 
   test('rollback --to a run re-applies that run’s verified tags, then verifies; status shows what runs where', async () => {
     const first = (await ledger.listDeployments({ environment: 'prod', status: 'verified' })).at(-1);
-    script = { api: completes('api', 9, 10), worker: completes('worker', 9, 10) };
+    play({ api: completes('api', 9, 10), worker: completes('worker', 9, 10) });
     const result = await rollback(target('v9'), { actor: 'octocat', automatic: false }, deps(), {
       ...FAST,
       toRunId: first?.runId,
@@ -355,14 +370,15 @@ describe('gantry deploy', () => {
   });
 
   test('a rollout that never completes times out (fail closed): rolled back, and the rollback says the old version is not healthy either', async () => {
-    script = {
+    play({
       api: [
+        [dep('api:10')],
         [
           dep('api:11', { rolloutState: 'IN_PROGRESS', runningCount: 1 }),
           dep('api:10', { status: 'ACTIVE' }),
         ],
       ],
-    };
+    });
     const t = target('v6');
     const result = await deploy(
       { ...t, services: t.services.filter((s) => s.name === 'api') },
@@ -372,10 +388,32 @@ describe('gantry deploy', () => {
     );
     expect(result).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
     expect(result.reason).toMatch(
-      /^rollout api timeout: timed out: IN_PROGRESS, running 1\/2, failed tasks 0 \(api:11\); rolled back, but the previous version is not healthy: api timeout$/,
+      /^rollout api timeout: timed out: IN_PROGRESS, running 1\/2, failed tasks 0 \(api:11\); rolled back, but the previous version is not healthy: api rolled_back$/,
     );
     expect(healthHits).toBe(0);
     expect(applied.map((a) => a.purpose)).toEqual(['deploy', 'rollback']);
+  });
+
+  test('a deployment rolled back before the first look is never taken for the new version', async () => {
+    const failed = dep('api:21', {
+      status: 'ACTIVE',
+      rolloutState: 'FAILED',
+      rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+      runningCount: 0,
+    });
+    play({ api: [[dep('api:20')], [dep('api:20'), failed], [dep('api:20')], [dep('api:22')]] });
+    const t = target('v7');
+    const result = await deploy(
+      { ...t, services: t.services.filter((s) => s.name === 'api') },
+      { commitSha: SHA('7'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+    expect(result.reason).toMatch(
+      /^rollout api rolled_back: ECS runs api:20 as before the apply: ECS deployment circuit breaker: tasks failed to start\.; rolled back to api v\d+$/,
+    );
+    expect(result.verify).toEqual([]);
   });
 
   test('a deploy while another holds the environment is refused with a refused row', async () => {

@@ -13,7 +13,7 @@ import type { Redactor } from '../redaction';
 import { EXIT } from '../errors';
 import { runMigration, type MigrationResult } from './migrate';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
-import { followRollouts, type PollOptions } from './rollout';
+import { followRollouts, primaryTaskDefinitions, type PollOptions } from './rollout';
 import { verifyCheck, type VerifyCheck, type VerifyOptions, type VerifyResult } from './verify';
 
 export interface ReleaseService {
@@ -319,6 +319,7 @@ async function release(
               .join(', ')
       }`,
     );
+    const before = await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed));
     const applied = await deps.apply(plan.tags, plan.action);
     if (!applied.ok) {
       const reason = `apply ${applied.exitCode === EXIT.refused ? 'refused' : 'failed'}: ${applied.reason ?? `exit ${applied.exitCode}`}`;
@@ -332,7 +333,7 @@ async function release(
     }
     if (plan.changed.length === 0) return finish(EXIT.ok, 'no_changes', null, null);
 
-    const failure = await lifecycle(deps, target, plan.changed, options, move, migrations, verified);
+    const failure = await lifecycle(deps, target, plan.changed, before, options, move, migrations, verified);
     if (failure === null) {
       for (const s of plan.changed) {
         await move(s.name, s.verify ? { status: 'verified' } : { status: 'deployed', final: true });
@@ -359,6 +360,7 @@ async function lifecycle(
   deps: ReleaseDeps,
   target: ReleaseTarget,
   services: readonly ReleaseService[],
+  before: ReadonlyMap<string, string | null>,
   options: ReleaseOptions,
   move: (service: string, update: Parameters<Ledger['updateDeployment']>[1]) => Promise<void>,
   migrations: MigrationResult[],
@@ -367,7 +369,7 @@ async function lifecycle(
   const outcomes = await followRollouts(
     deps.ecs,
     target.cluster,
-    services.map((s) => ({ service: s.name, ecsService: s.ecsService })),
+    targetsOf(services).map((t) => ({ ...t, before: before.get(t.service) ?? null })),
     { ...options.rollout, progress: deps.progress },
   );
   for (const o of outcomes) {
@@ -419,6 +421,7 @@ async function rollBack(
   deps.progress(
     `[rollback] ${target.environment}: re-applying ${plan.changed.map((s) => `${s.name} ${tags[s.name]}`).join(', ')}`,
   );
+  const before = await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed));
   const applied = await deps.apply(tags, 'rollback');
   if (!applied.ok) {
     const reason = `${failure}; rollback apply failed: ${applied.reason ?? `exit ${applied.exitCode}`}`;
@@ -429,7 +432,7 @@ async function rollBack(
   const outcomes = await followRollouts(
     deps.ecs,
     target.cluster,
-    back.map((s) => ({ service: s.name, ecsService: s.ecsService })),
+    targetsOf(back).map((t) => ({ ...t, before: before.get(t.service) ?? null })),
     { ...options.rollout, progress: deps.progress },
   );
   const stuck = outcomes.filter((o) => o.state !== 'completed');
@@ -455,6 +458,9 @@ async function rollBack(
   for (const s of plan.changed) await move(s.name, { status: 'rolled_back', reason });
   return ['rolled_back', reason, 'rollback'];
 }
+
+const targetsOf = (services: readonly ReleaseService[]) =>
+  services.map((s) => ({ service: s.name, ecsService: s.ecsService }));
 
 /** True when the environment's previous deploy run failed or rolled back: this one is a recovery. */
 async function recovering(ledger: Ledger, environment: string, runId: string): Promise<boolean> {

@@ -16,6 +16,12 @@ export interface RolloutTarget {
   readonly ecsService: string;
   /** The task definition the apply set; when unknown, the PRIMARY deployment's at the first look. */
   readonly taskDefinition?: string | null;
+  /**
+   * The PRIMARY task definition before the apply (`primaryTaskDefinitions`). When it is PRIMARY at the
+   * first look, the new deployment was rolled back already (or the apply did not change the service):
+   * never taken for the new version.
+   */
+  readonly before?: string | null;
 }
 
 export interface RolloutOutcome {
@@ -133,6 +139,22 @@ function judge(
   const deployments = service.deployments ?? [];
   const primary = deployments.find((d) => d.status === 'PRIMARY');
   if (expected.get(target.service) === null && primary?.taskDefinition) {
+    if (target.before && primary.taskDefinition === target.before) {
+      const other = deployments.find((d) => d.taskDefinition !== target.before);
+      return {
+        ...base,
+        taskDefinition: other?.taskDefinition ?? null,
+        running: primary.runningCount ?? 0,
+        desired: primary.desiredCount ?? 0,
+        failedTasks: other?.failedTasks ?? 0,
+        state: 'rolled_back',
+        reason:
+          `ECS runs ${shortTd(primary.taskDefinition)} as before the apply: ` +
+          (other?.rolloutStateReason ??
+            newestEvent(service) ??
+            'the new deployment was rolled back, or the apply did not change the service'),
+      };
+    }
     expected.set(target.service, primary.taskDefinition);
   }
   const wanted = expected.get(target.service) ?? null;
@@ -172,4 +194,24 @@ function judge(
 
 function newestEvent(service: Service): string | undefined {
   return service.events?.[0]?.message;
+}
+
+/** Each service's PRIMARY task definition now (before an apply); null for a service that does not exist yet. */
+export async function primaryTaskDefinitions(
+  ecs: ECSClient,
+  cluster: string,
+  targets: readonly { service: string; ecsService: string }[],
+): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (let i = 0; i < targets.length; i += 10) {
+    const batch = targets.slice(i, i + 10);
+    const described = await ecs.send(
+      new DescribeServicesCommand({ cluster, services: batch.map((t) => t.ecsService) }),
+    );
+    for (const t of batch) {
+      const service = described.services?.find((s) => s.serviceName === t.ecsService);
+      out.set(t.service, service?.deployments?.find((d) => d.status === 'PRIMARY')?.taskDefinition ?? null);
+    }
+  }
+  return out;
 }
