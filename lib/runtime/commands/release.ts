@@ -104,7 +104,11 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
       migrationTaskDefinition: s.migrationTaskDefinition,
       verify: s.verify,
     })),
-    notifications: { webhooks, routine: facts.notifications?.routine },
+    notifications: {
+      webhooks,
+      routine: facts.notifications?.routine,
+      ...(facts.notifications?.snsTopicArn ? { sns: { topicArn: facts.notifications.snsTopicArn } } : {}),
+    },
   };
   return { stack, facts, target, context, redactor };
 }
