@@ -30,8 +30,6 @@ export interface WebhookNotificationConfig {
 
 export interface NotificationsConfig {
   readonly webhooks?: readonly WebhookNotificationConfig[];
-  /** An SNS topic the outcome is published to (the deploy's role needs `sns:Publish` on it). @default none */
-  readonly snsTopicArn?: string;
   /** A routine successful deploy (no migration, no recovery). @default condensed */
   readonly routine?: 'full' | 'condensed' | 'none';
 }
@@ -121,13 +119,6 @@ export function releaseProblems(
           `${show(hook.format)} is not "json" or "slack"`,
         );
     });
-    if (n.snsTopicArn !== undefined)
-      problems.check(
-        typeof n.snsTopicArn === 'string' &&
-          /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(n.snsTopicArn),
-        `${env.name}.notifications.snsTopicArn`,
-        `${show(n.snsTopicArn)} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)`,
-      );
     if (n.routine !== undefined)
       problems.check(
         ['full', 'condensed', 'none'].includes(n.routine),

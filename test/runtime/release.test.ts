@@ -16,7 +16,6 @@ import {
   type Deployment,
   type RunTaskCommandInput,
 } from '@aws-sdk/client-ecs';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { openLedger, type Ledger } from '../../lib/runtime/ledger';
 import { Redactor } from '../../lib/runtime/redaction';
@@ -24,8 +23,6 @@ import { deploy, rollback, type ReleaseDeps, type ReleaseTarget } from '../../li
 import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
 
 const ecsMock = mockClient(ECSClient);
-const snsMock = mockClient(SNSClient);
-const TOPIC = 'arn:aws:sns:eu-west-1:111111111111:acme-prod-deploys';
 const SECRET = 'hunter2-webhook-token-0123456789';
 const SHA = (c: string) => c.repeat(40);
 const FAST = { rollout: { pollIntervalMs: 1 }, migration: { pollIntervalMs: 1 }, verify: { intervalMs: 1 } };
@@ -149,7 +146,6 @@ function target(tag: string, over: Partial<ReleaseTarget> = {}): ReleaseTarget {
         { url: `${base}/hook/${SECRET}`, format: 'json' },
         { url: `${base}/slack`, format: 'slack' },
       ],
-      sns: { topicArn: TOPIC },
     },
     ...over,
   };
@@ -177,16 +173,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  ecsMock.restore();
-  snsMock.restore();
   await ledger?.close();
   await new Promise((resolve) => server?.close(resolve));
 });
 
 beforeEach(() => {
   mockEcs();
-  snsMock.reset();
-  snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
   play({});
   applied.length = 0;
   hooks.length = 0;
@@ -234,23 +226,6 @@ describe('gantry deploy', () => {
       text: `:white_check_mark: deployed to prod ${SHA('1').slice(0, 12)} by octocat: api v1, worker v1`,
     });
     expect(JSON.stringify(hooks.map((h) => h.body))).not.toContain(SECRET);
-    // And the SNS topic: the same text, the kind and environment as attributes.
-    expect(snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        TopicArn: TOPIC,
-        Subject: `:white_check_mark: deployed to prod ${SHA('1').slice(0, 12)} by octocat: api v1, worker v1`,
-        Message: `:white_check_mark: deployed to prod ${SHA('1').slice(0, 12)} by octocat: api v1, worker v1`,
-        MessageAttributes: {
-          kind: { DataType: 'String', StringValue: 'success' },
-          environment: { DataType: 'String', StringValue: 'prod' },
-        },
-      },
-    ]);
-    expect(result.notifications.map((n) => [n.channel.replace(SECRET, '<secret>'), n.ok])).toEqual([
-      [expect.stringMatching(/^webhook http:\/\/127\.0\.0\.1:\d+\/\.\.\.$/), true],
-      [expect.stringMatching(/^webhook http:\/\/127\.0\.0\.1:\d+\/\.\.\.$/), true],
-      [`sns ${TOPIC}`, true],
-    ]);
   });
 
   test('a rollout the circuit breaker rolls back ends rolled_back, re-applies the previous tags, exits 1; the commit is then refused', async () => {
@@ -357,9 +332,6 @@ describe('gantry deploy', () => {
     let calls = 0;
     health = () => (++calls <= 3 ? 503 : 200); // v4 gets 3 tries of 503; the rolled-back v2 then answers 200
     hookStatus = 500;
-    snsMock
-      .on(PublishCommand)
-      .rejects(new Error('AuthorizationError: not authorized to perform SNS:Publish'));
     const result = await deploy(target('v4'), { commitSha: SHA('4'), automatic: true }, deps(), FAST);
     expect(result).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
     expect(result.reason).toMatch(
@@ -368,7 +340,6 @@ describe('gantry deploy', () => {
     expect(result.notifications.map((n) => [n.ok, n.detail])).toEqual([
       [false, 'HTTP 500'],
       [false, 'HTTP 500'],
-      [false, 'AuthorizationError: not authorized to perform SNS:Publish'],
     ]);
     const run = await ledger.getRun(result.runId as string);
     expect(run?.note).toMatch(/^notification webhook http:\/\/127\.0\.0\.1:\d+\/\.\.\. failed: HTTP 500; /);

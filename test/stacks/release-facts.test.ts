@@ -68,7 +68,6 @@ test('a bad check, webhook or poll setting fails validation naming the field, th
       ),
       notifications: {
         webhooks: [{ urlEnv: 'https://hooks.slack.com/services/T0/B0/x' }],
-        snsTopicArn: 'deploys',
         routine: 'loud' as never,
       },
       deploy: { rolloutTimeoutSeconds: -1 },
@@ -79,7 +78,6 @@ test('a bad check, webhook or poll setting fails validation naming the field, th
     'prod.services[0].verify.bodyMatch: "(" is not a regular expression',
     'prod.services[0].verify.retries: 0 must be an integer from 1 to 1000',
     'prod.notifications.webhooks[0].urlEnv: "https://hooks.slack.com/services/T0/B0/x" must name an environment variable (A-Z, 0-9, _) holding the URL; the URL is a secret and never goes in the config',
-    'prod.notifications.snsTopicArn: "deploys" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)',
     'prod.notifications.routine: "loud" is not "full", "condensed" or "none"',
     'prod.deploy.rolloutTimeoutSeconds: -1 must be an integer from 1 to 86400',
   ]);

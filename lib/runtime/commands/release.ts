@@ -104,11 +104,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
       migrationTaskDefinition: s.migrationTaskDefinition,
       verify: s.verify,
     })),
-    notifications: {
-      webhooks,
-      routine: facts.notifications?.routine,
-      ...(facts.notifications?.snsTopicArn ? { sns: { topicArn: facts.notifications.snsTopicArn } } : {}),
-    },
+    notifications: { webhooks, routine: facts.notifications?.routine },
   };
   return { stack, facts, target, context, redactor };
 }

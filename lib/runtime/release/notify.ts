@@ -1,11 +1,10 @@
 /**
- * Tells the team how a deploy ended: webhooks (Gantry's JSON, or a Slack/Discord-compatible
- * `{"text": ...}` body) and an SNS topic (the text as the message, the event as JSON in an attribute), per environment. Sent for a failure, a rollback and a success (a full message
+ * Tells the team how a deploy ended: a webhook (Gantry's JSON, or a Slack/Discord-compatible
+ * `{"text": ...}` body) per environment. Sent for a failure, a rollback and a success (a full message
  * for a recovery or when migrations ran, a condensed one for a routine deploy, or none, by config),
  * never for a deploy that deployed nothing. Every text goes through the run's redactor; a failed
  * notification is returned (and recorded on the run by the caller), never thrown.
  */
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Redactor } from '../redaction';
 
 export type NotificationKind = 'failure' | 'rollback' | 'success';
@@ -20,8 +19,6 @@ export interface WebhookConfig {
 
 export interface NotificationConfig {
   readonly webhooks?: readonly WebhookConfig[];
-  /** An SNS topic: `Publish` of the message (subject: the first line). */
-  readonly sns?: { readonly topicArn: string; readonly client?: SNSClient };
   /** A routine success (no migration, no recovery): `condensed` (one line), `full` or `none`. @default condensed */
   readonly routine?: 'full' | 'condensed' | 'none';
 }
@@ -111,32 +108,6 @@ export async function notify(
       });
       await response.text().catch(() => '');
       results.push({ channel, ok: response.ok, detail: `HTTP ${response.status}` });
-    } catch (error) {
-      results.push({ channel, ok: false, detail: redactor.scrub((error as Error).message) });
-    }
-  }
-  if (config.sns) {
-    const channel = `sns ${config.sns.topicArn}`;
-    const region = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):/.exec(config.sns.topicArn)?.[1];
-    try {
-      const client = config.sns.client ?? new SNSClient({ region });
-      const out = await client.send(
-        new PublishCommand({
-          TopicArn: config.sns.topicArn,
-          Subject:
-            text
-              .split('\n')[0]
-              .replace(/[^\x20-\x7e]/g, '')
-              .trim()
-              .slice(0, 100) || 'gantry deploy',
-          Message: text,
-          MessageAttributes: {
-            kind: { DataType: 'String', StringValue: event.kind },
-            environment: { DataType: 'String', StringValue: event.environment },
-          },
-        }),
-      );
-      results.push({ channel, ok: true, detail: `message ${out.MessageId ?? 'sent'}` });
     } catch (error) {
       results.push({ channel, ok: false, detail: redactor.scrub((error as Error).message) });
     }
