@@ -10,7 +10,7 @@ import {
   type ServiceRepositorySettings,
 } from '../registry/service-repository';
 import { validateApproval, type ApprovalConfig } from './approval';
-import { releaseProblems, type DeployConfig, type NotificationsConfig } from './release';
+import { releaseProblems, type DeployConfig, type NotificationsConfig } from './deploy';
 import { validateLoadBalancer, type LoadBalancerConfig } from './load-balancer';
 import { validateNetwork, type NetworkConfig } from './network';
 import { validateRunners, type RunnerConfig } from './runners';

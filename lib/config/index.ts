@@ -5,7 +5,7 @@ export * from './load-balancer';
 export * from './network';
 export * from './organization';
 export * from './runners';
-export * from './release';
+export * from './deploy';
 export * from './services';
 export * from './state';
 export type { DeploymentBranchesConfig, ReviewerGroup, SubjectFormat } from '../core/github';

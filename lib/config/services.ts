@@ -1,6 +1,6 @@
 /** The services of an environment: what each runs (`FargateServiceSettings`), its name and image tag. */
 import type { ProblemList } from '../core/errors';
-import { serviceVerifyProblems, type ServiceVerifyConfig } from './release';
+import { serviceVerifyProblems, type ServiceVerifyConfig } from './deploy';
 import { GantryConfigError, show } from '../core/errors';
 import { imageTagProblem } from '../core/identifiers';
 import { executionRoleName, taskRoleName } from '../core/naming';

@@ -6,7 +6,7 @@
  * trusts nothing else. Webhook URLs are secrets: only the names of the variables holding them.
  */
 import { TerraformElement, type TerraformStack } from 'cdktf';
-import type { DeployConfig, NotificationsConfig, ServiceVerifyConfig } from '../config/release';
+import type { DeployConfig, NotificationsConfig, ServiceVerifyConfig } from '../config/deploy';
 import { GantryConfigError } from './errors';
 
 export const RELEASE_FACTS_KEY = 'gantryRelease';
