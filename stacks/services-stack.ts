@@ -3,6 +3,7 @@ import { Fn, TerraformOutput, TerraformVariable, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig, NetworkConfig } from '../lib/config';
 import { IMAGE_TAG_SOURCE } from '../lib/core/identifiers';
+import { recordReleaseFacts } from '../lib/core/release-facts';
 import {
   clusterName,
   deployBuildRoleName,
@@ -101,7 +102,7 @@ export class ServicesStack extends AwsEnvironmentStack {
         ],
       });
       variables.set(service.name, tag);
-      const { name, imageTag: _defaultTag, ...settings } = service;
+      const { name, imageTag: _defaultTag, verify: _verify, ...settings } = service;
       const fargate = new FargateService(this, name, {
         ...settings,
         serviceName: name,
@@ -133,6 +134,18 @@ export class ServicesStack extends AwsEnvironmentStack {
     }
     this.services = services;
     this.imageTagVariables = variables;
+    recordReleaseFacts(this, {
+      region: env.region,
+      cluster: this.cluster.clusterName,
+      services: env.services.map((s) => ({
+        name: s.name,
+        ecsService: services.get(s.name)?.serviceName ?? s.name,
+        migrationTaskDefinition: services.get(s.name)?.migrationTaskDefinitionFamily ?? null,
+        verify: s.verify ?? null,
+      })),
+      notifications: env.notifications ?? null,
+      deploy: env.deploy ?? null,
+    });
   }
 
   /**

@@ -11,6 +11,7 @@ import {
 } from '../registry/service-repository';
 import { validateApproval, type ApprovalConfig } from './approval';
 import { bootstrapProblems, type BootstrapConfig } from './bootstrap';
+import { releaseProblems, type DeployConfig, type NotificationsConfig } from './deploy';
 import { validateLoadBalancer, type LoadBalancerConfig } from './load-balancer';
 import { validateNetwork, type NetworkConfig } from './network';
 import { validateRunners, type RunnerConfig } from './runners';
@@ -73,6 +74,10 @@ export interface EnvironmentConfig {
   readonly githubSecrets?: Readonly<Record<string, { readonly terraformVariable: string }>>;
   /** Retention of the log groups Gantry creates, in days. @default 90 */
   readonly logRetentionDays?: number;
+  /** Who hears how each `gantry deploy` ended. @default none */
+  readonly notifications?: NotificationsConfig;
+  /** How `gantry deploy` follows rollouts. @default 15 s polls, 30 minute timeouts */
+  readonly deploy?: DeployConfig;
 }
 
 /** Environment names: also stack-id prefixes and IAM role name parts. */
@@ -150,4 +155,5 @@ export function validateEnvironment(
     );
   }
   validateServices(env, organization, problems);
+  releaseProblems(env, problems);
 }

@@ -7,6 +7,7 @@ export * from './network';
 export * from './organization';
 export * from './release';
 export * from './runners';
+export * from './deploy';
 export * from './services';
 export * from './state';
 export type { DeploymentBranchesConfig, ReviewerGroup, SubjectFormat } from '../core/github';

@@ -1,5 +1,6 @@
 /** The services of an environment: what each runs (`FargateServiceSettings`), its name and image tag. */
 import type { ProblemList } from '../core/errors';
+import { serviceVerifyProblems, type ServiceVerifyConfig } from './deploy';
 import { GantryConfigError, show } from '../core/errors';
 import { imageTagProblem } from '../core/identifiers';
 import { executionRoleName, taskRoleName } from '../core/naming';
@@ -30,6 +31,8 @@ export interface ServiceConfig extends FargateServiceSettings {
   readonly sourcePaths?: readonly string[];
   /** The image's build: context directory and Dockerfile. @default context: the first source path's directory part */
   readonly build?: { readonly context: string; readonly dockerfile?: string };
+  /** The external check `gantry deploy` and `gantry verify` run after the rollout. @default none */
+  readonly verify?: ServiceVerifyConfig;
 }
 
 /** A relative repository path, optionally with `*`/`**` globs: no leading '/', no '..', no spaces or quotes. */
@@ -73,7 +76,9 @@ export function validateServices(env: WithServices, organization: string, proble
       );
     names.add(service.name);
     problems.addIf(`${path}.imageTag`, imageTagProblem(service.imageTag));
-    problems.addAll(path, fargateServiceSettingsProblems(service.name, service));
+    const { verify, ...settings } = service;
+    problems.addAll(path, fargateServiceSettingsProblems(service.name, settings));
+    if (verify !== undefined) serviceVerifyProblems(`${path}.verify`, verify, problems);
     for (const roleName of [taskRoleName, executionRoleName]) {
       try {
         roleName(organization, env.name, service.name);

@@ -23,7 +23,10 @@ Exit codes:
   0  success (drift: no changes)
   1  failure: Terraform failed, the ledger could not be written (nothing ran), bad arguments, canceled
   2  drift: changes present; ledger verify: the chain shows a deleted or edited row
-  3  refused by a guard (variables, plan hash, commit, newer commit applied, approvals, stack busy or blocked)
+  3  refused by a guard (variables, plan hash, commit, newer commit applied, approvals, stack busy or blocked;
+     deploy: a blocked commit, or another deploy holds the environment)
+  deploy/rollback: 0 verified or deployed (or nothing to deploy); 1 failed or rolled back (see --json "outcome");
+  migrate: 1 when the task exited non-zero; verify: 1 when a check failed
 
 Environment:
   GANTRY_LEDGER_URL   pglite:<dir> (default: PGlite in .gantry/ledger), postgres://..., or

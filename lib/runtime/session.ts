@@ -27,10 +27,17 @@ export interface CliIo {
   readonly err: (text: string) => void;
   /** Forward SIGINT/SIGTERM to Terraform; only the real process has them. */
   readonly signals?: SignalSource;
+  /**
+   * An open, migrated ledger to use instead of opening `GANTRY_LEDGER_URL`: `gantry deploy` runs its
+   * plan and apply on its own connection (a PGlite directory admits one opener). Not closed by them.
+   */
+  readonly ledger?: Ledger;
 }
 
 /** Opens the ledger named by `GANTRY_LEDGER_URL` and applies pending migrations. */
 export async function openMigratedLedger(io: CliIo, purpose: string): Promise<Ledger> {
+  // The caller's ledger, behind a `close` that leaves it open for the caller.
+  if (io.ledger) return Object.create(io.ledger, { close: { value: async () => undefined } }) as Ledger;
   const url = io.env.GANTRY_LEDGER_URL;
   let ledger: Ledger | undefined;
   try {

@@ -154,9 +154,9 @@ export class FargateService extends Construct {
   public readonly targetGroupArn?: string;
   /** The listener rule forwarding to the target group (services with a port). */
   public readonly listenerRule?: LbListenerRule;
-  /** The deployment alarms (none for a worker). */
+  /** The deployment alarms (a worker's: running tasks below desired). */
   public readonly alarms: readonly CloudwatchMetricAlarm[];
-  /** Names of the deployment alarms (empty for a worker). */
+  /** Names of the deployment alarms. */
   public readonly alarmNames: readonly string[];
   public readonly scalingTarget: AppautoscalingTarget;
   /** `<repository url>:<tag>`: the image both task definitions run. */
@@ -374,6 +374,51 @@ export class FargateService extends Construct {
         }),
       );
     }
+    if (props.port === undefined) {
+      // A worker has no load-balancer metrics: its deployment alarm is Container Insights' running
+      // tasks below desired (tasks that start, then die), beside the circuit breaker (tasks that never start).
+      const dimensions = { ClusterName: props.cluster.clusterName, ServiceName: name };
+      const minutes = p.workerAlarms.belowDesiredMinutes;
+      alarms.push(
+        new CloudwatchMetricAlarm(this, 'tasks-below-desired-alarm', {
+          alarmName: `${resourceName}-tasks-below-desired`,
+          alarmDescription: `${name}: running tasks below desired for ${minutes} minutes; rolls a deployment back`,
+          comparisonOperator: 'GreaterThanThreshold',
+          threshold: 0,
+          evaluationPeriods: minutes,
+          datapointsToAlarm: minutes,
+          treatMissingData: 'notBreaching',
+          metricQuery: [
+            {
+              id: 'missing',
+              label: 'desired - running tasks',
+              expression: 'desired - running',
+              returnData: true,
+            },
+            {
+              id: 'desired',
+              metric: {
+                namespace: 'ECS/ContainerInsights',
+                metricName: 'DesiredTaskCount',
+                dimensions,
+                period: 60,
+                stat: 'Average',
+              },
+            },
+            {
+              id: 'running',
+              metric: {
+                namespace: 'ECS/ContainerInsights',
+                metricName: 'RunningTaskCount',
+                dimensions,
+                period: 60,
+                stat: 'Average',
+              },
+            },
+          ],
+        }),
+      );
+    }
     this.alarms = alarms;
     this.alarmNames = alarms.map((a) => a.alarmName);
 
@@ -410,6 +455,9 @@ export class FargateService extends Construct {
             alarms: { alarmNames: [...this.alarmNames], enable: true, rollback: true },
             dependsOn: [this.listenerRule],
           }
+        : {}),
+      ...(props.port === undefined
+        ? { alarms: { alarmNames: [...this.alarmNames], enable: true, rollback: true } }
         : {}),
       // Autoscaling owns the running count once the service exists.
       lifecycle: { ignoreChanges: ['desired_count'] },

@@ -41,6 +41,16 @@ export interface ServiceAlarmThresholds {
   readonly latencyMinutes?: number;
 }
 
+/**
+ * The deployment alarm of a worker (a service without a port, which has no load-balancer metrics):
+ * Container Insights' running tasks below the desired count for `belowDesiredMinutes` minutes.
+ * Wired into the service's deployment alarms with rollback, beside the circuit breaker.
+ */
+export interface WorkerAlarmThresholds {
+  /** Minutes running tasks must stay below desired (1..1440). @default 3 */
+  readonly belowDesiredMinutes?: number;
+}
+
 export interface ServiceAutoscaling {
   readonly minCount: number;
   readonly maxCount: number;
@@ -73,6 +83,8 @@ export interface FargateServiceSettings {
   readonly migration?: { readonly command: readonly string[] };
   /** Deployment alarms (services with a port). @default 5% 5xx for 2 minutes, p90 2 s for 5 minutes */
   readonly alarms?: ServiceAlarmThresholds;
+  /** Deployment alarm of a worker (no port). @default running tasks below desired for 3 minutes */
+  readonly workerAlarms?: WorkerAlarmThresholds;
   /** Average CPU the service scales to hold, in percent. @default 60 */
   readonly cpuTargetPercent?: number;
   /** ALB requests per task per minute the service scales to hold (services with a port). @default 1000 */
@@ -105,6 +117,7 @@ export interface ResolvedServiceSettings {
   readonly minHealthyPercent: number;
   readonly maxPercent: number;
   readonly alarms: Required<ServiceAlarmThresholds>;
+  readonly workerAlarms: Required<WorkerAlarmThresholds>;
 }
 
 export function resolveServiceSettings(s: FargateServiceSettings): ResolvedServiceSettings {
@@ -125,6 +138,7 @@ export function resolveServiceSettings(s: FargateServiceSettings): ResolvedServi
       latencyP90Seconds: s.alarms?.latencyP90Seconds ?? 2,
       latencyMinutes: s.alarms?.latencyMinutes ?? 5,
     },
+    workerAlarms: { belowDesiredMinutes: s.workerAlarms?.belowDesiredMinutes ?? 3 },
   };
 }
 
@@ -164,7 +178,19 @@ export function fargateServiceSettingsProblems(name: string, s: FargateServiceSe
       `${worker}, so it has no listener rule to authenticate`,
     );
     problems.check(s.alarms === undefined, 'alarms', `${worker}, so it has no load-balancer alarms`);
+    const below = s.workerAlarms?.belowDesiredMinutes;
+    if (below !== undefined)
+      problems.check(
+        integerIn(below, 1, 1440),
+        'workerAlarms.belowDesiredMinutes',
+        `${show(below)} must be an integer from 1 to 1440 (CloudWatch evaluates at most one day)`,
+      );
   } else {
+    problems.check(
+      s.workerAlarms === undefined,
+      'workerAlarms',
+      `${service} has a port: its deployment alarms are the load balancer's (alarms)`,
+    );
     problems.check(integerIn(s.port, 1, 65535), 'port', `${show(s.port)} is outside 1..65535`);
     problems.check(
       s.routing !== undefined,

@@ -1,5 +1,6 @@
 import { PgDriver } from '../../lib/runtime/ledger/pg';
 import { createDatabase, testServer } from '../pg-cluster';
+import { describeDeploymentsContract } from './deployments-contract';
 import { describeLedgerContract } from './ledger-contract';
 import { describeLedgerSecurity } from './ledger-security-contract';
 
@@ -16,14 +17,14 @@ afterAll(() => server?.release());
 describeLedgerContract('a PostgreSQL server', () => createDatabase(server.url), true);
 
 // The writer is a real login (trust auth) of its own, connected to the same database.
-describeLedgerSecurity('a PostgreSQL server', () => ({
+const pgBackend = () => ({
   async newDatabase() {
     const url = await createDatabase(server.url);
     const owner = new PgDriver(url);
     const others: PgDriver[] = [];
     return {
       owner,
-      as: async (role) => {
+      as: async (role: string) => {
         const login = new URL(url);
         login.username = role;
         const driver = new PgDriver(login.toString(), { maxConnections: 8 });
@@ -35,4 +36,7 @@ describeLedgerSecurity('a PostgreSQL server', () => ({
       },
     };
   },
-}));
+});
+
+describeLedgerSecurity('a PostgreSQL server', pgBackend);
+describeDeploymentsContract('a PostgreSQL server', pgBackend);

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openLedger, PgliteDriver, type SqlDriver } from '../../lib/runtime/ledger';
 import { tempDir } from './helpers';
+import { describeDeploymentsContract } from './deployments-contract';
 import { describeLedgerContract } from './ledger-contract';
 import { describeLedgerSecurity } from './ledger-security-contract';
 
@@ -39,12 +40,19 @@ function asRole(driver: PgliteDriver, role: string): SqlDriver {
   };
 }
 
-describeLedgerSecurity('PGlite', () => ({
+const pgliteBackend = () => ({
   async newDatabase() {
     const driver = await PgliteDriver.open('memory://');
-    return { owner: driver, as: async (role) => asRole(driver, role), close: () => driver.close() };
+    return {
+      owner: driver,
+      as: async (role: string) => asRole(driver, role),
+      close: () => driver.close(),
+    };
   },
-}));
+});
+
+describeLedgerSecurity('PGlite', pgliteBackend);
+describeDeploymentsContract('PGlite', pgliteBackend);
 
 test('an unknown ledger URL is rejected with the allowed forms, and no password is echoed', async () => {
   const error = (await openLedger('mysql://root:hunter22@db/x').catch((e: unknown) => e)) as Error;

@@ -7,6 +7,7 @@ import { openLedger, PgliteDriver, type ChainReport } from '../../lib/runtime/le
 import { SqlLedger } from '../../lib/runtime/ledger/sql-ledger';
 import { cleanEnv } from './env';
 import { gantry, tempDir } from './helpers';
+import { describeReleaseCli } from './release-cli-contract';
 
 const dir = tempDir('verify-cli-ledger');
 const env = () => cleanEnv(process.env, { GANTRY_LEDGER_URL: `pglite:${dir}` });
@@ -28,7 +29,7 @@ describe('gantry ledger migrate and verify', () => {
     const first = await gantry(['ledger', 'migrate'], env());
     expect(first.code).toBe(0);
     expect(first.stdout.split('\n').slice(0, 2)).toEqual([
-      'ledger: schema at version 2',
+      'ledger: schema at version 3',
       'ledger: role gantry_writer created (granted by postgres):',
     ]);
     expect(first.stdout).toContain('  no DELETE, no TRUNCATE, no chain columns');
@@ -119,3 +120,6 @@ describe('gantry ledger migrate and verify', () => {
     );
   });
 });
+
+// After the chain tests above: its rows would change their link counts.
+describeReleaseCli(dir);

@@ -142,7 +142,7 @@ describe('RDS Data API statements', () => {
     rds.on(BeginTransactionCommand).resolves({ transactionId: 'tx-1' });
     rds.on(CommitTransactionCommand).resolves({ transactionStatus: 'Transaction Committed' });
     rds.on(ExecuteStatementCommand).resolves({ formattedRecords: '[]' });
-    expect(await ledger().migrate()).toEqual([1, 2]);
+    expect(await ledger().migrate()).toEqual([1, 2, 3]);
     expect(rds.commandCalls(BeginTransactionCommand)[0].args[0].input).toEqual({
       resourceArn: CLUSTER,
       secretArn: SECRET,
@@ -169,8 +169,12 @@ describe('RDS Data API statements', () => {
         { name: 'p1', value: { longValue: 2 } },
         { name: 'p2', value: { stringValue: 'append_only_and_hash_chain' } },
       ],
+      [
+        { name: 'p1', value: { longValue: 3 } },
+        { name: 'p2', value: { stringValue: 'deployments' } },
+      ],
     ]);
-    expect(statements[statements.length - 1]).toBe(inserts[1]);
+    expect(statements[statements.length - 1]).toBe(inserts[2]);
     expect(rds.commandCalls(CommitTransactionCommand)[0].args[0].input).toEqual({
       resourceArn: CLUSTER,
       secretArn: SECRET,
@@ -239,16 +243,17 @@ describe('migration 2 over the RDS Data API', () => {
   test('each statement is one ExecuteStatement call in the migration transaction', async () => {
     rds.on(BeginTransactionCommand).resolves({ transactionId: 'tx-m2' });
     rds.on(CommitTransactionCommand).resolves({});
-    // Version 1 is applied already: only version 2 runs.
+    // Version 1 is applied already: versions 2 and 3 run.
     rds.on(ExecuteStatementCommand).callsFake((input: ExecuteStatementCommandInput) => {
       if (/to_regclass/.test(input.sql ?? '')) return records([{ present: true }]);
       if (/^SELECT version FROM schema_migrations/.test(input.sql ?? '')) return records([{ version: 1 }]);
       return records([]);
     });
-    expect(await ledger().migrate()).toEqual([2]);
+    expect(await ledger().migrate()).toEqual([2, 3]);
     const statements = executed();
     expect(statements.every((s) => s.transactionId === 'tx-m2')).toBe(true);
-    const migration = statements.slice(3, -1).map((s) => s.sql ?? '');
+    const end = 3 + MIGRATIONS[1].statements.length;
+    const migration = statements.slice(3, end).map((s) => s.sql ?? '');
     // Sent as written: no `$<n>` in a body that the Data API's `:p<n>` rewrite would change.
     expect(migration).toEqual([...MIGRATIONS[1].statements]);
     for (const sql of migration) expect(topLevel(sql)).not.toContain(';');
@@ -271,10 +276,53 @@ describe('migration 2 over the RDS Data API', () => {
     expect(migration[8]).toMatch(/SECURITY DEFINER/);
     expect(migration[8]).toMatch(/FROM terraform_runs_chain_head WHERE one FOR UPDATE/);
     expect(migration[11]).toMatch(/DEFERRABLE INITIALLY DEFERRED FOR EACH ROW/);
-    expect(statements[statements.length - 1].parameters).toEqual([
+    expect(statements[end].parameters).toEqual([
       { name: 'p1', value: { longValue: 2 } },
       { name: 'p2', value: { stringValue: 'append_only_and_hash_chain' } },
     ]);
+    // Migration 3 (deployments) follows in the same transaction, statement by statement, as written.
+    const third = statements.slice(end + 1, -1).map((s) => s.sql ?? '');
+    expect(third).toEqual([...MIGRATIONS[2].statements]);
+    for (const sql of third) expect(topLevel(sql)).not.toContain(';');
+    expect(statements[statements.length - 1].parameters).toEqual([
+      { name: 'p1', value: { longValue: 3 } },
+      { name: 'p2', value: { stringValue: 'deployments' } },
+    ]);
+    expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(1);
+  });
+
+  test('a deploy is one Data API transaction: the run, held per environment, then a row per service', async () => {
+    rds.on(BeginTransactionCommand).resolves({ transactionId: 'tx-d' });
+    rds.on(CommitTransactionCommand).resolves({});
+    const run = row({ action: 'deploy', stack: 'prod-services' });
+    rds.on(ExecuteStatementCommand).callsFake((input: ExecuteStatementCommandInput) => {
+      if (/INSERT INTO terraform_runs/.test(input.sql ?? '')) return records([run]);
+      return records([
+        {
+          id: '3f2504e0-4f89-41d3-9a0c-0305e82c3302',
+          run_id: run.id,
+          environment: 'prod',
+          service: 'api',
+          image_tag: 'sha-1',
+          status: 'deploying',
+          started_at: run.started_at,
+          updated_at: run.started_at,
+        },
+      ]);
+    });
+    const started = await ledger().startDeploy({
+      stack: 'prod-services',
+      action: 'deploy',
+      environment: 'prod',
+      services: [{ service: 'api', imageTag: 'sha-1' }],
+    });
+    expect(started.deployments.map((d) => [d.service, d.status])).toEqual([['api', 'deploying']]);
+    const [claim, insert] = executed();
+    expect(claim.transactionId).toBe('tx-d');
+    expect(claim.sql).toMatch(/ON CONFLICT \(environment\) WHERE action IN \('deploy', 'rollback'\)/);
+    expect(insert.transactionId).toBe('tx-d');
+    expect(insert.sql).toMatch(/^INSERT INTO deployments/);
+    expect(insert.parameters?.[1]).toEqual({ name: 'p2', value: { stringValue: run.id } });
     expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(1);
   });
 
@@ -327,6 +375,8 @@ describe('the writer role over the RDS Data API', () => {
       ['GRANT SELECT ON terraform_runs,', 'tx-role'],
       ['GRANT INSERT (id, stack,', 'tx-role'],
       ['GRANT UPDATE (status, heartbeat_at,', 'tx-role'],
+      ['GRANT INSERT (id, run_id,', 'tx-role'],
+      ['GRANT UPDATE (status, reason,', 'tx-role'],
       ['GRANT "gantry_writer" TO "gantry_ci"', 'tx-role'],
       ["SELECT has_table_privilege(:p1, 'terraform_runs', 'DELETE')", 'tx-role'],
     ]);
@@ -334,10 +384,12 @@ describe('the writer role over the RDS Data API', () => {
     expect(calls[1].sql).toContain('CREATE ROLE "gantry_writer" NOLOGIN');
     expect(calls[2].parameters).toEqual([{ name: 'p1', value: { stringValue: 'gantry_ci' } }]);
     expect(calls[3].sql).toBe(
-      'REVOKE ALL ON terraform_runs, terraform_runs_chain_head, schema_migrations FROM "gantry_writer"',
+      'REVOKE ALL ON terraform_runs, terraform_runs_chain_head, schema_migrations, deployments FROM "gantry_writer"',
     );
     expect(calls[6].sql).toContain('acknowledged_at, acknowledged_by, ack_reason) ON terraform_runs');
     expect(calls[6].sql).not.toMatch(/\bstack\b|chain_/);
+    expect(calls[8].sql).toContain('ON deployments');
+    expect(calls[8].sql).not.toMatch(/image_tag|commit_sha|chain_/);
     for (const c of calls) expect(topLevel(c.sql ?? '')).not.toContain(';');
   });
 

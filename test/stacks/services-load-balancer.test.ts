@@ -124,7 +124,10 @@ describe('ServicesStack with a created load balancer (prod, loadBalancer.create)
 
   test('alarms and request scaling use the created load balancer suffix', () => {
     const suffix = `\${aws_lb.${lbName}.arn_suffix}`;
-    const alarms = resourcesOf(stack, 'aws_cloudwatch_metric_alarm').map(([, a]) => a);
+    // The worker's alarm (running tasks below desired) has no load balancer.
+    const alarms = resourcesOf(stack, 'aws_cloudwatch_metric_alarm')
+      .map(([, a]) => a)
+      .filter((a) => !String(a.alarm_name).endsWith('-tasks-below-desired'));
     expect(alarms).toHaveLength(6);
     for (const alarm of alarms) expect(JSON.stringify(alarm)).toContain(`"LoadBalancer":"${suffix}"`);
     const labels = resourcesOf(stack, 'aws_appautoscaling_policy')

@@ -206,7 +206,7 @@ describeWithTerraform('prod-services offline plan', () => {
     }
   });
 
-  test('contains the 5xx-rate and p90-latency alarms of every service with a port', () => {
+  test('contains the 5xx-rate and p90-latency alarms of every service with a port, and the worker its tasks alarm', () => {
     expect(
       after(plan, 'aws_cloudwatch_metric_alarm')
         .map((a) => a.alarm_name)
@@ -218,6 +218,7 @@ describeWithTerraform('prod-services offline plan', () => {
       'acme-prod-admin-p90-latency',
       'acme-prod-api-5xx-rate',
       'acme-prod-api-p90-latency',
+      'acme-prod-worker-tasks-below-desired',
     ]);
   });
 

@@ -5,6 +5,7 @@ import { registerChanged } from './changed';
 import { registerDrift } from './drift';
 import { registerLedger } from './ledger';
 import { registerPlan } from './plan';
+import { registerRelease } from './release';
 import { registerRuns } from './runs';
 import { registerShow } from './show';
 import { registerVerifyImages } from './verify-images';
@@ -17,6 +18,7 @@ export {
   registerDrift,
   registerLedger,
   registerPlan,
+  registerRelease,
   registerRuns,
   registerShow,
   registerVerifyImages,
@@ -32,6 +34,7 @@ export const RUNTIME_COMMANDS: readonly CommandRegistrar[] = [
   registerDrift,
   registerShow,
   registerRuns,
+  registerRelease,
   registerLedger,
   registerWorkflows,
   registerChanged,

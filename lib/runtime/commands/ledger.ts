@@ -100,26 +100,52 @@ export const registerLedger: CommandRegistrar = (program, cli) => {
     });
   ledgerCommand
     .command('ack')
-    .argument('<run-id>', 'the abandoned run')
-    .requiredOption('--reason <text>', 'why the stack is safe to apply again (recorded)')
+    .argument('[run-id]', 'the abandoned run (or --environment with --commit)')
+    .requiredOption('--reason <text>', 'why it is safe again (recorded)')
     .option('--by <name>', 'who acknowledges (default: $GANTRY_ACTOR, $GITHUB_ACTOR or $USER)')
-    .description('acknowledge an abandoned apply so its stack accepts applies again')
-    .action(async (id: string, opts: { reason: string; by?: string }) => {
-      if (opts.reason.trim().length < 5)
-        throw new RuntimeError('--reason: say in at least 5 characters why the stack is safe again');
-      const env = cli.io.env;
-      const by = opts.by ?? env.GANTRY_ACTOR ?? env.GITHUB_ACTOR ?? env.USER ?? 'unknown';
-      const ledger = await openMigratedLedger(cli.io, 'nothing was acknowledged');
-      try {
-        const run = await ledger.ack(id, by, opts.reason.trim());
-        cli.io.out(`ledger: run ${run.id} (${run.action} of ${run.stack}) acknowledged by ${by}`);
-        cli.setExit(EXIT.ok);
-      } catch (error) {
-        throw new RuntimeError((error as Error).message);
-      } finally {
-        await ledger.close();
-      }
-    });
+    .option('--environment <env>', 'with --commit: the environment where the commit is blocked')
+    .option('--commit <sha>', 'unblock this rolled-back or failed commit so `gantry deploy` takes it again')
+    .description(
+      'acknowledge an abandoned apply or deploy so its stack or environment accepts runs again, or a blocked commit so it deploys again',
+    )
+    .action(
+      async (
+        id: string | undefined,
+        opts: { reason: string; by?: string; environment?: string; commit?: string },
+      ) => {
+        if (opts.reason.trim().length < 5)
+          throw new RuntimeError('--reason: say in at least 5 characters why it is safe again');
+        const byCommit = opts.commit !== undefined || opts.environment !== undefined;
+        if (byCommit === (id !== undefined) || (byCommit && (!opts.commit || !opts.environment)))
+          throw new RuntimeError(
+            'ledger ack: give either <run-id>, or --environment <env> with --commit <sha>',
+          );
+        const env = cli.io.env;
+        const by = opts.by ?? env.GANTRY_ACTOR ?? env.GITHUB_ACTOR ?? env.USER ?? 'unknown';
+        const ledger = await openMigratedLedger(cli.io, 'nothing was acknowledged');
+        try {
+          if (byCommit) {
+            const rows = await ledger.ackCommit(
+              opts.environment as string,
+              (opts.commit as string).trim().toLowerCase(),
+              by,
+              opts.reason.trim(),
+            );
+            cli.io.out(
+              `ledger: commit ${opts.commit} unblocked in ${opts.environment} by ${by} (${rows.map((r) => `${r.service} ${r.imageTag} ${r.status}`).join(', ')})`,
+            );
+          } else {
+            const run = await ledger.ack(id as string, by, opts.reason.trim());
+            cli.io.out(`ledger: run ${run.id} (${run.action} of ${run.stack}) acknowledged by ${by}`);
+          }
+          cli.setExit(EXIT.ok);
+        } catch (error) {
+          throw new RuntimeError((error as Error).message);
+        } finally {
+          await ledger.close();
+        }
+      },
+    );
 };
 
 /** `verify`'s text: one line per problem, or one line saying the chain is intact and where its head is. */

@@ -73,10 +73,37 @@ export const ACK_FIELDS: readonly (readonly [string, FieldKind])[] = [
   ['ack_reason', 'text'],
 ];
 
+/**
+ * The columns a deployment's link covers (migration 3): every column of a finished `deployments`
+ * row but the chain's and the acknowledgement's. Its acknowledgement link covers `ACK_FIELDS`.
+ */
+export const DEPLOYMENT_FIELDS: readonly (readonly [string, FieldKind])[] = [
+  ['id', 'uuid'],
+  ['seq', 'number'],
+  ['run_id', 'uuid'],
+  ['environment', 'text'],
+  ['service', 'text'],
+  ['image_tag', 'text'],
+  ['previous_tag', 'text'],
+  ['task_definition', 'text'],
+  ['digest', 'text'],
+  ['commit_sha', 'text'],
+  ['actor', 'text'],
+  ['status', 'text'],
+  ['reason', 'text'],
+  ['started_at', 'time'],
+  ['updated_at', 'time'],
+  ['finished_at', 'time'],
+];
+
 /** The hash before the first link. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type LinkKind = 'finish' | 'ack';
+/** `finish`/`ack`: a run's links; `deployment`/`deployment-ack`: a deployment's (migration 3). */
+export type LinkKind = 'finish' | 'ack' | 'deployment' | 'deployment-ack';
+
+const fieldsOf = (kind: LinkKind) =>
+  kind === 'finish' ? FINISH_FIELDS : kind === 'deployment' ? DEPLOYMENT_FIELDS : ACK_FIELDS;
 
 /** A column as text in SQL: `prefix` is `r.` inside the trigger function, empty in a SELECT. */
 export function fieldSql(column: string, kind: FieldKind, prefix = ''): string {
@@ -126,7 +153,7 @@ export function linkHash(
  * link number and previous hash in the PL/pgSQL variables `link` and `previous`.
  */
 export function linkPayloadSql(kind: LinkKind): string {
-  const fields = kind === 'finish' ? FINISH_FIELDS : ACK_FIELDS;
+  const fields = fieldsOf(kind);
   const parts = [
     `'${LINK_FORMAT}'`,
     `'${kind}'`,
@@ -178,7 +205,7 @@ export function parseAnchor(value: string): { link: number; hash: string } | str
 const FIELD_COUNT = FINISH_FIELDS.length;
 
 /** Links after `$1` up to `$2` (the head read first), `$3` at a time: finish and ack links in one order. */
-function linksQuery(): string {
+function linksQuery(withDeployments: boolean): string {
   const cols = (fields: readonly (readonly [string, FieldKind])[]) =>
     Array.from({ length: FIELD_COUNT }, (_, i) =>
       i < fields.length ? `${fieldSql(fields[i][0], fields[i][1])} AS f${i}` : `CAST(NULL AS text) AS f${i}`,
@@ -189,6 +216,16 @@ function linksQuery(): string {
       UNION ALL
       SELECT 'ack' AS kind, ack_chain_seq AS link, ack_chain_hash AS hash, CAST(id AS text) AS run_id, ${cols(ACK_FIELDS)}
         FROM terraform_runs WHERE ack_chain_seq IS NOT NULL
+      ${
+        withDeployments
+          ? `UNION ALL
+      SELECT 'deployment' AS kind, chain_seq AS link, chain_hash AS hash, CAST(id AS text) AS run_id, ${cols(DEPLOYMENT_FIELDS)}
+        FROM deployments WHERE chain_seq IS NOT NULL
+      UNION ALL
+      SELECT 'deployment-ack' AS kind, ack_chain_seq AS link, ack_chain_hash AS hash, CAST(id AS text) AS run_id, ${cols(ACK_FIELDS)}
+        FROM deployments WHERE ack_chain_seq IS NOT NULL`
+          : ''
+      }
     ) AS links
     WHERE link > CAST($1 AS bigint) AND link <= CAST($2 AS bigint)
     ORDER BY link, kind LIMIT $3`;
@@ -227,8 +264,12 @@ export async function verifyChain(db: SqlExecutor, options: VerifyOptions = {}):
   let checked = 0;
   let anchorSeen = false;
   let after = 0;
+  // Migration 3 adds deployments to the chain; a ledger migrated to 2 only has none.
+  const [tables] = await db.query(`SELECT to_regclass('deployments') IS NOT NULL AS present`);
+  const withDeployments = tables?.present === true;
+  const query = linksQuery(withDeployments);
   for (;;) {
-    const rows = await db.query(linksQuery(), [after, upTo, pageSize]);
+    const rows = await db.query(query, [after, upTo, pageSize]);
     for (const row of rows) {
       const link = Number(row.link);
       const kind = String(row.kind) as LinkKind;
@@ -256,7 +297,7 @@ export async function verifyChain(db: SqlExecutor, options: VerifyOptions = {}):
         });
         previous = null;
       }
-      const fields = kind === 'finish' ? FINISH_FIELDS : ACK_FIELDS;
+      const fields = fieldsOf(kind);
       const values = fields.map((_, i) => str(row[`f${i}`]));
       if (previous !== null && linkHash(kind, link, previous, values) !== hash) {
         problem({
@@ -350,6 +391,28 @@ export async function verifyChain(db: SqlExecutor, options: VerifyOptions = {}):
         link: null,
         runId,
         message: `unchained: run ${runId} is acknowledged but its acknowledgement has no link: it was written around the trigger`,
+      });
+    }
+  }
+  if (withDeployments) {
+    const open = await db.query(
+      `SELECT CAST(id AS text) AS id, status, CASE WHEN finished_at IS NULL THEN 'open' WHEN chain_seq IS NULL THEN 'finish' ELSE 'ack' END AS problem
+         FROM deployments
+        WHERE (finished_at IS NULL AND (chain_seq IS NOT NULL OR ack_chain_seq IS NOT NULL))
+           OR (finished_at IS NOT NULL AND chain_seq IS NULL)
+           OR (acknowledged_at IS NOT NULL AND ack_chain_seq IS NULL AND chain_seq IS NOT NULL)
+        ORDER BY seq LIMIT 1000`,
+    );
+    for (const row of open) {
+      const id = String(row.id);
+      problem({
+        kind: row.problem === 'open' ? 'unexpected-link' : 'unchained',
+        link: null,
+        runId: id,
+        message:
+          row.problem === 'open'
+            ? `unexpected-link: deployment ${id} is open (${String(row.status)}) but carries a chain link: it was reopened`
+            : `unchained: deployment ${id} (${String(row.status)}) is finished${row.problem === 'ack' ? ' and acknowledged' : ''} but has no link: it was written around the trigger`,
       });
     }
   }

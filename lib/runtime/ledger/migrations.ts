@@ -4,7 +4,8 @@
  * recorded in `schema_migrations`, so concurrent `migrate()` calls are safe. Never edit a released
  * version: add the next one.
  */
-import { linkPayloadSql } from './chain';
+import { ACK_COLUMNS, CHAIN_COLUMNS, chainLink, finishedRowRules, noTruncate, sqlArray } from './chain-sql';
+import { deploymentsMigration } from './deployments-schema';
 import type { SqlExecutor } from './driver';
 import { LedgerError } from './types';
 
@@ -37,9 +38,6 @@ const IDENTITY_COLUMNS = [
   'host',
   'pid',
 ];
-const CHAIN_COLUMNS = ['chain_seq', 'chain_hash', 'ack_chain_seq', 'ack_chain_hash'];
-const ACK_COLUMNS = ['acknowledged_at', 'acknowledged_by', 'ack_reason'];
-const sqlArray = (names: readonly string[]) => `ARRAY[${names.map((n) => `'${n}'`).join(', ')}]`;
 
 /**
  * Migration 2: `terraform_runs` becomes append-only for everyone (a trigger, so the owner too unless
@@ -99,70 +97,23 @@ function appendOnlyAndHashChain(): string[] {
          END IF;
          RETURN NEW;
        END IF;
-       IF changed <@ ARRAY['chain_seq', 'chain_hash'] AND OLD.chain_seq IS NULL AND OLD.chain_hash IS NULL
-          AND NEW.chain_seq IS NOT NULL AND NEW.chain_hash IS NOT NULL THEN
-         RETURN NEW;
-       END IF;
-       IF changed <@ ARRAY['ack_chain_seq', 'ack_chain_hash'] AND OLD.acknowledged_at IS NOT NULL
-          AND OLD.ack_chain_seq IS NULL AND OLD.ack_chain_hash IS NULL
-          AND NEW.ack_chain_seq IS NOT NULL AND NEW.ack_chain_hash IS NOT NULL THEN
-         RETURN NEW;
-       END IF;
-       IF changed <@ ${sqlArray(ACK_COLUMNS)} AND OLD.status = 'abandoned' AND OLD.acknowledged_at IS NULL
-          AND NEW.acknowledged_at IS NOT NULL AND NEW.acknowledged_by IS NOT NULL AND NEW.ack_reason IS NOT NULL THEN
-         RETURN NEW;
-       END IF;
-       RAISE EXCEPTION 'terraform_runs: run % is % (finished): a finished row is never rewritten (attempted: %)',
+${finishedRowRules("OLD.status = 'abandoned'")}       RAISE EXCEPTION 'terraform_runs: run % is % (finished): a finished row is never rewritten (attempted: %)',
          OLD.id, OLD.status, COALESCE(NULLIF(array_to_string(changed, ', '), ''), 'no change')
          USING ERRCODE = 'insufficient_privilege',
                HINT = 'only an abandoned run changes after it finished: its acknowledgement, once (gantry ledger ack)';
      END $$`,
     `CREATE TRIGGER terraform_runs_guard BEFORE INSERT OR UPDATE OR DELETE ON terraform_runs
        FOR EACH ROW EXECUTE FUNCTION terraform_runs_guard()`,
-    `CREATE FUNCTION terraform_runs_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
-     BEGIN
-       RAISE EXCEPTION 'terraform_runs is append-only: it cannot be truncated' USING ERRCODE = 'insufficient_privilege';
-     END $$`,
-    `CREATE TRIGGER terraform_runs_no_truncate BEFORE TRUNCATE ON terraform_runs
-       FOR EACH STATEMENT EXECUTE FUNCTION terraform_runs_no_truncate()`,
+    ...noTruncate('terraform_runs'),
     // The link writer runs as the owner (SECURITY DEFINER): the writer role may neither write the
     // chain columns nor the head itself. It fires at commit (deferred), after the transaction took
     // every row lock it needs, so waiting for the head cannot deadlock with another finish.
-    `CREATE FUNCTION terraform_runs_chain_link() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
-     DECLARE
-       r terraform_runs%ROWTYPE;
-       link bigint;
-       previous text;
-     BEGIN
-       SELECT seq, hash INTO link, previous FROM terraform_runs_chain_head WHERE one FOR UPDATE;
-       IF NOT FOUND THEN
-         RAISE EXCEPTION 'terraform_runs_chain_head is empty: finished runs cannot be chained' USING ERRCODE = 'data_corrupted';
-       END IF;
-       SELECT * INTO r FROM terraform_runs WHERE id = NEW.id;
-       IF r.status <> 'running' AND r.chain_seq IS NULL THEN
-         link := link + 1;
-         previous := encode(sha256(convert_to(${linkPayloadSql('finish')}, 'UTF8')), 'hex');
-         UPDATE terraform_runs SET chain_seq = link, chain_hash = previous WHERE id = r.id;
-       END IF;
-       IF r.acknowledged_at IS NOT NULL AND r.ack_chain_seq IS NULL THEN
-         link := link + 1;
-         previous := encode(sha256(convert_to(${linkPayloadSql('ack')}, 'UTF8')), 'hex');
-         UPDATE terraform_runs SET ack_chain_seq = link, ack_chain_hash = previous WHERE id = r.id;
-       END IF;
-       UPDATE terraform_runs_chain_head SET seq = link, hash = previous WHERE one;
-       RETURN NULL;
-     END $$`,
-    // Its search path: this schema, then pg_temp last (a temporary table of the writer's must not
-    // stand in for the head). The schema is only known here, hence the DO block.
-    `DO $$ BEGIN
-       EXECUTE format('ALTER FUNCTION terraform_runs_chain_link() SET search_path = %I, pg_temp', current_schema());
-     END $$`,
-    `REVOKE ALL ON FUNCTION terraform_runs_chain_link() FROM PUBLIC`,
-    `CREATE CONSTRAINT TRIGGER terraform_runs_chain AFTER INSERT OR UPDATE ON terraform_runs
-       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-       WHEN ((NEW.status <> 'running' AND NEW.chain_seq IS NULL)
-             OR (NEW.acknowledged_at IS NOT NULL AND NEW.ack_chain_seq IS NULL))
-       EXECUTE FUNCTION terraform_runs_chain_link()`,
+    ...chainLink('terraform_runs', {
+      finished: "r.status <> 'running'",
+      finishKind: 'finish',
+      ackKind: 'ack',
+      when: "NEW.status <> 'running'",
+    }),
   ];
 }
 
@@ -220,6 +171,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'append_only_and_hash_chain',
     statements: appendOnlyAndHashChain(),
+  },
+  {
+    version: 3,
+    name: 'deployments',
+    statements: deploymentsMigration(),
   },
 ];
 

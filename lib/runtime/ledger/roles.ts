@@ -43,6 +43,35 @@ export const WRITER_INSERT_COLUMNS: readonly string[] = [
   'finished_at',
 ];
 
+/** What `startDeploy` inserts into `deployments` (migration 3). */
+export const WRITER_DEPLOYMENT_INSERT_COLUMNS: readonly string[] = [
+  'id',
+  'run_id',
+  'environment',
+  'service',
+  'image_tag',
+  'previous_tag',
+  'task_definition',
+  'digest',
+  'commit_sha',
+  'actor',
+  'status',
+  'reason',
+];
+
+/** What `updateDeployment` and `ackCommit` update; the trigger narrows it to forward moves. */
+export const WRITER_DEPLOYMENT_UPDATE_COLUMNS: readonly string[] = [
+  'status',
+  'reason',
+  'task_definition',
+  'digest',
+  'updated_at',
+  'finished_at',
+  'acknowledged_at',
+  'acknowledged_by',
+  'ack_reason',
+];
+
 /** What `heartbeat`, `finishRun`, `reap` and `ack` update. */
 export const WRITER_UPDATE_COLUMNS: readonly string[] = [
   'status',
@@ -101,7 +130,7 @@ export function quoteRole(name: string, field: string): string {
   return `"${name}"`;
 }
 
-const TABLES = 'terraform_runs, terraform_runs_chain_head, schema_migrations';
+const TABLES = 'terraform_runs, terraform_runs_chain_head, schema_migrations, deployments';
 
 /** Creates `gantry_writer` if missing, sets its grants exactly, and optionally grants it to a login. */
 export async function setUpWriterRole(
@@ -154,6 +183,8 @@ export async function setUpWriterRole(
     await tx.query(`GRANT SELECT ON ${TABLES} TO ${role}`);
     await tx.query(`GRANT INSERT (${WRITER_INSERT_COLUMNS.join(', ')}) ON terraform_runs TO ${role}`);
     await tx.query(`GRANT UPDATE (${WRITER_UPDATE_COLUMNS.join(', ')}) ON terraform_runs TO ${role}`);
+    await tx.query(`GRANT INSERT (${WRITER_DEPLOYMENT_INSERT_COLUMNS.join(', ')}) ON deployments TO ${role}`);
+    await tx.query(`GRANT UPDATE (${WRITER_DEPLOYMENT_UPDATE_COLUMNS.join(', ')}) ON deployments TO ${role}`);
     if (quotedLogin !== null && login !== undefined) {
       await tx.query(`GRANT ${role} TO ${quotedLogin}`);
       await checkNoMore(tx, login);
@@ -169,6 +200,9 @@ export async function setUpWriterRole(
       `INSERT (${WRITER_INSERT_COLUMNS.join(', ')}) on terraform_runs`,
       `UPDATE (${WRITER_UPDATE_COLUMNS.join(', ')}) on terraform_runs, of running rows only (trigger), ` +
         'and of an abandoned run its acknowledgement, once',
+      `INSERT (${WRITER_DEPLOYMENT_INSERT_COLUMNS.join(', ')}) on deployments`,
+      `UPDATE (${WRITER_DEPLOYMENT_UPDATE_COLUMNS.join(', ')}) on deployments, forward moves of open rows only (trigger), ` +
+        'and of a failed or rolled-back one its acknowledgement, once',
       'no DELETE, no TRUNCATE, no chain columns',
     ],
   };
@@ -201,7 +235,9 @@ async function checkNoMore(db: SqlExecutor, login: string): Promise<void> {
     `SELECT has_table_privilege($1, 'terraform_runs', 'DELETE') AS del,
        has_table_privilege($1, 'terraform_runs', 'TRUNCATE') AS trunc,
        has_column_privilege($1, 'terraform_runs', 'chain_hash', 'UPDATE') AS chain,
-       has_table_privilege($1, 'terraform_runs_chain_head', 'UPDATE') AS head`,
+       has_table_privilege($1, 'terraform_runs_chain_head', 'UPDATE') AS head,
+       has_table_privilege($1, 'deployments', 'DELETE') OR has_table_privilege($1, 'deployments', 'TRUNCATE')
+         OR has_column_privilege($1, 'deployments', 'chain_hash', 'UPDATE') AS deployments`,
     [login],
   );
   const extra = [
@@ -209,6 +245,7 @@ async function checkNoMore(db: SqlExecutor, login: string): Promise<void> {
     more?.trunc === true ? 'TRUNCATE' : null,
     more?.chain === true ? 'UPDATE of the chain columns' : null,
     more?.head === true ? 'UPDATE of terraform_runs_chain_head' : null,
+    more?.deployments === true ? 'DELETE, TRUNCATE or chain UPDATE of deployments' : null,
   ].filter((x): x is string => x !== null);
   if (extra.length > 0) {
     throw new WriterRoleError(

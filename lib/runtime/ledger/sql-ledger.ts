@@ -6,17 +6,25 @@ import { randomUUID } from 'node:crypto';
 import { verifyChain, type ChainReport, type VerifyOptions } from './chain';
 import type { Row, SqlDriver, SqlParam } from './driver';
 import { migrate } from './migrations';
+import { ACTIVE_DEPLOY } from './deployments-schema';
 import {
   setUpWriterRole,
+  WRITER_DEPLOYMENT_INSERT_COLUMNS,
   WRITER_INSERT_COLUMNS,
   type WriterRoleOptions,
   type WriterRoleReport,
 } from './roles';
 import {
+  EnvironmentBusyError,
   LedgerError,
   RunNotRunningError,
   StackBusyError,
+  type DeploymentFilter,
+  type DeploymentRecord,
+  type DeploymentStatus,
+  type DeploymentUpdate,
   type FinishRunInput,
+  type StartDeployInput,
   type Ledger,
   type ReapOptions,
   type RefusalInput,
@@ -75,6 +83,38 @@ const reapStack = (stack: string, seconds: string) =>
    WHERE stack = ${stack} AND status = 'running'
      AND heartbeat_at < clock_timestamp() - make_interval(secs => CAST(${seconds} AS double precision))`;
 
+/** Abandons the lapsed deploy runs of the environment in parameter `environment`. */
+const reapEnvironment = (environment: string, seconds: string) =>
+  `UPDATE terraform_runs SET status = 'abandoned', finished_at = clock_timestamp(),
+   error_summary = COALESCE(error_summary, 'heartbeat lapsed: the process running the deploy stopped without closing this row')
+   WHERE environment = ${environment} AND action IN ('deploy', 'rollback') AND status = 'running'
+     AND heartbeat_at < clock_timestamp() - make_interval(secs => CAST(${seconds} AS double precision))`;
+
+const DEPLOYMENT_COLUMNS = [
+  'CAST(id AS text) AS id',
+  'CAST(run_id AS text) AS run_id',
+  'environment',
+  'service',
+  'image_tag',
+  'previous_tag',
+  'task_definition',
+  'digest',
+  'commit_sha',
+  'actor',
+  'status',
+  'reason',
+  ts('started_at'),
+  ts('updated_at'),
+  ts('finished_at'),
+  ts('acknowledged_at'),
+  'acknowledged_by',
+  'ack_reason',
+].join(', ');
+
+/** A deployment that counts as a good version: verified, or finished deployed (no check configured). */
+const GOOD = `(status = 'verified' OR (status = 'deployed' AND finished_at IS NOT NULL))`;
+const FINAL_DEPLOYMENT: readonly DeploymentStatus[] = ['verified', 'failed', 'rolled_back'];
+
 const ACTIVE_APPLY = `action = 'apply' AND (status = 'running' OR (status = 'abandoned' AND acknowledged_at IS NULL))`;
 
 /** Longest error summary kept on a row. */
@@ -125,15 +165,20 @@ export class SqlLedger implements Ledger {
     errorSummary: string | null,
     approvers: readonly string[] | null,
     reapAfterSeconds: number | null = null,
+    db: { query: SqlDriver['query'] } = this.driver,
+    holds: 'stack' | 'environment' = 'stack',
   ): Promise<Row[]> {
     const closed = status !== 'running';
-    const reap = reapAfterSeconds === null ? '' : `WITH reaped AS (${reapStack('$2', '$23')})\n`;
-    const rows = await this.driver.query(
+    const reaper = holds === 'stack' ? reapStack('$2', '$23') : reapEnvironment('$3', '$23');
+    const reap = reapAfterSeconds === null ? '' : `WITH reaped AS (${reaper})\n`;
+    const conflict =
+      holds === 'stack' ? `(stack) WHERE ${ACTIVE_APPLY}` : `(environment) WHERE ${ACTIVE_DEPLOY}`;
+    const rows = await db.query(
       // The writer role's INSERT grant is this very column list.
       `${reap}INSERT INTO terraform_runs (${WRITER_INSERT_COLUMNS.join(', ')})
        VALUES (CAST($1 AS uuid), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CAST($15 AS uuid), $16, $17,
          $18, $19, CAST($20 AS jsonb), $21, CASE WHEN $22 THEN clock_timestamp() END)
-       ON CONFLICT (stack) WHERE ${ACTIVE_APPLY} DO NOTHING
+       ON CONFLICT ${conflict} DO NOTHING
        RETURNING ${COLUMNS}`,
       [
         randomUUID(),
@@ -292,6 +337,162 @@ export class SqlLedger implements Ledger {
     );
   }
 
+  async startDeploy(input: StartDeployInput): Promise<{ run: RunRecord; deployments: DeploymentRecord[] }> {
+    const names = input.services.map((s) => s.service);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate !== undefined)
+      throw new LedgerError(`startDeploy: service ${JSON.stringify(duplicate)} is listed twice`);
+    const started = await this.driver.transaction(async (tx) => {
+      const rows = await this.insert(input, 'running', null, null, this.lapseSeconds, tx, 'environment');
+      if (rows.length !== 1) return null;
+      const run = toRecord(rows[0]);
+      const deployments: DeploymentRecord[] = [];
+      for (const service of input.services) {
+        const [row] = await tx.query(
+          `INSERT INTO deployments (${WRITER_DEPLOYMENT_INSERT_COLUMNS.join(', ')})
+           VALUES (CAST($1 AS uuid), CAST($2 AS uuid), $3, $4, $5, $6, $7, $8, $9, $10, 'deploying', NULL)
+           RETURNING ${DEPLOYMENT_COLUMNS}`,
+          [
+            randomUUID(),
+            run.id,
+            input.environment,
+            service.service,
+            service.imageTag,
+            service.previousTag ?? null,
+            service.taskDefinition ?? null,
+            service.digest ?? null,
+            input.commitSha ?? null,
+            input.actor ?? null,
+          ],
+        );
+        deployments.push(toDeployment(row));
+      }
+      return { run, deployments };
+    });
+    if (started) return started;
+    const holders = await this.driver.query(
+      `SELECT ${COLUMNS} FROM terraform_runs WHERE environment = $1 AND ${ACTIVE_DEPLOY} LIMIT 1`,
+      [input.environment],
+    );
+    throw new EnvironmentBusyError(input.environment, holders[0] ? toRecord(holders[0]) : null);
+  }
+
+  async updateDeployment(id: string, update: DeploymentUpdate): Promise<DeploymentRecord> {
+    const final = update.final === true || FINAL_DEPLOYMENT.includes(update.status);
+    const rows = UUID.test(id)
+      ? await this.driver.query(
+          `UPDATE deployments SET status = $2, reason = COALESCE($3, reason),
+             task_definition = COALESCE($4, task_definition), digest = COALESCE($5, digest),
+             updated_at = clock_timestamp(), finished_at = CASE WHEN $6 THEN clock_timestamp() END
+           WHERE id = CAST($1 AS uuid) AND finished_at IS NULL
+           RETURNING ${DEPLOYMENT_COLUMNS}`,
+          [
+            id,
+            update.status,
+            update.reason ? truncate(update.reason) : null,
+            update.taskDefinition ?? null,
+            update.digest ?? null,
+            final,
+          ],
+        )
+      : [];
+    if (rows.length === 1) return toDeployment(rows[0]);
+    const [existing] = await this.listDeploymentRows('id = CAST($1 AS uuid)', [id], 1);
+    throw existing
+      ? new LedgerError(
+          `deployment ${id} (${existing.service}) is ${existing.status} and finished: a finished row is never rewritten`,
+        )
+      : new LedgerError(`deployment ${JSON.stringify(id)} does not exist in the ledger`);
+  }
+
+  private async listDeploymentRows(
+    where: string,
+    params: SqlParam[],
+    limit: number,
+  ): Promise<DeploymentRecord[]> {
+    params.push(limit);
+    const rows = await this.driver.query(
+      `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments ${where ? `WHERE ${where}` : ''}
+       ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toDeployment);
+  }
+
+  async listDeployments(filter: DeploymentFilter = {}): Promise<DeploymentRecord[]> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    const add = (column: string, value: string | undefined, cast = '') => {
+      if (value === undefined) return;
+      params.push(value);
+      where.push(cast ? `${column} = CAST($${params.length} AS ${cast})` : `${column} = $${params.length}`);
+    };
+    if (filter.runId !== undefined && !UUID.test(filter.runId)) return [];
+    add('environment', filter.environment);
+    add('service', filter.service);
+    add('run_id', filter.runId, 'uuid');
+    add('status', filter.status);
+    return this.listDeploymentRows(where.join(' AND '), params, filter.limit ?? 50);
+  }
+
+  async lastGood(
+    environment: string,
+    options: { beforeRunId?: string; runId?: string } = {},
+  ): Promise<DeploymentRecord[]> {
+    for (const id of [options.beforeRunId, options.runId]) {
+      if (id !== undefined && !UUID.test(id))
+        throw new LedgerError(`run ${JSON.stringify(id)} is not a run id`);
+    }
+    const params: SqlParam[] = [environment];
+    let scope = '';
+    if (options.runId !== undefined) {
+      params.push(options.runId);
+      scope = `AND run_id = CAST($${params.length} AS uuid)`;
+    } else if (options.beforeRunId !== undefined) {
+      params.push(options.beforeRunId);
+      scope = `AND seq < (SELECT COALESCE(min(seq), 0) FROM deployments WHERE run_id = CAST($${params.length} AS uuid))`;
+    }
+    const rows = await this.driver.query(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (service) seq AS s, ${DEPLOYMENT_COLUMNS} FROM deployments
+          WHERE environment = $1 AND ${GOOD} ${scope}
+          ORDER BY service, seq DESC
+       ) AS good ORDER BY service`,
+      params,
+    );
+    return rows.map(toDeployment);
+  }
+
+  async blockingDeployments(environment: string, commitSha: string): Promise<DeploymentRecord[]> {
+    return this.listDeploymentRows(
+      `environment = $1 AND commit_sha = $2 AND status IN ('rolled_back', 'failed') AND acknowledged_at IS NULL`,
+      [environment, commitSha],
+      1000,
+    );
+  }
+
+  async ackCommit(
+    environment: string,
+    commitSha: string,
+    by: string,
+    reason: string,
+  ): Promise<DeploymentRecord[]> {
+    if (reason.trim().length === 0)
+      throw new LedgerError('ledger ack: --reason must say why the commit may be deployed again');
+    const rows = await this.driver.query(
+      `UPDATE deployments SET acknowledged_at = clock_timestamp(), acknowledged_by = $3, ack_reason = $4
+       WHERE environment = $1 AND commit_sha = $2 AND status IN ('rolled_back', 'failed')
+         AND finished_at IS NOT NULL AND acknowledged_at IS NULL
+       RETURNING ${DEPLOYMENT_COLUMNS}`,
+      [environment, commitSha, by, truncate(reason)],
+    );
+    if (rows.length === 0)
+      throw new LedgerError(
+        `ledger ack: commit ${commitSha} is not blocked in ${environment} (no unacknowledged failed or rolled-back deployment of it)`,
+      );
+    return rows.map(toDeployment);
+  }
+
   async verify(options: VerifyOptions = {}): Promise<ChainReport> {
     return verifyChain(this.driver, options);
   }
@@ -353,6 +554,29 @@ function toRecord(row: Row): RunRecord {
     note: str(row.note),
     host: str(row.host),
     pid: num(row.pid),
+    acknowledgedAt: str(row.acknowledged_at),
+    acknowledgedBy: str(row.acknowledged_by),
+    ackReason: str(row.ack_reason),
+  };
+}
+
+function toDeployment(row: Row): DeploymentRecord {
+  return {
+    id: String(row.id),
+    runId: String(row.run_id),
+    environment: String(row.environment),
+    service: String(row.service),
+    imageTag: String(row.image_tag),
+    previousTag: str(row.previous_tag),
+    taskDefinition: str(row.task_definition),
+    digest: str(row.digest),
+    commitSha: str(row.commit_sha),
+    actor: str(row.actor),
+    status: String(row.status) as DeploymentStatus,
+    reason: str(row.reason),
+    startedAt: String(row.started_at),
+    updatedAt: String(row.updated_at),
+    finishedAt: str(row.finished_at),
     acknowledgedAt: str(row.acknowledged_at),
     acknowledgedBy: str(row.acknowledged_by),
     ackReason: str(row.ack_reason),

@@ -6,7 +6,8 @@
 import type { ChainReport, VerifyOptions } from './chain';
 import type { WriterRoleOptions, WriterRoleReport } from './roles';
 
-export type RunAction = 'plan' | 'apply' | 'drift';
+/** `deploy`, `rollback`, `migrate` and `verify` are the release lifecycle's (migration 3). */
+export type RunAction = 'plan' | 'apply' | 'drift' | 'deploy' | 'rollback' | 'migrate' | 'verify';
 
 /**
  * A run's status. Active: `running`. Final: `planned` (a plan was saved; it may show no changes),
@@ -19,6 +20,7 @@ export type RunStatus =
   | 'no_changes'
   | 'drifted'
   | 'applied'
+  | 'succeeded'
   | 'failed'
   | 'canceled'
   | 'refused'
@@ -30,13 +32,22 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'no_changes',
   'drifted',
   'applied',
+  'succeeded',
   'failed',
   'canceled',
   'refused',
   'abandoned',
 ];
 
-export const RUN_ACTIONS: readonly RunAction[] = ['plan', 'apply', 'drift'];
+export const RUN_ACTIONS: readonly RunAction[] = [
+  'plan',
+  'apply',
+  'drift',
+  'deploy',
+  'rollback',
+  'migrate',
+  'verify',
+];
 
 /** Resource counts of a plan. */
 export interface ResourceCounts {
@@ -139,6 +150,70 @@ export interface ReapOptions {
   readonly stack?: string;
 }
 
+/**
+ * A deployment's status. Open: `deploying` (the new task definition is rolling out), `deployed`
+ * (the rollout completed; migrations and verify may still run). Final: `deployed` once the run has
+ * ended without a verify check, `verified` (the external checks passed), `failed` (the rollout,
+ * the migration or verify failed and nothing was rolled back, e.g. no verified version to go back
+ * to), `rolled_back` (the circuit breaker, an alarm or gantry put the previous version back).
+ */
+export type DeploymentStatus = 'deploying' | 'deployed' | 'verified' | 'rolled_back' | 'failed';
+
+/** One service of a deploy run, as `startDeploy` writes it. */
+export interface DeploymentInput {
+  readonly service: string;
+  readonly imageTag: string;
+  readonly previousTag?: string | null;
+  readonly taskDefinition?: string | null;
+  readonly digest?: string | null;
+}
+
+export interface StartDeployInput extends Omit<StartRunInput, 'action'> {
+  readonly action: 'deploy' | 'rollback';
+  readonly environment: string;
+  readonly services: readonly DeploymentInput[];
+}
+
+export interface DeploymentUpdate {
+  readonly status: DeploymentStatus;
+  readonly reason?: string | null;
+  readonly taskDefinition?: string | null;
+  readonly digest?: string | null;
+  /** Closes the row (`verified`, `failed` and `rolled_back` always do). */
+  readonly final?: boolean;
+}
+
+/** One row of `deployments`, as read back. */
+export interface DeploymentRecord {
+  readonly id: string;
+  readonly runId: string;
+  readonly environment: string;
+  readonly service: string;
+  readonly imageTag: string;
+  readonly previousTag: string | null;
+  readonly taskDefinition: string | null;
+  readonly digest: string | null;
+  readonly commitSha: string | null;
+  readonly actor: string | null;
+  readonly status: DeploymentStatus;
+  readonly reason: string | null;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt: string | null;
+  readonly acknowledgedAt: string | null;
+  readonly acknowledgedBy: string | null;
+  readonly ackReason: string | null;
+}
+
+export interface DeploymentFilter {
+  readonly environment?: string;
+  readonly service?: string;
+  readonly runId?: string;
+  readonly status?: DeploymentStatus;
+  /** @default 50 */
+  readonly limit?: number;
+}
+
 /** The ledger: a `terraform_runs` table behind one of three backends. */
 export interface Ledger {
   /** `pglite`, `pg` or `rds-data`. */
@@ -167,7 +242,48 @@ export interface Ledger {
   verify(options?: VerifyOptions): Promise<ChainReport>;
   /** Creates the writer role if missing and sets its grants; as the owner (see `roles.ts`). */
   setUpWriterRole(options?: WriterRoleOptions): Promise<WriterRoleReport>;
+  /**
+   * Writes a `running` deploy (or rollback) run and one `deploying` row per service, in one
+   * transaction. The database admits one active deploy per environment: a second throws
+   * `EnvironmentBusyError`.
+   */
+  startDeploy(input: StartDeployInput): Promise<{ run: RunRecord; deployments: DeploymentRecord[] }>;
+  /** Moves a deployment forward (the trigger refuses any other move). */
+  updateDeployment(id: string, update: DeploymentUpdate): Promise<DeploymentRecord>;
+  /** Newest first. */
+  listDeployments(filter?: DeploymentFilter): Promise<DeploymentRecord[]>;
+  /**
+   * Per service of the environment, its newest row that ended `verified` (or `deployed` with no
+   * check), i.e. the version a rollback goes back to. With `beforeRunId`: as of before that run.
+   */
+  lastGood(
+    environment: string,
+    options?: { beforeRunId?: string; runId?: string },
+  ): Promise<DeploymentRecord[]>;
+  /** The unacknowledged failed or rolled-back deployments of a commit in an environment (it is blocked). */
+  blockingDeployments(environment: string, commitSha: string): Promise<DeploymentRecord[]>;
+  /** Acknowledges a blocked commit: every blocking row of it, once. Returns them. */
+  ackCommit(environment: string, commitSha: string, by: string, reason: string): Promise<DeploymentRecord[]>;
   close(): Promise<void>;
+}
+
+/** A second active deploy of an environment: the database's unique index refused it. */
+export class EnvironmentBusyError extends Error {
+  constructor(
+    public readonly environment: string,
+    public readonly holder: RunRecord | null,
+  ) {
+    super(
+      holder
+        ? `environment ${environment}: ${holder.action} ${holder.id} is ${holder.status} (started ${holder.startedAt} by ` +
+            `${holder.actor ?? 'unknown'}${holder.commitSha ? ` from ${holder.commitSha.slice(0, 12)}` : ''})` +
+            (holder.status === 'abandoned'
+              ? `; check the services, then \`gantry ledger ack ${holder.id} --reason "..."\``
+              : '; wait for it to finish')
+        : `environment ${environment}: another deploy holds the environment`,
+    );
+    this.name = 'EnvironmentBusyError';
+  }
 }
 
 /** A second active apply on a stack: the database's unique index refused it. */

@@ -340,14 +340,46 @@ describe('FargateService', () => {
   });
 
   describe('a worker (no port)', () => {
-    test('has no load balancer, target group, listener rule or alarms', () => {
+    test('has no load balancer, target group or listener rule', () => {
       expect(workerResources.aws_lb_target_group).toBeUndefined();
       expect(workerResources.aws_lb_listener_rule).toBeUndefined();
-      expect(workerResources.aws_cloudwatch_metric_alarm).toBeUndefined();
       const service = only(workerResources, 'aws_ecs_service');
       expect(service.load_balancer).toBeUndefined();
-      expect(service.alarms).toBeUndefined();
       expect(service.health_check_grace_period_seconds).toBeUndefined();
+    });
+
+    test('its deployment alarm is running tasks below desired (Container Insights), wired with rollback', () => {
+      const alarm = only(workerResources, 'aws_cloudwatch_metric_alarm');
+      expect(alarm).toMatchObject({
+        alarm_name: 'acme-prod-worker-tasks-below-desired',
+        comparison_operator: 'GreaterThanThreshold',
+        threshold: 0,
+        evaluation_periods: 3,
+        datapoints_to_alarm: 3,
+        treat_missing_data: 'notBreaching',
+      });
+      const queries = alarm.metric_query as {
+        id: string;
+        expression?: string;
+        metric?: { metric_name: string; namespace: string; dimensions: Record<string, string> };
+      }[];
+      expect(
+        queries.map((q) => [q.id, q.expression ?? `${q.metric?.namespace}/${q.metric?.metric_name}`]),
+      ).toEqual([
+        ['missing', 'desired - running'],
+        ['desired', 'ECS/ContainerInsights/DesiredTaskCount'],
+        ['running', 'ECS/ContainerInsights/RunningTaskCount'],
+      ]);
+      expect(queries[1].metric?.dimensions).toMatchObject({ ServiceName: 'worker' });
+      expect(only(workerResources, 'aws_ecs_service').alarms).toEqual({
+        alarm_names: [
+          expect.stringMatching(
+            /^\$\{aws_cloudwatch_metric_alarm\.worker_tasks-below-desired-alarm_\w+\.alarm_name\}$/,
+          ),
+        ],
+        enable: true,
+        rollback: true,
+      });
     });
 
     test('keeps the circuit breaker with rollback and scales on CPU only', () => {
@@ -457,6 +489,14 @@ describe('FargateService', () => {
       rejects(
         { ...worker, alarms: { errorRatePercent: 1 } },
         'worker.alarms: service "worker" has no port (a worker), so it has no load-balancer alarms',
+      );
+      rejects(
+        { ...worker, workerAlarms: { belowDesiredMinutes: 0 } },
+        'worker.workerAlarms.belowDesiredMinutes: 0 must be an integer from 1 to 1440 (CloudWatch evaluates at most one day)',
+      );
+      rejects(
+        { ...web, workerAlarms: { belowDesiredMinutes: 5 } },
+        'api.workerAlarms: service "api" has a port: its deployment alarms are the load balancer\'s (alarms)',
       );
     });
 

@@ -1,0 +1,93 @@
+/**
+ * Release facts: what `gantry deploy|migrate|verify|rollback` need of a services stack (its region
+ * and cluster, each service's ECS name, migration task definition and external check, the
+ * environment's notifications and polling), written at synth into the stack's JSON
+ * (`"//": {"gantryRelease": {...}}`) beside its stack facts and read back by the runtime, which
+ * trusts nothing else. Webhook URLs are secrets: only the names of the variables holding them.
+ */
+import { TerraformElement, type TerraformStack } from 'cdktf';
+import type { DeployConfig, NotificationsConfig, ServiceVerifyConfig } from '../config/deploy';
+import { GantryConfigError } from './errors';
+
+export const RELEASE_FACTS_KEY = 'gantryRelease';
+export const RELEASE_FACTS_VERSION = 1;
+
+export interface ReleaseServiceFacts {
+  readonly name: string;
+  readonly ecsService: string;
+  readonly migrationTaskDefinition: string | null;
+  readonly verify: ServiceVerifyConfig | null;
+}
+
+export interface ReleaseFacts {
+  readonly version: typeof RELEASE_FACTS_VERSION;
+  readonly region: string;
+  readonly cluster: string;
+  readonly services: readonly ReleaseServiceFacts[];
+  readonly notifications: NotificationsConfig | null;
+  readonly deploy: DeployConfig | null;
+}
+
+const FACTS_ID = 'GantryReleaseFacts';
+
+class ReleaseFactsElement extends TerraformElement {
+  constructor(
+    stack: TerraformStack,
+    private readonly facts: ReleaseFacts,
+  ) {
+    super(stack, FACTS_ID);
+  }
+
+  public override toTerraform(): Record<string, unknown> {
+    return { '//': { [RELEASE_FACTS_KEY]: this.facts } };
+  }
+}
+
+/** Records a services stack's release facts (once). */
+export function recordReleaseFacts(stack: TerraformStack, facts: Omit<ReleaseFacts, 'version'>): void {
+  if (stack.node.tryFindChild(FACTS_ID)) {
+    throw new GantryConfigError(
+      `${stack.node.path}: recordReleaseFacts: the stack's release facts are recorded already`,
+    );
+  }
+  new ReleaseFactsElement(stack, { version: RELEASE_FACTS_VERSION, ...facts });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The release facts of a synthesized stack's JSON, or why there are none (never a default). */
+export function parseReleaseFacts(
+  stackJson: unknown,
+): { ok: true; facts: ReleaseFacts } | { ok: false; reason: string } {
+  const meta =
+    isObject(stackJson) && isObject(stackJson['//']) ? stackJson['//'][RELEASE_FACTS_KEY] : undefined;
+  if (meta === undefined)
+    return {
+      ok: false,
+      reason: `it has no release facts ("//": {"${RELEASE_FACTS_KEY}": ...}): is it a services stack synthesized by this Gantry?`,
+    };
+  if (!isObject(meta) || meta.version !== RELEASE_FACTS_VERSION)
+    return {
+      ok: false,
+      reason: `its release facts are not version ${RELEASE_FACTS_VERSION}: synthesize with the same Gantry version`,
+    };
+  if (typeof meta.region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(meta.region))
+    return { ok: false, reason: `its release facts have region ${JSON.stringify(meta.region)}` };
+  if (typeof meta.cluster !== 'string' || !/^[A-Za-z0-9_-]{1,255}$/.test(meta.cluster))
+    return { ok: false, reason: `its release facts have cluster ${JSON.stringify(meta.cluster)}` };
+  const services = meta.services;
+  if (
+    !Array.isArray(services) ||
+    !services.every(
+      (s) =>
+        isObject(s) &&
+        typeof s.name === 'string' &&
+        typeof s.ecsService === 'string' &&
+        (s.migrationTaskDefinition === null || typeof s.migrationTaskDefinition === 'string') &&
+        (s.verify === null || (isObject(s.verify) && typeof s.verify.url === 'string')),
+    )
+  )
+    return { ok: false, reason: 'its release facts have a malformed services list' };
+  return { ok: true, facts: meta as unknown as ReleaseFacts };
+}

@@ -1,0 +1,362 @@
+/**
+ * `gantry deploy|rollback|migrate|verify <env>` and `gantry status [<env>]`: the release lifecycle
+ * of an environment's services stack (`<env>-services`), on the release facts its synth recorded.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { InvalidArgumentError } from 'commander';
+import { parseReleaseFacts, type ReleaseFacts } from '../../core/release-facts';
+import { imageTagVariableName } from '../../core/naming';
+import { applyCommand } from '../apply-run';
+import type { CommandRegistrar, CliContext } from '../cli';
+import { readRunContext } from '../context';
+import { EXIT, RuntimeError } from '../errors';
+import { planOrDrift } from '../plan-run';
+import {
+  deploy,
+  rollback,
+  type ReleaseDeps,
+  type ReleaseResult,
+  type ReleaseTarget,
+} from '../release/deploy';
+import { runMigration } from '../release/migrate';
+import type { NotificationConfig } from '../release/notify';
+import { liveStatus, renderStatus } from '../release/status';
+import { verifyCheck, type VerifyCheck } from '../release/verify';
+import { envRedactor, openMigratedLedger, type CliIo } from '../session';
+import { resolveStack } from '../stack';
+import { declaredVariables, IMAGE_TAGS_ENV, imageTagsFromParameter } from '../variables';
+import { stackOptions } from './plan';
+
+interface ReleaseFlags {
+  dir?: string;
+  outdir?: string;
+  synth?: boolean;
+  json?: boolean;
+  pollInterval?: number;
+  timeout?: number;
+  tag?: string[];
+}
+
+const seconds = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`${JSON.stringify(value)} must be a positive number of seconds`);
+  return n;
+};
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** The services stack of `env`, its release facts, and the tags this commit deploys. */
+function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
+  const stackId = `${env}-services`;
+  const stack = resolveStack(stackId, { ...flags, env }, { cwd: io.cwd, env: io.env, write: io.err });
+  if (stack.factsProblem) throw new RuntimeError(stack.factsProblem, EXIT.refused);
+  // The stack's Terraform JSON (synthesized: cdk.tf.json; any *.tf.json with --dir), merged.
+  const json: { '//'?: Record<string, unknown>; variable?: Record<string, { default?: unknown }> } = {};
+  for (const file of fs.readdirSync(stack.dir).filter((f) => f.endsWith('.tf.json'))) {
+    const doc = JSON.parse(fs.readFileSync(path.join(stack.dir, file), 'utf8')) as typeof json;
+    json['//'] = { ...json['//'], ...doc['//'] };
+    json.variable = { ...json.variable, ...doc.variable };
+  }
+  const parsed = parseReleaseFacts(json);
+  if (!parsed.ok) throw new RuntimeError(`stack ${stackId}: ${parsed.reason}`, EXIT.refused);
+  const facts: ReleaseFacts = parsed.facts;
+  const context = readRunContext(io.env, io.cwd);
+  const tags = new Map<string, string>();
+  for (const s of facts.services) {
+    const d = json.variable?.[imageTagVariableName(s.name)]?.default;
+    if (typeof d === 'string') tags.set(s.name, d);
+  }
+  const raw = io.env[IMAGE_TAGS_ENV];
+  if (raw) {
+    const fromParameter = imageTagsFromParameter(raw, context.commitSha, declaredVariables(stack.dir));
+    if (!fromParameter.ok) throw new RuntimeError(fromParameter.reason, EXIT.refused);
+    for (const note of fromParameter.notes) io.err(`gantry: ${note}`);
+    for (const v of fromParameter.variables) {
+      const service = facts.services.find((s) => imageTagVariableName(s.name) === v.name);
+      if (service) tags.set(service.name, v.value);
+    }
+  }
+  for (const pair of flags.tag ?? []) {
+    const [name, tag] = pair.split('=', 2);
+    if (!facts.services.some((s) => s.name === name) || !tag)
+      throw new RuntimeError(
+        `--tag ${JSON.stringify(pair)}: expected <service>=<tag> with a service of ${stackId} (${facts.services.map((s) => s.name).join(', ')})`,
+      );
+    tags.set(name, tag);
+  }
+  const redactor = envRedactor(io.env);
+  const webhooks: NotificationConfig['webhooks'] = (facts.notifications?.webhooks ?? []).map((w) => {
+    const url = io.env[w.urlEnv] ?? '';
+    if (url) redactor.addSecretValue(url);
+    return { url, format: w.format, name: `$${w.urlEnv}` };
+  });
+  const target: ReleaseTarget = {
+    environment: env,
+    stack: stackId,
+    cluster: facts.cluster,
+    services: facts.services.map((s) => ({
+      name: s.name,
+      ecsService: s.ecsService,
+      imageTag: tags.get(s.name) ?? '',
+      migrationTaskDefinition: s.migrationTaskDefinition,
+      verify: s.verify,
+    })),
+    notifications: { webhooks, routine: facts.notifications?.routine },
+  };
+  return { stack, facts, target, context, redactor };
+}
+
+function releaseDeps(
+  cli: CliContext,
+  loaded: ReturnType<typeof loadRelease>,
+  ledger: ReleaseDeps['ledger'],
+  flags: ReleaseFlags,
+): ReleaseDeps {
+  const { stack, facts, redactor } = loaded;
+  const progress = (line: string) => (flags.json ? cli.io.err(line) : cli.io.out(line));
+  return {
+    ledger,
+    ecs: new ECSClient({ region: facts.region }),
+    redactor,
+    progress: (line) => progress(redactor.scrub(line)),
+    // Plan and apply the services stack with these tags: every guard of `gantry plan|apply` holds.
+    apply: async (tags) => {
+      const vars = Object.entries(tags).map(([s, t]) => `${imageTagVariableName(s)}=${t}`);
+      const io: CliIo = { ...cli.io, out: flags.json ? cli.io.err : cli.io.out, ledger };
+      const planned = await planOrDrift('plan', stack.stack, { dir: stack.dir, synth: false, var: vars }, io);
+      if (planned !== EXIT.ok)
+        return { ok: false, exitCode: planned, reason: `gantry plan ${stack.stack} exited ${planned}` };
+      const applied = await applyCommand(stack.stack, { dir: stack.dir }, io);
+      return applied === EXIT.ok
+        ? { ok: true, exitCode: applied }
+        : { ok: false, exitCode: applied, reason: `gantry apply ${stack.stack} exited ${applied}` };
+    },
+  };
+}
+
+/** Who, what and where of a deploy or rollback, from the run context (CI's variables, git). */
+function releaseInput(c: ReturnType<typeof readRunContext>, automatic: boolean) {
+  const { commitSha, actor, ciRunId, ciRunUrl, host, pid } = c;
+  return { commitSha, actor, ciRunId, ciRunUrl, host, pid, automatic };
+}
+
+function pollOptions(flags: ReleaseFlags, facts: ReleaseFacts) {
+  const interval = (flags.pollInterval ?? facts.deploy?.pollIntervalSeconds ?? 15) * 1000;
+  return {
+    rollout: {
+      pollIntervalMs: interval,
+      timeoutMs: (flags.timeout ?? facts.deploy?.rolloutTimeoutSeconds ?? 1800) * 1000,
+    },
+    migration: {
+      pollIntervalMs: Math.min(interval, 5000),
+      timeoutMs: (facts.deploy?.migrationTimeoutSeconds ?? 1800) * 1000,
+    },
+  };
+}
+
+function report(cli: CliContext, result: ReleaseResult, flags: ReleaseFlags, what: string): void {
+  if (flags.json) cli.io.out(JSON.stringify(result, null, 2));
+  else {
+    for (const d of result.deployments) {
+      cli.io.out(
+        `${what}: ${d.service} ${d.previousTag ?? 'none'} -> ${d.imageTag}: ${d.status}${d.reason ? ` (${d.reason})` : ''}`,
+      );
+    }
+    cli.io.out(
+      `${what}: ${result.outcome}${result.runId ? ` (run ${result.runId})` : ''}${result.reason ? `: ${result.reason}` : ''}`,
+    );
+  }
+  cli.setExit(result.exitCode);
+}
+
+function releaseCommand(
+  program: Parameters<CommandRegistrar>[0],
+  name: string,
+  description: string,
+): ReturnType<Parameters<CommandRegistrar>[0]['command']> {
+  return stackOptions(
+    program.command(name).argument('<env>', 'the environment, e.g. prod').description(description),
+  )
+    .option('--json', 'print the outcome as JSON (progress goes to stderr)')
+    .option(
+      '--poll-interval <seconds>',
+      'seconds between rollout checks (default: config deploy.pollIntervalSeconds or 15)',
+      seconds,
+    )
+    .option(
+      '--timeout <seconds>',
+      'rollout timeout (default: config deploy.rolloutTimeoutSeconds or 1800)',
+      seconds,
+    )
+    .option(
+      '--tag <service=tag>',
+      'deploy this tag of a service (repeatable; default: GANTRY_IMAGE_TAGS, then the configured tags)',
+      collect,
+    );
+}
+
+export const registerRelease: CommandRegistrar = (program, cli) => {
+  releaseCommand(
+    program,
+    'deploy',
+    'plan and apply <env>-services, follow each changed service rollout, migrate, verify, record; roll back to the last verified tags on failure',
+  ).action(async (env: string, flags: ReleaseFlags) => {
+    const loaded = loadRelease(env, flags, cli.io);
+    const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
+    try {
+      const result = await deploy(
+        loaded.target,
+        releaseInput(loaded.context, true),
+        releaseDeps(cli, loaded, ledger, flags),
+        pollOptions(flags, loaded.facts),
+      );
+      report(cli, result, flags, 'deploy');
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  releaseCommand(
+    program,
+    'rollback',
+    're-apply the last verified tags of <env> (from the ledger) through every guard, then verify',
+  )
+    .option('--to <run-id>', 'roll back to the verified tags of this deploy run instead')
+    .action(async (env: string, flags: ReleaseFlags & { to?: string }) => {
+      const loaded = loadRelease(env, flags, cli.io);
+      const ledger = await openMigratedLedger(cli.io, 'nothing was rolled back');
+      try {
+        const result = await rollback(
+          loaded.target,
+          releaseInput(loaded.context, false),
+          releaseDeps(cli, loaded, ledger, flags),
+          { ...pollOptions(flags, loaded.facts), toRunId: flags.to },
+        );
+        report(cli, result, flags, 'rollback');
+      } finally {
+        await ledger.close();
+      }
+    });
+
+  stackOptions(
+    program
+      .command('migrate')
+      .argument('<env>', 'the environment')
+      .argument('<service>', 'the service whose migration task runs')
+      .description(
+        "run the service's migration task with the service's network settings, wait until it stops, record its exit code",
+      ),
+  )
+    .option('--json', 'print the result as JSON')
+    .action(async (env: string, service: string, flags: ReleaseFlags) => {
+      const loaded = loadRelease(env, flags, cli.io);
+      const s = loaded.target.services.find((x) => x.name === service);
+      if (!s?.migrationTaskDefinition)
+        throw new RuntimeError(
+          `migrate: ${env} has no service ${JSON.stringify(service)} with a migration (with one: ${
+            loaded.target.services
+              .filter((x) => x.migrationTaskDefinition)
+              .map((x) => x.name)
+              .join(', ') || 'none'
+          })`,
+        );
+      const ledger = await openMigratedLedger(cli.io, 'no migration ran');
+      try {
+        const run = await ledger.startRun({
+          stack: loaded.stack.stack,
+          action: 'migrate',
+          environment: env,
+          ...loaded.context,
+        });
+        const result = await runMigration(
+          new ECSClient({ region: loaded.facts.region }),
+          loaded.target.cluster,
+          { service: s.name, ecsService: s.ecsService, taskDefinition: s.migrationTaskDefinition },
+          { ...pollOptions(flags, loaded.facts).migration, progress: cli.io.err },
+        ).catch((error: unknown) => ({ ok: false, exitCode: null, reason: (error as Error).message }));
+        const code = result.ok ? EXIT.ok : EXIT.failure;
+        await ledger.finishRun(run.id, {
+          status: result.ok ? 'succeeded' : 'failed',
+          exitCode: result.exitCode ?? code,
+          errorSummary: result.ok ? null : loaded.redactor.scrub(result.reason),
+          note: `migration of ${s.name}: ${result.reason}`,
+        });
+        cli.io.out(
+          flags.json
+            ? JSON.stringify({ runId: run.id, ...result }, null, 2)
+            : `migrate ${s.name}: ${result.reason} (run ${run.id})`,
+        );
+        cli.setExit(code);
+      } finally {
+        await ledger.close();
+      }
+    });
+
+  stackOptions(
+    program
+      .command('verify')
+      .argument('<env>', 'the environment')
+      .description(
+        "run each service's external check from config (URL, expected status, body match, retries), record the result",
+      ),
+  )
+    .option('--json', 'print the results as JSON')
+    .action(async (env: string, flags: ReleaseFlags) => {
+      const loaded = loadRelease(env, flags, cli.io);
+      const checks = loaded.target.services.filter((s) => s.verify);
+      const ledger = await openMigratedLedger(cli.io, 'nothing was verified');
+      try {
+        const run = await ledger.startRun({
+          stack: loaded.stack.stack,
+          action: 'verify',
+          environment: env,
+          ...loaded.context,
+        });
+        const results = [];
+        for (const s of checks) {
+          results.push(
+            await verifyCheck({ ...(s.verify as VerifyCheck), service: s.name }, { progress: cli.io.err }),
+          );
+        }
+        const ok = results.every((r) => r.ok);
+        await ledger.finishRun(run.id, {
+          status: ok ? 'succeeded' : 'failed',
+          exitCode: ok ? EXIT.ok : EXIT.failure,
+          errorSummary: ok
+            ? null
+            : results
+                .filter((r) => !r.ok)
+                .map((r) => `${r.service}: ${r.reason}`)
+                .join('; '),
+          note: checks.length === 0 ? 'no service of this environment has a verify check' : null,
+        });
+        if (flags.json) cli.io.out(JSON.stringify({ runId: run.id, ok, results }, null, 2));
+        else
+          for (const r of results) cli.io.out(`verify ${r.service}: ${r.ok ? 'ok' : 'FAILED'}: ${r.reason}`);
+        cli.setExit(ok ? EXIT.ok : EXIT.failure);
+      } finally {
+        await ledger.close();
+      }
+    });
+
+  program
+    .command('status')
+    .argument('[env]', 'only this environment')
+    .option('--json', 'print JSON')
+    .description(
+      'what runs where now, from the ledger: tag per service per environment, since when, by whom, from which commit, verified or not',
+    )
+    .action(async (env: string | undefined, flags: { json?: boolean }) => {
+      const ledger = await openMigratedLedger(cli.io, 'nothing was read');
+      try {
+        const rows = await liveStatus(ledger, env);
+        cli.io.out(flags.json ? JSON.stringify(rows, null, 2) : renderStatus(rows));
+        cli.setExit(EXIT.ok);
+      } finally {
+        await ledger.close();
+      }
+    });
+};

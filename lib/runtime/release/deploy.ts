@@ -1,0 +1,469 @@
+/**
+ * A release of a services stack: the lifecycle after the infrastructure change. Refuse a blocked
+ * commit; claim the environment (one active deploy, the database's rule); apply the image tags
+ * through every guard; follow each changed service's ECS deployment; run the migrations; verify
+ * from outside; record each service's outcome. When the rollout, a migration or verify fails,
+ * re-apply the last good tags from the ledger (never from memory), which blocks the commit; tell
+ * the team. A rollback (`gantry rollback`) is the same pipeline with older tags and no second
+ * rollback.
+ */
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { EnvironmentBusyError, type DeploymentRecord, type Ledger, type RunRecord } from '../ledger';
+import type { Redactor } from '../redaction';
+import { EXIT } from '../errors';
+import { runMigration, type MigrationResult } from './migrate';
+import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
+import { followRollouts, primaryTaskDefinitions, type PollOptions } from './rollout';
+import { verifyCheck, type VerifyCheck, type VerifyOptions, type VerifyResult } from './verify';
+
+export interface ReleaseService {
+  /** Gantry's service name. */
+  readonly name: string;
+  /** The ECS service's name in the cluster. */
+  readonly ecsService: string;
+  /** The tag this deploy sets. */
+  readonly imageTag: string;
+  /** Family (or ARN) of the migration task definition, when the service has one. */
+  readonly migrationTaskDefinition?: string | null;
+  /** The external check, when the service has one. */
+  readonly verify?: Omit<VerifyCheck, 'service'> | null;
+}
+
+export interface ReleaseTarget {
+  readonly environment: string;
+  /** The services stack, e.g. `prod-services`. */
+  readonly stack: string;
+  readonly cluster: string;
+  readonly services: readonly ReleaseService[];
+  readonly notifications?: NotificationConfig;
+}
+
+export interface ApplyOutcome {
+  readonly ok: boolean;
+  readonly exitCode: number;
+  /** Why it failed or was refused. */
+  readonly reason?: string;
+}
+
+export interface ReleaseDeps {
+  readonly ledger: Ledger;
+  readonly ecs: ECSClient;
+  /** Plans and applies the services stack with these tags, through every guard and approval. */
+  readonly apply: (
+    tags: Readonly<Record<string, string>>,
+    purpose: 'deploy' | 'rollback',
+  ) => Promise<ApplyOutcome>;
+  readonly progress: (line: string) => void;
+  readonly redactor: Redactor;
+}
+
+export interface ReleaseInput {
+  readonly commitSha?: string | null;
+  readonly actor?: string | null;
+  readonly ciRunId?: string | null;
+  readonly ciRunUrl?: string | null;
+  /** An automatic deploy (CI) of a blocked commit is refused. */
+  readonly automatic: boolean;
+  readonly host?: string | null;
+  readonly pid?: number | null;
+}
+
+export interface ReleaseOptions {
+  /** Rollout polling: interval and timeout. */
+  readonly rollout?: PollOptions;
+  /** Migration task polling. */
+  readonly migration?: PollOptions;
+  readonly verify?: VerifyOptions;
+  /** Heartbeat of the running row. @default 30000 */
+  readonly heartbeatMs?: number;
+}
+
+export type ReleaseOutcome = 'verified' | 'deployed' | 'rolled_back' | 'failed' | 'refused' | 'no_changes';
+
+export interface ReleaseResult {
+  readonly exitCode: number;
+  readonly outcome: ReleaseOutcome;
+  readonly runId: string | null;
+  readonly reason: string | null;
+  readonly deployments: readonly DeploymentRecord[];
+  readonly migrations: readonly MigrationResult[];
+  readonly verify: readonly VerifyResult[];
+  readonly notifications: readonly NotificationResult[];
+}
+
+const short = (sha: string) => sha.slice(0, 12);
+
+/** `gantry deploy`: see the file comment. */
+export async function deploy(
+  target: ReleaseTarget,
+  input: ReleaseInput,
+  deps: ReleaseDeps,
+  options: ReleaseOptions = {},
+): Promise<ReleaseResult> {
+  const { ledger } = deps;
+  const env = target.environment;
+  if (input.automatic && input.commitSha) {
+    const blocking = await ledger.blockingDeployments(env, input.commitSha);
+    if (blocking.length > 0) {
+      const b = blocking[0];
+      return refuse(
+        deps,
+        target,
+        input,
+        'deploy',
+        `commit ${short(input.commitSha)} is blocked in ${env}: its deploy (run ${b.runId}) ended ${b.status}` +
+          `${b.reason ? ` (${b.service}: ${b.reason})` : ''}; a newer commit deploys, or ` +
+          `\`gantry ledger ack --environment ${env} --commit ${input.commitSha} --reason "..."\` unblocks this one`,
+      );
+    }
+  }
+  const good = new Map((await ledger.lastGood(env)).map((d) => [d.service, d.imageTag]));
+  const changed = target.services.filter((s) => good.get(s.name) !== s.imageTag);
+  const tags = Object.fromEntries(target.services.map((s) => [s.name, s.imageTag]));
+  return release(deps, target, input, options, {
+    action: 'deploy',
+    tags,
+    changed,
+    previous: good,
+  });
+}
+
+/** `gantry rollback`: re-apply the last good tags (or those of run `toRunId`), then verify. */
+export async function rollback(
+  target: ReleaseTarget,
+  input: ReleaseInput,
+  deps: ReleaseDeps,
+  options: ReleaseOptions & { toRunId?: string } = {},
+): Promise<ReleaseResult> {
+  const env = target.environment;
+  const to = await deps.ledger.lastGood(env, options.toRunId ? { runId: options.toRunId } : {});
+  if (to.length === 0) {
+    return refuse(
+      deps,
+      target,
+      input,
+      'rollback',
+      options.toRunId
+        ? `run ${options.toRunId} has no verified deployment in ${env} to roll back to`
+        : `${env} has no verified deployment in the ledger to roll back to`,
+    );
+  }
+  // What is live now: the last good version, which the rollback's rows name as previous.
+  const latest = new Map((await deps.ledger.lastGood(env)).map((d) => [d.service, d.imageTag]));
+  const back = new Map(to.map((d) => [d.service, d.imageTag]));
+  const services = target.services.map((s) => ({ ...s, imageTag: back.get(s.name) ?? s.imageTag }));
+  const tags = Object.fromEntries(services.map((s) => [s.name, s.imageTag]));
+  const changed = services.filter((s) => back.has(s.name));
+  return release(deps, { ...target, services }, input, options, {
+    action: 'rollback',
+    tags,
+    changed,
+    previous: latest,
+  });
+}
+
+interface Plan {
+  readonly action: 'deploy' | 'rollback';
+  readonly tags: Readonly<Record<string, string>>;
+  readonly changed: readonly ReleaseService[];
+  /** Per service, the tag before this release (deploy: the last good one, which a rollback restores). */
+  readonly previous: ReadonlyMap<string, string>;
+}
+
+async function refuse(
+  deps: ReleaseDeps,
+  target: ReleaseTarget,
+  input: ReleaseInput,
+  action: 'deploy' | 'rollback',
+  reason: string,
+): Promise<ReleaseResult> {
+  const row = await deps.ledger.recordRefusal({
+    stack: target.stack,
+    action,
+    environment: target.environment,
+    commitSha: input.commitSha,
+    actor: input.actor,
+    ciRunId: input.ciRunId,
+    ciRunUrl: input.ciRunUrl,
+    reason,
+  });
+  deps.progress(`[${action}] refused: ${reason}`);
+  return empty(EXIT.refused, 'refused', row.id, reason);
+}
+
+const empty = (
+  exitCode: number,
+  outcome: ReleaseOutcome,
+  runId: string | null,
+  reason: string | null,
+): ReleaseResult => ({
+  exitCode,
+  outcome,
+  runId,
+  reason,
+  deployments: [],
+  migrations: [],
+  verify: [],
+  notifications: [],
+});
+
+async function release(
+  deps: ReleaseDeps,
+  target: ReleaseTarget,
+  input: ReleaseInput,
+  options: ReleaseOptions,
+  plan: Plan,
+): Promise<ReleaseResult> {
+  const { ledger, progress } = deps;
+  const env = target.environment;
+  let started: { run: RunRecord; deployments: DeploymentRecord[] };
+  try {
+    started = await ledger.startDeploy({
+      stack: target.stack,
+      action: plan.action,
+      environment: env,
+      commitSha: input.commitSha,
+      actor: input.actor,
+      ciRunId: input.ciRunId,
+      ciRunUrl: input.ciRunUrl,
+      host: input.host,
+      pid: input.pid,
+      services: plan.changed.map((s) => ({
+        service: s.name,
+        imageTag: s.imageTag,
+        previousTag: plan.previous.get(s.name) ?? null,
+      })),
+    });
+  } catch (error) {
+    if (error instanceof EnvironmentBusyError) return refuse(deps, target, input, plan.action, error.message);
+    throw error;
+  }
+  const run = started.run;
+  const rows = new Map(started.deployments.map((d) => [d.service, d]));
+  const heartbeat = setInterval(
+    () => void ledger.heartbeat(run.id).catch(() => undefined),
+    options.heartbeatMs ?? 30_000,
+  );
+  heartbeat.unref?.();
+  const migrations: MigrationResult[] = [];
+  const verified: VerifyResult[] = [];
+  const move = async (service: string, update: Parameters<Ledger['updateDeployment']>[1]) => {
+    const row = rows.get(service);
+    if (row) rows.set(service, await ledger.updateDeployment(row.id, update));
+  };
+  const finish = async (
+    exitCode: number,
+    outcome: ReleaseOutcome,
+    reason: string | null,
+    kind: NotificationKind | null,
+  ): Promise<ReleaseResult> => {
+    clearInterval(heartbeat);
+    const deployments = [...rows.values()];
+    const notifications =
+      kind === null
+        ? []
+        : await notify(
+            target.notifications,
+            {
+              kind,
+              environment: env,
+              runId: run.id,
+              commitSha: input.commitSha ?? null,
+              actor: input.actor ?? null,
+              notable:
+                migrations.length > 0 ||
+                plan.action === 'rollback' ||
+                (await recovering(ledger, env, run.id)),
+              services: deployments.map((d) => ({
+                service: d.service,
+                imageTag: d.imageTag,
+                previousTag: d.previousTag,
+                status: d.status,
+                reason: d.reason,
+              })),
+              reason,
+              ciRunUrl: input.ciRunUrl,
+            },
+            deps.redactor,
+          );
+    for (const n of notifications)
+      progress(`[notify] ${n.channel}: ${n.ok ? 'sent' : 'FAILED'} (${n.detail})`);
+    const failedNotes = notifications
+      .filter((n) => !n.ok)
+      .map((n) => `notification ${n.channel} failed: ${n.detail}`);
+    await ledger.finishRun(run.id, {
+      status: exitCode === EXIT.ok ? 'succeeded' : 'failed',
+      exitCode,
+      errorSummary: reason ? deps.redactor.scrub(reason) : null,
+      note: failedNotes.length > 0 ? failedNotes.join('; ') : null,
+    });
+    return {
+      exitCode,
+      outcome,
+      runId: run.id,
+      reason,
+      deployments,
+      migrations,
+      verify: verified,
+      notifications,
+    };
+  };
+
+  try {
+    progress(
+      `[${plan.action}] ${env}: run ${run.id}: ${
+        plan.changed.length === 0
+          ? 'no image tag changes'
+          : plan.changed
+              .map((s) => `${s.name} ${plan.previous.get(s.name) ?? 'none'} -> ${s.imageTag}`)
+              .join(', ')
+      }`,
+    );
+    const before = await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed));
+    const applied = await deps.apply(plan.tags, plan.action);
+    if (!applied.ok) {
+      const reason = `apply ${applied.exitCode === EXIT.refused ? 'refused' : 'failed'}: ${applied.reason ?? `exit ${applied.exitCode}`}`;
+      for (const s of plan.changed) await move(s.name, { status: 'failed', reason });
+      return finish(
+        applied.exitCode === EXIT.refused ? EXIT.refused : EXIT.failure,
+        'failed',
+        reason,
+        plan.changed.length ? 'failure' : null,
+      );
+    }
+    if (plan.changed.length === 0) return finish(EXIT.ok, 'no_changes', null, null);
+
+    const failure = await lifecycle(deps, target, plan.changed, before, options, move, migrations, verified);
+    if (failure === null) {
+      for (const s of plan.changed) {
+        await move(s.name, s.verify ? { status: 'verified' } : { status: 'deployed', final: true });
+      }
+      return finish(EXIT.ok, plan.changed.some((s) => s.verify) ? 'verified' : 'deployed', null, 'success');
+    }
+    progress(`[${plan.action}] ${env}: ${failure}`);
+    if (plan.action === 'rollback') {
+      for (const s of plan.changed) await move(s.name, { status: 'failed', reason: failure });
+      return finish(EXIT.failure, 'failed', failure, 'failure');
+    }
+    return finish(EXIT.failure, ...(await rollBack(deps, target, plan, options, failure, move)));
+  } catch (error) {
+    const reason = `${plan.action} stopped: ${deps.redactor.scrub((error as Error).message)}`;
+    for (const s of plan.changed) await move(s.name, { status: 'failed', reason }).catch(() => undefined);
+    return finish(EXIT.failure, 'failed', reason, plan.changed.length ? 'failure' : null);
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+/** Rollout, migrations, verify of `services`; the first failure's reason, or null. */
+async function lifecycle(
+  deps: ReleaseDeps,
+  target: ReleaseTarget,
+  services: readonly ReleaseService[],
+  before: ReadonlyMap<string, string | null>,
+  options: ReleaseOptions,
+  move: (service: string, update: Parameters<Ledger['updateDeployment']>[1]) => Promise<void>,
+  migrations: MigrationResult[],
+  verified: VerifyResult[],
+): Promise<string | null> {
+  const outcomes = await followRollouts(
+    deps.ecs,
+    target.cluster,
+    targetsOf(services).map((t) => ({ ...t, before: before.get(t.service) ?? null })),
+    { ...options.rollout, progress: deps.progress },
+  );
+  for (const o of outcomes) {
+    if (o.state === 'completed')
+      await move(o.service, { status: 'deployed', taskDefinition: o.taskDefinition });
+  }
+  const bad = outcomes.filter((o) => o.state !== 'completed');
+  if (bad.length > 0) return `rollout ${bad.map((o) => `${o.service} ${o.state}: ${o.reason}`).join('; ')}`;
+  for (const s of services.filter((x) => x.migrationTaskDefinition)) {
+    const result = await runMigration(
+      deps.ecs,
+      target.cluster,
+      { service: s.name, ecsService: s.ecsService, taskDefinition: s.migrationTaskDefinition as string },
+      { ...options.migration, progress: deps.progress },
+    );
+    migrations.push(result);
+    if (!result.ok) return `migration of ${s.name} failed: ${result.reason}`;
+  }
+  for (const s of services.filter((x) => x.verify)) {
+    const result = await verifyCheck(
+      { ...(s.verify as VerifyCheck), service: s.name },
+      { ...options.verify, progress: deps.progress },
+    );
+    verified.push(result);
+    if (!result.ok) return `verify of ${s.name} (${result.url}) failed: ${result.reason}`;
+  }
+  return null;
+}
+
+/** Re-applies the previous good tags after `failure`; the outcome for `finish`. */
+async function rollBack(
+  deps: ReleaseDeps,
+  target: ReleaseTarget,
+  plan: Plan,
+  options: ReleaseOptions,
+  failure: string,
+  move: (service: string, update: Parameters<Ledger['updateDeployment']>[1]) => Promise<void>,
+): Promise<[ReleaseOutcome, string, NotificationKind]> {
+  const orphans = plan.changed.filter((s) => !plan.previous.has(s.name));
+  if (orphans.length > 0) {
+    const reason = `${failure}; not rolled back: no verified version of ${orphans.map((s) => s.name).join(', ')} in the ledger`;
+    for (const s of plan.changed) await move(s.name, { status: 'failed', reason });
+    return ['failed', reason, 'failure'];
+  }
+  const tags = {
+    ...plan.tags,
+    ...Object.fromEntries(plan.changed.map((s) => [s.name, plan.previous.get(s.name) as string])),
+  };
+  deps.progress(
+    `[rollback] ${target.environment}: re-applying ${plan.changed.map((s) => `${s.name} ${tags[s.name]}`).join(', ')}`,
+  );
+  const before = await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed));
+  const applied = await deps.apply(tags, 'rollback');
+  if (!applied.ok) {
+    const reason = `${failure}; rollback apply failed: ${applied.reason ?? `exit ${applied.exitCode}`}`;
+    for (const s of plan.changed) await move(s.name, { status: 'failed', reason });
+    return ['failed', reason, 'failure'];
+  }
+  const back = plan.changed.map((s) => ({ ...s, imageTag: tags[s.name] }));
+  const outcomes = await followRollouts(
+    deps.ecs,
+    target.cluster,
+    targetsOf(back).map((t) => ({ ...t, before: before.get(t.service) ?? null })),
+    { ...options.rollout, progress: deps.progress },
+  );
+  const stuck = outcomes.filter((o) => o.state !== 'completed');
+  const checks: VerifyResult[] = [];
+  if (stuck.length === 0) {
+    for (const s of back.filter((x) => x.verify)) {
+      checks.push(
+        await verifyCheck(
+          { ...(s.verify as VerifyCheck), service: s.name },
+          { ...options.verify, progress: deps.progress },
+        ),
+      );
+    }
+  }
+  const unhealthy = [
+    ...stuck.map((o) => `${o.service} ${o.state}`),
+    ...checks.filter((c) => !c.ok).map((c) => `${c.service} verify: ${c.reason}`),
+  ];
+  const reason =
+    unhealthy.length === 0
+      ? `${failure}; rolled back to ${back.map((s) => `${s.name} ${s.imageTag}`).join(', ')}`
+      : `${failure}; rolled back, but the previous version is not healthy: ${unhealthy.join('; ')}`;
+  for (const s of plan.changed) await move(s.name, { status: 'rolled_back', reason });
+  return ['rolled_back', reason, 'rollback'];
+}
+
+const targetsOf = (services: readonly ReleaseService[]) =>
+  services.map((s) => ({ service: s.name, ecsService: s.ecsService }));
+
+/** True when the environment's previous deploy run failed or rolled back: this one is a recovery. */
+async function recovering(ledger: Ledger, environment: string, runId: string): Promise<boolean> {
+  const before = (await ledger.listDeployments({ environment, limit: 50 })).find((d) => d.runId !== runId);
+  return before !== undefined && (before.status === 'failed' || before.status === 'rolled_back');
+}

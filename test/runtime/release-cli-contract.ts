@@ -1,0 +1,210 @@
+/**
+ * `gantry status`, `gantry ledger ack --environment --commit` and the refusals of `gantry deploy`
+ * that happen before anything reaches AWS or Terraform (a stack without release facts, a blocked
+ * commit), on a PGlite ledger directory: what an operator sees, and the exit codes. Run by
+ * `ledger-verify-cli.test.ts` on its ledger directory (a PGlite directory costs seconds to create). With
+ * Terraform on PATH, one deploy end to end: real plan and apply of a local stack, ECS at the wire level.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describeWithTerraform } from '../terraform-harness';
+import { openLedger, type Ledger } from '../../lib/runtime/ledger';
+import { RELEASE_FACTS_KEY } from '../../lib/core/release-facts';
+import { recordDeploy } from './deployments-contract';
+import { cleanEnv } from './env';
+import { gantry, PROD_FACTS, terraformDir } from './helpers';
+
+const BAD = 'b'.repeat(40);
+
+export function describeReleaseCli(dir: string): void {
+  const env = (extra: NodeJS.ProcessEnv = {}) =>
+    cleanEnv(process.env, { GANTRY_LEDGER_URL: `pglite:${dir}`, ...extra });
+
+  async function withLedger<T>(fn: (ledger: Ledger) => Promise<T>): Promise<T> {
+    const ledger = await openLedger(`pglite:${dir}`);
+    try {
+      await ledger.migrate();
+      return await fn(ledger);
+    } finally {
+      await ledger.close();
+    }
+  }
+
+  const releaseFacts = {
+    version: 1,
+    region: 'eu-west-1',
+    cluster: 'acme-prod',
+    services: [{ name: 'api', ecsService: 'api', migrationTaskDefinition: null, verify: null }],
+    notifications: null,
+    deploy: null,
+  };
+
+  describe('gantry status, deploy refusals and ledger ack of a commit', () => {
+    beforeAll(async () => {
+      await withLedger(async (ledger) => {
+        await recordDeploy(ledger, 'prod', 'a'.repeat(40), { api: 'v1' }, 'verified');
+        await recordDeploy(ledger, 'prod', BAD, { api: 'v2' }, 'rolled_back');
+        await recordDeploy(ledger, 'dev', 'c'.repeat(40), { api: 'v3' }, 'verified');
+      });
+    });
+
+    test('status --json shows the live tag per service per environment, and a newer rolled-back deploy beside it', async () => {
+      const json = await gantry(['status', '--json'], env());
+      expect(json.code).toBe(0);
+      const rows = JSON.parse(json.stdout) as {
+        environment: string;
+        imageTag: string;
+        latestTag: string;
+        latestStatus: string;
+        verified: boolean;
+      }[];
+      expect(rows.map((r) => [r.environment, r.imageTag, r.verified, r.latestTag, r.latestStatus])).toEqual([
+        ['dev', 'v3', true, 'v3', 'verified'],
+        ['prod', 'v1', true, 'v2', 'rolled_back'],
+      ]);
+    });
+
+    test('deploy refuses (exit 3) a stack without release facts, and a blocked commit with a refused row; ack unblocks it', async () => {
+      const noFacts = terraformDir({}, 'prod-services', PROD_FACTS);
+      const missing = await gantry(['deploy', 'prod', '--dir', noFacts], env({ GANTRY_COMMIT_SHA: BAD }));
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toMatch(/^gantry: stack prod-services: it has no release facts/);
+
+      // The release facts in a file of their own beside the stack facts (a synthesized stack has both in cdk.tf.json).
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
+      );
+      const blocked = await gantry(
+        ['deploy', 'prod', '--dir', stackDir, '--json'],
+        env({ GANTRY_COMMIT_SHA: BAD }),
+      );
+      expect(blocked.code).toBe(3);
+      const result = JSON.parse(blocked.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result.outcome).toBe('refused');
+      expect(result.reason).toMatch(
+        /^commit b{12} is blocked in prod: its deploy \(run .*\) ended rolled_back \(api: verify: 503\)/,
+      );
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({
+          action: 'deploy',
+          status: 'refused',
+          commitSha: BAD,
+          exitCode: 3,
+        });
+      });
+
+      const args = [
+        'ledger',
+        'ack',
+        '--environment',
+        'prod',
+        '--commit',
+        BAD,
+        '--reason',
+        'fixed the health check path',
+      ];
+      const acked = await gantry(args, env({ GANTRY_ACTOR: 'octocat' }));
+      expect(acked.code).toBe(0);
+      expect(acked.stdout).toBe(`ledger: commit ${BAD} unblocked in prod by octocat (api v2 rolled_back)`);
+      const both = await gantry(
+        ['ledger', 'ack', 'x', '--commit', BAD, '--environment', 'prod', '--reason', 'whatever'],
+        env(),
+      );
+      expect(both.code).toBe(1);
+      expect(both.stderr).toBe(
+        'gantry: ledger ack: give either <run-id>, or --environment <env> with --commit <sha>',
+      );
+    });
+
+    describeWithTerraform('gantry deploy on real Terraform', () => {
+      const ecs = mockClient(ECSClient);
+      let server: http.Server;
+      let base = '';
+      beforeAll(async () => {
+        server = http.createServer((_req, res) => res.writeHead(200).end('ok'));
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      });
+      afterAll(async () => {
+        ecs.restore();
+        await new Promise((resolve) => server.close(resolve));
+      });
+
+      test('plans and applies the new tag through the guards, follows ECS, verifies, and records every step', async () => {
+        const stackDir = terraformDir(
+          {
+            variable: { image_tag_api: { type: 'string', default: 'v1' } },
+            resource: { terraform_data: { api: { input: '${var.image_tag_api}' } } },
+          },
+          'dev-services',
+          { services: [{ name: 'api', imageTagVariable: 'image_tag_api' }] },
+        );
+        const facts = {
+          ...releaseFacts,
+          cluster: 'acme-dev',
+          services: [{ ...releaseFacts.services[0], verify: { url: `${base}/health`, bodyMatch: 'ok' } }],
+        };
+        fs.writeFileSync(
+          path.join(stackDir, 'release.tf.json'),
+          JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: facts } }),
+        );
+        // Before the apply ECS runs revision 1; after it, revision 2, completed.
+        const running = (revision: number) => ({
+          services: [
+            {
+              serviceName: 'api',
+              deployments: [
+                {
+                  status: 'PRIMARY',
+                  taskDefinition: `arn:aws:ecs:eu-west-1:111111111111:task-definition/acme-dev-api:${revision}`,
+                  rolloutState: 'COMPLETED' as const,
+                  runningCount: 1,
+                  desiredCount: 1,
+                },
+              ],
+            },
+          ],
+        });
+        ecs.on(DescribeServicesCommand).resolvesOnce(running(1)).resolves(running(2));
+        const commit = 'd'.repeat(40);
+        const result = await gantry(
+          ['deploy', 'dev', '--dir', stackDir, '--tag', 'api=v2', '--poll-interval', '0.001', '--json'],
+          env({ GANTRY_COMMIT_SHA: commit, GANTRY_ACTOR: 'octocat' }),
+        );
+        expect(result.code).toBe(0);
+        const outcome = JSON.parse(result.stdout) as {
+          outcome: string;
+          deployments: { service: string; imageTag: string; status: string; taskDefinition: string }[];
+        };
+        expect(outcome.outcome).toBe('verified');
+        expect(outcome.deployments.map((d) => [d.service, d.imageTag, d.status])).toEqual([
+          ['api', 'v2', 'verified'],
+        ]);
+        expect(result.stderr).toContain(
+          '[rollout] api: COMPLETED, running 1/1, failed tasks 0 (acme-dev-api:2)',
+        );
+        expect(result.stderr).toContain('[verify] api: status 200, body matches /ok/ (try 1/30)');
+        // Terraform really applied the tag.
+        const state = JSON.parse(fs.readFileSync(path.join(stackDir, 'terraform.tfstate'), 'utf8')) as {
+          resources: { instances: { attributes: { input: { value: string } } }[] }[];
+        };
+        expect(state.resources[0].instances[0].attributes.input.value).toBe('v2');
+        await withLedger(async (ledger) => {
+          const runs = await ledger.listRuns({ stack: 'dev-services', limit: 3 });
+          // Newest first: the deploy run was written first and closed last.
+          expect(runs.map((r) => [r.action, r.status, r.commitSha])).toEqual([
+            ['apply', 'applied', commit],
+            ['plan', 'planned', commit],
+            ['deploy', 'succeeded', commit],
+          ]);
+        });
+      });
+    });
+  });
+}

@@ -1,0 +1,432 @@
+/**
+ * The release lifecycle (`deploy`, `rollback`, status) against a real ledger (PGlite), a local
+ * HTTP server standing in for the load balancer (verify) and the team's webhook (notifications),
+ * and ECS at the wire level (aws-sdk-client-mock): rollout state sequences such as "in progress,
+ * tasks failing, then the circuit breaker puts the old task definition back" are what moto's
+ * server cannot play back. The apply step records the tags it was given (the real one is
+ * `gantry apply`'s, covered by its own suites). Intervals are a millisecond.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  RunTaskCommand,
+  type Deployment,
+  type RunTaskCommandInput,
+} from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { openLedger, type Ledger } from '../../lib/runtime/ledger';
+import { Redactor } from '../../lib/runtime/redaction';
+import { deploy, rollback, type ReleaseDeps, type ReleaseTarget } from '../../lib/runtime/release/deploy';
+import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
+
+const ecsMock = mockClient(ECSClient);
+const SECRET = 'hunter2-webhook-token-0123456789';
+const SHA = (c: string) => c.repeat(40);
+const FAST = { rollout: { pollIntervalMs: 1 }, migration: { pollIntervalMs: 1 }, verify: { intervalMs: 1 } };
+
+/** The load balancer and the webhook: programmable responses, recorded requests. */
+let server: http.Server;
+let base: string;
+let health: () => number;
+let hookStatus = 200;
+const hooks: { path: string; body: Record<string, unknown> }[] = [];
+let healthHits = 0;
+
+/** ECS as a script: each DescribeServices call takes the next state of each service (the last repeats). */
+let script: Record<string, Deployment[][]> = {};
+const step: Record<string, number> = {};
+let migrationExit = 0;
+const runTasks: RunTaskCommandInput[] = [];
+
+const dep = (taskDefinition: string, over: Partial<Deployment> = {}): Deployment => ({
+  status: 'PRIMARY',
+  taskDefinition: `arn:aws:ecs:eu-west-1:111111111111:task-definition/${taskDefinition}`,
+  desiredCount: 2,
+  runningCount: 2,
+  failedTasks: 0,
+  rolloutState: 'COMPLETED',
+  ...over,
+});
+
+function mockEcs(): void {
+  ecsMock.reset();
+  ecsMock.on(DescribeServicesCommand).callsFake((input: { services: string[] }) => ({
+    services: input.services.map((name) => {
+      const states = script[name] ?? [[dep(`${name}:1`)]];
+      const i = Math.min(step[name] ?? 0, states.length - 1);
+      step[name] = (step[name] ?? 0) + 1;
+      return {
+        serviceName: name,
+        desiredCount: 2,
+        deployments: states[i],
+        events: [{ message: `(service ${name}) deployment failed: tasks failed to start.` }],
+        networkConfiguration: {
+          awsvpcConfiguration: {
+            subnets: ['subnet-1'],
+            securityGroups: ['sg-1'],
+            assignPublicIp: 'DISABLED',
+          },
+        },
+      };
+    }),
+  }));
+  ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
+    runTasks.push(input);
+    return { tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:111111111111:task/acme-prod/abc123' }] };
+  });
+  let looks = 0;
+  ecsMock.on(DescribeTasksCommand).callsFake(() => ({
+    tasks: [
+      looks++ < 1
+        ? { lastStatus: 'RUNNING' }
+        : { lastStatus: 'STOPPED', containers: [{ name: 'migrate', exitCode: migrationExit }] },
+    ],
+  }));
+}
+
+/**
+ * A rollout of `name` from revision `from` to `to`: the look before the apply, one look in progress,
+ * completed; then, should the deploy roll back, the look before that apply and its completed rollout.
+ */
+const completes = (name: string, from: number, to: number): Deployment[][] => [
+  [dep(`${name}:${from}`)],
+  [
+    dep(`${name}:${to}`, { rolloutState: 'IN_PROGRESS', runningCount: 1 }),
+    dep(`${name}:${from}`, { status: 'ACTIVE' }),
+  ],
+  [dep(`${name}:${to}`)],
+  [dep(`${name}:${to}`)],
+  [dep(`${name}:${to + 1}`)],
+];
+
+/** A new ECS script, from its first state. */
+function play(next: Record<string, Deployment[][]>): void {
+  script = next;
+  for (const k of Object.keys(step)) delete step[k];
+}
+
+let ledger: Ledger;
+const applied: { tags: Record<string, string>; purpose: string }[] = [];
+let lines: string[] = [];
+
+function deps(): ReleaseDeps {
+  const redactor = new Redactor();
+  redactor.addSecretValue(SECRET);
+  return {
+    ledger,
+    ecs: new ECSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    apply: async (tags, purpose) => {
+      applied.push({ tags: { ...tags }, purpose });
+      return { ok: true, exitCode: 0 };
+    },
+    progress: (line) => lines.push(line),
+    redactor,
+  };
+}
+
+function target(tag: string, over: Partial<ReleaseTarget> = {}): ReleaseTarget {
+  return {
+    environment: 'prod',
+    stack: 'prod-services',
+    cluster: 'acme-prod',
+    services: [
+      {
+        name: 'api',
+        ecsService: 'api',
+        imageTag: tag,
+        verify: { url: `${base}/health`, retries: 3, bodyMatch: 'ok' },
+      },
+      { name: 'worker', ecsService: 'worker', imageTag: tag },
+    ],
+    notifications: {
+      webhooks: [
+        { url: `${base}/hook/${SECRET}`, format: 'json' },
+        { url: `${base}/slack`, format: 'slack' },
+      ],
+    },
+    ...over,
+  };
+}
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (req.url === '/health') {
+        healthHits++;
+        const status = health();
+        res.writeHead(status).end(status === 200 ? 'ok' : 'unavailable');
+        return;
+      }
+      hooks.push({ path: req.url ?? '', body: JSON.parse(body || '{}') as Record<string, unknown> });
+      res.writeHead(hookStatus).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ledger = await openLedger('pglite:memory');
+  await ledger.migrate();
+});
+
+afterAll(async () => {
+  await ledger?.close();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+beforeEach(() => {
+  mockEcs();
+  play({});
+  applied.length = 0;
+  hooks.length = 0;
+  runTasks.length = 0;
+  lines = [];
+  healthHits = 0;
+  hookStatus = 200;
+  migrationExit = 0;
+  health = () => 200;
+});
+
+describe('gantry deploy', () => {
+  test('a deploy that completes: rows deployed then verified; verify passes on the 3rd try; routine notice is condensed, no secret', async () => {
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    let tries = 0;
+    health = () => (++tries < 3 ? 503 : 200);
+    const result = await deploy(
+      target('v1'),
+      { commitSha: SHA('1'), actor: 'octocat', automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified', reason: null });
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.status, d.previousTag])).toEqual([
+      ['api', 'v1', 'verified', null],
+      ['worker', 'v1', 'deployed', null],
+    ]);
+    expect(result.deployments[0].taskDefinition).toMatch(/task-definition\/api:2$/);
+    expect(result.verify).toEqual([expect.objectContaining({ service: 'api', ok: true, attempts: 3 })]);
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'deploy' }]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '[rollout] api: IN_PROGRESS, running 1/2, failed tasks 0 (api:2)',
+        '[rollout] api: COMPLETED, running 2/2, failed tasks 0 (api:2)',
+        '[verify] api: status 503, expected 200 (try 1/3)',
+        '[verify] api: status 200, body matches /ok/ (try 3/3)',
+      ]),
+    );
+    const run = await ledger.getRun(result.runId as string);
+    expect(run).toMatchObject({ action: 'deploy', status: 'succeeded', exitCode: 0, note: null });
+    // The first deploy of an environment is routine: condensed, to both hooks, never the webhook's secret.
+    expect(hooks.map((h) => h.path.replace(SECRET, '<secret>'))).toEqual(['/hook/<secret>', '/slack']);
+    expect(hooks[0].body).toMatchObject({ kind: 'success', environment: 'prod', condensed: true });
+    expect(hooks[1].body).toEqual({
+      text: `:white_check_mark: deployed to prod ${SHA('1').slice(0, 12)} by octocat: api v1, worker v1`,
+    });
+    expect(JSON.stringify(hooks.map((h) => h.body))).not.toContain(SECRET);
+  });
+
+  test('a rollout the circuit breaker rolls back ends rolled_back, re-applies the previous tags, exits 1; the commit is then refused', async () => {
+    play({
+      api: [
+        [dep('api:2')],
+        [
+          dep('api:3', { rolloutState: 'IN_PROGRESS', runningCount: 0, failedTasks: 2 }),
+          dep('api:2', { status: 'ACTIVE' }),
+        ],
+        [
+          dep('api:2', { rolloutState: 'IN_PROGRESS' }),
+          dep('api:3', {
+            status: 'ACTIVE',
+            rolloutState: 'FAILED',
+            rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+            runningCount: 0,
+          }),
+        ],
+        [dep('api:2')],
+        [dep('api:4')],
+      ],
+      worker: [[dep('worker:2')], [dep('worker:3')], [dep('worker:3')], [dep('worker:4')]],
+    });
+    const result = await deploy(
+      target('v2'),
+      { commitSha: SHA('2'), actor: 'octocat', automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.outcome).toBe('rolled_back');
+    expect(result.reason).toMatch(
+      /^rollout api rolled_back: rolled back to api:2: ECS deployment circuit breaker: tasks failed to start\.; rolled back to api v1, worker v1$/,
+    );
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.previousTag, d.status])).toEqual([
+      ['api', 'v2', 'v1', 'rolled_back'],
+      ['worker', 'v2', 'v1', 'rolled_back'],
+    ]);
+    expect(applied).toEqual([
+      { tags: { api: 'v2', worker: 'v2' }, purpose: 'deploy' },
+      { tags: { api: 'v1', worker: 'v1' }, purpose: 'rollback' },
+    ]);
+    expect(lines).toContain('[rollout] api: IN_PROGRESS, running 0/2, failed tasks 2 (api:3)');
+    expect(hooks[0].body).toMatchObject({ kind: 'rollback', condensed: false });
+    expect(String((hooks[1].body as { text: string }).text)).toMatch(/^:rewind: deploy to prod rolled back/);
+
+    const again = await deploy(
+      target('v2'),
+      { commitSha: SHA('2'), actor: 'octocat', automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(again).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(again.reason).toMatch(
+      new RegExp(
+        `^commit ${SHA('2').slice(0, 12)} is blocked in prod: its deploy \\(run .*\\) ended rolled_back`,
+      ),
+    );
+    expect(await ledger.getRun(again.runId as string)).toMatchObject({
+      status: 'refused',
+      action: 'deploy',
+      exitCode: 3,
+    });
+    expect(applied).toHaveLength(2);
+    // Acknowledged: the commit deploys again.
+    await ledger.ackCommit('prod', SHA('2'), 'octocat', 'the task role was fixed in the foundation stack');
+    play({ api: completes('api', 4, 5), worker: completes('worker', 4, 5) });
+    const acked = await deploy(target('v2'), { commitSha: SHA('2'), automatic: true }, deps(), FAST);
+    expect(acked).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    // After a rollback this deploy is a recovery: the full message.
+    expect(hooks.at(-2)?.body).toMatchObject({ kind: 'success', condensed: false });
+  });
+
+  test('a migration that exits 1 fails the deploy before verify, and rolls back', async () => {
+    // The migration reads the service's network settings: one more look at api before the rollback.
+    const api = completes('api', 5, 6);
+    play({ api: [...api.slice(0, 4), ...api.slice(3)], worker: completes('worker', 5, 6) });
+    migrationExit = 1;
+    const t = target('v3');
+    const services = t.services.map((s) =>
+      s.name === 'api' ? { ...s, migrationTaskDefinition: 'acme-prod-api-migrate' } : s,
+    );
+    const result = await deploy({ ...t, services }, { commitSha: SHA('3'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+    expect(result.reason).toMatch(/^migration of api failed: exit 1; rolled back to api v2, worker v2$/);
+    expect(result.migrations).toEqual([expect.objectContaining({ service: 'api', exitCode: 1, ok: false })]);
+    expect(runTasks[0]).toMatchObject({
+      cluster: 'acme-prod',
+      taskDefinition: 'acme-prod-api-migrate',
+      launchType: 'FARGATE',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'], securityGroups: ['sg-1'] } },
+    });
+    // Verify ran only for the rolled-back version, never for v3: one request reached the server.
+    expect(result.verify).toEqual([]);
+    expect(healthHits).toBe(1);
+    expect(lines.filter((l) => l.startsWith('[verify]'))).toEqual([
+      '[verify] api: status 200, body matches /ok/ (try 1/3)',
+    ]);
+  });
+
+  test('verify against a server answering 503 rolls back; a failing webhook is recorded, never fails the deploy', async () => {
+    play({ api: completes('api', 7, 8), worker: completes('worker', 7, 8) });
+    let calls = 0;
+    health = () => (++calls <= 3 ? 503 : 200); // v4 gets 3 tries of 503; the rolled-back v2 then answers 200
+    hookStatus = 500;
+    const result = await deploy(target('v4'), { commitSha: SHA('4'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+    expect(result.reason).toMatch(
+      /^verify of api \(http:.*\/health\) failed: status 503, expected 200 after 3 tries; rolled back to api v2, worker v2$/,
+    );
+    expect(result.notifications.map((n) => [n.ok, n.detail])).toEqual([
+      [false, 'HTTP 500'],
+      [false, 'HTTP 500'],
+    ]);
+    const run = await ledger.getRun(result.runId as string);
+    expect(run?.note).toMatch(/^notification webhook http:\/\/127\.0\.0\.1:\d+\/\.\.\. failed: HTTP 500; /);
+    expect(run?.note).not.toContain(SECRET);
+  });
+
+  test('rollback --to a run re-applies that run’s verified tags, then verifies; status shows what runs where', async () => {
+    const first = (await ledger.listDeployments({ environment: 'prod', status: 'verified' })).at(-1);
+    play({ api: completes('api', 9, 10), worker: completes('worker', 9, 10) });
+    const result = await rollback(target('v9'), { actor: 'octocat', automatic: false }, deps(), {
+      ...FAST,
+      toRunId: first?.runId,
+    });
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'rollback' }]);
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.previousTag, d.status])).toEqual([
+      ['api', 'v1', 'v2', 'verified'],
+      ['worker', 'v1', 'v2', 'deployed'],
+    ]);
+    const status = await liveStatus(ledger, 'prod');
+    expect(status.map((s) => [s.environment, s.service, s.imageTag, s.verified, s.latestStatus])).toEqual([
+      ['prod', 'api', 'v1', true, 'verified'],
+      ['prod', 'worker', 'v1', false, 'deployed'],
+    ]);
+    expect(renderStatus(status).split('\n')[0]).toMatch(
+      /^ENVIRONMENT\s+SERVICE\s+TAG\s+VERIFIED\s+SINCE\s+BY\s+COMMIT\s+LATEST$/,
+    );
+  });
+
+  test('a rollout that never completes times out (fail closed): rolled back, and the rollback says the old version is not healthy either', async () => {
+    play({
+      api: [
+        [dep('api:10')],
+        [
+          dep('api:11', { rolloutState: 'IN_PROGRESS', runningCount: 1 }),
+          dep('api:10', { status: 'ACTIVE' }),
+        ],
+      ],
+    });
+    const t = target('v6');
+    const result = await deploy(
+      { ...t, services: t.services.filter((s) => s.name === 'api') },
+      { commitSha: SHA('6'), automatic: true },
+      deps(),
+      { ...FAST, rollout: { pollIntervalMs: 1, timeoutMs: 10 } },
+    );
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+    expect(result.reason).toMatch(
+      /^rollout api timeout: timed out: IN_PROGRESS, running 1\/2, failed tasks 0 \(api:11\); rolled back, but the previous version is not healthy: api rolled_back$/,
+    );
+    expect(healthHits).toBe(0);
+    expect(applied.map((a) => a.purpose)).toEqual(['deploy', 'rollback']);
+  });
+
+  test('a deployment rolled back before the first look is never taken for the new version', async () => {
+    const failed = dep('api:21', {
+      status: 'ACTIVE',
+      rolloutState: 'FAILED',
+      rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+      runningCount: 0,
+    });
+    play({ api: [[dep('api:20')], [dep('api:20'), failed], [dep('api:20')], [dep('api:22')]] });
+    const t = target('v7');
+    const result = await deploy(
+      { ...t, services: t.services.filter((s) => s.name === 'api') },
+      { commitSha: SHA('7'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+    expect(result.reason).toMatch(
+      /^rollout api rolled_back: ECS runs api:20 as before the apply: ECS deployment circuit breaker: tasks failed to start\.; rolled back to api v\d+$/,
+    );
+    expect(result.verify).toEqual([]);
+  });
+
+  test('a deploy while another holds the environment is refused with a refused row', async () => {
+    const held = await ledger.startDeploy({
+      stack: 'prod-services',
+      action: 'deploy',
+      environment: 'prod',
+      services: [],
+    });
+    const result = await deploy(target('v5'), { commitSha: SHA('5'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(result.reason).toMatch(/^environment prod: deploy .* is running/);
+    expect(applied).toEqual([]);
+    await ledger.finishRun(held.run.id, { status: 'succeeded', exitCode: 0 });
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * The release facts a services stack records at synth (what `gantry deploy|migrate|verify` read),
+ * and the config rules of `services[].verify`, `notifications` and `deploy`: a bad value fails at
+ * synth, naming the field, the value and what is allowed.
+ */
+import { referenceConfig } from '../../environments';
+import { validateConfig, type GantryConfig } from '../../lib/config';
+import { GantryConfigError } from '../../lib/core/errors';
+import { parseReleaseFacts } from '../../lib/core/release-facts';
+import { readStack, synthApp, withEnvironment } from '../util';
+
+const withRelease = (change: Parameters<typeof withEnvironment>[1]): GantryConfig =>
+  withEnvironment('prod', change, referenceConfig);
+
+const problemsOf = (config: GantryConfig): string[] => {
+  try {
+    validateConfig(config);
+    return [];
+  } catch (error) {
+    if (error instanceof GantryConfigError) return [...error.problems];
+    throw error;
+  }
+};
+
+test('prod-services records its cluster, each service with its migration and check, the notifications and polling', () => {
+  const config = withRelease((env) => ({
+    ...env,
+    services: env.services.map((s) =>
+      s.name === 'api' ? { ...s, verify: { url: 'https://api.example.com/api/health', bodyMatch: 'ok' } } : s,
+    ),
+    notifications: { webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }], routine: 'condensed' },
+    deploy: { pollIntervalSeconds: 10 },
+  }));
+  const stack = readStack(synthApp(config), 'prod-services');
+  const parsed = parseReleaseFacts(stack);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const { facts } = parsed;
+  expect(facts).toMatchObject({
+    version: 1,
+    region: 'eu-west-1',
+    cluster: 'acme-prod',
+    notifications: { webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }], routine: 'condensed' },
+    deploy: { pollIntervalSeconds: 10 },
+  });
+  const api = facts.services.find((s) => s.name === 'api');
+  expect(api).toEqual({
+    name: 'api',
+    ecsService: 'api',
+    migrationTaskDefinition: 'acme-prod-api-migrate',
+    verify: { url: 'https://api.example.com/api/health', bodyMatch: 'ok' },
+  });
+  expect(facts.services.find((s) => s.name === 'worker')).toMatchObject({
+    migrationTaskDefinition: null,
+    verify: null,
+  });
+  // The stack facts are still there, beside them.
+  expect(Object.keys(stack['//'] as object)).toEqual(expect.arrayContaining(['gantry', 'gantryRelease']));
+});
+
+test('a bad check, webhook or poll setting fails validation naming the field, the value and what is allowed', () => {
+  const problems = problemsOf(
+    withRelease((env) => ({
+      ...env,
+      services: env.services.map((s) =>
+        s.name === 'api'
+          ? { ...s, verify: { url: 'http://api.example.com/health', bodyMatch: '(', retries: 0 } }
+          : s,
+      ),
+      notifications: {
+        webhooks: [{ urlEnv: 'https://hooks.slack.com/services/T0/B0/x' }],
+        routine: 'loud' as never,
+      },
+      deploy: { rolloutTimeoutSeconds: -1 },
+    })),
+  );
+  expect(problems).toEqual([
+    'prod.services[0].verify.url: "http://api.example.com/health" must be an https:// URL (the check goes through the load balancer and TLS; http:// only for localhost)',
+    'prod.services[0].verify.bodyMatch: "(" is not a regular expression',
+    'prod.services[0].verify.retries: 0 must be an integer from 1 to 1000',
+    'prod.notifications.webhooks[0].urlEnv: "https://hooks.slack.com/services/T0/B0/x" must name an environment variable (A-Z, 0-9, _) holding the URL; the URL is a secret and never goes in the config',
+    'prod.notifications.routine: "loud" is not "full", "condensed" or "none"',
+    'prod.deploy.rolloutTimeoutSeconds: -1 must be an integer from 1 to 86400',
+  ]);
+});
