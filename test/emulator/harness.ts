@@ -287,6 +287,44 @@ export function emulatorOverride(server: MotoServer, endpoints: readonly string[
   };
 }
 
+/**
+ * Rewrites a prepared stack's override with another backend: local state at `backend.local`, or the
+ * stack's own S3 backend (as synthesized) pointed at the emulator, path-style, with the dummy keys.
+ */
+export function pointBackend(
+  outdir: string,
+  stackId: string,
+  server: MotoServer,
+  backend: { readonly local: string } | 's3',
+): void {
+  const dir = path.join(outdir, 'stacks', stackId);
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')) as {
+    terraform?: { backend?: { s3?: Record<string, unknown> } };
+    resource?: Record<string, unknown>;
+    data?: Record<string, unknown>;
+  };
+  const block =
+    backend === 's3'
+      ? {
+          s3: {
+            ...json.terraform?.backend?.s3,
+            endpoints: { s3: server.endpoint, sts: server.endpoint },
+            use_path_style: true,
+            access_key: EMULATOR_CREDENTIALS.accessKeyId,
+            secret_key: EMULATOR_CREDENTIALS.secretAccessKey,
+            skip_credentials_validation: true,
+            skip_requesting_account_id: true,
+            skip_metadata_api_check: true,
+          },
+        }
+      : { local: { path: backend.local } };
+  const override = emulatorOverride(server, endpointsFor(json));
+  fs.writeFileSync(
+    path.join(dir, OVERRIDE_FILE),
+    JSON.stringify({ ...override, terraform: [{ backend: block }] }, null, 2),
+  );
+}
+
 export interface TerraformResult {
   readonly status: number;
   readonly stdout: string;

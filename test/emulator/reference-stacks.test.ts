@@ -7,8 +7,18 @@
  * apply, each environment then carries its scenarios, so nothing is applied twice:
  * - staging: its services stack is applied through `gantry plan` + `gantry apply` (ledger rows), then
  *   released with a new image tag and rolled back, each checked through the ECS API;
- * - dev: changes made out of band through the AWS API make `gantry drift` exit 2 with a `drifted`
- *   row; the settings Gantry ignores on purpose do not;
+ * - dev, day zero: its foundation and services are applied with local state (an administrator's
+ *   first applies), then `gantry bootstrap dev` creates the state bucket in the empty account and
+ *   moves both states into it; the bootstrap stack re-plans clean, both stacks hold as many resources
+ *   as before and plan clean (their second plan) and apply through the S3 backend; a second
+ *   `gantry bootstrap` refuses to overwrite the remote state a stale local file would replace; the
+ *   first run's ledger is not reachable, so its runs wait in the journal and reach the ledger, once
+ *   each, on the second run. The ledger database is not applied: moto 5.2.1 turns the Data API off
+ *   for every Aurora cluster but Serverless v1 and answers the Data API with canned results; its part
+ *   of the stack is covered by its offline plan and policy (test/stacks/bootstrap-stack.test.ts) and
+ *   the `rds-data://` backend at the wire level (test/runtime/rds-data.test.ts);
+ * - dev, then: changes made out of band through the AWS API make `gantry drift` (through the S3
+ *   backend) exit 2 with a `drifted` row; the settings Gantry ignores on purpose do not;
  * - prod when it is applied, else staging after its release: `terraform destroy` is refused by
  *   `prevent_destroy`, and nothing is deleted.
  *
@@ -29,23 +39,36 @@ import {
 import { GetRoleCommand, IAMClient, UpdateRoleCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, DisableKeyRotationCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { referenceConfig } from '../../environments';
-import { clusterName, imageTagsParameterName, repositoryName } from '../../lib/core/naming';
-import type { RunRecord } from '../../lib/runtime/ledger';
+import { clusterName, imageTagsParameterName, repositoryName, stateBucketName } from '../../lib/core/naming';
+import { countStateResources, Journal } from '../../lib/runtime/bootstrap';
+import { openLedger, type RunRecord } from '../../lib/runtime/ledger';
 import { cleanEnv } from '../runtime/env';
 import { gantry, tempDir, type CliResult } from '../runtime/helpers';
-import { AWS_STACKS, distinctShapes, readStack, synthApp } from '../util';
+import { AWS_STACKS, distinctShapes, readStack, synthApp, withEnvironment } from '../util';
 import {
   describeWithEmulator,
   EmulatedEnvironments,
+  EmulatedStack,
+  pointBackend,
   type EmulatedEnvironment,
-  type EmulatedStack,
   type TerraformResult,
 } from './harness';
 import { clientConfig } from './seed';
 
 const MINUTES = 60_000;
 const ORG = referenceConfig.organization.name;
+
+/** The reference configuration, with dev bootstrapped (its state bucket, the S3 backend of its stacks). */
+const CONFIG = withEnvironment('dev', (env) => ({ ...env, bootstrap: {} }), referenceConfig);
+/** The stacks `gantry bootstrap dev` moves into the bucket. */
+const DAY_ZERO_STACKS = ['dev-foundation', 'dev-services'] as const;
+const DEV_ACCOUNT = (CONFIG.environments.find((e) => e.name === 'dev') as { accountId: string }).accountId;
+const UNREACHABLE_LEDGER = 'postgres://gantry@127.0.0.1:1/ledger?connect_timeout=2';
+
+type StateDocument = { resources: Array<{ mode: string; instances: unknown[] }> };
 
 /** The services stack applied through the CLI (the release scenario); the others with `terraform apply`. */
 const RELEASED = 'staging-services';
@@ -129,6 +152,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
   /** Each stack's one apply and the plan after it; for RELEASED, the CLI's plan and apply too. */
   const applied = new Map<string, Promise<{ replan: TerraformResult; plan?: Recorded; apply?: Recorded }>>();
   let releaseSteps: Promise<ReleaseSteps>;
+  let dayZeroSteps: Promise<DayZeroSteps>;
   let driftSteps: Promise<DriftSteps>;
   let destroySteps: Promise<Map<string, DestroyStep>>;
 
@@ -166,12 +190,30 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
   beforeAll(async () => {
     ledgerOf.staging = tempDir('emulator-ledger-staging');
     ledgerOf.dev = tempDir('emulator-ledger-dev');
-    envs = await EmulatedEnvironments.start(referenceConfig, environments);
+    envs = await EmulatedEnvironments.start(CONFIG, environments);
+    const dev = envs.get('dev');
+    dayZero.project = tempDir('bootstrap-project');
+    dayZero.stateDir = path.join(dayZero.project, '.gantry', 'state');
+    dayZero.journalFile = path.join(dayZero.project, '.gantry', 'journal.jsonl');
+    dayZero.ledgerDir = tempDir('bootstrap-ledger');
+    fs.mkdirSync(dayZero.stateDir, { recursive: true });
+    dayZero.stack = EmulatedStack.prepare(envs.outdir, 'dev-bootstrap', dev.server);
+    // Local state where `gantry bootstrap` looks for it: the bootstrap stack's own, and the first
+    // applies of dev's stacks (switched to the S3 backend once applied).
+    for (const id of ['dev-bootstrap', ...DAY_ZERO_STACKS])
+      pointBackend(envs.outdir, id, dev.server, { local: path.join(dayZero.stateDir, `${id}.tfstate`) });
+    const localApplies = new Map<string, Promise<string[]>>();
     // Foundation and services share no reference (the services pass the foundation's roles by
     // computed ARN), so all of them apply at once.
     for (const env of envs.all) {
       for (const stack of [env.foundation, env.services]) {
         const done = async () => {
+          const local = localApplies.get(stack.id);
+          if (local) {
+            // dev: the second plan is the one through the S3 backend, after the state moved there.
+            await local;
+            return { replan: ((await dayZeroSteps).s3.get(stack.id) as MovedStack).plan };
+          }
           if (stack.id !== RELEASED) {
             await stack.apply();
             return { replan: await stack.plan() };
@@ -180,12 +222,24 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           const apply = await recorded('staging', stack, ['apply', stack.id], COMMITS.initial);
           return { plan, apply, replan: await stack.plan() };
         };
+        if ((DAY_ZERO_STACKS as readonly string[]).includes(stack.id))
+          localApplies.set(stack.id, started(stack.apply().then(() => stack.stateList())));
         applied.set(stack.id, started(done()));
       }
     }
     const after = (...stackIds: string[]) => Promise.all(stackIds.map((id) => outcome(id)));
     releaseSteps = started(after(RELEASED).then(() => releaseScenario(envs.get('staging'))));
-    driftSteps = started(after('dev-foundation', 'dev-services').then(() => driftScenario(envs.get('dev'))));
+    dayZeroSteps = started(
+      Promise.all(DAY_ZERO_STACKS.map((id) => localApplies.get(id) as Promise<string[]>)).then((lists) =>
+        dayZeroScenario(dev, new Map(DAY_ZERO_STACKS.map((id, i) => [id, lists[i]]))),
+      ),
+    );
+    // Drift once day zero is done with dev's stacks, through the S3 backend they then use.
+    driftSteps = started(
+      after('dev-foundation', 'dev-services')
+        .then(() => dayZeroSteps)
+        .then(() => driftScenario(dev)),
+    );
     // The destroy is tried once the environment's other scenario, if any, is done with its stacks.
     const destroyAfter: Promise<unknown> =
       DESTROYED === 'staging' ? releaseSteps.catch(() => undefined) : Promise.resolve();
@@ -198,7 +252,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
 
   afterAll(async () => {
     // Nothing may still be writing into the directories dispose() removes.
-    await Promise.allSettled([...applied.values(), releaseSteps, driftSteps, destroySteps]);
+    await Promise.allSettled([...applied.values(), releaseSteps, dayZeroSteps, driftSteps, destroySteps]);
     await envs?.dispose();
   }, 5 * MINUTES);
 
@@ -372,6 +426,193 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           expect(rollback.running[name]).toEqual(newTag.running[name]);
           expect(rollback.activeRevisions[name]).toEqual([rollback.running[name].revision]);
         }
+      },
+      10 * MINUTES,
+    );
+  });
+
+  // --- dev: day zero ---------------------------------------------------------------------------------
+
+  /** Where `gantry bootstrap dev` runs: its project, local state, journal and (second run's) ledger. */
+  const dayZero = { project: '', stateDir: '', journalFile: '', ledgerDir: '', stack: undefined as unknown };
+
+  /** A stack whose local state `gantry bootstrap` moved into the bucket, as the S3 backend then shows it. */
+  interface MovedStack {
+    readonly pulled: StateDocument;
+    readonly local: StateDocument;
+    readonly addresses: readonly string[];
+    readonly plan: TerraformResult;
+    readonly apply: TerraformResult;
+  }
+
+  interface DayZeroSteps {
+    readonly before: ReadonlyMap<string, readonly string[]>;
+    readonly first: CliResult;
+    /** The stacks whose local state file is still there after the first run. */
+    readonly localLeft: readonly string[];
+    readonly bootstrapReplan: TerraformResult;
+    readonly s3: ReadonlyMap<string, MovedStack>;
+    readonly second: CliResult;
+    readonly staleKept: boolean;
+    readonly journalIds: readonly string[];
+    readonly rows: readonly RunRecord[];
+  }
+
+  async function dayZeroScenario(
+    dev: EmulatedEnvironment,
+    before: ReadonlyMap<string, readonly string[]>,
+  ): Promise<DayZeroSteps> {
+    const bootstrap = dayZero.stack as EmulatedStack;
+    const run = (ledgerUrl: string) =>
+      gantry(
+        [
+          'bootstrap',
+          'dev',
+          '--outdir',
+          envs.outdir,
+          '--no-synth',
+          '--state-dir',
+          dayZero.stateDir,
+          '--journal',
+          dayZero.journalFile,
+        ],
+        cleanEnv(bootstrap.env, { GANTRY_LEDGER_URL: ledgerUrl, GANTRY_ACTOR: 'day-zero-admin' }),
+        dayZero.project,
+      );
+    // Then the S3 backend, as synthesized, pointed at the emulator.
+    for (const id of DAY_ZERO_STACKS) pointBackend(envs.outdir, id, dev.server, 's3');
+    const first = await run(UNREACHABLE_LEDGER);
+    if (first.code !== 0) throw new Error(`gantry bootstrap dev exited ${first.code}:\n${first.stderr}`);
+    const localLeft = DAY_ZERO_STACKS.filter((id) =>
+      fs.existsSync(path.join(dayZero.stateDir, `${id}.tfstate`)),
+    );
+    const stacks = new Map([
+      ['dev-foundation', dev.foundation],
+      ['dev-services', dev.services],
+    ]);
+    const [bootstrapReplan, ...moved] = await Promise.all([
+      bootstrap.plan(),
+      ...DAY_ZERO_STACKS.map(async (id): Promise<MovedStack> => {
+        const stack = stacks.get(id) as EmulatedStack;
+        // The state is the bucket's: pulled through the S3 backend (signed, as the emulator requires).
+        const pulled = JSON.parse((await stack.mustRun(['state', 'pull'])).stdout) as StateDocument;
+        const local = JSON.parse(
+          fs.readFileSync(path.join(dayZero.stateDir, `${id}.tfstate.migrated`), 'utf8'),
+        ) as StateDocument;
+        const addresses = await stack.stateList();
+        const plan = await stack.plan();
+        // The saved (empty) plan applied: the lock file and the state write go through the bucket.
+        const apply = await stack.mustRun(['apply', '-input=false', '-no-color', 'emulator.tfplan']);
+        return { pulled, local, addresses, plan, apply };
+      }),
+    ]);
+    // A stale local state of dev-foundation reappears (a teammate's copy); the ledger is up now.
+    const stale = path.join(dayZero.stateDir, 'dev-foundation.tfstate');
+    fs.copyFileSync(`${stale}.migrated`, stale);
+    const second = await run(`pglite:${dayZero.ledgerDir}`);
+    const staleKept = fs.existsSync(stale);
+    // Out of the way of the drift scenario, which reads the stack through the S3 backend.
+    fs.renameSync(stale, `${stale}.stale`);
+    const journalIds = new Journal(dayZero.journalFile).entries().map((e) => e.id);
+    const ledger = await openLedger(`pglite:${dayZero.ledgerDir}`);
+    let rows: RunRecord[];
+    try {
+      rows = await ledger.listRuns({ environment: 'dev', limit: 1000 });
+    } finally {
+      await ledger.close();
+    }
+    return {
+      before,
+      first,
+      localLeft,
+      bootstrapReplan,
+      s3: new Map(DAY_ZERO_STACKS.map((id, i) => [id, moved[i]])),
+      second,
+      staleKept,
+      journalIds,
+      rows,
+    };
+  }
+
+  describe('dev, day zero: gantry bootstrap', () => {
+    test(
+      'bootstraps the empty account and moves both local states into the bucket',
+      async () => {
+        const { first, before, localLeft } = await dayZeroSteps;
+        // Exit 0 and, on stderr, only the ledger that is not there yet (its runs wait in the journal).
+        expect({ code: first.code, stderr: first.stderr }).toEqual({
+          code: 0,
+          stderr: expect.stringMatching(
+            /^gantry: warning: the ledger \(PostgreSQL at 127\.0\.0\.1:1\/ledger\) is not reachable yet .*; 4 run\(s\) stay in \S+journal\.jsonl/,
+          ),
+        });
+        expect(first.stdout).toMatch(/\[dev-bootstrap\] plan: \d+ to create/);
+        const bucket = stateBucketName(ORG, 'dev', DEV_ACCOUNT);
+        for (const id of DAY_ZERO_STACKS) {
+          expect(first.stdout).toContain(
+            `[${id}] state moved to s3://${bucket}/gantry/${id}.tfstate: ${before.get(id)?.length} resources`,
+          );
+          expect(fs.existsSync(path.join(dayZero.stateDir, `${id}.tfstate.migrated`))).toBe(true);
+        }
+        expect(localLeft).toEqual([]);
+      },
+      10 * MINUTES,
+    );
+
+    test(
+      'the bootstrap stack re-plans clean',
+      async () => {
+        const { bootstrapReplan } = await dayZeroSteps;
+        expect(plannedChanges(bootstrapReplan.stdout)).toEqual([]);
+        expect(bootstrapReplan.status).toBe(0);
+      },
+      10 * MINUTES,
+    );
+
+    test(
+      'foundation and services hold the same resources in the S3 backend, plan clean and apply',
+      async () => {
+        const { s3, before } = await dayZeroSteps;
+        const bucket = stateBucketName(ORG, 'dev', DEV_ACCOUNT);
+        for (const id of DAY_ZERO_STACKS) {
+          const { pulled, local, addresses, plan, apply } = s3.get(id) as MovedStack;
+          expect(readStack(envs.outdir, id).terraform?.backend).toHaveProperty('s3.bucket', bucket);
+          expect(countStateResources(pulled)).toBe(countStateResources(local));
+          expect(addresses).toEqual(before.get(id));
+          expect(plan.status).toBe(0);
+          expect(apply.stdout).toContain('Apply complete! Resources: 0 added, 0 changed, 0 destroyed.');
+        }
+      },
+      10 * MINUTES,
+    );
+
+    test(
+      'refuses to overwrite an existing remote state, keeps the local file, says what to do; the journal reaches the ledger once each',
+      async () => {
+        const { second, staleKept, journalIds, rows } = await dayZeroSteps;
+        expect(second.code).toBe(3);
+        expect(second.stderr).toMatch(
+          /dev-foundation: refused: remote state s3:\/\/\S+\/gantry\/dev-foundation\.tfstate exists already .* is not overwritten; .*move the local file aside; .*terraform state push/,
+        );
+        expect(staleKept).toBe(true);
+        expect(second.stdout).toMatch(/\[journal\] \d+ run\(s\) recorded in the ledger/);
+        // Every journal entry is one row, and nothing else was written.
+        const journalIdOf = (r: RunRecord) =>
+          /^journal:([0-9a-f-]{36});/.exec(r.note ?? r.errorSummary ?? '')?.[1];
+        expect(rows.map(journalIdOf).sort()).toEqual([...journalIds].sort());
+        const summary = rows
+          .map((r) => [r.stack, r.action, r.status, r.actor])
+          .sort((a, b) => String(a).localeCompare(String(b)));
+        expect(summary).toEqual(
+          [
+            ['dev-bootstrap', 'apply', 'applied', 'day-zero-admin'],
+            ['dev-bootstrap', 'plan', 'planned', 'day-zero-admin'],
+            ['dev-bootstrap', 'plan', 'planned', 'day-zero-admin'],
+            ['dev-foundation', 'apply', 'applied', 'day-zero-admin'],
+            ['dev-foundation', 'apply', 'refused', 'day-zero-admin'],
+            ['dev-services', 'apply', 'applied', 'day-zero-admin'],
+          ].sort((a, b) => String(a).localeCompare(String(b))),
+        );
       },
       10 * MINUTES,
     );

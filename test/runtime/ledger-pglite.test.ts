@@ -77,3 +77,27 @@ test('a PGlite ledger directory serves one process at a time; a stale lock is ta
   await second.close();
   expect(fs.existsSync(path.join(dir, 'gantry.lock'))).toBe(false);
 });
+
+test('in-memory databases of one process start from the same fresh cluster, and stay separate', async () => {
+  // The first initialises the cluster the later ones load (PgliteDriver's template).
+  const first = await PgliteDriver.open('memory://');
+  const second = await PgliteDriver.open('memory://');
+  try {
+    await first.query('CREATE TABLE only_in_first (x int)');
+    await first.query('INSERT INTO only_in_first VALUES (1)');
+    const third = await PgliteDriver.open('memory://');
+    try {
+      for (const driver of [second, third]) {
+        const tables = await driver.query(
+          "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+        );
+        expect(tables).toEqual([]);
+      }
+      expect(await first.query('SELECT x FROM only_in_first')).toEqual([{ x: 1 }]);
+    } finally {
+      await third.close();
+    }
+  } finally {
+    await Promise.all([first.close(), second.close()]);
+  }
+});

@@ -2,7 +2,7 @@
  * The state migration fails closed: when the S3 backend cannot be read (here: its endpoint refuses
  * connections), nothing is migrated, the local state file is kept and the override is gone. Real
  * Terraform, no provider needed. The migration itself, and the refusal over an existing remote state,
- * run against the emulator (test/emulator/bootstrap.test.ts).
+ * run against the emulator (test/emulator/reference-stacks.test.ts, dev, day zero).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
