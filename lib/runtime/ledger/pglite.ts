@@ -15,9 +15,10 @@ import type { Row, SqlDriver, SqlExecutor, SqlParam } from './driver';
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { PGlite } = require(workerData.pglitePath);
+const modules = workerData.modules || {};
 const opened = workerData.template
-  ? PGlite.create({ loadDataDir: new Blob([workerData.template]) })
-  : PGlite.create(workerData.dataDir);
+  ? PGlite.create({ loadDataDir: new Blob([workerData.template]), ...modules })
+  : PGlite.create({ dataDir: workerData.dataDir, ...modules });
 opened.catch(() => undefined);
 parentPort.on('message', async (msg) => {
   try {
@@ -106,6 +107,31 @@ function processAlive(pid: number): boolean {
  */
 let memoryTemplate: Promise<ArrayBuffer | undefined> | undefined;
 
+/** PGlite's WebAssembly, compiled once per process and handed to each worker (a worker is a new isolate). */
+interface CompiledModules {
+  readonly pgliteWasmModule?: object;
+  readonly initdbWasmModule?: object;
+}
+
+/** Node's WebAssembly global (not in this project's `lib`, which has no DOM). */
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } })
+  .WebAssembly;
+let compiled: Promise<CompiledModules> | undefined;
+
+function compiledModules(): Promise<CompiledModules> {
+  compiled ??= (async () => {
+    const dist = path.dirname(require.resolve('@electric-sql/pglite'));
+    const [pgliteWasmModule, initdbWasmModule] = await Promise.all(
+      ['pglite.wasm', 'initdb.wasm'].map(async (file) =>
+        wasm.compile(await fs.promises.readFile(path.join(dist, file))),
+      ),
+    );
+    return { pgliteWasmModule, initdbWasmModule };
+    // Without them (another PGlite layout), each worker loads its own, as PGlite does by default.
+  })().catch(() => ({}));
+  return compiled;
+}
+
 export class PgliteDriver implements SqlDriver {
   public readonly backend = 'pglite' as const;
   private nextId = 1;
@@ -143,9 +169,10 @@ export class PgliteDriver implements SqlDriver {
     }
     const makeTemplate = dir === 'memory://' && memoryTemplate === undefined;
     const template = dir === 'memory://' && !makeTemplate ? await memoryTemplate : undefined;
+    const modules = await compiledModules();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { dataDir: dir, pglitePath: require.resolve('@electric-sql/pglite'), template },
+      workerData: { dataDir: dir, pglitePath: require.resolve('@electric-sql/pglite'), template, modules },
     });
     const driver = new PgliteDriver(worker, lock);
     if (makeTemplate) {
