@@ -210,6 +210,17 @@ describeWithTerraform('Gantry installed from its tarball into another CDKTF app'
       expect(tsc.status).toBe(0);
     });
 
+    test('importing the package loads no ledger backend and no AWS SDK client', () => {
+      // What only the commands that use them load: PGlite, pg, the Data API and ECS clients.
+      const script =
+        "require('gantry'); const loaded = Object.keys(require.cache).filter((m) => " +
+        '/node_modules\\/(@electric-sql\\/pglite|pg|@aws-sdk\\/[^/]+)\\//.test(m)); ' +
+        'process.stdout.write(JSON.stringify(loaded));';
+      const result = run(process.execPath, ['-e', script], app, cleanEnv());
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toEqual([]);
+    });
+
     test('runs `npx gantry --help`', () => {
       const help = run('npx', ['--no', '--', 'gantry', '--help'], app, cleanEnv());
       expect(help.status).toBe(0);

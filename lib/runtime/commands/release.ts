@@ -4,7 +4,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ECSClient } from '@aws-sdk/client-ecs';
 import { InvalidArgumentError } from 'commander';
 import { parseReleaseFacts, type ReleaseFacts } from '../../core/release-facts';
 import { imageTagVariableName } from '../../core/naming';
@@ -20,6 +19,7 @@ import {
   type ReleaseResult,
   type ReleaseTarget,
 } from '../release/deploy';
+import { ecsSdk } from '../release/ecs';
 import { runMigration } from '../release/migrate';
 import type { NotificationConfig } from '../release/notify';
 import { liveStatus, renderStatus } from '../release/status';
@@ -119,7 +119,7 @@ function releaseDeps(
   const progress = (line: string) => (flags.json ? cli.io.err(line) : cli.io.out(line));
   return {
     ledger,
-    ecs: new ECSClient({ region: facts.region }),
+    ecs: new (ecsSdk().ECSClient)({ region: facts.region }),
     redactor,
     progress: (line) => progress(redactor.scrub(line)),
     // Plan and apply the services stack with these tags: every guard of `gantry plan|apply` holds.
@@ -272,7 +272,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
           ...loaded.context,
         });
         const result = await runMigration(
-          new ECSClient({ region: loaded.facts.region }),
+          new (ecsSdk().ECSClient)({ region: loaded.facts.region }),
           loaded.target.cluster,
           { service: s.name, ecsService: s.ecsService, taskDefinition: s.migrationTaskDefinition },
           { ...pollOptions(flags, loaded.facts).migration, progress: cli.io.err },

@@ -4,12 +4,8 @@
  * the service itself (read from ECS, so the task reaches what the service reaches), until it stops.
  * The result is the container's exit code; a task that stops without one (it never started) fails.
  */
-import {
-  DescribeServicesCommand,
-  DescribeTasksCommand,
-  RunTaskCommand,
-  type ECSClient,
-} from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { ecsSdk } from './ecs';
 import { poll, type PollOptions } from './rollout';
 
 export interface MigrationTarget {
@@ -45,7 +41,9 @@ export async function runMigration(
     taskArn,
     reason,
   });
-  const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [target.ecsService] }));
+  const described = await ecs.send(
+    new (ecsSdk().DescribeServicesCommand)({ cluster, services: [target.ecsService] }),
+  );
   const network = described.services?.[0]?.networkConfiguration;
   if (!network?.awsvpcConfiguration?.subnets?.length) {
     return fail(
@@ -53,7 +51,7 @@ export async function runMigration(
     );
   }
   const started = await ecs.send(
-    new RunTaskCommand({
+    new (ecsSdk().RunTaskCommand)({
       cluster,
       taskDefinition: target.taskDefinition,
       launchType: 'FARGATE',
@@ -76,7 +74,7 @@ export async function runMigration(
     options,
     { interval: 5_000, timeout: DEFAULT_MIGRATION_TIMEOUT_MS },
     async () => {
-      const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
+      const out = await ecs.send(new (ecsSdk().DescribeTasksCommand)({ cluster, tasks: [taskArn] }));
       const task = out.tasks?.[0];
       return task?.lastStatus === 'STOPPED' ? task : undefined;
     },

@@ -5,7 +5,8 @@
  * circuit breaker (or a deployment alarm) put another task definition back as PRIMARY, `timeout`
  * when neither happens in time. Unknown is never success: a service that cannot be described fails.
  */
-import { DescribeServicesCommand, type Deployment, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import type { Deployment, ECSClient, Service } from '@aws-sdk/client-ecs';
+import { ecsSdk } from './ecs';
 
 export type RolloutState = 'completed' | 'failed' | 'rolled_back' | 'timeout';
 
@@ -89,7 +90,7 @@ export async function followRollouts(
       for (let i = 0; i < open.length; i += 10) {
         const batch = open.slice(i, i + 10);
         const out = await ecs.send(
-          new DescribeServicesCommand({ cluster, services: batch.map((t) => t.ecsService) }),
+          new (ecsSdk().DescribeServicesCommand)({ cluster, services: batch.map((t) => t.ecsService) }),
         );
         for (const target of batch) {
           const service = out.services?.find((s) => s.serviceName === target.ecsService);
@@ -206,7 +207,7 @@ export async function primaryTaskDefinitions(
   for (let i = 0; i < targets.length; i += 10) {
     const batch = targets.slice(i, i + 10);
     const described = await ecs.send(
-      new DescribeServicesCommand({ cluster, services: batch.map((t) => t.ecsService) }),
+      new (ecsSdk().DescribeServicesCommand)({ cluster, services: batch.map((t) => t.ecsService) }),
     );
     for (const t of batch) {
       const service = described.services?.find((s) => s.serviceName === t.ecsService);
