@@ -127,8 +127,9 @@ function compiledModules(): Promise<CompiledModules> {
       ),
     );
     return { pgliteWasmModule, initdbWasmModule };
+  })()
     // Without them (another PGlite layout), each worker loads its own, as PGlite does by default.
-  })().catch(() => ({}));
+    .catch(() => ({}));
   return compiled;
 }
 
