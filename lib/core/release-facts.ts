@@ -8,6 +8,8 @@
 import { TerraformElement, type TerraformStack } from 'cdktf';
 import type { DeployConfig, NotificationsConfig, ServiceVerifyConfig } from '../config/deploy';
 import { GantryConfigError } from './errors';
+import { regionProblem } from './identifiers';
+import { isObject } from './stack-facts';
 
 export const RELEASE_FACTS_KEY = 'gantryRelease';
 export const RELEASE_FACTS_VERSION = 1;
@@ -53,9 +55,6 @@ export function recordReleaseFacts(stack: TerraformStack, facts: Omit<ReleaseFac
   new ReleaseFactsElement(stack, { version: RELEASE_FACTS_VERSION, ...facts });
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** The release facts of a synthesized stack's JSON, or why there are none (never a default). */
 export function parseReleaseFacts(
   stackJson: unknown,
@@ -72,7 +71,7 @@ export function parseReleaseFacts(
       ok: false,
       reason: `its release facts are not version ${RELEASE_FACTS_VERSION}: synthesize with the same Gantry version`,
     };
-  if (typeof meta.region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(meta.region))
+  if (regionProblem(meta.region) !== undefined)
     return { ok: false, reason: `its release facts have region ${JSON.stringify(meta.region)}` };
   if (typeof meta.cluster !== 'string' || !/^[A-Za-z0-9_-]{1,255}$/.test(meta.cluster))
     return { ok: false, reason: `its release facts have cluster ${JSON.stringify(meta.cluster)}` };

@@ -55,7 +55,8 @@ const STACK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+/** A JSON object (not null, not an array). */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**

@@ -434,7 +434,13 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
   // --- dev: day zero ---------------------------------------------------------------------------------
 
   /** Where `gantry bootstrap dev` runs: its project, local state, journal and (second run's) ledger. */
-  const dayZero = { project: '', stateDir: '', journalFile: '', ledgerDir: '', stack: undefined as unknown };
+  const dayZero: {
+    project: string;
+    stateDir: string;
+    journalFile: string;
+    ledgerDir: string;
+    stack?: EmulatedStack;
+  } = { project: '', stateDir: '', journalFile: '', ledgerDir: '' };
 
   /** A stack whose local state `gantry bootstrap` moved into the bucket, as the S3 backend then shows it. */
   interface MovedStack {
@@ -462,7 +468,8 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     dev: EmulatedEnvironment,
     before: ReadonlyMap<string, readonly string[]>,
   ): Promise<DayZeroSteps> {
-    const bootstrap = dayZero.stack as EmulatedStack;
+    const bootstrap = dayZero.stack;
+    if (!bootstrap) throw new Error('dev-bootstrap was not prepared (see beforeAll)');
     const run = (ledgerUrl: string) =>
       gantry(
         [
