@@ -122,6 +122,29 @@ export function describeReleaseCli(dir: string): void {
       );
     });
 
+    test('deploy --redeploy with --tag is refused (exit 3) with a refused row, before anything is planned', async () => {
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
+      );
+      const refused = await gantry(
+        ['deploy', 'prod', '--dir', stackDir, '--redeploy', '--tag', 'api=v3', '--json'],
+        env({ GANTRY_COMMIT_SHA: 'e'.repeat(40) }),
+      );
+      expect(refused.code).toBe(3);
+      const result = JSON.parse(refused.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result).toMatchObject({
+        outcome: 'refused',
+        reason:
+          '--redeploy deploys the last verified tags from the ledger and takes no image tags (given: --tag api=v3)',
+      });
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
+        expect(await ledger.listRuns({ stack: 'prod-services', action: 'plan' })).toEqual([]);
+      });
+    });
+
     describeWithTerraform('gantry deploy on real Terraform', () => {
       const ecs = mockClient(ECSClient);
       let server: http.Server;

@@ -13,13 +13,21 @@ import {
   DescribeTasksCommand,
   ECSClient,
   RunTaskCommand,
+  UpdateServiceCommand,
   type Deployment,
   type RunTaskCommandInput,
+  type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { openLedger, type Ledger } from '../../lib/runtime/ledger';
 import { Redactor } from '../../lib/runtime/redaction';
-import { deploy, rollback, type ReleaseDeps, type ReleaseTarget } from '../../lib/runtime/release/deploy';
+import {
+  deploy,
+  redeploy,
+  rollback,
+  type ReleaseDeps,
+  type ReleaseTarget,
+} from '../../lib/runtime/release/deploy';
 import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
 
 const ecsMock = mockClient(ECSClient);
@@ -40,6 +48,8 @@ let script: Record<string, Deployment[][]> = {};
 const step: Record<string, number> = {};
 let migrationExit = 0;
 const runTasks: RunTaskCommandInput[] = [];
+/** UpdateService calls (a redeploy's forced deployments); each answers a new PRIMARY deployment `ecs-svc/new-<service>`. */
+const updates: UpdateServiceCommandInput[] = [];
 
 const dep = (taskDefinition: string, over: Partial<Deployment> = {}): Deployment => ({
   status: 'PRIMARY',
@@ -76,6 +86,19 @@ function mockEcs(): void {
   ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
     runTasks.push(input);
     return { tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:111111111111:task/acme-prod/abc123' }] };
+  });
+  ecsMock.on(UpdateServiceCommand).callsFake((input: UpdateServiceCommandInput) => {
+    updates.push(input);
+    const name = input.service as string;
+    return {
+      service: {
+        serviceName: name,
+        deployments: [
+          dep(`${name}:2`, { id: `ecs-svc/new-${name}`, rolloutState: 'IN_PROGRESS', runningCount: 0 }),
+          dep(`${name}:2`, { id: `ecs-svc/old-${name}`, status: 'ACTIVE' }),
+        ],
+      },
+    };
   });
   let looks = 0;
   ecsMock.on(DescribeTasksCommand).callsFake(() => ({
@@ -183,6 +206,7 @@ beforeEach(() => {
   applied.length = 0;
   hooks.length = 0;
   runTasks.length = 0;
+  updates.length = 0;
   lines = [];
   healthHits = 0;
   hookStatus = 200;
@@ -428,5 +452,154 @@ describe('gantry deploy', () => {
     expect(result.reason).toMatch(/^environment prod: deploy .* is running/);
     expect(applied).toEqual([]);
     await ledger.finishRun(held.run.id, { status: 'succeeded', exitCode: 0 });
+  });
+});
+
+describe('gantry deploy --redeploy', () => {
+  /** Another environment than the tests above, with its own history. */
+  const staging = (tag: string): ReleaseTarget => ({
+    ...target(tag, { environment: 'staging', stack: 'staging-services' }),
+    notifications: { webhooks: [] },
+  });
+  /**
+   * The forced deployment of `name` in progress beside the completed one it replaces, then completed:
+   * both run the same task definition, only the deployment id tells them apart.
+   */
+  const forcedCompletes = (name: string): Deployment[][] => [
+    [
+      dep(`${name}:2`, { id: `ecs-svc/old-${name}`, status: 'ACTIVE' }),
+      dep(`${name}:2`, { id: `ecs-svc/new-${name}`, rolloutState: 'IN_PROGRESS', runningCount: 1 }),
+    ],
+    [dep(`${name}:2`, { id: `ecs-svc/new-${name}` })],
+  ];
+
+  test('redeploys the last verified tags from the ledger (not the config) with a new ECS deployment of every service, and says so in the run', async () => {
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const first = await deploy(staging('v1'), { commitSha: SHA('a'), automatic: true }, deps(), FAST);
+    expect(first).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    // The same tags again are no change: nothing rolls, although a rotated secret needs new tasks.
+    play({});
+    const same = await deploy(staging('v1'), { commitSha: SHA('a'), automatic: true }, deps(), FAST);
+    expect(same).toMatchObject({ exitCode: 0, outcome: 'no_changes', deployments: [] });
+    expect(updates).toEqual([]);
+
+    applied.length = 0;
+    lines = [];
+    play({ api: forcedCompletes('api'), worker: forcedCompletes('worker') });
+    const result = await redeploy(
+      staging('v9'),
+      { commitSha: SHA('b'), actor: 'octocat', automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified', reason: null });
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'deploy' }]);
+    expect(updates).toEqual([
+      { cluster: 'acme-prod', service: 'api', forceNewDeployment: true },
+      { cluster: 'acme-prod', service: 'worker', forceNewDeployment: true },
+    ]);
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.previousTag, d.status])).toEqual([
+      ['api', 'v1', 'v1', 'verified'],
+      ['worker', 'v1', 'v1', 'deployed'],
+    ]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `[redeploy] staging: run ${result.runId}: the last verified tags, new ECS deployments: api v1, worker v1`,
+        '[redeploy] staging: new ECS deployments api ecs-svc/new-api, worker ecs-svc/new-worker',
+        '[rollout] api: IN_PROGRESS, running 1/2, failed tasks 0 (api:2)',
+        '[rollout] api: COMPLETED, running 2/2, failed tasks 0 (api:2)',
+      ]),
+    );
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({
+      action: 'deploy',
+      status: 'succeeded',
+      exitCode: 0,
+      note: 'redeploy',
+      actor: 'octocat',
+    });
+  });
+
+  test('a forced deployment the circuit breaker rolls back fails the redeploy (exit 1) with no second apply; the verified tags stay the last good ones', async () => {
+    play({
+      api: [
+        [
+          dep('api:2', {
+            id: 'ecs-svc/new-api',
+            rolloutState: 'IN_PROGRESS',
+            runningCount: 0,
+            failedTasks: 2,
+          }),
+          dep('api:2', { id: 'ecs-svc/old-api', status: 'ACTIVE' }),
+        ],
+        [
+          dep('api:2', { id: 'ecs-svc/rollback-api', rolloutState: 'IN_PROGRESS' }),
+          dep('api:2', {
+            id: 'ecs-svc/new-api',
+            status: 'ACTIVE',
+            rolloutState: 'FAILED',
+            rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+            runningCount: 0,
+          }),
+        ],
+      ],
+      worker: forcedCompletes('worker'),
+    });
+    const result = await redeploy(staging('v9'), { commitSha: SHA('c'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'failed' });
+    expect(result.reason).toBe(
+      'rollout api rolled_back: rolled back to api:2: ECS deployment circuit breaker: tasks failed to start.',
+    );
+    expect(result.deployments.map((d) => [d.service, d.status])).toEqual([
+      ['api', 'failed'],
+      ['worker', 'failed'],
+    ]);
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'deploy' }]);
+    expect(healthHits).toBe(0);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({ status: 'failed', note: 'redeploy' });
+    expect((await ledger.lastGood('staging')).map((d) => [d.service, d.imageTag, d.status])).toEqual([
+      ['api', 'v1', 'verified'],
+      ['worker', 'v1', 'deployed'],
+    ]);
+  });
+
+  test('refused (exit 3, a refused row) with image tags given, and when a service has no verified version, naming it', async () => {
+    const withTags = await redeploy(staging('v9'), { commitSha: SHA('d'), automatic: true }, deps(), {
+      ...FAST,
+      givenTags: ['--tag api=v2'],
+    });
+    expect(withTags).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(withTags.reason).toBe(
+      '--redeploy deploys the last verified tags from the ledger and takes no image tags (given: --tag api=v2)',
+    );
+    expect(await ledger.getRun(withTags.runId as string)).toMatchObject({
+      action: 'deploy',
+      status: 'refused',
+      environment: 'staging',
+      errorSummary: withTags.reason,
+    });
+
+    // qa has a verified api and never had a worker.
+    const qa = (tag: string): ReleaseTarget => ({
+      ...staging(tag),
+      environment: 'qa',
+      stack: 'qa-services',
+    });
+    play({ api: completes('api', 1, 2) });
+    const apiOnly = qa('v1');
+    await deploy(
+      { ...apiOnly, services: apiOnly.services.filter((s) => s.name === 'api') },
+      { commitSha: SHA('e'), automatic: true },
+      deps(),
+      FAST,
+    );
+    applied.length = 0;
+    const missing = await redeploy(qa('v1'), { commitSha: SHA('e'), automatic: true }, deps(), FAST);
+    expect(missing).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(missing.reason).toBe(
+      '--redeploy: no verified version of worker in qa in the ledger to redeploy; deploy a tag first (gantry deploy qa --tag worker=<tag>)',
+    );
+    expect(await ledger.getRun(missing.runId as string)).toMatchObject({ status: 'refused', exitCode: 3 });
+    expect(applied).toEqual([]);
+    expect(updates).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@ import { EXIT, RuntimeError } from '../errors';
 import { planOrDrift } from '../plan-run';
 import {
   deploy,
+  redeploy,
   rollback,
   type ReleaseDeps,
   type ReleaseResult,
@@ -37,6 +38,7 @@ interface ReleaseFlags {
   pollInterval?: number;
   timeout?: number;
   tag?: string[];
+  redeploy?: boolean;
 }
 
 const seconds = (value: string): number => {
@@ -65,6 +67,8 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
   const facts: ReleaseFacts = parsed.facts;
   const context = readRunContext(io.env, io.cwd);
   const tags = new Map<string, string>();
+  // Tags given for this deploy (not the configured defaults), which a redeploy refuses.
+  const given: string[] = [];
   for (const s of facts.services) {
     const d = json.variable?.[imageTagVariableName(s.name)]?.default;
     if (typeof d === 'string') tags.set(s.name, d);
@@ -76,7 +80,10 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
     for (const note of fromParameter.notes) io.err(`gantry: ${note}`);
     for (const v of fromParameter.variables) {
       const service = facts.services.find((s) => imageTagVariableName(s.name) === v.name);
-      if (service) tags.set(service.name, v.value);
+      if (service) {
+        tags.set(service.name, v.value);
+        given.push(`${IMAGE_TAGS_ENV} ${service.name}=${v.value}`);
+      }
     }
   }
   for (const pair of flags.tag ?? []) {
@@ -86,6 +93,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
         `--tag ${JSON.stringify(pair)}: expected <service>=<tag> with a service of ${stackId} (${facts.services.map((s) => s.name).join(', ')})`,
       );
     tags.set(name, tag);
+    given.push(`--tag ${pair}`);
   }
   const redactor = envRedactor(io.env);
   const webhooks: NotificationConfig['webhooks'] = (facts.notifications?.webhooks ?? []).map((w) => {
@@ -106,7 +114,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
     })),
     notifications: { webhooks, routine: facts.notifications?.routine },
   };
-  return { stack, facts, target, context, redactor };
+  return { stack, facts, target, context, redactor, given };
 }
 
 function releaseDeps(
@@ -203,21 +211,26 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
     program,
     'deploy',
     'plan and apply <env>-services, follow each changed service rollout, migrate, verify, record; roll back to the last verified tags on failure',
-  ).action(async (env: string, flags: ReleaseFlags) => {
-    const loaded = loadRelease(env, flags, cli.io);
-    const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
-    try {
-      const result = await deploy(
-        loaded.target,
-        releaseInput(loaded.context, true),
-        releaseDeps(cli, loaded, ledger, flags),
-        pollOptions(flags, loaded.facts),
-      );
-      report(cli, result, flags, 'deploy');
-    } finally {
-      await ledger.close();
-    }
-  });
+  )
+    .option(
+      '--redeploy',
+      'deploy the last verified tags of every service (from the ledger) again, with a new ECS deployment each, e.g. after a secret rotation; no --tag',
+    )
+    .action(async (env: string, flags: ReleaseFlags) => {
+      const loaded = loadRelease(env, flags, cli.io);
+      const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
+      try {
+        const input = releaseInput(loaded.context, true);
+        const deps = releaseDeps(cli, loaded, ledger, flags);
+        const options = pollOptions(flags, loaded.facts);
+        const result = flags.redeploy
+          ? await redeploy(loaded.target, input, deps, { ...options, givenTags: loaded.given })
+          : await deploy(loaded.target, input, deps, options);
+        report(cli, result, flags, flags.redeploy ? 'redeploy' : 'deploy');
+      } finally {
+        await ledger.close();
+      }
+    });
 
   releaseCommand(
     program,
