@@ -6,6 +6,7 @@
  * server cannot play back. The apply step records the tags it was given (the real one is
  * `gantry apply`'s, covered by its own suites). Intervals are a millisecond.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -29,6 +30,8 @@ import {
   type ReleaseTarget,
 } from '../../lib/runtime/release/deploy';
 import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
+import type { ImageToVerify } from '../../lib/runtime/signatures';
+import { signedBundle } from './signing';
 
 const ecsMock = mockClient(ECSClient);
 const SECRET = 'hunter2-webhook-token-0123456789';
@@ -601,5 +604,130 @@ describe('gantry deploy --redeploy', () => {
     expect(await ledger.getRun(missing.runId as string)).toMatchObject({ status: 'refused', exitCode: 3 });
     expect(applied).toEqual([]);
     expect(updates).toEqual([]);
+  });
+});
+
+describe('gantry deploy: image signatures', () => {
+  const trusted = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const repo = (service: string) => `111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
+  const digest = (c: string) => `sha256:${c.repeat(64)}`;
+  /** The image of `service` by `at`, signed (by `key`, default the trusted one) for that repository and digest. */
+  const image = (service: string, at: string, key = trusted.privateKey): ImageToVerify => ({
+    service,
+    repository: repo(service),
+    digest: at,
+    bundle: signedBundle(key, repo(service), at),
+  });
+  const check = (...images: ImageToVerify[]) => ({
+    ...FAST,
+    signatures: { keys: [trusted.publicKey], images: new Map(images.map((i) => [i.service, i])) },
+  });
+  /** Another environment than the tests above: api at `api`, worker at `worker`. */
+  const preprod = (api: string, worker = api): ReleaseTarget => {
+    const t = target(api, { environment: 'preprod', stack: 'preprod-services' });
+    return {
+      ...t,
+      services: t.services.map((s) => (s.name === 'worker' ? { ...s, imageTag: worker } : s)),
+      notifications: { webhooks: [] },
+    };
+  };
+
+  test('signed images deploy, each digest recorded on its deployment row; an unchanged service needs no image', async () => {
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(
+      preprod('v1'),
+      { commitSha: SHA('f'), automatic: true },
+      deps(),
+      check(image('api', digest('a')), image('worker', digest('b'))),
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(lines).toContain(
+      `[deploy] preprod: signatures verified: api ${digest('a')}, worker ${digest('b')}`,
+    );
+    const rows = await ledger.listDeployments({ runId: result.runId as string });
+    expect(rows.map((d) => [d.service, d.imageTag, d.digest, d.status]).sort()).toEqual([
+      ['api', 'v1', digest('a'), 'verified'],
+      ['worker', 'v1', digest('b'), 'deployed'],
+    ]);
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'deploy' }]);
+
+    // Only api changes: worker's image is not asked for.
+    play({ api: completes('api', 2, 3) });
+    const next = await deploy(
+      preprod('v2', 'v1'),
+      { commitSha: SHA('f'), automatic: true },
+      deps(),
+      check(image('api', digest('c'))),
+    );
+    expect(next).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(next.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', 'v2', digest('c')],
+    ]);
+  });
+
+  test('an unsigned or wrongly signed image is refused (exit 3, a refused row naming each image and why) before anything is planned or applied', async () => {
+    const unsigned: ImageToVerify = { service: 'worker', repository: repo('worker'), digest: digest('e') };
+    const result = await deploy(
+      preprod('v3'),
+      { commitSha: SHA('9'), automatic: true },
+      deps(),
+      check(image('api', digest('d'), stranger.privateKey), unsigned),
+    );
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    expect(result.reason).toBe(
+      `image signature check failed: api (${repo('api')}@${digest('d')}): the signature does not verify under any trusted key (wrongly signed); ` +
+        `worker (${repo('worker')}@${digest('e')}): no signature found (unsigned image)`,
+    );
+    expect(applied).toEqual([]);
+    expect(ecsMock.commandCalls(DescribeServicesCommand)).toHaveLength(0);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({
+      action: 'deploy',
+      status: 'refused',
+      environment: 'preprod',
+      exitCode: 3,
+      errorSummary: result.reason,
+    });
+    expect(
+      (await ledger.listDeployments({ environment: 'preprod' })).filter((d) => d.imageTag === 'v3'),
+    ).toEqual([]);
+
+    // A changed service whose image is not named at all is refused too.
+    const missing = await deploy(
+      preprod('v3'),
+      { commitSha: SHA('9'), automatic: true },
+      deps(),
+      check(image('api', digest('d'))),
+    );
+    expect(missing).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(missing.reason).toBe(
+      'image signature check failed: worker (tag v3): no image by digest given (--image worker=<repository>@<digest>)',
+    );
+    expect(applied).toEqual([]);
+  });
+
+  test('a redeploy carries the digests the ledger recorded for its tags, and refuses an image naming another digest', async () => {
+    const other = await redeploy(
+      preprod('v9'),
+      { commitSha: SHA('8'), automatic: true },
+      deps(),
+      check(image('api', digest('a')), image('worker', digest('b'))),
+    );
+    expect(other).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(other.reason).toBe(
+      `image signature check failed: api (tag v2): --image names ${digest('a')}, the ledger recorded ${digest('c')} for this tag`,
+    );
+    expect(applied).toEqual([]);
+
+    play({
+      api: [[dep('api:3', { id: 'ecs-svc/new-api' })]],
+      worker: [[dep('worker:2', { id: 'ecs-svc/new-worker' })]],
+    });
+    const result = await redeploy(preprod('v9'), { commitSha: SHA('8'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', 'v2', digest('c')],
+      ['worker', 'v1', digest('b')],
+    ]);
   });
 });

@@ -19,15 +19,18 @@ import {
   type ReleaseDeps,
   type ReleaseResult,
   type ReleaseTarget,
+  type SignatureCheck,
 } from '../release/deploy';
 import { ecsSdk } from '../release/ecs';
 import { runMigration } from '../release/migrate';
 import type { NotificationConfig } from '../release/notify';
 import { liveStatus, renderStatus } from '../release/status';
 import { verifyCheck, type VerifyCheck } from '../release/verify';
+import { readBundle, readPublicKeys, type ImageToVerify } from '../signatures';
 import { envRedactor, openMigratedLedger, type CliIo } from '../session';
 import { resolveStack } from '../stack';
 import { declaredVariables, IMAGE_TAGS_ENV, imageTagsFromParameter } from '../variables';
+import { imageOption, parseImage, repeatable } from './image-options';
 import { stackOptions } from './plan';
 
 interface ReleaseFlags {
@@ -39,6 +42,9 @@ interface ReleaseFlags {
   timeout?: number;
   tag?: string[];
   redeploy?: boolean;
+  imageKey?: string[];
+  signatureBundles?: string;
+  image?: string[];
 }
 
 const seconds = (value: string): number => {
@@ -115,6 +121,41 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
     notifications: { webhooks, routine: facts.notifications?.routine },
   };
   return { stack, facts, target, context, redactor, given };
+}
+
+/**
+ * The signature check of `--image-key`, `--signature-bundles` and `--image`, or undefined when no key is
+ * given; a bundle or image without a key, or an image of no service of the stack, is a usage error.
+ */
+function signatureCheck(
+  flags: ReleaseFlags,
+  loaded: ReturnType<typeof loadRelease>,
+  cwd: string,
+): SignatureCheck | undefined {
+  const keys = flags.imageKey ?? [];
+  if (keys.length === 0) {
+    if (flags.signatureBundles !== undefined || (flags.image ?? []).length > 0)
+      throw new RuntimeError(
+        '--signature-bundles and --image check image signatures: give the trusted key too (--image-key <pem>)',
+      );
+    return undefined;
+  }
+  if (flags.signatureBundles === undefined)
+    throw new RuntimeError(
+      '--image-key: give the recorded signatures too (--signature-bundles <dir>, <dir>/<service>.json)',
+    );
+  const dir = path.resolve(cwd, flags.signatureBundles);
+  const names = loaded.target.services.map((s) => s.name);
+  const images = new Map<string, ImageToVerify>();
+  for (const value of flags.image ?? []) {
+    const { service, repository, digest } = parseImage(value);
+    if (!names.includes(service) || images.has(service))
+      throw new RuntimeError(
+        `--image ${JSON.stringify(value)}: ${images.has(service) ? `${service} is given twice` : `${loaded.stack.stack} has no service ${JSON.stringify(service)}`} (services: ${names.join(', ')})`,
+      );
+    images.set(service, { service, repository, digest, bundle: readBundle(dir, service) });
+  }
+  return { keys: readPublicKeys(keys, cwd, '--image-key'), images };
 }
 
 function releaseDeps(
@@ -216,13 +257,28 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
       '--redeploy',
       'deploy the last verified tags of every service (from the ledger) again, with a new ECS deployment each, e.g. after a secret rotation; no --tag',
     )
+    .option(
+      '--image-key <pem>',
+      "a trusted public key: check each changed service's image signature before the plan, refuse an unsigned or wrongly signed one (repeatable)",
+      repeatable,
+    )
+    .option(
+      '--signature-bundles <dir>',
+      'with --image-key: the recorded signatures, <dir>/<service>.json ({ payload, signature }, base64)',
+    )
+    .option(
+      '--image <service=repository@digest>',
+      'with --image-key: the image a changed service deploys, by digest (repeatable; its digest is recorded on the deployment row)',
+      imageOption,
+    )
     .action(async (env: string, flags: ReleaseFlags) => {
       const loaded = loadRelease(env, flags, cli.io);
+      const signatures = signatureCheck(flags, loaded, cli.io.cwd);
       const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
       try {
         const input = releaseInput(loaded.context, true);
         const deps = releaseDeps(cli, loaded, ledger, flags);
-        const options = pollOptions(flags, loaded.facts);
+        const options = { ...pollOptions(flags, loaded.facts), signatures };
         const result = flags.redeploy
           ? await redeploy(loaded.target, input, deps, { ...options, givenTags: loaded.given })
           : await deploy(loaded.target, input, deps, options);

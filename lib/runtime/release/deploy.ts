@@ -8,9 +8,11 @@
  * rollback; a redeploy (`gantry deploy --redeploy`) the same with the last good tags and a new ECS
  * deployment of every service, and no second rollback either.
  */
+import type { KeyObject } from 'node:crypto';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { EnvironmentBusyError, type DeploymentRecord, type Ledger, type RunRecord } from '../ledger';
 import type { Redactor } from '../redaction';
+import { signatureProblems, signatureRefusal, type ImageToVerify } from '../signatures';
 import { EXIT } from '../errors';
 import { runMigration, type MigrationResult } from './migrate';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
@@ -77,6 +79,22 @@ export interface ReleaseOptions {
   readonly verify?: VerifyOptions;
   /** Heartbeat of the running row. @default 30000 */
   readonly heartbeatMs?: number;
+  /**
+   * Check each changed service's image signature before anything is planned, and record its digest on
+   * the service's deployment row. @default no check
+   */
+  readonly signatures?: SignatureCheck;
+}
+
+/** The signature check of a release (`gantry deploy --image-key`): see `signatures.ts`. */
+export interface SignatureCheck {
+  /** Trusted public keys: a signature must verify under one. */
+  readonly keys: readonly KeyObject[];
+  /**
+   * Per service name, its image by digest and its recorded signature. A changed service without one is
+   * refused; the images of unchanged services are not checked.
+   */
+  readonly images: ReadonlyMap<string, ImageToVerify>;
 }
 
 export type ReleaseOutcome = 'verified' | 'deployed' | 'rolled_back' | 'failed' | 'refused' | 'no_changes';
@@ -139,7 +157,8 @@ export async function redeploy(
     );
   const blocked = await refuseBlocked(deps, target, input);
   if (blocked) return blocked;
-  const good = new Map((await deps.ledger.lastGood(env)).map((d) => [d.service, d.imageTag]));
+  const last = await deps.ledger.lastGood(env);
+  const good = new Map(last.map((d) => [d.service, d.imageTag]));
   const missing = target.services.filter((s) => !good.has(s.name)).map((s) => s.name);
   if (missing.length > 0)
     return refuse(
@@ -157,6 +176,7 @@ export async function redeploy(
     changed: services,
     previous: good,
     redeploy: true,
+    recordedDigests: new Map(last.flatMap((d) => (d.digest ? [[d.service, d.digest] as const] : []))),
   });
 }
 
@@ -224,6 +244,11 @@ interface Plan {
   readonly previous: ReadonlyMap<string, string>;
   /** A redeploy: every service gets a new ECS deployment after the apply; no second rollback. */
   readonly redeploy?: boolean;
+  /**
+   * Per service, the digest the ledger recorded for the tag it deploys (a redeploy's tags were deployed
+   * before): carried to the new row, and an image check naming another digest is refused.
+   */
+  readonly recordedDigests?: ReadonlyMap<string, string>;
 }
 
 async function refuse(
@@ -272,6 +297,30 @@ async function release(
 ): Promise<ReleaseResult> {
   const { ledger, progress } = deps;
   const env = target.environment;
+  const digests = new Map(plan.recordedDigests);
+  if (options.signatures) {
+    // Before the environment is claimed or anything planned: an unsigned image never reaches the apply.
+    const { keys, images } = options.signatures;
+    const problems = plan.changed.flatMap((s) => {
+      const image = images.get(s.name);
+      const recorded = digests.get(s.name);
+      if (!image)
+        return [
+          `${s.name} (tag ${s.imageTag}): no image by digest given (--image ${s.name}=<repository>@<digest>)`,
+        ];
+      if (recorded && recorded !== image.digest)
+        return [
+          `${s.name} (tag ${s.imageTag}): --image names ${image.digest}, the ledger recorded ${recorded} for this tag`,
+        ];
+      return signatureProblems([image], keys);
+    });
+    if (problems.length > 0) return refuse(deps, target, input, plan.action, signatureRefusal(problems));
+    for (const s of plan.changed) digests.set(s.name, (images.get(s.name) as ImageToVerify).digest);
+    if (plan.changed.length > 0)
+      progress(
+        `[${plan.action}] ${env}: signatures verified: ${[...digests].map(([s, d]) => `${s} ${d}`).join(', ')}`,
+      );
+  }
   let started: { run: RunRecord; deployments: DeploymentRecord[] };
   try {
     started = await ledger.startDeploy({
@@ -288,6 +337,7 @@ async function release(
         service: s.name,
         imageTag: s.imageTag,
         previousTag: plan.previous.get(s.name) ?? null,
+        digest: digests.get(s.name) ?? null,
       })),
     });
   } catch (error) {
