@@ -300,22 +300,10 @@ async function release(
   const digests = new Map(plan.recordedDigests);
   if (options.signatures) {
     // Before the environment is claimed or anything planned: an unsigned image never reaches the apply.
-    const { keys, images } = options.signatures;
-    const problems = plan.changed.flatMap((s) => {
-      const image = images.get(s.name);
-      const recorded = digests.get(s.name);
-      if (!image)
-        return [
-          `${s.name} (tag ${s.imageTag}): no image by digest given (--image ${s.name}=<repository>@<digest>)`,
-        ];
-      if (recorded && recorded !== image.digest)
-        return [
-          `${s.name} (tag ${s.imageTag}): --image names ${image.digest}, the ledger recorded ${recorded} for this tag`,
-        ];
-      return signatureProblems([image], keys);
-    });
+    const problems = imageProblems(options.signatures, plan.changed, digests);
     if (problems.length > 0) return refuse(deps, target, input, plan.action, signatureRefusal(problems));
-    for (const s of plan.changed) digests.set(s.name, (images.get(s.name) as ImageToVerify).digest);
+    for (const s of plan.changed)
+      digests.set(s.name, options.signatures.images.get(s.name)?.digest as string);
     if (plan.changed.length > 0)
       progress(
         `[${plan.action}] ${env}: signatures verified: ${[...digests].map(([s, d]) => `${s} ${d}`).join(', ')}`,
@@ -483,6 +471,30 @@ async function release(
   } finally {
     clearInterval(heartbeat);
   }
+}
+
+/**
+ * Why the images of `services` may not be deployed: a service without an image, an image whose digest is
+ * not the one `recorded` for its tag, or a signature that does not hold (`signatureProblems`).
+ */
+function imageProblems(
+  check: SignatureCheck,
+  services: readonly ReleaseService[],
+  recorded: ReadonlyMap<string, string>,
+): string[] {
+  return services.flatMap((s) => {
+    const image = check.images.get(s.name);
+    const known = recorded.get(s.name);
+    if (!image)
+      return [
+        `${s.name} (tag ${s.imageTag}): no image by digest given (--image ${s.name}=<repository>@<digest>)`,
+      ];
+    if (known && known !== image.digest)
+      return [
+        `${s.name} (tag ${s.imageTag}): --image names ${image.digest}, the ledger recorded ${known} for this tag`,
+      ];
+    return signatureProblems([image], check.keys);
+  });
 }
 
 /** Rollout, migrations, verify of `services`; the first failure's reason, or null. */
