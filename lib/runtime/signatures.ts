@@ -64,14 +64,14 @@ export function signatureProblem(image: ImageToVerify, keys: readonly KeyObject[
   return undefined;
 }
 
-/** The trusted public keys from PEM files. */
-export function readPublicKeys(files: readonly string[], cwd: string): KeyObject[] {
+/** The trusted public keys from PEM files (`option` names the flag they came from, for the error). */
+export function readPublicKeys(files: readonly string[], cwd: string, option = '--key'): KeyObject[] {
   return files.map((file) => {
     try {
       return createPublicKey(fs.readFileSync(path.resolve(cwd, file)));
     } catch (error) {
       throw new RuntimeError(
-        `--key ${file}: not a readable PEM public key (${(error as Error).message})`,
+        `${option} ${file}: not a readable PEM public key (${(error as Error).message})`,
         EXIT.failure,
       );
     }
@@ -95,6 +95,18 @@ export function readBundle(dir: string, service: string): SignatureBundle | unde
   };
 }
 
+/** One line per image whose signature does not hold: `<service> (<repository>@<digest>): <why>`. */
+export function signatureProblems(images: readonly ImageToVerify[], keys: readonly KeyObject[]): string[] {
+  return images.flatMap((image) => {
+    const problem = signatureProblem(image, keys);
+    return problem ? [`${image.service} (${image.repository}@${image.digest}): ${problem}`] : [];
+  });
+}
+
+/** The reason a refused row gives for `problems`. */
+export const signatureRefusal = (problems: readonly string[]) =>
+  `image signature check failed: ${problems.join('; ')}`;
+
 /**
  * Checks every image; when one fails, writes one `refused` row for `<env>-services` naming each problem
  * and throws a RuntimeError with exit 3. Returns the verified digests by service.
@@ -106,13 +118,10 @@ export async function verifyImages(options: {
   readonly keys: readonly KeyObject[];
   readonly run: Omit<StartRunInput, 'stack' | 'action' | 'environment'>;
 }): Promise<Record<string, string>> {
-  const problems = options.images.flatMap((image) => {
-    const problem = signatureProblem(image, options.keys);
-    return problem ? [`${image.service} (${image.repository}@${image.digest}): ${problem}`] : [];
-  });
+  const problems = signatureProblems(options.images, options.keys);
   if (options.images.length === 0) problems.push('no image given to verify');
   if (problems.length > 0) {
-    const reason = `image signature check failed: ${problems.join('; ')}`;
+    const reason = signatureRefusal(problems);
     const row = await options.ledger.recordRefusal({
       ...options.run,
       stack: `${options.environment}-services`,

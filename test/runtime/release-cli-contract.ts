@@ -5,6 +5,7 @@
  * `ledger-verify-cli.test.ts` on its ledger directory (a PGlite directory costs seconds to create). With
  * Terraform on PATH, one deploy end to end: real plan and apply of a local stack, ECS at the wire level.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import { RELEASE_FACTS_KEY } from '../../lib/core/release-facts';
 import { recordDeploy } from './deployments-contract';
 import { cleanEnv } from './env';
 import { gantry, PROD_FACTS, terraformDir } from './helpers';
+import { signedBundle } from './signing';
 
 const BAD = 'b'.repeat(40);
 
@@ -119,6 +121,72 @@ export function describeReleaseCli(dir: string): void {
       expect(both.code).toBe(1);
       expect(both.stderr).toBe(
         'gantry: ledger ack: give either <run-id>, or --environment <env> with --commit <sha>',
+      );
+    });
+
+    test('deploy --redeploy with --tag is refused (exit 3) with a refused row, before anything is planned', async () => {
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
+      );
+      const refused = await gantry(
+        ['deploy', 'prod', '--dir', stackDir, '--redeploy', '--tag', 'api=v3', '--json'],
+        env({ GANTRY_COMMIT_SHA: 'e'.repeat(40) }),
+      );
+      expect(refused.code).toBe(3);
+      const result = JSON.parse(refused.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result).toMatchObject({
+        outcome: 'refused',
+        reason:
+          '--redeploy deploys the last verified tags from the ledger and takes no image tags (given: --tag api=v3)',
+      });
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
+        expect(await ledger.listRuns({ stack: 'prod-services', action: 'plan' })).toEqual([]);
+      });
+    });
+
+    test('deploy --image-key reads the key and the bundles and refuses a wrongly signed image (exit 3) before anything is planned', async () => {
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
+      );
+      const trusted = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const repository = '111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/api';
+      const digest = `sha256:${'f'.repeat(64)}`;
+      const key = path.join(stackDir, 'cosign.pub');
+      fs.writeFileSync(key, trusted.publicKey.export({ type: 'spki', format: 'pem' }));
+      const bundles = path.join(stackDir, 'signatures');
+      fs.mkdirSync(bundles);
+      fs.writeFileSync(
+        path.join(bundles, 'api.json'),
+        JSON.stringify(signedBundle(other.privateKey, repository, digest)),
+      );
+      const image = `api=${repository}@${digest}`;
+      const args = ['deploy', 'prod', '--dir', stackDir, '--tag', 'api=v4', '--json'];
+      const sha = { GANTRY_COMMIT_SHA: 'f'.repeat(40) };
+      const refused = await gantry(
+        [...args, '--image-key', key, '--signature-bundles', bundles, '--image', image],
+        env(sha),
+      );
+      expect(refused.code).toBe(3);
+      const result = JSON.parse(refused.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result.outcome).toBe('refused');
+      expect(result.reason).toBe(
+        `image signature check failed: api (${image.slice(4)}): the signature does not verify under any trusted key (wrongly signed)`,
+      );
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
+        expect(await ledger.listRuns({ stack: 'prod-services', action: 'plan' })).toEqual([]);
+      });
+      // The image and bundles check signatures: without a key they are a usage error, nothing recorded.
+      const keyless = await gantry([...args, '--image', image], env(sha));
+      expect(keyless.code).toBe(1);
+      expect(keyless.stderr).toBe(
+        'gantry: --signature-bundles and --image check image signatures: give the trusted key too (--image-key <pem>)',
       );
     });
 

@@ -6,6 +6,7 @@
  * server cannot play back. The apply step records the tags it was given (the real one is
  * `gantry apply`'s, covered by its own suites). Intervals are a millisecond.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -13,14 +14,24 @@ import {
   DescribeTasksCommand,
   ECSClient,
   RunTaskCommand,
+  UpdateServiceCommand,
   type Deployment,
   type RunTaskCommandInput,
+  type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { openLedger, type Ledger } from '../../lib/runtime/ledger';
 import { Redactor } from '../../lib/runtime/redaction';
-import { deploy, rollback, type ReleaseDeps, type ReleaseTarget } from '../../lib/runtime/release/deploy';
+import {
+  deploy,
+  redeploy,
+  rollback,
+  type ReleaseDeps,
+  type ReleaseTarget,
+} from '../../lib/runtime/release/deploy';
 import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
+import type { ImageToVerify } from '../../lib/runtime/signatures';
+import { signedBundle } from './signing';
 
 const ecsMock = mockClient(ECSClient);
 const SECRET = 'hunter2-webhook-token-0123456789';
@@ -40,6 +51,8 @@ let script: Record<string, Deployment[][]> = {};
 const step: Record<string, number> = {};
 let migrationExit = 0;
 const runTasks: RunTaskCommandInput[] = [];
+/** UpdateService calls (a redeploy's forced deployments); each answers a new PRIMARY deployment `ecs-svc/new-<service>`. */
+const updates: UpdateServiceCommandInput[] = [];
 
 const dep = (taskDefinition: string, over: Partial<Deployment> = {}): Deployment => ({
   status: 'PRIMARY',
@@ -76,6 +89,19 @@ function mockEcs(): void {
   ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
     runTasks.push(input);
     return { tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:111111111111:task/acme-prod/abc123' }] };
+  });
+  ecsMock.on(UpdateServiceCommand).callsFake((input: UpdateServiceCommandInput) => {
+    updates.push(input);
+    const name = input.service as string;
+    return {
+      service: {
+        serviceName: name,
+        deployments: [
+          dep(`${name}:2`, { id: `ecs-svc/new-${name}`, rolloutState: 'IN_PROGRESS', runningCount: 0 }),
+          dep(`${name}:2`, { id: `ecs-svc/old-${name}`, status: 'ACTIVE' }),
+        ],
+      },
+    };
   });
   let looks = 0;
   ecsMock.on(DescribeTasksCommand).callsFake(() => ({
@@ -183,6 +209,7 @@ beforeEach(() => {
   applied.length = 0;
   hooks.length = 0;
   runTasks.length = 0;
+  updates.length = 0;
   lines = [];
   healthHits = 0;
   hookStatus = 200;
@@ -428,5 +455,279 @@ describe('gantry deploy', () => {
     expect(result.reason).toMatch(/^environment prod: deploy .* is running/);
     expect(applied).toEqual([]);
     await ledger.finishRun(held.run.id, { status: 'succeeded', exitCode: 0 });
+  });
+});
+
+describe('gantry deploy --redeploy', () => {
+  /** Another environment than the tests above, with its own history. */
+  const staging = (tag: string): ReleaseTarget => ({
+    ...target(tag, { environment: 'staging', stack: 'staging-services' }),
+    notifications: { webhooks: [] },
+  });
+  /**
+   * The forced deployment of `name` in progress beside the completed one it replaces, then completed:
+   * both run the same task definition, only the deployment id tells them apart.
+   */
+  const forcedCompletes = (name: string): Deployment[][] => [
+    [
+      dep(`${name}:2`, { id: `ecs-svc/old-${name}`, status: 'ACTIVE' }),
+      dep(`${name}:2`, { id: `ecs-svc/new-${name}`, rolloutState: 'IN_PROGRESS', runningCount: 1 }),
+    ],
+    [dep(`${name}:2`, { id: `ecs-svc/new-${name}` })],
+  ];
+
+  test('redeploys the last verified tags from the ledger (not the config) with a new ECS deployment of every service, and says so in the run', async () => {
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const first = await deploy(staging('v1'), { commitSha: SHA('a'), automatic: true }, deps(), FAST);
+    expect(first).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    // The same tags again are no change: nothing rolls, although a rotated secret needs new tasks.
+    play({});
+    const same = await deploy(staging('v1'), { commitSha: SHA('a'), automatic: true }, deps(), FAST);
+    expect(same).toMatchObject({ exitCode: 0, outcome: 'no_changes', deployments: [] });
+    expect(updates).toEqual([]);
+
+    applied.length = 0;
+    lines = [];
+    play({ api: forcedCompletes('api'), worker: forcedCompletes('worker') });
+    const result = await redeploy(
+      staging('v9'),
+      { commitSha: SHA('b'), actor: 'octocat', automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified', reason: null });
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'deploy' }]);
+    expect(updates).toEqual([
+      { cluster: 'acme-prod', service: 'api', forceNewDeployment: true },
+      { cluster: 'acme-prod', service: 'worker', forceNewDeployment: true },
+    ]);
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.previousTag, d.status])).toEqual([
+      ['api', 'v1', 'v1', 'verified'],
+      ['worker', 'v1', 'v1', 'deployed'],
+    ]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `[redeploy] staging: run ${result.runId}: the last verified tags, new ECS deployments: api v1, worker v1`,
+        '[redeploy] staging: new ECS deployments api ecs-svc/new-api, worker ecs-svc/new-worker',
+        '[rollout] api: IN_PROGRESS, running 1/2, failed tasks 0 (api:2)',
+        '[rollout] api: COMPLETED, running 2/2, failed tasks 0 (api:2)',
+      ]),
+    );
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({
+      action: 'deploy',
+      status: 'succeeded',
+      exitCode: 0,
+      note: 'redeploy',
+      actor: 'octocat',
+    });
+  });
+
+  test('a forced deployment the circuit breaker rolls back fails the redeploy (exit 1) with no second apply; the verified tags stay the last good ones', async () => {
+    play({
+      api: [
+        [
+          dep('api:2', {
+            id: 'ecs-svc/new-api',
+            rolloutState: 'IN_PROGRESS',
+            runningCount: 0,
+            failedTasks: 2,
+          }),
+          dep('api:2', { id: 'ecs-svc/old-api', status: 'ACTIVE' }),
+        ],
+        [
+          dep('api:2', { id: 'ecs-svc/rollback-api', rolloutState: 'IN_PROGRESS' }),
+          dep('api:2', {
+            id: 'ecs-svc/new-api',
+            status: 'ACTIVE',
+            rolloutState: 'FAILED',
+            rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+            runningCount: 0,
+          }),
+        ],
+      ],
+      worker: forcedCompletes('worker'),
+    });
+    const result = await redeploy(staging('v9'), { commitSha: SHA('c'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'failed' });
+    expect(result.reason).toBe(
+      'rollout api rolled_back: rolled back to api:2: ECS deployment circuit breaker: tasks failed to start.',
+    );
+    expect(result.deployments.map((d) => [d.service, d.status])).toEqual([
+      ['api', 'failed'],
+      ['worker', 'failed'],
+    ]);
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'deploy' }]);
+    expect(healthHits).toBe(0);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({ status: 'failed', note: 'redeploy' });
+    expect((await ledger.lastGood('staging')).map((d) => [d.service, d.imageTag, d.status])).toEqual([
+      ['api', 'v1', 'verified'],
+      ['worker', 'v1', 'deployed'],
+    ]);
+  });
+
+  test('refused (exit 3, a refused row) with image tags given, and when a service has no verified version, naming it', async () => {
+    const withTags = await redeploy(staging('v9'), { commitSha: SHA('d'), automatic: true }, deps(), {
+      ...FAST,
+      givenTags: ['--tag api=v2'],
+    });
+    expect(withTags).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(withTags.reason).toBe(
+      '--redeploy deploys the last verified tags from the ledger and takes no image tags (given: --tag api=v2)',
+    );
+    expect(await ledger.getRun(withTags.runId as string)).toMatchObject({
+      action: 'deploy',
+      status: 'refused',
+      environment: 'staging',
+      errorSummary: withTags.reason,
+    });
+
+    // qa has a verified api and never had a worker.
+    const qa = (tag: string): ReleaseTarget => ({
+      ...staging(tag),
+      environment: 'qa',
+      stack: 'qa-services',
+    });
+    play({ api: completes('api', 1, 2) });
+    const apiOnly = qa('v1');
+    await deploy(
+      { ...apiOnly, services: apiOnly.services.filter((s) => s.name === 'api') },
+      { commitSha: SHA('e'), automatic: true },
+      deps(),
+      FAST,
+    );
+    applied.length = 0;
+    const missing = await redeploy(qa('v1'), { commitSha: SHA('e'), automatic: true }, deps(), FAST);
+    expect(missing).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(missing.reason).toBe(
+      '--redeploy: no verified version of worker in qa in the ledger to redeploy; deploy a tag first (gantry deploy qa --tag worker=<tag>)',
+    );
+    expect(await ledger.getRun(missing.runId as string)).toMatchObject({ status: 'refused', exitCode: 3 });
+    expect(applied).toEqual([]);
+    expect(updates).toEqual([]);
+  });
+});
+
+describe('gantry deploy: image signatures', () => {
+  const trusted = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const repo = (service: string) => `111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
+  const digest = (c: string) => `sha256:${c.repeat(64)}`;
+  /** The image of `service` by `at`, signed (by `key`, default the trusted one) for that repository and digest. */
+  const image = (service: string, at: string, key = trusted.privateKey): ImageToVerify => ({
+    service,
+    repository: repo(service),
+    digest: at,
+    bundle: signedBundle(key, repo(service), at),
+  });
+  const check = (...images: ImageToVerify[]) => ({
+    ...FAST,
+    signatures: { keys: [trusted.publicKey], images: new Map(images.map((i) => [i.service, i])) },
+  });
+  /** Another environment than the tests above: api at `api`, worker at `worker`. */
+  const preprod = (api: string, worker = api): ReleaseTarget => {
+    const t = target(api, { environment: 'preprod', stack: 'preprod-services' });
+    return {
+      ...t,
+      services: t.services.map((s) => (s.name === 'worker' ? { ...s, imageTag: worker } : s)),
+      notifications: { webhooks: [] },
+    };
+  };
+
+  test('signed images deploy, each digest recorded on its deployment row; an unchanged service needs no image', async () => {
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(
+      preprod('v1'),
+      { commitSha: SHA('f'), automatic: true },
+      deps(),
+      check(image('api', digest('a')), image('worker', digest('b'))),
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(lines).toContain(
+      `[deploy] preprod: signatures verified: api ${digest('a')}, worker ${digest('b')}`,
+    );
+    const rows = await ledger.listDeployments({ runId: result.runId as string });
+    expect(rows.map((d) => [d.service, d.imageTag, d.digest, d.status]).sort()).toEqual([
+      ['api', 'v1', digest('a'), 'verified'],
+      ['worker', 'v1', digest('b'), 'deployed'],
+    ]);
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'deploy' }]);
+
+    // Only api changes: worker's image is not asked for.
+    play({ api: completes('api', 2, 3) });
+    const next = await deploy(
+      preprod('v2', 'v1'),
+      { commitSha: SHA('f'), automatic: true },
+      deps(),
+      check(image('api', digest('c'))),
+    );
+    expect(next).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(next.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', 'v2', digest('c')],
+    ]);
+  });
+
+  test('an unsigned or wrongly signed image is refused (exit 3, a refused row naming each image and why) before anything is planned or applied', async () => {
+    const unsigned: ImageToVerify = { service: 'worker', repository: repo('worker'), digest: digest('e') };
+    const result = await deploy(
+      preprod('v3'),
+      { commitSha: SHA('9'), automatic: true },
+      deps(),
+      check(image('api', digest('d'), stranger.privateKey), unsigned),
+    );
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    expect(result.reason).toBe(
+      `image signature check failed: api (${repo('api')}@${digest('d')}): the signature does not verify under any trusted key (wrongly signed); ` +
+        `worker (${repo('worker')}@${digest('e')}): no signature found (unsigned image)`,
+    );
+    expect(applied).toEqual([]);
+    expect(ecsMock.commandCalls(DescribeServicesCommand)).toHaveLength(0);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({
+      action: 'deploy',
+      status: 'refused',
+      environment: 'preprod',
+      exitCode: 3,
+      errorSummary: result.reason,
+    });
+    expect(
+      (await ledger.listDeployments({ environment: 'preprod' })).filter((d) => d.imageTag === 'v3'),
+    ).toEqual([]);
+
+    // A changed service whose image is not named at all is refused too.
+    const missing = await deploy(
+      preprod('v3'),
+      { commitSha: SHA('9'), automatic: true },
+      deps(),
+      check(image('api', digest('d'))),
+    );
+    expect(missing).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(missing.reason).toBe(
+      'image signature check failed: worker (tag v3): no image by digest given (--image worker=<repository>@<digest>)',
+    );
+    expect(applied).toEqual([]);
+  });
+
+  test('a redeploy carries the digests the ledger recorded for its tags, and refuses an image naming another digest', async () => {
+    const other = await redeploy(
+      preprod('v9'),
+      { commitSha: SHA('8'), automatic: true },
+      deps(),
+      check(image('api', digest('a')), image('worker', digest('b'))),
+    );
+    expect(other).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(other.reason).toBe(
+      `image signature check failed: api (tag v2): --image names ${digest('a')}, the ledger recorded ${digest('c')} for this tag`,
+    );
+    expect(applied).toEqual([]);
+
+    play({
+      api: [[dep('api:3', { id: 'ecs-svc/new-api' })]],
+      worker: [[dep('worker:2', { id: 'ecs-svc/new-worker' })]],
+    });
+    const result = await redeploy(preprod('v9'), { commitSha: SHA('8'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', 'v2', digest('c')],
+      ['worker', 'v1', digest('b')],
+    ]);
   });
 });

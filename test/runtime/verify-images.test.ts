@@ -1,15 +1,11 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RuntimeError } from '../../lib/runtime/errors';
 import { openLedger, type Ledger } from '../../lib/runtime/ledger';
-import {
-  SIMPLE_SIGNING_TYPE,
-  verifyImages,
-  type ImageToVerify,
-  type SignatureBundle,
-} from '../../lib/runtime/signatures';
+import { verifyImages, type ImageToVerify, type SignatureBundle } from '../../lib/runtime/signatures';
 import { gantry, tempDir } from './helpers';
+import { signedBundle } from './signing';
 
 const REPO = '111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/api';
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -18,22 +14,8 @@ const trusted = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
 /** A Cosign simple-signing signature of `repository@digest`, made here with a test key. */
-function bundle(privateKey: KeyObject, repository = REPO, digest = DIGEST): SignatureBundle {
-  const payload = Buffer.from(
-    JSON.stringify({
-      critical: {
-        identity: { 'docker-reference': repository },
-        image: { 'docker-manifest-digest': digest },
-        type: SIMPLE_SIGNING_TYPE,
-      },
-      optional: null,
-    }),
-  );
-  return {
-    payload: payload.toString('base64'),
-    signature: sign('sha256', payload, privateKey).toString('base64'),
-  };
-}
+const bundle = (privateKey: KeyObject, repository = REPO, digest = DIGEST): SignatureBundle =>
+  signedBundle(privateKey, repository, digest);
 
 describe('verifyImages', () => {
   let ledger: Ledger;

@@ -14,19 +14,23 @@ import { EXIT, RuntimeError } from '../errors';
 import { planOrDrift } from '../plan-run';
 import {
   deploy,
+  redeploy,
   rollback,
   type ReleaseDeps,
   type ReleaseResult,
   type ReleaseTarget,
+  type SignatureCheck,
 } from '../release/deploy';
 import { ecsSdk } from '../release/ecs';
 import { runMigration } from '../release/migrate';
 import type { NotificationConfig } from '../release/notify';
 import { liveStatus, renderStatus } from '../release/status';
 import { verifyCheck, type VerifyCheck } from '../release/verify';
+import { readBundle, readPublicKeys, type ImageToVerify } from '../signatures';
 import { envRedactor, openMigratedLedger, type CliIo } from '../session';
 import { resolveStack } from '../stack';
 import { declaredVariables, IMAGE_TAGS_ENV, imageTagsFromParameter } from '../variables';
+import { imageOption, parseImage, repeatable } from './image-options';
 import { stackOptions } from './plan';
 
 interface ReleaseFlags {
@@ -37,6 +41,10 @@ interface ReleaseFlags {
   pollInterval?: number;
   timeout?: number;
   tag?: string[];
+  redeploy?: boolean;
+  imageKey?: string[];
+  signatureBundles?: string;
+  image?: string[];
 }
 
 const seconds = (value: string): number => {
@@ -65,6 +73,8 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
   const facts: ReleaseFacts = parsed.facts;
   const context = readRunContext(io.env, io.cwd);
   const tags = new Map<string, string>();
+  // Tags given for this deploy (not the configured defaults), which a redeploy refuses.
+  const given: string[] = [];
   for (const s of facts.services) {
     const d = json.variable?.[imageTagVariableName(s.name)]?.default;
     if (typeof d === 'string') tags.set(s.name, d);
@@ -76,7 +86,10 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
     for (const note of fromParameter.notes) io.err(`gantry: ${note}`);
     for (const v of fromParameter.variables) {
       const service = facts.services.find((s) => imageTagVariableName(s.name) === v.name);
-      if (service) tags.set(service.name, v.value);
+      if (service) {
+        tags.set(service.name, v.value);
+        given.push(`${IMAGE_TAGS_ENV} ${service.name}=${v.value}`);
+      }
     }
   }
   for (const pair of flags.tag ?? []) {
@@ -86,6 +99,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
         `--tag ${JSON.stringify(pair)}: expected <service>=<tag> with a service of ${stackId} (${facts.services.map((s) => s.name).join(', ')})`,
       );
     tags.set(name, tag);
+    given.push(`--tag ${pair}`);
   }
   const redactor = envRedactor(io.env);
   const webhooks: NotificationConfig['webhooks'] = (facts.notifications?.webhooks ?? []).map((w) => {
@@ -106,7 +120,42 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
     })),
     notifications: { webhooks, routine: facts.notifications?.routine },
   };
-  return { stack, facts, target, context, redactor };
+  return { stack, facts, target, context, redactor, given };
+}
+
+/**
+ * The signature check of `--image-key`, `--signature-bundles` and `--image`, or undefined when no key is
+ * given; a bundle or image without a key, or an image of no service of the stack, is a usage error.
+ */
+function signatureCheck(
+  flags: ReleaseFlags,
+  loaded: ReturnType<typeof loadRelease>,
+  cwd: string,
+): SignatureCheck | undefined {
+  const keys = flags.imageKey ?? [];
+  if (keys.length === 0) {
+    if (flags.signatureBundles !== undefined || (flags.image ?? []).length > 0)
+      throw new RuntimeError(
+        '--signature-bundles and --image check image signatures: give the trusted key too (--image-key <pem>)',
+      );
+    return undefined;
+  }
+  if (flags.signatureBundles === undefined)
+    throw new RuntimeError(
+      '--image-key: give the recorded signatures too (--signature-bundles <dir>, <dir>/<service>.json)',
+    );
+  const dir = path.resolve(cwd, flags.signatureBundles);
+  const names = loaded.target.services.map((s) => s.name);
+  const images = new Map<string, ImageToVerify>();
+  for (const value of flags.image ?? []) {
+    const { service, repository, digest } = parseImage(value);
+    if (!names.includes(service) || images.has(service))
+      throw new RuntimeError(
+        `--image ${JSON.stringify(value)}: ${images.has(service) ? `${service} is given twice` : `${loaded.stack.stack} has no service ${JSON.stringify(service)}`} (services: ${names.join(', ')})`,
+      );
+    images.set(service, { service, repository, digest, bundle: readBundle(dir, service) });
+  }
+  return { keys: readPublicKeys(keys, cwd, '--image-key'), images };
 }
 
 function releaseDeps(
@@ -203,21 +252,41 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
     program,
     'deploy',
     'plan and apply <env>-services, follow each changed service rollout, migrate, verify, record; roll back to the last verified tags on failure',
-  ).action(async (env: string, flags: ReleaseFlags) => {
-    const loaded = loadRelease(env, flags, cli.io);
-    const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
-    try {
-      const result = await deploy(
-        loaded.target,
-        releaseInput(loaded.context, true),
-        releaseDeps(cli, loaded, ledger, flags),
-        pollOptions(flags, loaded.facts),
-      );
-      report(cli, result, flags, 'deploy');
-    } finally {
-      await ledger.close();
-    }
-  });
+  )
+    .option(
+      '--redeploy',
+      'deploy the last verified tags of every service (from the ledger) again, with a new ECS deployment each, e.g. after a secret rotation; no --tag',
+    )
+    .option(
+      '--image-key <pem>',
+      "a trusted public key: check each changed service's image signature before the plan, refuse an unsigned or wrongly signed one (repeatable)",
+      repeatable,
+    )
+    .option(
+      '--signature-bundles <dir>',
+      'with --image-key: the recorded signatures, <dir>/<service>.json ({ payload, signature }, base64)',
+    )
+    .option(
+      '--image <service=repository@digest>',
+      'with --image-key: the image a changed service deploys, by digest (repeatable; its digest is recorded on the deployment row)',
+      imageOption,
+    )
+    .action(async (env: string, flags: ReleaseFlags) => {
+      const loaded = loadRelease(env, flags, cli.io);
+      const signatures = signatureCheck(flags, loaded, cli.io.cwd);
+      const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
+      try {
+        const input = releaseInput(loaded.context, true);
+        const deps = releaseDeps(cli, loaded, ledger, flags);
+        const options = { ...pollOptions(flags, loaded.facts), signatures };
+        const result = flags.redeploy
+          ? await redeploy(loaded.target, input, deps, { ...options, givenTags: loaded.given })
+          : await deploy(loaded.target, input, deps, options);
+        report(cli, result, flags, flags.redeploy ? 'redeploy' : 'deploy');
+      } finally {
+        await ledger.close();
+      }
+    });
 
   releaseCommand(
     program,

@@ -1,22 +1,9 @@
-import { InvalidArgumentError } from 'commander';
 import * as path from 'node:path';
 import type { CommandRegistrar } from '../cli';
 import { readRunContext } from '../context';
 import { EXIT } from '../errors';
 import { openMigratedLedger } from '../session';
-
-const IMAGE = /^([a-z0-9][a-z0-9-]*)=([^@\s]+)@(sha256:[0-9a-f]{64})$/;
-
-function image(value: string, previous: string[] = []): string[] {
-  if (!IMAGE.test(value))
-    throw new InvalidArgumentError(
-      `${JSON.stringify(value)} is not <service>=<repository>@sha256:<64 hex>, e.g. api=111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/api@sha256:...`,
-    );
-  return [...previous, value];
-}
-function key(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+import { imageOption, parseImage, repeatable } from './image-options';
 
 export const registerVerifyImages: CommandRegistrar = (program, cli) => {
   program
@@ -25,8 +12,8 @@ export const registerVerifyImages: CommandRegistrar = (program, cli) => {
       "checks each image's signature before <env>'s services are applied; refuses (exit 3, a refused row) an unsigned or wrongly signed one",
     )
     .argument('<env>', 'the environment the images are about to be deployed to')
-    .requiredOption('--image <service=repository@digest>', 'an image to check (repeatable)', image)
-    .requiredOption('--key <pem>', 'a trusted public key (repeatable)', key)
+    .requiredOption('--image <service=repository@digest>', 'an image to check (repeatable)', imageOption)
+    .requiredOption('--key <pem>', 'a trusted public key (repeatable)', repeatable)
     .requiredOption(
       '--bundles <dir>',
       'recorded signatures, <dir>/<service>.json ({ payload, signature }, base64)',
@@ -42,7 +29,7 @@ export const registerVerifyImages: CommandRegistrar = (program, cli) => {
         const keys = readPublicKeys(opts.key, io.cwd);
         const dir = path.resolve(io.cwd, opts.bundles);
         const images = opts.image.map((value) => {
-          const [, service, repository, digest] = IMAGE.exec(value) as RegExpExecArray;
+          const { service, repository, digest } = parseImage(value);
           return { service, repository, digest, bundle: readBundle(dir, service) };
         });
         const context = readRunContext(io.env, io.cwd);

@@ -5,15 +5,18 @@
  * from outside; record each service's outcome. When the rollout, a migration or verify fails,
  * re-apply the last good tags from the ledger (never from memory), which blocks the commit; tell
  * the team. A rollback (`gantry rollback`) is the same pipeline with older tags and no second
- * rollback.
+ * rollback; a redeploy (`gantry deploy --redeploy`) the same with the last good tags and a new ECS
+ * deployment of every service, and no second rollback either.
  */
+import type { KeyObject } from 'node:crypto';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { EnvironmentBusyError, type DeploymentRecord, type Ledger, type RunRecord } from '../ledger';
 import type { Redactor } from '../redaction';
+import { signatureProblems, signatureRefusal, type ImageToVerify } from '../signatures';
 import { EXIT } from '../errors';
 import { runMigration, type MigrationResult } from './migrate';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
-import { followRollouts, primaryTaskDefinitions, type PollOptions } from './rollout';
+import { followRollouts, forceNewDeployments, primaryTaskDefinitions, type PollOptions } from './rollout';
 import { verifyCheck, type VerifyCheck, type VerifyOptions, type VerifyResult } from './verify';
 
 export interface ReleaseService {
@@ -76,6 +79,22 @@ export interface ReleaseOptions {
   readonly verify?: VerifyOptions;
   /** Heartbeat of the running row. @default 30000 */
   readonly heartbeatMs?: number;
+  /**
+   * Check each changed service's image signature before anything is planned, and record its digest on
+   * the service's deployment row. @default no check
+   */
+  readonly signatures?: SignatureCheck;
+}
+
+/** The signature check of a release (`gantry deploy --image-key`): see `signatures.ts`. */
+export interface SignatureCheck {
+  /** Trusted public keys: a signature must verify under one. */
+  readonly keys: readonly KeyObject[];
+  /**
+   * Per service name, its image by digest and its recorded signature. A changed service without one is
+   * refused; the images of unchanged services are not checked.
+   */
+  readonly images: ReadonlyMap<string, ImageToVerify>;
 }
 
 export type ReleaseOutcome = 'verified' | 'deployed' | 'rolled_back' | 'failed' | 'refused' | 'no_changes';
@@ -100,24 +119,9 @@ export async function deploy(
   deps: ReleaseDeps,
   options: ReleaseOptions = {},
 ): Promise<ReleaseResult> {
-  const { ledger } = deps;
-  const env = target.environment;
-  if (input.automatic && input.commitSha) {
-    const blocking = await ledger.blockingDeployments(env, input.commitSha);
-    if (blocking.length > 0) {
-      const b = blocking[0];
-      return refuse(
-        deps,
-        target,
-        input,
-        'deploy',
-        `commit ${short(input.commitSha)} is blocked in ${env}: its deploy (run ${b.runId}) ended ${b.status}` +
-          `${b.reason ? ` (${b.service}: ${b.reason})` : ''}; a newer commit deploys, or ` +
-          `\`gantry ledger ack --environment ${env} --commit ${input.commitSha} --reason "..."\` unblocks this one`,
-      );
-    }
-  }
-  const good = new Map((await ledger.lastGood(env)).map((d) => [d.service, d.imageTag]));
+  const blocked = await refuseBlocked(deps, target, input);
+  if (blocked) return blocked;
+  const good = new Map((await deps.ledger.lastGood(target.environment)).map((d) => [d.service, d.imageTag]));
   const changed = target.services.filter((s) => good.get(s.name) !== s.imageTag);
   const tags = Object.fromEntries(target.services.map((s) => [s.name, s.imageTag]));
   return release(deps, target, input, options, {
@@ -126,6 +130,76 @@ export async function deploy(
     changed,
     previous: good,
   });
+}
+
+/**
+ * `gantry deploy --redeploy`: the last good tag of every service, from the ledger (the lookup a rollback
+ * uses: verified, or deployed and finished for a service without a check), applied through every guard,
+ * then a new ECS deployment of every service (`forceNewDeployment`) though no tag changed, so new tasks
+ * read rotated secrets and changed configuration; followed, migrated and verified like any deploy. Refused
+ * when tags are given too (`givenTags`, e.g. `--tag api=v2`), or when a service has no good version. A
+ * failed redeploy is not rolled back: the version before it has the same tags.
+ */
+export async function redeploy(
+  target: ReleaseTarget,
+  input: ReleaseInput,
+  deps: ReleaseDeps,
+  options: ReleaseOptions & { givenTags?: readonly string[] } = {},
+): Promise<ReleaseResult> {
+  const env = target.environment;
+  if (options.givenTags && options.givenTags.length > 0)
+    return refuse(
+      deps,
+      target,
+      input,
+      'deploy',
+      `--redeploy deploys the last verified tags from the ledger and takes no image tags (given: ${options.givenTags.join(', ')})`,
+    );
+  const blocked = await refuseBlocked(deps, target, input);
+  if (blocked) return blocked;
+  const last = await deps.ledger.lastGood(env);
+  const good = new Map(last.map((d) => [d.service, d.imageTag]));
+  const missing = target.services.filter((s) => !good.has(s.name)).map((s) => s.name);
+  if (missing.length > 0)
+    return refuse(
+      deps,
+      target,
+      input,
+      'deploy',
+      `--redeploy: no verified version of ${missing.join(', ')} in ${env} in the ledger to redeploy; ` +
+        `deploy a tag first (gantry deploy ${env} --tag ${missing[0]}=<tag>)`,
+    );
+  const services = target.services.map((s) => ({ ...s, imageTag: good.get(s.name) as string }));
+  return release(deps, { ...target, services }, input, options, {
+    action: 'deploy',
+    tags: Object.fromEntries(services.map((s) => [s.name, s.imageTag])),
+    changed: services,
+    previous: good,
+    redeploy: true,
+    recordedDigests: new Map(last.flatMap((d) => (d.digest ? [[d.service, d.digest] as const] : []))),
+  });
+}
+
+/** A refusal when this automatic deploy's commit is blocked in the environment, else null. */
+async function refuseBlocked(
+  deps: ReleaseDeps,
+  target: ReleaseTarget,
+  input: ReleaseInput,
+): Promise<ReleaseResult | null> {
+  const env = target.environment;
+  if (!input.automatic || !input.commitSha) return null;
+  const blocking = await deps.ledger.blockingDeployments(env, input.commitSha);
+  if (blocking.length === 0) return null;
+  const b = blocking[0];
+  return refuse(
+    deps,
+    target,
+    input,
+    'deploy',
+    `commit ${short(input.commitSha)} is blocked in ${env}: its deploy (run ${b.runId}) ended ${b.status}` +
+      `${b.reason ? ` (${b.service}: ${b.reason})` : ''}; a newer commit deploys, or ` +
+      `\`gantry ledger ack --environment ${env} --commit ${input.commitSha} --reason "..."\` unblocks this one`,
+  );
 }
 
 /** `gantry rollback`: re-apply the last good tags (or those of run `toRunId`), then verify. */
@@ -168,6 +242,13 @@ interface Plan {
   readonly changed: readonly ReleaseService[];
   /** Per service, the tag before this release (deploy: the last good one, which a rollback restores). */
   readonly previous: ReadonlyMap<string, string>;
+  /** A redeploy: every service gets a new ECS deployment after the apply; no second rollback. */
+  readonly redeploy?: boolean;
+  /**
+   * Per service, the digest the ledger recorded for the tag it deploys (a redeploy's tags were deployed
+   * before): carried to the new row, and an image check naming another digest is refused.
+   */
+  readonly recordedDigests?: ReadonlyMap<string, string>;
 }
 
 async function refuse(
@@ -216,6 +297,18 @@ async function release(
 ): Promise<ReleaseResult> {
   const { ledger, progress } = deps;
   const env = target.environment;
+  const digests = new Map(plan.recordedDigests);
+  if (options.signatures) {
+    // Before the environment is claimed or anything planned: an unsigned image never reaches the apply.
+    const problems = imageProblems(options.signatures, plan.changed, digests);
+    if (problems.length > 0) return refuse(deps, target, input, plan.action, signatureRefusal(problems));
+    for (const s of plan.changed)
+      digests.set(s.name, options.signatures.images.get(s.name)?.digest as string);
+    if (plan.changed.length > 0)
+      progress(
+        `[${plan.action}] ${env}: signatures verified: ${[...digests].map(([s, d]) => `${s} ${d}`).join(', ')}`,
+      );
+  }
   let started: { run: RunRecord; deployments: DeploymentRecord[] };
   try {
     started = await ledger.startDeploy({
@@ -232,6 +325,7 @@ async function release(
         service: s.name,
         imageTag: s.imageTag,
         previousTag: plan.previous.get(s.name) ?? null,
+        digest: digests.get(s.name) ?? null,
       })),
     });
   } catch (error) {
@@ -288,14 +382,15 @@ async function release(
           );
     for (const n of notifications)
       progress(`[notify] ${n.channel}: ${n.ok ? 'sent' : 'FAILED'} (${n.detail})`);
-    const failedNotes = notifications
-      .filter((n) => !n.ok)
-      .map((n) => `notification ${n.channel} failed: ${n.detail}`);
+    const notes = [
+      ...(plan.redeploy ? ['redeploy'] : []),
+      ...notifications.filter((n) => !n.ok).map((n) => `notification ${n.channel} failed: ${n.detail}`),
+    ];
     await ledger.finishRun(run.id, {
       status: exitCode === EXIT.ok ? 'succeeded' : 'failed',
       exitCode,
       errorSummary: reason ? deps.redactor.scrub(reason) : null,
-      note: failedNotes.length > 0 ? failedNotes.join('; ') : null,
+      note: notes.length > 0 ? notes.join('; ') : null,
     });
     return {
       exitCode,
@@ -309,17 +404,23 @@ async function release(
     };
   };
 
+  const label = plan.redeploy ? 'redeploy' : plan.action;
   try {
     progress(
-      `[${plan.action}] ${env}: run ${run.id}: ${
-        plan.changed.length === 0
-          ? 'no image tag changes'
-          : plan.changed
-              .map((s) => `${s.name} ${plan.previous.get(s.name) ?? 'none'} -> ${s.imageTag}`)
-              .join(', ')
+      `[${label}] ${env}: run ${run.id}: ${
+        plan.redeploy
+          ? `the last verified tags, new ECS deployments: ${plan.changed.map((s) => `${s.name} ${s.imageTag}`).join(', ')}`
+          : plan.changed.length === 0
+            ? 'no image tag changes'
+            : plan.changed
+                .map((s) => `${s.name} ${plan.previous.get(s.name) ?? 'none'} -> ${s.imageTag}`)
+                .join(', ')
       }`,
     );
-    const before = await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed));
+    // A redeploy follows the deployments it forces, by id: the task definitions stay the same.
+    const before = plan.redeploy
+      ? new Map<string, string | null>()
+      : await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed));
     const applied = await deps.apply(plan.tags, plan.action);
     if (!applied.ok) {
       const reason = `apply ${applied.exitCode === EXIT.refused ? 'refused' : 'failed'}: ${applied.reason ?? `exit ${applied.exitCode}`}`;
@@ -332,16 +433,33 @@ async function release(
       );
     }
     if (plan.changed.length === 0) return finish(EXIT.ok, 'no_changes', null, null);
+    let forced: ReadonlyMap<string, string> | undefined;
+    if (plan.redeploy) {
+      forced = await forceNewDeployments(deps.ecs, target.cluster, targetsOf(plan.changed));
+      progress(
+        `[redeploy] ${env}: new ECS deployments ${[...forced].map(([s, id]) => `${s} ${id}`).join(', ')}`,
+      );
+    }
 
-    const failure = await lifecycle(deps, target, plan.changed, before, options, move, migrations, verified);
+    const failure = await lifecycle(
+      deps,
+      target,
+      plan.changed,
+      before,
+      options,
+      move,
+      migrations,
+      verified,
+      forced,
+    );
     if (failure === null) {
       for (const s of plan.changed) {
         await move(s.name, s.verify ? { status: 'verified' } : { status: 'deployed', final: true });
       }
       return finish(EXIT.ok, plan.changed.some((s) => s.verify) ? 'verified' : 'deployed', null, 'success');
     }
-    progress(`[${plan.action}] ${env}: ${failure}`);
-    if (plan.action === 'rollback') {
+    progress(`[${label}] ${env}: ${failure}`);
+    if (plan.action === 'rollback' || plan.redeploy) {
       for (const s of plan.changed) await move(s.name, { status: 'failed', reason: failure });
       return finish(EXIT.failure, 'failed', failure, 'failure');
     }
@@ -355,6 +473,30 @@ async function release(
   }
 }
 
+/**
+ * Why the images of `services` may not be deployed: a service without an image, an image whose digest is
+ * not the one `recorded` for its tag, or a signature that does not hold (`signatureProblems`).
+ */
+function imageProblems(
+  check: SignatureCheck,
+  services: readonly ReleaseService[],
+  recorded: ReadonlyMap<string, string>,
+): string[] {
+  return services.flatMap((s) => {
+    const image = check.images.get(s.name);
+    const known = recorded.get(s.name);
+    if (!image)
+      return [
+        `${s.name} (tag ${s.imageTag}): no image by digest given (--image ${s.name}=<repository>@<digest>)`,
+      ];
+    if (known && known !== image.digest)
+      return [
+        `${s.name} (tag ${s.imageTag}): --image names ${image.digest}, the ledger recorded ${known} for this tag`,
+      ];
+    return signatureProblems([image], check.keys);
+  });
+}
+
 /** Rollout, migrations, verify of `services`; the first failure's reason, or null. */
 async function lifecycle(
   deps: ReleaseDeps,
@@ -365,11 +507,16 @@ async function lifecycle(
   move: (service: string, update: Parameters<Ledger['updateDeployment']>[1]) => Promise<void>,
   migrations: MigrationResult[],
   verified: VerifyResult[],
+  forced?: ReadonlyMap<string, string>,
 ): Promise<string | null> {
   const outcomes = await followRollouts(
     deps.ecs,
     target.cluster,
-    targetsOf(services).map((t) => ({ ...t, before: before.get(t.service) ?? null })),
+    targetsOf(services).map((t) => ({
+      ...t,
+      before: before.get(t.service) ?? null,
+      deploymentId: forced?.get(t.service) ?? null,
+    })),
     { ...options.rollout, progress: deps.progress },
   );
   for (const o of outcomes) {

@@ -23,6 +23,13 @@ export interface RolloutTarget {
    * never taken for the new version.
    */
   readonly before?: string | null;
+  /**
+   * The ECS deployment to follow, by id (`ecs-svc/...`), when the release forced one
+   * (`forceNewDeployments`): it runs the same task definition as the one it replaces, so only its id
+   * tells it apart. Another deployment PRIMARY means it was rolled back. Takes precedence over
+   * `taskDefinition` and `before`.
+   */
+  readonly deploymentId?: string | null;
 }
 
 export interface RolloutOutcome {
@@ -139,6 +146,11 @@ function judge(
   }
   const deployments = service.deployments ?? [];
   const primary = deployments.find((d) => d.status === 'PRIMARY');
+  if (target.deploymentId) {
+    const ours = deployments.find((d) => d.id === target.deploymentId);
+    const replaced = primary !== undefined && primary.id !== target.deploymentId;
+    return assess(target, service, ours, ours?.taskDefinition ?? null, replaced ? primary : undefined);
+  }
   if (expected.get(target.service) === null && primary?.taskDefinition) {
     if (target.before && primary.taskDefinition === target.before) {
       const other = deployments.find((d) => d.taskDefinition !== target.before);
@@ -160,6 +172,22 @@ function judge(
   }
   const wanted = expected.get(target.service) ?? null;
   const ours: Deployment | undefined = deployments.find((d) => d.taskDefinition === wanted);
+  const replaced = primary && wanted && primary.taskDefinition !== wanted ? primary : undefined;
+  return assess(target, service, ours, wanted, replaced);
+}
+
+/**
+ * The state of `ours` (the deployment running `wanted`): rolled back when `replacedBy` (another
+ * deployment) is PRIMARY again, failed, completed, or `timeout` meaning "not yet".
+ */
+function assess(
+  target: RolloutTarget,
+  service: Service,
+  ours: Deployment | undefined,
+  wanted: string | null,
+  replacedBy: Deployment | undefined,
+): RolloutOutcome {
+  const deployments = service.deployments ?? [];
   const facts = {
     service: target.service,
     taskDefinition: wanted,
@@ -168,16 +196,23 @@ function judge(
     failedTasks: ours?.failedTasks ?? 0,
   };
   const counts = `running ${facts.running}/${facts.desired}, failed tasks ${facts.failedTasks} (${shortTd(wanted)})`;
-  if (primary && wanted && primary.taskDefinition !== wanted) {
-    // Another task definition is PRIMARY again: the circuit breaker or an alarm rolled ours back.
+  if (replacedBy) {
+    // Another deployment is PRIMARY again: the circuit breaker or an alarm rolled ours back.
     const why = ours?.rolloutStateReason ?? newestEvent(service) ?? 'the deployment is gone';
     return {
       ...facts,
       state: 'rolled_back',
-      reason: `rolled back to ${shortTd(primary.taskDefinition)}: ${why}`,
+      reason: `rolled back to ${shortTd(replacedBy.taskDefinition)}: ${why}`,
     };
   }
-  if (!ours) return { ...facts, state: 'failed', reason: `no deployment runs ${shortTd(wanted)}` };
+  if (!ours)
+    return {
+      ...facts,
+      state: 'failed',
+      reason: target.deploymentId
+        ? `ECS deployment ${target.deploymentId} is gone`
+        : `no deployment runs ${shortTd(wanted)}`,
+    };
   if (ours.rolloutState === 'FAILED') {
     return {
       ...facts,
@@ -213,6 +248,31 @@ export async function primaryTaskDefinitions(
       const service = described.services?.find((s) => s.serviceName === t.ecsService);
       out.set(t.service, service?.deployments?.find((d) => d.status === 'PRIMARY')?.taskDefinition ?? null);
     }
+  }
+  return out;
+}
+
+/**
+ * Starts a new ECS deployment of each service with its current task definition (`UpdateService`
+ * `forceNewDeployment`): new tasks, which read the service's secrets and configuration again. Returns
+ * each service's new PRIMARY deployment id, to follow; a response without one throws (never guessed).
+ */
+export async function forceNewDeployments(
+  ecs: ECSClient,
+  cluster: string,
+  targets: readonly { service: string; ecsService: string }[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const t of targets) {
+    const updated = await ecs.send(
+      new (ecsSdk().UpdateServiceCommand)({ cluster, service: t.ecsService, forceNewDeployment: true }),
+    );
+    const id = updated.service?.deployments?.find((d) => d.status === 'PRIMARY')?.id;
+    if (!id)
+      throw new Error(
+        `ECS UpdateService ${t.ecsService} (forceNewDeployment) returned no PRIMARY deployment id to follow`,
+      );
+    out.set(t.service, id);
   }
   return out;
 }
