@@ -8,7 +8,7 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { Construct } from 'constructs';
 import { BOOTSTRAP_DEFAULTS, bootstrapProblems, type StateBucketSettings } from '../config/bootstrap';
 import type { SharedStateRoles } from '../config/tooling';
-import { throwProblems } from '../core/errors';
+import { FieldProblems, throwProblems, type FieldProblem } from '../core/errors';
 import { partitionOf, stateBucketName, stateKeyAlias } from '../core/naming';
 import { EnvironmentKey } from '../encryption/environment-key';
 
@@ -63,6 +63,8 @@ export class StateBucket extends Construct {
     const arn = `arn:${partition}:s3:::${name}`;
     const shared = props.sharedWith ?? [];
     const otherAccounts = sharedAccounts(props.accountId, shared);
+    const policy = JSON.stringify(stateBucketPolicy(arn, props.accountId, shared));
+    throwProblems(this.node.path, sharingProblems(otherAccounts, policy));
     const key = new EnvironmentKey(this, 'key', {
       accountId: props.accountId,
       region: props.region,
@@ -112,7 +114,7 @@ export class StateBucket extends Construct {
     });
     new S3BucketPolicy(this, 'policy', {
       bucket: bucket.id,
-      policy: JSON.stringify(stateBucketPolicy(arn, props.accountId, shared)),
+      policy,
     });
     new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: bucket.id,
@@ -139,6 +141,27 @@ export class StateBucket extends Construct {
     this.keyArn = key.keyArn;
     this.keyAliasName = `alias/${stateKeyAlias(props.organization, props.environment)}`;
   }
+}
+
+/** S3 allows a tag value of 256 characters and a bucket policy of 20 KB. */
+const MAX_TAG_VALUE = 256;
+const MAX_BUCKET_POLICY_BYTES = 20 * 1024;
+
+/** What S3 would refuse of a shared bucket: more accounts than its tag can list, a policy over 20 KB. */
+function sharingProblems(otherAccounts: readonly string[], policy: string): FieldProblem[] {
+  const problems = new FieldProblems();
+  const tag = otherAccounts.join(' ');
+  problems.check(
+    tag.length <= MAX_TAG_VALUE,
+    'sharedWith',
+    `${otherAccounts.length} other accounts; the bucket's ${STATE_SHARED_WITH_TAG} tag lists at most ${Math.floor((MAX_TAG_VALUE + 1) / 13)}: share the bucket with fewer accounts`,
+  );
+  problems.check(
+    Buffer.byteLength(policy) <= MAX_BUCKET_POLICY_BYTES,
+    'sharedWith',
+    `the bucket policy would be ${Buffer.byteLength(policy)} bytes, S3 allows ${MAX_BUCKET_POLICY_BYTES}: share the bucket with fewer environments`,
+  );
+  return problems.list;
 }
 
 /** The accounts other than the owner whose roles a shared bucket admits, sorted. */

@@ -122,6 +122,29 @@ describe('a shared state bucket, decided by the IAM evaluator', () => {
     );
   });
 
+  test('refuses more sharing accounts than the tag can list and a policy over 20 KB, naming both limits', () => {
+    const many = Array.from({ length: 20 }, (_, i) =>
+      sharedStateRoles(
+        'acme',
+        { ...dev, name: `env${i}`, accountId: `5000000000${String(i).padStart(2, '0')}` },
+        backend,
+      ),
+    );
+    const make = () =>
+      new StateBucket(new TerraformStack(Testing.app(), 'tooling-bootstrap'), 'state', {
+        ...TOOLING,
+        organization: 'acme',
+        environment: TOOLING.name,
+        sharedWith: many,
+      });
+    expect(make).toThrow(
+      "tooling-bootstrap/state.sharedWith: 20 other accounts; the bucket's gantry:state-shared-with tag lists at most 19",
+    );
+    expect(make).toThrow(
+      /tooling-bootstrap\/state\.sharedWith: the bucket policy would be \d+ bytes, S3 allows 20480/,
+    );
+  });
+
   test('the bucket lists the accounts it admits in its tag', () => {
     expect((only('aws_s3_bucket').tags as Record<string, string>)[STATE_SHARED_WITH_TAG]).toBe(
       '111111111111 222222222222',
