@@ -6,9 +6,11 @@ import {
   stateKey,
   validateEnvironment,
   validateOrganization,
+  type BootstrapAccount,
   type EnvironmentConfig,
   type OrganizationConfig,
   type S3StateBackendConfig,
+  type ToolingAccountConfig,
 } from '../lib/config';
 import { ProblemList } from '../lib/core/errors';
 import { environmentChain } from '../lib/core/naming';
@@ -18,6 +20,11 @@ import type { StackServiceFacts } from '../lib/core/stack-facts';
 export interface AwsEnvironmentStackProps {
   readonly organization: OrganizationConfig;
   readonly environment: EnvironmentConfig;
+  /**
+   * The shared tooling account (`GantryConfig.tooling`): with `bootstrap: { shared: true }` the stack's
+   * state is in its bucket. @default none (required with `bootstrap.shared`)
+   */
+  readonly tooling?: ToolingAccountConfig;
 }
 
 /**
@@ -52,39 +59,63 @@ export abstract class AwsEnvironmentStack extends TerraformStack {
     this.organization = props.organization;
     this.environment = props.environment;
     const env = props.environment;
-    new AwsProvider(this, 'aws', {
-      region: env.region,
-      allowedAccountIds: [env.accountId],
-      defaultTags: [
-        {
-          tags: {
-            environment: env.name,
-            'managed-by': 'gantry',
-            repository: props.organization.github.repository,
-            'gantry:stack': id,
-          },
-        },
-      ],
-    });
+    addAccountProvider(this, id, env, props.organization.github.repository);
     configureBackend(
       this,
       id,
-      facts.localState ? undefined : resolveStateBackend(props.organization.name, env),
+      facts.localState ? undefined : resolveStateBackend(props.organization.name, env, props.tooling),
       env.region,
     );
-    const required = env.approval.requiredApprovals;
-    recordStackFacts(this, {
-      kind: facts.kind,
-      repository: props.organization.github.repository,
-      defaultBranch: props.organization.github.defaultBranch,
-      environment: env.name,
-      accountId: env.accountId,
-      production: env.production ?? false,
-      requiredApprovals: required,
-      approvalEnvironments: environmentChain(env.name, required),
-      services: facts.services ?? [],
-    });
+    recordEnvironmentFacts(this, props.organization, env, facts.kind, facts.services ?? []);
   }
+}
+
+/** Records the facts of a stack of one environment: its kind, account, approval chain and services. */
+export function recordEnvironmentFacts(
+  stack: TerraformStack,
+  organization: OrganizationConfig,
+  env: EnvironmentConfig,
+  kind: string,
+  services: readonly StackServiceFacts[] = [],
+): void {
+  const required = env.approval.requiredApprovals;
+  recordStackFacts(stack, {
+    kind,
+    repository: organization.github.repository,
+    defaultBranch: organization.github.defaultBranch,
+    environment: env.name,
+    accountId: env.accountId,
+    production: env.production ?? false,
+    requiredApprovals: required,
+    approvalEnvironments: environmentChain(env.name, required),
+    services,
+  });
+}
+
+/**
+ * The AWS provider of a stack in one account: it refuses any other account (`allowed_account_ids`) and
+ * tags everything with the account's name (`environment`), the repository and the stack.
+ */
+export function addAccountProvider(
+  stack: TerraformStack,
+  stackId: string,
+  account: BootstrapAccount,
+  repository: string,
+): AwsProvider {
+  return new AwsProvider(stack, 'aws', {
+    region: account.region,
+    allowedAccountIds: [account.accountId],
+    defaultTags: [
+      {
+        tags: {
+          environment: account.name,
+          'managed-by': 'gantry',
+          repository,
+          'gantry:stack': stackId,
+        },
+      },
+    ],
+  });
 }
 
 /**

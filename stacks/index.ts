@@ -17,6 +17,7 @@ import { ServicesStack } from './services-stack';
 export { AwsEnvironmentStack, configureBackend, configureS3Backend, stateKey } from './aws-environment-stack';
 export type { AwsEnvironmentStackProps } from './aws-environment-stack';
 export { BootstrapStack } from './bootstrap-stack';
+export type { BootstrapStackProps, ToolingBootstrapStackProps } from './bootstrap-stack';
 export { FoundationStack } from './foundation-stack';
 export { GithubStack, environmentVariables } from './github-stack';
 export { servicesStackScope } from './services-apply-scope';
@@ -25,6 +26,8 @@ export { ServicesStack } from './services-stack';
 /** The stacks `createStacks` made. */
 export interface GantryStacks {
   readonly github: GithubStack;
+  /** `<tooling name>-bootstrap`, when the configuration has a shared tooling account (`tooling`). */
+  readonly tooling?: BootstrapStack;
   /** Per environment name, in deployment order. */
   readonly environments: ReadonlyMap<
     string,
@@ -38,8 +41,8 @@ export interface GantryStacks {
 }
 
 /**
- * Every stack of a configuration: `github`, then per environment `<env>-bootstrap` (when it has
- * `bootstrap` settings), `<env>-foundation` and `<env>-services`, each checked at synth against the security policy (`Policy.enforce`). The configuration
+ * Every stack of a configuration: `github`, `<tooling name>-bootstrap` (with a shared tooling account),
+ * then per environment `<env>-bootstrap` (when it has `bootstrap` settings of its own, not `shared`), `<env>-foundation` and `<env>-services`, each checked at synth against the security policy (`Policy.enforce`). The configuration
  * is validated first: a bad one throws a `GantryConfigError` listing every problem, and nothing is made.
  * At synth the app also writes `<outdir>/gantry-app.json` (the configuration), from which
  * `gantry workflows` generates this app's workflows.
@@ -48,13 +51,28 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
   validateConfig(config);
   const github = new GithubStack(app, config);
   Policy.enforce(github);
+  const tooling = config.tooling
+    ? new BootstrapStack(app, {
+        organization: config.organization,
+        tooling: config.tooling,
+        environments: config.environments,
+      })
+    : undefined;
+  if (tooling) Policy.enforce(tooling);
   const environments = new Map<
     string,
     { foundation: FoundationStack; services: ServicesStack; bootstrap?: BootstrapStack }
   >();
   for (const environment of config.environments) {
-    const props = { organization: config.organization, environment };
-    const bootstrap = environment.bootstrap ? new BootstrapStack(app, props) : undefined;
+    const props = {
+      organization: config.organization,
+      environment,
+      ...(config.tooling ? { tooling: config.tooling } : {}),
+    };
+    const bootstrap =
+      environment.bootstrap && environment.bootstrap.shared !== true
+        ? new BootstrapStack(app, props)
+        : undefined;
     if (bootstrap) Policy.enforce(bootstrap);
     const foundation = new FoundationStack(app, {
       ...props,
@@ -72,6 +90,7 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
     config,
     stacks: [
       github.node.id,
+      ...(tooling ? [tooling.node.id] : []),
       ...[...environments.values()].flatMap((e) => [
         ...(e.bootstrap ? [e.bootstrap.node.id] : []),
         e.foundation.node.id,
@@ -79,7 +98,7 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
       ]),
     ],
   });
-  return { github, environments };
+  return { github, environments, ...(tooling ? { tooling } : {}) };
 }
 
 function writeManifestAtSynth(scope: Construct, manifest: AppManifest<GantryConfig>): void {

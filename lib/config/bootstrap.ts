@@ -2,11 +2,12 @@
  * What an environment's bootstrap stack (`<env>-bootstrap`) creates before anything else: the state
  * bucket every other stack of the environment keeps its state in, and optionally the ledger's Aurora
  * database. With `bootstrap` set, the other stacks' S3 backend is computed from the same names
- * (`resolveStateBackend`), so the bucket is never typed twice.
+ * (`resolveStateBackend`), so the bucket is never typed twice. With `bootstrap: { shared: true }` the
+ * environment has no bootstrap stack: its state lives in the shared tooling account's bucket (`./tooling`).
  */
-import { FieldProblems, show, type FieldProblem } from '../core/errors';
+import { GantryConfigError, FieldProblems, show, type FieldProblem } from '../core/errors';
 import { bucketNameProblem } from '../core/identifiers';
-import { stateBucketName, stateKeyAlias } from '../core/naming';
+import { kmsAliasArn, stateBucketName, stateKeyAlias } from '../core/naming';
 import { DEFAULT_STATE_KEY_PREFIX, type S3StateBackendConfig } from './state';
 
 export interface StateBucketSettings {
@@ -34,6 +35,19 @@ export interface BootstrapConfig {
   readonly stateBucket?: StateBucketSettings;
   /** The ledger's Aurora PostgreSQL Serverless v2 cluster (Data API). @default none: no database */
   readonly ledger?: LedgerDatabaseSettings;
+  /**
+   * `true`: no bootstrap stack of the environment's own; its stacks keep their state in the bucket of the
+   * shared tooling account (`GantryConfig.tooling`), whose policy admits this environment's plan, apply
+   * and deploy roles. Excludes `stateBucket`, `ledger` and `stateBackend`. @default false
+   */
+  readonly shared?: boolean;
+}
+
+/** The parts of an account a bootstrap stack's names are computed from (an environment or the tooling account). */
+export interface BootstrapAccount {
+  readonly name: string;
+  readonly accountId: string;
+  readonly region: string;
 }
 
 /** The defaults of `BootstrapConfig`, resolved once. */
@@ -59,15 +73,37 @@ export function bootstrapStateBackend(
 }
 
 /**
+ * The S3 backend of the stacks of the environments that share the tooling account's bucket: that bucket,
+ * in its region, and its key by alias ARN (a bare alias would resolve in the environment's account).
+ */
+export function toolingStateBackend(org: string, tooling: BootstrapAccount): S3StateBackendConfig {
+  return {
+    bucket: stateBucketName(org, tooling.name, tooling.accountId),
+    region: tooling.region,
+    keyPrefix: DEFAULT_STATE_KEY_PREFIX,
+    kmsKeyId: kmsAliasArn(tooling.accountId, tooling.region, stateKeyAlias(org, tooling.name)),
+  };
+}
+
+/**
  * The state backend of an environment's stacks: the one given (`stateBackend`), else the bootstrap
- * stack's bucket when `bootstrap` is set, else none (local state).
+ * stack's bucket when `bootstrap` is set, or the tooling account's (`tooling`) with `bootstrap.shared`,
+ * else none (local state).
  */
 export function resolveStateBackend(
   org: string,
   env: { name: string; accountId: string; stateBackend?: S3StateBackendConfig; bootstrap?: BootstrapConfig },
+  tooling?: BootstrapAccount,
 ): S3StateBackendConfig | undefined {
   if (env.stateBackend) return env.stateBackend;
-  return env.bootstrap ? bootstrapStateBackend(org, env) : undefined;
+  if (!env.bootstrap) return undefined;
+  if (env.bootstrap.shared !== true) return bootstrapStateBackend(org, env);
+  if (!tooling) {
+    throw new GantryConfigError(
+      `${env.name}.bootstrap.shared: true, but no tooling account is given (GantryConfig.tooling, or the stack's tooling prop): the shared state bucket is the tooling account's`,
+    );
+  }
+  return toolingStateBackend(org, tooling);
 }
 
 const DATABASE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
@@ -87,7 +123,29 @@ export function bootstrapProblems(
 ): FieldProblem[] {
   const problems = new FieldProblems();
   if (typeof bootstrap !== 'object' || bootstrap === null) {
-    problems.add('', `${show(bootstrap)} is not a bootstrap configuration ({ stateBucket?, ledger? })`);
+    problems.add(
+      '',
+      `${show(bootstrap)} is not a bootstrap configuration ({ stateBucket?, ledger? } or { shared: true })`,
+    );
+    return problems.list;
+  }
+  if (bootstrap.shared !== undefined) {
+    if (
+      !problems.check(bootstrap.shared === true, 'shared', `${show(bootstrap.shared)} must be true or absent`)
+    )
+      return problems.list;
+    for (const field of ['stateBucket', 'ledger'] as const) {
+      problems.check(
+        bootstrap[field] === undefined,
+        field,
+        `${show(bootstrap[field])} conflicts with shared: true (the state bucket and ledger are the tooling account's, set them in tooling.bootstrap); remove one`,
+      );
+    }
+    problems.check(
+      env.stateBackend === undefined,
+      '',
+      `stateBackend ${show(env.stateBackend?.bucket)} conflicts with shared: true (the backend is the tooling account's bucket, computed); remove stateBackend`,
+    );
     return problems.list;
   }
   const bucket = stateBucketName(org, env.name, env.accountId);

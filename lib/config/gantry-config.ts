@@ -8,6 +8,7 @@ import { DEFAULT_TRUSTED_ENVIRONMENT, environmentChain } from '../core/naming';
 import { validateEnvironment, type EnvironmentConfig } from './environment';
 import { validateOrganization, type OrganizationConfig } from './organization';
 import { validateRelease, type ReleaseConfig } from './release';
+import { validateTooling, type ToolingAccountConfig } from './tooling';
 
 export interface GantryConfig {
   readonly organization: OrganizationConfig;
@@ -15,6 +16,11 @@ export interface GantryConfig {
   readonly environments: readonly EnvironmentConfig[];
   /** Tag builds, publish roles, source repositories and the scan gate. @default no publish roles, no tag build */
   readonly release?: ReleaseConfig;
+  /**
+   * A shared tooling account whose bootstrap stack (`<name>-bootstrap`) holds the state of the environments
+   * with `bootstrap: { shared: true }`. @default none: each environment with `bootstrap` has its own bucket
+   */
+  readonly tooling?: ToolingAccountConfig;
 }
 
 /**
@@ -47,6 +53,12 @@ export function validateConfig(config: GantryConfig): void {
     });
   }
   validateRelease({ ...config, environments }, problems);
+  validateTooling(
+    config.tooling,
+    environments.filter((e) => typeof e === 'object' && e !== null),
+    config.organization?.name ?? '',
+    problems,
+  );
   const trusted = config.organization?.github?.trustedEnvironment ?? DEFAULT_TRUSTED_ENVIRONMENT;
   for (const env of environments) {
     if (typeof env?.name !== 'string' || typeof env.approval?.requiredApprovals !== 'number') continue;

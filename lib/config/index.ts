@@ -10,4 +10,5 @@ export * from './runners';
 export * from './deploy';
 export * from './services';
 export * from './state';
+export * from './tooling';
 export type { DeploymentBranchesConfig, ReviewerGroup, SubjectFormat } from '../core/github';

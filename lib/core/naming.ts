@@ -245,3 +245,11 @@ export function ledgerClusterName(org: string, env: string): string {
 export function ledgerKeyAlias(org: string, env: string): string {
   return `${org}-${env}-ledger`;
 }
+
+/**
+ * `arn:<partition>:kms:<region>:<account>:alias/<alias>`: a key's alias with its account, for callers in another
+ * account (a bare `alias/<name>` resolves in the caller's own account, so S3 would encrypt with a key of theirs).
+ */
+export function kmsAliasArn(accountId: string, region: string, alias: string): string {
+  return `arn:${partitionOf(region)}:kms:${region}:${accountId}:alias/${alias}`;
+}

@@ -1,6 +1,7 @@
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { Construct } from 'constructs';
+import { dnsSuffixOf } from '../core/naming';
 
 export interface EnvironmentKeyProps {
   /** The account that owns the key; its administrators manage it through IAM. */
@@ -27,6 +28,19 @@ export interface EnvironmentKeyProps {
   readonly administrators?: {
     readonly roleArns: readonly string[];
     readonly actions: readonly string[];
+  };
+  /**
+   * Roles of other accounts that may use the key through one AWS service of this region only
+   * (`kms:ViaService`), e.g. a shared state bucket's environments through S3: per account, its root
+   * narrowed to exactly these role ARNs (`aws:PrincipalArn`), so the roles need not exist when the key is
+   * made (KMS refuses a policy naming a missing role).
+   * @default none
+   */
+  readonly otherAccountRoles?: {
+    /** The service, e.g. `s3`: `kms:ViaService` is `<service>.<region>.amazonaws.com`. */
+    readonly viaService: string;
+    readonly actions: readonly string[];
+    readonly accounts: ReadonlyArray<{ readonly accountId: string; readonly roleArns: readonly string[] }>;
   };
 }
 
@@ -71,6 +85,7 @@ export class EnvironmentKey extends Construct {
         },
         ...ecrPullStatements(partition, props),
         ...administratorStatements(props),
+        ...otherAccountRoleStatements(partition, props),
       ],
     };
     const key = new KmsKey(this, 'key', {
@@ -116,4 +131,24 @@ function administratorStatements(props: EnvironmentKeyProps): object[] {
       Resource: '*',
     },
   ];
+}
+
+/** Use through one service for named roles of other accounts (a shared state bucket's environments). */
+function otherAccountRoleStatements(partition: string, props: EnvironmentKeyProps): object[] {
+  const grant = props.otherAccountRoles;
+  if (!grant) return [];
+  const service = grant.viaService;
+  return grant.accounts
+    .filter((a) => a.roleArns.length > 0)
+    .map((a) => ({
+      Sid: `Via${service.charAt(0).toUpperCase()}${service.slice(1)}ForRolesOf${a.accountId}`,
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${partition}:iam::${a.accountId}:root` },
+      Action: [...new Set(grant.actions)].sort(),
+      Resource: '*',
+      Condition: {
+        StringEquals: { 'kms:ViaService': `${service}.${props.region}.${dnsSuffixOf(props.region)}` },
+        ArnEquals: { 'aws:PrincipalArn': [...new Set(a.roleArns)].sort() },
+      },
+    }));
 }

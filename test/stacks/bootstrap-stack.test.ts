@@ -1,8 +1,11 @@
 /**
  * `<env>-bootstrap`: the state bucket and the ledger database, their names shared with the other
  * stacks' S3 backends, the configuration's rejections, the policy over the finished stack, and real
- * Terraform (offline plan from the provider mirror).
+ * Terraform (offline plan from the provider mirror). `tooling-bootstrap`: the shared tooling account's
+ * bucket, which staging's stacks keep their state in (`bootstrap: { shared: true }`), validated by
+ * Terraform in the same initialized directory.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testing, TerraformStack } from 'cdktf';
 import { referenceConfig } from '../../environments';
@@ -12,12 +15,19 @@ import { stateBucketName } from '../../lib/core/naming';
 import { Policy } from '../../lib/policy';
 import { BootstrapStack, createStacks } from '../../stacks';
 import { describeWithTerraform, OfflineTerraform } from '../terraform-harness';
-import { problemsOf, readStack, synthApp, withEnvironment, type StackJson } from '../util';
+import { TOOLING } from '../fixtures/tooling-config';
+import { problemsOf, readStack, scrubForSnapshot, synthApp, withEnvironment, type StackJson } from '../util';
 
 const WITH_LEDGER: BootstrapConfig = { ledger: { databaseName: 'gantry_ledger' } };
 const config: GantryConfig = withEnvironment('dev', (env) => ({ ...env, bootstrap: WITH_LEDGER }));
-const outdir = synthApp(config);
+/** `config` with staging's state in the shared tooling account (one synth for both kinds). */
+const withTooling: GantryConfig = {
+  ...withEnvironment('staging', (env) => ({ ...env, bootstrap: { shared: true } }), config),
+  tooling: TOOLING,
+};
+const outdir = synthApp(withTooling);
 const bootstrap = readStack(outdir, 'dev-bootstrap');
+const tooling = readStack(outdir, 'tooling-bootstrap');
 
 function only(stack: StackJson, type: string): Record<string, unknown> {
   const found = Object.values(stack.resource?.[type] ?? {});
@@ -55,7 +65,7 @@ describe('BootstrapStack', () => {
       local: { path: '../../../.gantry/state/dev-bootstrap.tfstate' },
     });
     // Environments without bootstrap settings keep their local state.
-    expect(readStack(outdir, 'staging-foundation').terraform?.backend).toHaveProperty('local');
+    expect(readStack(outdir, 'prod-foundation').terraform?.backend).toHaveProperty('local');
   });
 
   test('the state bucket: versioned, KMS by default, blocked, TLS and same-account only, old versions expire, kept', () => {
@@ -125,6 +135,76 @@ describe('BootstrapStack', () => {
     const report = Policy.check(stack);
     expect(report.violations).toEqual([]);
     expect(report.suppressions).toEqual([]);
+  });
+});
+
+describe('the tooling bootstrap stack', () => {
+  test('is made once, in the tooling account, and the sharing environment has no bootstrap stack of its own', () => {
+    const stacks = createStacks(Testing.app(), withTooling);
+    expect(stacks.tooling?.node.id).toBe('tooling-bootstrap');
+    expect(stacks.environments.get('staging')?.bootstrap).toBeUndefined();
+    expect(fs.existsSync(path.join(outdir, 'stacks', 'staging-bootstrap'))).toBe(false);
+    expect(tooling.provider?.aws?.[0]).toEqual(
+      expect.objectContaining({ region: 'eu-central-1', allowed_account_ids: ['444444444444'] }),
+    );
+    expect(tooling.terraform?.backend).toEqual({
+      local: { path: '../../../.gantry/state/tooling-bootstrap.tfstate' },
+    });
+    expect(String(tooling.output?.state_bucket?.value)).toBe('acme-tooling-tfstate-444444444444');
+  });
+
+  test("the sharing environment's stacks keep their state in the tooling bucket, its region and its key by alias ARN", () => {
+    const bucket = only(tooling, 'aws_s3_bucket').bucket;
+    for (const stack of ['staging-foundation', 'staging-services']) {
+      expect((readStack(outdir, stack).terraform?.backend as Record<string, unknown>).s3).toEqual({
+        bucket,
+        key: `gantry/${stack}.tfstate`,
+        region: 'eu-central-1',
+        encrypt: true,
+        use_lockfile: true,
+        kms_key_id: 'arn:aws:kms:eu-central-1:444444444444:alias/acme-tooling-tfstate',
+      });
+    }
+    expect(Object.values(tooling.resource?.aws_kms_alias ?? {}).map((a) => a.name)).toEqual([
+      'alias/acme-tooling-tfstate',
+    ]);
+  });
+
+  test("admits exactly staging's plan, apply and deploy roles, and the bucket is otherwise the same", () => {
+    const policy = JSON.parse(String(only(tooling, 'aws_s3_bucket_policy').policy)) as {
+      Statement: Array<{ Sid: string; Condition?: Record<string, Record<string, unknown>> }>;
+    };
+    expect(policy.Statement.map((s) => s.Sid)).toEqual([
+      'DenyWithoutTls',
+      'DenyOtherAccounts',
+      'ListStateStaging',
+      'ReadStateStaging',
+      'LockStateStaging',
+      'WriteStateStaging',
+    ]);
+    expect(policy.Statement[1].Condition?.ArnNotEquals?.['aws:PrincipalArn']).toEqual([
+      'arn:aws:iam::222222222222:role/acme-staging-deploy-build',
+      'arn:aws:iam::222222222222:role/acme-staging-gh-apply',
+      'arn:aws:iam::222222222222:role/acme-staging-gh-plan',
+    ]);
+    expect(only(tooling, 'aws_s3_bucket_versioning').versioning_configuration).toEqual({ status: 'Enabled' });
+    expect(only(tooling, 'aws_s3_bucket_lifecycle_configuration').rule).toEqual([
+      expect.objectContaining({
+        noncurrent_version_expiration: [{ noncurrent_days: 90, newer_noncurrent_versions: 10 }],
+      }),
+    ]);
+    expect(tooling.resource?.aws_rds_cluster).toBeUndefined();
+  });
+
+  test('holds every policy rule: no violation, no suppression', () => {
+    const stack = createStacks(Testing.app(), withTooling).tooling!;
+    const report = Policy.check(stack);
+    expect(report.violations).toEqual([]);
+    expect(report.suppressions).toEqual([]);
+  });
+
+  test('snapshot', () => {
+    expect(scrubForSnapshot(tooling)).toMatchSnapshot();
   });
 });
 
@@ -201,8 +281,8 @@ describe('bootstrap settings', () => {
   });
 });
 
-describeWithTerraform('terraform on dev-bootstrap', () => {
-  test('plans offline: every resource a create, the state bucket and the ledger included', () => {
+describeWithTerraform('terraform on dev-bootstrap and tooling-bootstrap', () => {
+  test('plans dev-bootstrap offline: every resource a create, the state bucket and the ledger included; validates tooling-bootstrap with the same providers', () => {
     const tf = OfflineTerraform.prepare(path.join(outdir, 'stacks', 'dev-bootstrap'));
     try {
       tf.init();
@@ -219,6 +299,12 @@ describeWithTerraform('terraform on dev-bootstrap', () => {
           'aws_rds_cluster_instance',
         ]),
       );
+      // The same initialized directory (same provider, local backend) validates the tooling stack.
+      fs.copyFileSync(
+        path.join(outdir, 'stacks', 'tooling-bootstrap', 'cdk.tf.json'),
+        path.join(tf.dir, 'cdk.tf.json'),
+      );
+      expect(tf.validate().stdout).toContain('The configuration is valid');
     } finally {
       tf.dispose();
     }

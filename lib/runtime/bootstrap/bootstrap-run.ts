@@ -6,10 +6,15 @@
  * ledger may not exist yet), and the journal is replayed into the ledger once it is reachable: the
  * one of `GANTRY_LEDGER_URL`, else the `ledger_url` the bootstrap stack outputs, else the project's
  * PGlite ledger. Idempotent: run it again to replay what could not be replayed.
+ *
+ * With a shared tooling account, `gantry bootstrap <tooling name>` applies `<tooling name>-bootstrap`; an
+ * environment that keeps its state in that bucket (`bootstrap: { shared: true }`) has no bootstrap stack, so
+ * `gantry bootstrap <env>` only moves its local states there. Any other name is refused, naming the allowed.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bootstrapStackId } from '../../core/naming';
+import { parseStackFacts, type StackFacts } from '../../core/stack-facts';
 import { readRunContext } from '../context';
 import { EXIT, RuntimeError } from '../errors';
 import {
@@ -52,19 +57,99 @@ function s3BackendOf(dir: string): S3BackendBlock | undefined {
   return json.terraform?.backend?.s3;
 }
 
-export async function bootstrapCommand(env: string, options: BootstrapOptions, io: CliIo): Promise<number> {
+/** What `gantry bootstrap <name>` runs: a bootstrap stack, or (a sharing environment) only the migration. */
+type BootstrapTarget =
+  | { readonly kind: 'stack'; readonly stackId: string }
+  | { readonly kind: 'shared'; readonly toolingStackId: string; readonly bucket: string };
+
+interface SynthesizedStack {
+  readonly id: string;
+  readonly json: StackJsonFile;
+  readonly facts: StackFacts | null;
+}
+
+interface StackJsonFile {
+  readonly terraform?: { readonly backend?: { readonly s3?: S3BackendBlock } };
+  readonly resource?: { readonly aws_s3_bucket?: Record<string, { readonly bucket?: unknown }> };
+}
+
+function synthesizedStacks(stacksDir: string): SynthesizedStack[] {
+  if (!fs.existsSync(stacksDir)) return [];
+  return fs
+    .readdirSync(stacksDir)
+    .sort()
+    .filter((id) => fs.existsSync(path.join(stacksDir, id, 'cdk.tf.json')))
+    .map((id) => {
+      const json = JSON.parse(
+        fs.readFileSync(path.join(stacksDir, id, 'cdk.tf.json'), 'utf8'),
+      ) as StackJsonFile;
+      const parsed = parseStackFacts(json, id);
+      return { id, json, facts: parsed.ok ? parsed.facts : null };
+    });
+}
+
+/** The buckets a bootstrap stack creates (literal names). */
+function bucketsOf(stack: SynthesizedStack): string[] {
+  return Object.values(stack.json.resource?.aws_s3_bucket ?? {})
+    .map((b) => b.bucket)
+    .filter((b): b is string => typeof b === 'string');
+}
+
+/**
+ * `<name>-bootstrap` when the app has it (an environment's, or the tooling account's); else, for an environment
+ * whose stacks keep their state in another bootstrap stack's bucket (`bootstrap: { shared: true }`), that
+ * bucket. Anything else is refused, naming what may be bootstrapped.
+ */
+function bootstrapTarget(name: string, stacks: readonly SynthesizedStack[], outdir: string): BootstrapTarget {
+  const bootstraps = stacks.filter((s) => s.facts?.kind === 'bootstrap');
+  const own = bootstraps.find((s) => s.id === bootstrapStackId(name));
+  if (own) return { kind: 'stack', stackId: own.id };
+  const sharedBy = (env: string) => {
+    const buckets = new Set(
+      stacks.filter((s) => s.facts?.environment === env).map((s) => s.json.terraform?.backend?.s3?.bucket),
+    );
+    const tooling = bootstraps.find(
+      (b) => b.facts?.environment !== env && bucketsOf(b).some((x) => buckets.has(x)),
+    );
+    return tooling
+      ? { toolingStackId: tooling.id, bucket: bucketsOf(tooling).find((x) => buckets.has(x)) ?? '' }
+      : undefined;
+  };
+  const shared = sharedBy(name);
+  if (shared) return { kind: 'shared', ...shared };
+  const environments = [
+    ...new Set(stacks.map((s) => s.facts?.environment).filter((e): e is string => typeof e === 'string')),
+  ];
+  const allowed = [
+    ...bootstraps.map((b) => b.facts?.environment ?? b.id),
+    ...environments.filter((e) => !bootstraps.some((b) => b.facts?.environment === e) && sharedBy(e)),
+  ];
+  const choices = allowed.length > 0 ? allowed.map((a) => JSON.stringify(a)).join(', ') : 'none';
+  if (environments.includes(name)) {
+    throw new RuntimeError(
+      `environment ${JSON.stringify(name)}: no ${bootstrapStackId(name)} stack in ${outdir} and its state is in no other bootstrap stack's bucket; give the environment bootstrap settings (bootstrap: {}, or bootstrap: { shared: true } with a tooling account; see the README's runbook) and synthesize. Allowed: ${choices}`,
+    );
+  }
+  throw new RuntimeError(
+    `bootstrap: ${JSON.stringify(name)} is neither an environment nor the tooling account of the app in ${outdir}; allowed: ${choices}`,
+  );
+}
+
+export async function bootstrapCommand(name: string, options: BootstrapOptions, io: CliIo): Promise<number> {
   const write = io.out;
   const outdir = path.resolve(io.cwd, options.outdir ?? io.env.CDKTF_OUTDIR ?? 'cdktf.out');
   if (options.synth !== false) synthesize(outdir, { cwd: io.cwd, env: io.env, write });
-  const stackId = bootstrapStackId(env);
+  const env = name;
   const stacksDir = path.join(outdir, 'stacks');
-  if (!fs.existsSync(path.join(stacksDir, stackId, 'cdk.tf.json'))) {
-    throw new RuntimeError(
-      `environment ${JSON.stringify(env)}: no ${stackId} stack in ${outdir}; give the environment bootstrap settings (bootstrap: {} in its configuration, see the README's runbook) and synthesize`,
-    );
-  }
+  const stacks = synthesizedStacks(stacksDir);
+  const target = bootstrapTarget(name, stacks, outdir);
+  const stackId = target.kind === 'stack' ? target.stackId : target.toolingStackId;
   const bootstrap = resolveStack(stackId, { outdir, synth: false }, { cwd: io.cwd, env: io.env, write });
   if (bootstrap.factsProblem) throw new RuntimeError(bootstrap.factsProblem);
+  const accountId =
+    target.kind === 'stack'
+      ? bootstrap.facts?.accountId
+      : stacks.find((s) => s.facts?.environment === env)?.facts?.accountId;
   const journal = new Journal(
     path.resolve(io.cwd, options.journal ?? io.env.GANTRY_JOURNAL ?? DEFAULT_JOURNAL_FILE),
   );
@@ -80,7 +165,7 @@ export async function bootstrapCommand(env: string, options: BootstrapOptions, i
     ciRunAttempt: context.ciRunAttempt,
     ciRunUrl: context.ciRunUrl,
     roleArn: context.roleArn,
-    accountId: bootstrap.facts?.accountId ?? context.accountId,
+    accountId: accountId ?? context.accountId,
     terraformVersion: tfVersion,
     host: context.host,
     pid: context.pid,
@@ -102,51 +187,75 @@ export async function bootstrapCommand(env: string, options: BootstrapOptions, i
     });
   const failure = (tail: string) => redactor.scrub(tail).split('\n').slice(-5).join('\n');
 
-  // 1. The bootstrap stack: init, plan, apply the saved plan (local state).
-  const planStarted = new Date();
+  // 1. The bootstrap stack: init, plan, apply the saved plan (local state). A sharing environment has none:
+  // its state goes to the tooling account's bucket, which `gantry bootstrap <tooling>` made.
   const dir = bootstrap.dir;
-  const init = await tf(dir, `${stackId} init`, ['init', '-input=false', '-no-color']);
-  const plan =
-    init.code === 0
-      ? await tf(dir, `${stackId} plan`, [
-          'plan',
-          '-input=false',
-          '-no-color',
-          '-detailed-exitcode',
-          `-out=${PLAN_FILE}`,
-        ])
-      : init;
-  if (plan.code !== 0 && plan.code !== 2) {
-    record(stackId, 'plan', planStarted, {
-      status: 'failed',
-      exitCode: plan.code,
-      errorSummary: failure(plan.tail),
-    });
-    throw new RuntimeError(
-      `${stackId}: terraform ${init.code !== 0 ? 'init' : 'plan'} failed (exit ${plan.code}); nothing was applied`,
+  if (target.kind === 'shared') {
+    write(
+      `[${env}] no bootstrap stack of its own: its state goes to s3://${target.bucket}, made by ${target.toolingStackId} (run \`gantry bootstrap ${bootstrap.facts?.environment ?? target.toolingStackId}\` first, with the tooling account's credentials)`,
     );
-  }
-  const shown = await tf(dir, `${stackId} show`, ['show', '-json', PLAN_FILE], true);
-  const summary = summarizePlan(shown.stdout, { protectedAddresses: bootstrap.protectedAddresses });
-  const counts = summary.counts;
-  record(stackId, 'plan', planStarted, { status: 'planned', exitCode: plan.code, counts });
-  write(
-    `[${stackId}] plan: ${counts.create} to create, ${counts.update} to update, ${counts.replace} to replace, ${counts.delete} to destroy`,
-  );
-  if (plan.code === 2) {
-    const applyStarted = new Date();
-    const apply = await tf(dir, `${stackId} apply`, ['apply', '-input=false', '-no-color', PLAN_FILE]);
-    record(stackId, 'apply', applyStarted, {
-      status: apply.code === 0 ? 'applied' : 'failed',
-      exitCode: apply.code,
-      counts,
-      ...(apply.code === 0 ? {} : { errorSummary: failure(apply.tail) }),
-    });
-    if (apply.code !== 0) throw new RuntimeError(`${stackId}: terraform apply failed (exit ${apply.code})`);
   } else {
-    write(`[${stackId}] no changes: the bootstrap stack is up`);
+    const planStarted = new Date();
+    const init = await tf(dir, `${stackId} init`, ['init', '-input=false', '-no-color']);
+    const plan =
+      init.code === 0
+        ? await tf(dir, `${stackId} plan`, [
+            'plan',
+            '-input=false',
+            '-no-color',
+            '-detailed-exitcode',
+            `-out=${PLAN_FILE}`,
+          ])
+        : init;
+    if (plan.code !== 0 && plan.code !== 2) {
+      record(stackId, 'plan', planStarted, {
+        status: 'failed',
+        exitCode: plan.code,
+        errorSummary: failure(plan.tail),
+      });
+      throw new RuntimeError(
+        `${stackId}: terraform ${init.code !== 0 ? 'init' : 'plan'} failed (exit ${plan.code}); nothing was applied`,
+      );
+    }
+    const shown = await tf(dir, `${stackId} show`, ['show', '-json', PLAN_FILE], true);
+    const summary = summarizePlan(shown.stdout, { protectedAddresses: bootstrap.protectedAddresses });
+    const counts = summary.counts;
+    record(stackId, 'plan', planStarted, { status: 'planned', exitCode: plan.code, counts });
+    write(
+      `[${stackId}] plan: ${counts.create} to create, ${counts.update} to update, ${counts.replace} to replace, ${counts.delete} to destroy`,
+    );
+    if (plan.code === 2) {
+      const applyStarted = new Date();
+      const apply = await tf(dir, `${stackId} apply`, ['apply', '-input=false', '-no-color', PLAN_FILE]);
+      record(stackId, 'apply', applyStarted, {
+        status: apply.code === 0 ? 'applied' : 'failed',
+        exitCode: apply.code,
+        counts,
+        ...(apply.code === 0 ? {} : { errorSummary: failure(apply.tail) }),
+      });
+      if (apply.code !== 0) throw new RuntimeError(`${stackId}: terraform apply failed (exit ${apply.code})`);
+    } else {
+      write(`[${stackId}] no changes: the bootstrap stack is up`);
+    }
+    fs.rmSync(path.join(dir, PLAN_FILE), { force: true });
   }
-  fs.rmSync(path.join(dir, PLAN_FILE), { force: true });
+
+  if (target.kind === 'stack') {
+    const buckets = bucketsOf(stacks.find((s) => s.id === stackId) ?? { id: stackId, json: {}, facts: null });
+    const sharing = [
+      ...new Set(
+        stacks
+          .filter((s) => s.facts?.environment && s.facts.environment !== env)
+          .filter((s) => buckets.includes(s.json.terraform?.backend?.s3?.bucket ?? ''))
+          .map((s) => String(s.facts?.environment)),
+      ),
+    ];
+    for (const other of sharing) {
+      write(
+        `[${stackId}] ${other} keeps its state in this bucket: \`gantry bootstrap ${other}\` moves its local state here`,
+      );
+    }
+  }
 
   // 2. The other stacks of the environment: local state into the S3 backend.
   const stateDir = path.resolve(io.cwd, options.stateDir ?? path.join('.gantry', 'state'));

@@ -4,9 +4,9 @@ import type { CommandRegistrar } from '../cli';
 export const registerBootstrap: CommandRegistrar = (program, cli) => {
   program
     .command('bootstrap')
-    .argument('<env>', 'environment name, e.g. dev')
+    .argument('<name>', "environment name (e.g. dev), or the shared tooling account's name (e.g. tooling)")
     .description(
-      "day zero, as an administrator: plan and apply <env>-bootstrap (state bucket, ledger database) with local state, then move every other stack's local state of <env> into the S3 backend, never over an existing remote state; runs are journaled locally and recorded in the ledger once it is reachable",
+      "day zero, as an administrator: plan and apply <name>-bootstrap (state bucket, ledger database) with local state, then move every other stack's local state of <name> into the S3 backend, never over an existing remote state; for an environment sharing the tooling account's bucket (bootstrap: { shared: true }), only the move; runs are journaled locally and recorded in the ledger once it is reachable",
     )
     .option('--outdir <dir>', 'synthesized app (default: $CDKTF_OUTDIR or cdktf.out)')
     .option('--no-synth', 'never synthesize; use the synthesized app as it is')
