@@ -21,7 +21,8 @@ import {
 } from '../release/deploy';
 import { ecsSdk } from '../release/ecs';
 import { runMigration } from '../release/migrate';
-import type { NotificationConfig } from '../release/notify';
+import { resolveNotifications } from '../release/notify';
+import { defaultSnsClient } from '../release/sns';
 import { liveStatus, renderStatus } from '../release/status';
 import { verifyCheck, type VerifyCheck } from '../release/verify';
 import { envRedactor, openMigratedLedger, type CliIo } from '../session';
@@ -88,11 +89,6 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
     tags.set(name, tag);
   }
   const redactor = envRedactor(io.env);
-  const webhooks: NotificationConfig['webhooks'] = (facts.notifications?.webhooks ?? []).map((w) => {
-    const url = io.env[w.urlEnv] ?? '';
-    if (url) redactor.addSecretValue(url);
-    return { url, format: w.format, name: `$${w.urlEnv}` };
-  });
   const target: ReleaseTarget = {
     environment: env,
     stack: stackId,
@@ -104,7 +100,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
       migrationTaskDefinition: s.migrationTaskDefinition,
       verify: s.verify,
     })),
-    notifications: { webhooks, routine: facts.notifications?.routine },
+    notifications: resolveNotifications(facts.notifications, io.env, redactor),
   };
   return { stack, facts, target, context, redactor };
 }
@@ -120,6 +116,8 @@ function releaseDeps(
   return {
     ledger,
     ecs: new (ecsSdk().ECSClient)({ region: facts.region }),
+    // Configured as the ECS client: the SDK's endpoint and credentials, the topic's region.
+    sns: defaultSnsClient,
     redactor,
     progress: (line) => progress(redactor.scrub(line)),
     // Plan and apply the services stack with these tags: every guard of `gantry plan|apply` holds.
