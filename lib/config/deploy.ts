@@ -5,7 +5,7 @@
  */
 import type { ProblemList } from '../core/errors';
 import { show } from '../core/errors';
-import { snsTopicArnProblem } from '../core/identifiers';
+import { accountIdProblem, regionProblem, snsTopicArnProblem } from '../core/identifiers';
 
 /** An external check of a service after its rollout: through the load balancer and TLS. */
 export interface ServiceVerifyConfig {
@@ -145,10 +145,12 @@ export function releaseProblems(
         );
     });
     const seen = new Map<string, number>();
+    // Topics are checked against the environment's account and partition once those are valid.
+    const placed = accountIdProblem(env.accountId) === undefined && regionProblem(env.region) === undefined;
     (n.snsTopics ?? []).forEach((topic, i) => {
       const at = `${env.name}.notifications.snsTopics[${i}]`;
       const arn: unknown = topic?.topicArn;
-      problems.addIf(`${at}.topicArn`, snsTopicArnProblem(arn, env));
+      if (placed) problems.addIf(`${at}.topicArn`, snsTopicArnProblem(arn, env));
       if (typeof arn === 'string') {
         const first = seen.get(arn);
         problems.check(
