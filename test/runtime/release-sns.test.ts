@@ -48,6 +48,7 @@ describeWithEmulator('gantry deploy: SNS notifications (moto)', () => {
   let sns: SNSClient;
   let queueUrl: string;
   let ledger: Ledger;
+  let opening: Promise<Ledger> | undefined;
   let hookServer: http.Server;
   let hookUrl: string;
   const hooks: string[] = [];
@@ -126,6 +127,11 @@ describeWithEmulator('gantry deploy: SNS notifications (moto)', () => {
   };
 
   beforeAll(async () => {
+    // The server and the ledger start side by side.
+    opening = openLedger('pglite:memory').then(async (opened) => {
+      await opened.migrate();
+      return opened;
+    });
     moto = await MotoServer.start(ACCOUNT);
     sqs = new SQSClient(clientConfig(moto, REGION));
     sns = new SNSClient(clientConfig(moto, REGION));
@@ -159,12 +165,12 @@ describeWithEmulator('gantry deploy: SNS notifications (moto)', () => {
     });
     await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
     hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/services/${HOOK_TOKEN}`;
-    ledger = await openLedger('pglite:memory');
-    await ledger.migrate();
+    ledger = await opening;
   });
 
   afterAll(async () => {
-    await ledger?.close();
+    // Also when the server did not start: the ledger opened beside it.
+    await (await opening?.catch(() => undefined))?.close();
     await new Promise((resolve) => hookServer?.close(resolve));
     sqs?.destroy();
     sns?.destroy();
