@@ -42,4 +42,6 @@ export const prod = {
     },
   },
   logRetentionDays: 365,
+  // Each deploy's outcome as Gantry's JSON event; the deploy project's role may publish to this topic only.
+  notifications: { snsTopics: [{ topicArn: `arn:aws:sns:eu-west-1:${accountId}:acme-prod-deploys` }] },
 } satisfies EnvironmentConfig;

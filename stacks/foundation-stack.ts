@@ -1,7 +1,14 @@
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { Fn, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { plansPullRequests, sourceOf, stateKey, type NetworkConfig, type ReleaseConfig } from '../lib/config';
+import {
+  notificationTopicArns,
+  plansPullRequests,
+  sourceOf,
+  stateKey,
+  type NetworkConfig,
+  type ReleaseConfig,
+} from '../lib/config';
 import {
   applyRoleName,
   clusterName,
@@ -316,10 +323,15 @@ function deployRolesProps(
       deploymentBranches: env.deploymentBranches ?? { branches: [org.github.defaultBranch] },
       workflowRef: org.github.applyWorkflowRef,
       // With a deploy project, the apply rights are its service role's (`grantStart` gives the apply
-      // role only what starting it needs).
+      // role only what starting it needs), and so is `sns:Publish` on the notification topics: whoever
+      // runs `gantry deploy` holds it.
       ...(withDeployProject
         ? {}
-        : { managedPolicyArns: env.applyPolicyArns, additionalPolicies: env.additionalApplyPolicies }),
+        : {
+            managedPolicyArns: env.applyPolicyArns,
+            additionalPolicies: env.additionalApplyPolicies,
+            notificationTopicArns: notificationTopicArns(env),
+          }),
       permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
     },
   };

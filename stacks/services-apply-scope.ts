@@ -1,10 +1,15 @@
-import { stateKey, type EnvironmentConfig, type OrganizationConfig } from '../lib/config';
+import {
+  notificationTopicArns,
+  stateKey,
+  type EnvironmentConfig,
+  type OrganizationConfig,
+} from '../lib/config';
 import type { ServicesStackScope } from '../lib/runner';
 
 /**
  * The services stack of an environment as `ServicesStack` builds it: its resource types, the names
- * and ids its resources are given, its state. What `DeployProject.grantServicesApply` derives the
- * deploy project's apply permissions from.
+ * and ids its resources are given, its state, the topics its deploys notify. What
+ * `DeployProject.grantServicesApply` derives the deploy project's apply permissions from.
  */
 export function servicesStackScope(org: OrganizationConfig, env: EnvironmentConfig): ServicesStackScope {
   const withPort = env.services.some((s) => s.port !== undefined);
@@ -15,6 +20,7 @@ export function servicesStackScope(org: OrganizationConfig, env: EnvironmentConf
   const stackId = `${env.name}-services`;
   const backend = env.stateBackend;
   const userPools = [...new Set(env.services.flatMap((s) => (s.cognito ? [s.cognito.userPoolArn] : [])))];
+  const topics = notificationTopicArns(env);
   return {
     organization: org.name,
     environment: env.name,
@@ -47,6 +53,7 @@ export function servicesStackScope(org: OrganizationConfig, env: EnvironmentConf
       ? { loadBalancer: 'create' in lb ? { create: true as const } : { listenerArn: lb.listenerArn } }
       : {}),
     ...(userPools.length > 0 ? { cognitoUserPoolArns: userPools } : {}),
+    ...(topics.length > 0 ? { notificationTopicArns: topics } : {}),
     ...(backend
       ? {
           state: {

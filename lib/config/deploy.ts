@@ -5,6 +5,7 @@
  */
 import type { ProblemList } from '../core/errors';
 import { show } from '../core/errors';
+import { accountIdProblem, regionProblem, snsTopicArnProblem } from '../core/identifiers';
 
 /** An external check of a service after its rollout: through the load balancer and TLS. */
 export interface ServiceVerifyConfig {
@@ -28,10 +29,32 @@ export interface WebhookNotificationConfig {
   readonly format?: 'json' | 'slack';
 }
 
+/**
+ * An SNS topic the outcome of each deploy is published to. Its ARN is no secret; who runs
+ * `gantry deploy` (the deploy project's role, or the GitHub apply role without one) is granted
+ * `sns:Publish` on exactly the configured topics.
+ */
+export interface SnsTopicNotificationConfig {
+  /** `arn:<partition>:sns:<region>:<account>:<name>`: a standard topic of the environment's account and partition. */
+  readonly topicArn: string;
+  /**
+   * The message: `json`, Gantry's event as the `json` webhook posts it (for code: SQS, Lambda); `text`, the
+   * message's text alone (for people: e-mail, SMS, chat). @default json
+   */
+  readonly format?: 'json' | 'text';
+}
+
 export interface NotificationsConfig {
   readonly webhooks?: readonly WebhookNotificationConfig[];
+  /** @default none */
+  readonly snsTopics?: readonly SnsTopicNotificationConfig[];
   /** A routine successful deploy (no migration, no recovery). @default condensed */
   readonly routine?: 'full' | 'condensed' | 'none';
+}
+
+/** The environment's notification topics: what its deploy role may `sns:Publish` to. */
+export function notificationTopicArns(env: { readonly notifications?: NotificationsConfig }): string[] {
+  return [...new Set((env.notifications?.snsTopics ?? []).map((t) => t.topicArn))];
 }
 
 /** How `gantry deploy` follows the rollout. */
@@ -98,6 +121,8 @@ export function serviceVerifyProblems(
 export function releaseProblems(
   env: {
     readonly name: string;
+    readonly accountId: string;
+    readonly region: string;
     readonly notifications?: NotificationsConfig;
     readonly deploy?: DeployConfig;
   },
@@ -117,6 +142,29 @@ export function releaseProblems(
           ['json', 'slack'].includes(hook.format),
           `${at}.format`,
           `${show(hook.format)} is not "json" or "slack"`,
+        );
+    });
+    const seen = new Map<string, number>();
+    // Topics are checked against the environment's account and partition once those are valid.
+    const placed = accountIdProblem(env.accountId) === undefined && regionProblem(env.region) === undefined;
+    (n.snsTopics ?? []).forEach((topic, i) => {
+      const at = `${env.name}.notifications.snsTopics[${i}]`;
+      const arn: unknown = topic?.topicArn;
+      if (placed) problems.addIf(`${at}.topicArn`, snsTopicArnProblem(arn, env));
+      if (typeof arn === 'string') {
+        const first = seen.get(arn);
+        problems.check(
+          first === undefined,
+          `${at}.topicArn`,
+          `${show(arn)} is listed already (snsTopics[${first}]); give each topic once`,
+        );
+        if (first === undefined) seen.set(arn, i);
+      }
+      if (topic?.format !== undefined)
+        problems.check(
+          ['json', 'text'].includes(topic.format),
+          `${at}.format`,
+          `${show(topic.format)} is not "json" or "text"`,
         );
     });
     if (n.routine !== undefined)

@@ -22,3 +22,20 @@ export interface IPolicyGrantee {
   readonly roleArn: string;
   addToPolicy(...statements: IamPolicyStatement[]): void;
 }
+
+/**
+ * `sns:Publish` on exactly `topicArns`: what `gantry deploy` needs to tell the environment's SNS topics
+ * (`notifications.snsTopics`) how a deploy ended. No statement when there is no topic.
+ */
+export function publishNotificationsStatement(
+  topicArns: readonly string[],
+): { Sid: string; Effect: 'Allow'; Action: string; Resource: string | string[] } | undefined {
+  const arns = [...new Set(topicArns)];
+  if (arns.length === 0) return undefined;
+  return {
+    Sid: 'PublishDeployNotifications',
+    Effect: 'Allow',
+    Action: 'sns:Publish',
+    Resource: arns.length === 1 ? arns[0] : arns,
+  };
+}

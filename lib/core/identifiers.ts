@@ -7,6 +7,7 @@
  */
 import { AWS_REGIONS } from './aws-limits';
 import { FieldProblems, show, type FieldProblem } from './errors';
+import { partitionOf } from './naming';
 import { isKnown } from './tokens';
 
 /** Container image tags ECR accepts: 1-128 of letters, digits, `_`, `.`, `-`, not starting with `.` or `-`. */
@@ -24,6 +25,8 @@ export const SECRETS_MANAGER_ARN =
   /^arn:aws(?:-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 export const SSM_PARAMETER_ARN =
   /^arn:aws(?:-cn|-us-gov)?:ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9/_.-]+$/;
+/** A standard SNS topic: `arn:<partition>:sns:<region>:<account>:<name>` (1-256 of letters, digits, `_`, `-`). */
+export const SNS_TOPIC_ARN = /^arn:(aws|aws-cn|aws-us-gov):sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})$/;
 export const CONNECTION_ARN =
   /^arn:aws(?:-cn|-us-gov)?:(?:codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
 
@@ -37,6 +40,32 @@ export function regionProblem(value: unknown): string | undefined {
   return typeof value === 'string' && AWS_REGIONS.has(value)
     ? undefined
     : `${show(value)} is not an AWS region (e.g. "eu-west-1", "us-east-1")`;
+}
+
+/**
+ * An SNS topic of the account `where.accountId`, in a region of the partition of `where.region` (the
+ * topic may be in another region of it). FIFO topics (`.fifo`) are refused: a publish to one needs a
+ * message group, and a deploy's outcome is one message, not a stream.
+ */
+export function snsTopicArnProblem(
+  value: unknown,
+  where: { readonly accountId: string; readonly region: string },
+): string | undefined {
+  const partition = partitionOf(where.region);
+  const allowed = `a standard topic of account ${where.accountId} in partition ${partition}`;
+  if (typeof value === 'string' && /^arn:[^:]+:sns:[^:]*:[^:]*:.+\.fifo$/.test(value))
+    return `${show(value)} is a FIFO topic; give ${allowed}`;
+  const match = typeof value === 'string' ? SNS_TOPIC_ARN.exec(value) : null;
+  if (!match)
+    return `${show(value)} is not an SNS topic ARN (arn:${partition}:sns:<region>:${where.accountId}:<name>, the name 1-256 of A-Z, a-z, 0-9, _ and -)`;
+  const [, arnPartition, region, account] = match;
+  if (account !== where.accountId)
+    return `${show(value)} is a topic of account ${account}; give ${allowed} (the environment's own)`;
+  if (!AWS_REGIONS.has(region))
+    return `${show(value)} names ${show(region)}, which is not an AWS region; give ${allowed}`;
+  if (arnPartition !== partition || partitionOf(region) !== partition)
+    return `${show(value)} is outside partition ${partition} (of the environment's region ${where.region}); give ${allowed}`;
+  return undefined;
 }
 
 /** An immutable release tag: ECR's syntax, and never `latest` (mutable, so no rollback can name it). */

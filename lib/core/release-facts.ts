@@ -3,12 +3,13 @@
  * and cluster, each service's ECS name, migration task definition and external check, the
  * environment's notifications and polling), written at synth into the stack's JSON
  * (`"//": {"gantryRelease": {...}}`) beside its stack facts and read back by the runtime, which
- * trusts nothing else. Webhook URLs are secrets: only the names of the variables holding them.
+ * trusts nothing else. Webhook URLs are secrets: only the names of the variables holding them; SNS
+ * topic ARNs are not (the deploy role's policy names them too).
  */
 import { TerraformElement, type TerraformStack } from 'cdktf';
 import type { DeployConfig, NotificationsConfig, ServiceVerifyConfig } from '../config/deploy';
 import { GantryConfigError } from './errors';
-import { regionProblem } from './identifiers';
+import { regionProblem, SNS_TOPIC_ARN } from './identifiers';
 import { isObject } from './stack-facts';
 
 export const RELEASE_FACTS_KEY = 'gantryRelease';
@@ -88,5 +89,27 @@ export function parseReleaseFacts(
     )
   )
     return { ok: false, reason: 'its release facts have a malformed services list' };
+  if (meta.notifications !== null && !notificationsWellFormed(meta.notifications))
+    return { ok: false, reason: 'its release facts have a malformed notifications block' };
   return { ok: true, facts: meta as unknown as ReleaseFacts };
+}
+
+/** Webhooks name a variable, topics are SNS topic ARNs, each with a known format: what the runtime uses. */
+function notificationsWellFormed(n: unknown): boolean {
+  const list = (value: unknown, item: (x: Record<string, unknown>) => boolean) =>
+    value === undefined || (Array.isArray(value) && value.every((x) => isObject(x) && item(x)));
+  const format = (value: unknown, allowed: readonly string[]) =>
+    value === undefined || (typeof value === 'string' && allowed.includes(value));
+  return (
+    isObject(n) &&
+    list(n.webhooks, (w) => typeof w.urlEnv === 'string' && format(w.format, ['json', 'slack'])) &&
+    list(
+      n.snsTopics,
+      (t) =>
+        typeof t.topicArn === 'string' &&
+        SNS_TOPIC_ARN.test(t.topicArn) &&
+        format(t.format, ['json', 'text']),
+    ) &&
+    format(n.routine, ['full', 'condensed', 'none'])
+  );
 }

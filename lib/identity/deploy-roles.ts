@@ -9,7 +9,7 @@ import {
   type DeploymentBranchesConfig,
   type SubjectFormat,
 } from '../core/github';
-import type { IamPolicyStatement, IPolicyGrantee } from '../core/grants';
+import { publishNotificationsStatement, type IamPolicyStatement, type IPolicyGrantee } from '../core/grants';
 import { managedPolicyGrantProblems, type ManagedPolicyGrant } from '../core/managed-policy-grants';
 import {
   accountIdProblem,
@@ -17,6 +17,7 @@ import {
   GITHUB_REPOSITORY,
   KMS_KEY_ARN,
   regionProblem,
+  snsTopicArnProblem,
   SSM_PARAMETER_ARN,
 } from '../core/identifiers';
 import { isKnown } from '../core/tokens';
@@ -111,6 +112,11 @@ export interface ApplyRoleProps {
   readonly passRoles?: readonly PassRoleGrant[];
   /** Pins the reusable workflow allowed to assume the apply role (`job_workflow_ref`). @default no pin */
   readonly workflowRef?: string;
+  /**
+   * SNS topics of the role's account and partition that `gantry deploy`, run with this role, publishes
+   * the outcome to: `sns:Publish` on exactly these. @default none
+   */
+  readonly notificationTopicArns?: readonly string[];
 }
 
 export interface DeployRolesProps {
@@ -285,6 +291,8 @@ export class DeployRoles extends Construct {
         Condition: { StringEquals: { 'iam:PassedToService': grant.service } },
       }),
     );
+    const publish = publishNotificationsStatement(apply.notificationTopicArns ?? []);
+    if (publish) this.applyStatements.push(publish);
     if (apply.statements?.length) this.addToApplyPolicy(...apply.statements);
     else if (this.applyStatements.length > 0) this.ensureApplyInlinePolicy();
     this.apply = {
@@ -568,6 +576,9 @@ function validate(path: string, props: DeployRolesProps): void {
       `${show(apply.permissionsBoundaryArn)} is not a managed policy ARN`,
     );
   }
+  (apply.notificationTopicArns ?? []).forEach((arn, i) =>
+    problems.addIf(`${path}.apply.notificationTopicArns[${i}]`, snsTopicArnProblem(arn, props)),
+  );
   (apply.passRoles ?? []).forEach((grant, i) => {
     const at = `${path}.apply.passRoles[${i}]`;
     problems.check(grant.roleArns.length > 0, `${at}.roleArns`, 'empty, name at least one role ARN');

@@ -24,6 +24,7 @@
  * Data stores carry `prevent_destroy` (docs/security.md 20), so Terraform never deletes them and their
  * delete actions are not granted: `logs:DeleteLogGroup`, `kms:ScheduleKeyDeletion`.
  */
+import { publishNotificationsStatement } from '../core/grants';
 import { clusterName, partitionOf, servicesKeyAlias } from '../core/naming';
 import { fitName } from '../service/private/names';
 import type { RunnerPolicyStatement } from './private/policies';
@@ -575,6 +576,8 @@ export interface ServicesStackScope {
     /** A KMS key ARN, key id or `alias/<name>` encrypting the state. @default none */
     readonly kmsKeyId?: string;
   };
+  /** SNS topics `gantry deploy` publishes its outcome to (`sns:Publish`, in `data`). @default none */
+  readonly notificationTopicArns?: readonly string[];
 }
 
 /** `<org>-<env>`: the prefix of the names the services stack gives (cluster, families, alarms). */
@@ -720,7 +723,8 @@ function whenName(when: PermissionCondition | undefined): string {
  * The managed policies a role applying the services stack gets, by what they govern (so each stays
  * under IAM's 6,144 characters and a policy's name says what it holds): `services` (ECS, Application
  * Auto Scaling, service-linked roles), `network` (Elastic Load Balancing, EC2 security groups, Cognito
- * reads), `data` (log groups, alarms, the stack's KMS key, SSM parameters, the S3 state).
+ * reads), `data` (log groups, alarms, the stack's KMS key, SSM parameters, the S3 state, the notification
+ * topics).
  */
 export const SERVICES_APPLY_POLICY_NAMES = ['services', 'network', 'data'] as const;
 export type ServicesApplyPolicyName = (typeof SERVICES_APPLY_POLICY_NAMES)[number];
@@ -809,7 +813,11 @@ export function servicesApplyPolicies(
       } satisfies RunnerPolicyStatement,
     })),
   );
-  const state = stateStatements(scope).map((statement) => ({ policy: 'data' as const, statement }));
+  const notify = publishNotificationsStatement(scope.notificationTopicArns ?? []);
+  const state = [...stateStatements(scope), ...(notify ? [notify] : [])].map((statement) => ({
+    policy: 'data' as const,
+    statement,
+  }));
   return SERVICES_APPLY_POLICY_NAMES.map((name) => ({
     name,
     statements: [...statements, ...state].filter((s) => s.policy === name).map((s) => s.statement),

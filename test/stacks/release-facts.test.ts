@@ -9,6 +9,8 @@ import { GantryConfigError } from '../../lib/core/errors';
 import { parseReleaseFacts } from '../../lib/core/release-facts';
 import { readStack, synthApp, withEnvironment } from '../util';
 
+const TOPIC = 'arn:aws:sns:eu-west-1:333333333333:acme-prod-deploys';
+
 const withRelease = (change: Parameters<typeof withEnvironment>[1]): GantryConfig =>
   withEnvironment('prod', change, referenceConfig);
 
@@ -28,7 +30,11 @@ test('prod-services records its cluster, each service with its migration and che
     services: env.services.map((s) =>
       s.name === 'api' ? { ...s, verify: { url: 'https://api.example.com/api/health', bodyMatch: 'ok' } } : s,
     ),
-    notifications: { webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }], routine: 'condensed' },
+    notifications: {
+      webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }],
+      snsTopics: [{ topicArn: TOPIC, format: 'text' }],
+      routine: 'condensed',
+    },
     deploy: { pollIntervalSeconds: 10 },
   }));
   const stack = readStack(synthApp(config), 'prod-services');
@@ -39,7 +45,11 @@ test('prod-services records its cluster, each service with its migration and che
     version: 1,
     region: 'eu-west-1',
     cluster: 'acme-prod',
-    notifications: { webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }], routine: 'condensed' },
+    notifications: {
+      webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }],
+      snsTopics: [{ topicArn: TOPIC, format: 'text' }],
+      routine: 'condensed',
+    },
     deploy: { pollIntervalSeconds: 10 },
   });
   const api = facts.services.find((s) => s.name === 'api');
@@ -81,4 +91,66 @@ test('a bad check, webhook or poll setting fails validation naming the field, th
     'prod.notifications.routine: "loud" is not "full", "condensed" or "none"',
     'prod.deploy.rolloutTimeoutSeconds: -1 must be an integer from 1 to 86400',
   ]);
+});
+
+test('an SNS topic must be a standard topic of the environment account and partition, each given once', () => {
+  const problems = problemsOf(
+    withRelease((env) => ({
+      ...env,
+      notifications: {
+        snsTopics: [
+          { topicArn: TOPIC },
+          { topicArn: 'arn:aws:sns:eu-west-1:222222222222:acme-prod-deploys' },
+          { topicArn: 'arn:aws-cn:sns:cn-north-1:333333333333:acme-prod-deploys' },
+          { topicArn: 'arn:aws:sns:cn-north-1:333333333333:acme-prod-deploys' },
+          { topicArn: 'arn:aws:sns:eu-west-1:333333333333:acme-prod-deploys.fifo' },
+          { topicArn: 'acme-prod-deploys' },
+          { topicArn: TOPIC, format: 'html' as never },
+        ],
+      },
+    })),
+  );
+  const allowed = 'give a standard topic of account 333333333333 in partition aws';
+  expect(problems).toEqual([
+    `prod.notifications.snsTopics[1].topicArn: "arn:aws:sns:eu-west-1:222222222222:acme-prod-deploys" is a topic of account 222222222222; ${allowed} (the environment's own)`,
+    `prod.notifications.snsTopics[2].topicArn: "arn:aws-cn:sns:cn-north-1:333333333333:acme-prod-deploys" is outside partition aws (of the environment's region eu-west-1); ${allowed}`,
+    `prod.notifications.snsTopics[3].topicArn: "arn:aws:sns:cn-north-1:333333333333:acme-prod-deploys" is outside partition aws (of the environment's region eu-west-1); ${allowed}`,
+    `prod.notifications.snsTopics[4].topicArn: "arn:aws:sns:eu-west-1:333333333333:acme-prod-deploys.fifo" is a FIFO topic; ${allowed}`,
+    'prod.notifications.snsTopics[5].topicArn: "acme-prod-deploys" is not an SNS topic ARN (arn:aws:sns:<region>:333333333333:<name>, the name 1-256 of A-Z, a-z, 0-9, _ and -)',
+    `prod.notifications.snsTopics[6].topicArn: "${TOPIC}" is listed already (snsTopics[0]); give each topic once`,
+    'prod.notifications.snsTopics[6].format: "html" is not "json" or "text"',
+  ]);
+  // Another region of the same account and partition is a topic the deploy may publish to.
+  expect(
+    problemsOf(
+      withRelease((env) => ({
+        ...env,
+        notifications: { snsTopics: [{ topicArn: 'arn:aws:sns:us-east-1:333333333333:acme-deploys' }] },
+      })),
+    ),
+  ).toEqual([]);
+});
+
+test('the runtime refuses release facts whose notifications it could not use', () => {
+  const stack = readStack(synthApp(), 'prod-services') as {
+    '//': { gantryRelease: Record<string, unknown> };
+  };
+  expect(parseReleaseFacts(stack)).toMatchObject({
+    ok: true,
+    facts: { notifications: { snsTopics: [{ topicArn: TOPIC }] } },
+  });
+  const release = stack['//'].gantryRelease;
+  for (const notifications of [
+    { snsTopics: [{ topicArn: 'acme-prod-deploys' }] },
+    { snsTopics: [{ topicArn: TOPIC, format: 'xml' }] },
+    { webhooks: [{ url: 'https://hooks.example.com/T0/secret' }] },
+    { routine: 'loud' },
+    'none',
+  ]) {
+    const tampered = { ...stack, '//': { ...stack['//'], gantryRelease: { ...release, notifications } } };
+    expect(parseReleaseFacts(tampered)).toEqual({
+      ok: false,
+      reason: 'its release facts have a malformed notifications block',
+    });
+  }
 });

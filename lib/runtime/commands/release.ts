@@ -23,7 +23,8 @@ import {
 } from '../release/deploy';
 import { ecsSdk } from '../release/ecs';
 import { runMigration } from '../release/migrate';
-import type { NotificationConfig } from '../release/notify';
+import { resolveNotifications } from '../release/notify';
+import { defaultSnsClient } from '../release/sns';
 import { liveStatus, renderStatus } from '../release/status';
 import { verifyCheck, type VerifyCheck } from '../release/verify';
 import { readBundle, readPublicKeys, type ImageToVerify } from '../signatures';
@@ -102,11 +103,6 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
     given.push(`--tag ${pair}`);
   }
   const redactor = envRedactor(io.env);
-  const webhooks: NotificationConfig['webhooks'] = (facts.notifications?.webhooks ?? []).map((w) => {
-    const url = io.env[w.urlEnv] ?? '';
-    if (url) redactor.addSecretValue(url);
-    return { url, format: w.format, name: `$${w.urlEnv}` };
-  });
   const target: ReleaseTarget = {
     environment: env,
     stack: stackId,
@@ -118,7 +114,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
       migrationTaskDefinition: s.migrationTaskDefinition,
       verify: s.verify,
     })),
-    notifications: { webhooks, routine: facts.notifications?.routine },
+    notifications: resolveNotifications(facts.notifications, io.env, redactor),
   };
   return { stack, facts, target, context, redactor, given };
 }
@@ -169,6 +165,8 @@ function releaseDeps(
   return {
     ledger,
     ecs: new (ecsSdk().ECSClient)({ region: facts.region }),
+    // Configured as the ECS client: the SDK's endpoint and credentials, the topic's region.
+    sns: defaultSnsClient,
     redactor,
     progress: (line) => progress(redactor.scrub(line)),
     // Plan and apply the services stack with these tags: every guard of `gantry plan|apply` holds.

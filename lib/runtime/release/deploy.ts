@@ -16,6 +16,7 @@ import { signatureProblems, signatureRefusal, type ImageToVerify } from '../sign
 import { EXIT } from '../errors';
 import { runMigration, type MigrationResult } from './migrate';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
+import type { SnsClientFactory } from './sns';
 import { followRollouts, forceNewDeployments, primaryTaskDefinitions, type PollOptions } from './rollout';
 import { verifyCheck, type VerifyCheck, type VerifyOptions, type VerifyResult } from './verify';
 
@@ -58,6 +59,8 @@ export interface ReleaseDeps {
   ) => Promise<ApplyOutcome>;
   readonly progress: (line: string) => void;
   readonly redactor: Redactor;
+  /** The SNS client of a region, for the notification topics. @default the SDK's configuration, as `ecs` */
+  readonly sns?: SnsClientFactory;
 }
 
 export interface ReleaseInput {
@@ -379,6 +382,7 @@ async function release(
               ciRunUrl: input.ciRunUrl,
             },
             deps.redactor,
+            { sns: deps.sns },
           );
     for (const n of notifications)
       progress(`[notify] ${n.channel}: ${n.ok ? 'sent' : 'FAILED'} (${n.detail})`);

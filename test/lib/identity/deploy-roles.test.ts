@@ -341,6 +341,22 @@ describe('DeployRoles: apply role permissions', () => {
     expect(pass(`arn:aws:iam::${ACCOUNT}:role/admin`, 'ecs-tasks.amazonaws.com')).toBe('implicit-deny');
   });
 
+  test('notificationTopicArns grants sns:Publish on exactly those topics, nothing when none is given', () => {
+    const topic = `arn:aws:sns:eu-west-1:${ACCOUNT}:acme-prod-deploys`;
+    const inline = (out: Synthesized) =>
+      Object.values(out.resource.aws_iam_role_policy ?? {}).filter((p) => p.name === 'gantry-apply');
+    const [policy] = inline(synth({ apply: { notificationTopicArns: [topic] } }));
+    const publish = (resource: string) =>
+      evaluate([policy.policy as string], { action: 'sns:Publish', resource, context: {} });
+    expect(publish(topic)).toBe('allow');
+    expect(publish(`arn:aws:sns:eu-west-1:${ACCOUNT}:acme-prod-alerts`)).toBe('implicit-deny');
+    expect(publish(`arn:aws:sns:eu-west-1:222222222222:acme-prod-deploys`)).toBe('implicit-deny');
+    expect(
+      evaluate([policy.policy as string], { action: 'sns:Subscribe', resource: topic, context: {} }),
+    ).toBe('implicit-deny');
+    expect(inline(synth({ apply: { notificationTopicArns: [] } }))).toEqual([]);
+  });
+
   test('statements and addToApplyPolicy render into one literal JSON policy at synth', () => {
     const out = synth(
       {
@@ -461,6 +477,11 @@ describe('DeployRoles: rejected input', () => {
       'a managed policy that is not an ARN',
       { apply: { managedPolicyArns: ['PowerUserAccess'] } },
       /apply\.managedPolicyArns\[0\]/,
+    ],
+    [
+      'a notification topic of another account',
+      { apply: { notificationTopicArns: ['arn:aws:sns:eu-west-1:222222222222:acme-prod-deploys'] } },
+      /^test\/roles\.apply\.notificationTopicArns\[0\]: "arn:aws:sns:eu-west-1:222222222222:acme-prod-deploys" is a topic of account 222222222222; give a standard topic of account 333333333333 in partition aws/,
     ],
     ['identical role names', { apply: { roleName: 'acme-prod-gh-plan' } }, /the roles must differ/],
     [

@@ -483,3 +483,41 @@ describe('services apply statements', () => {
     });
   });
 });
+
+describe('notification topics: sns:Publish for whoever runs gantry deploy', () => {
+  const topic = 'arn:aws:sns:eu-west-1:333333333333:acme-prod-deploys';
+  const publish = (documents: readonly string[], resource: string) =>
+    evaluate(documents, { action: 'sns:Publish', resource, context: {} });
+  const prodFoundation = readStack(outdirs.reference, 'prod-foundation');
+
+  test('the deploy project role may publish to the configured topic, and to no other', () => {
+    const role = deployRole(prodFoundation, 'acme-prod-deploy-build');
+    expect(publish(role.documents, topic)).toBe('allow');
+    for (const other of [
+      'arn:aws:sns:eu-west-1:333333333333:acme-prod-alerts',
+      'arn:aws:sns:eu-west-1:222222222222:acme-prod-deploys',
+      'arn:aws:sns:us-east-1:333333333333:acme-prod-deploys',
+    ])
+      expect(publish(role.documents, other)).toBe('implicit-deny');
+    expect(evaluate(role.documents, { action: 'sns:DeleteTopic', resource: topic, context: {} })).toBe(
+      'implicit-deny',
+    );
+    // The GitHub apply role only starts the project: the project runs the deploy.
+    expect(publish(deployRole(prodFoundation, 'acme-prod-gh-apply').documents, topic)).toBe('implicit-deny');
+  });
+
+  test('an environment without topics grants no sns action', () => {
+    const dev = deployRole(readStack(outdirs.reference, 'dev-foundation'), 'acme-dev-deploy-build');
+    expect(JSON.stringify(dev.documents)).not.toContain('sns:');
+  });
+
+  test('without a deploy project, the GitHub apply role may publish to the configured topic only', () => {
+    const config = withEnvironment('prod', ({ runners: _, ...env }) => env);
+    const foundation = readStack(synthApp(config), 'prod-foundation');
+    const apply = deployRole(foundation, 'acme-prod-gh-apply');
+    expect(publish(apply.documents, topic)).toBe('allow');
+    expect(publish(apply.documents, 'arn:aws:sns:eu-west-1:333333333333:acme-prod-alerts')).toBe(
+      'implicit-deny',
+    );
+  });
+});
