@@ -80,9 +80,10 @@ export function describeReleaseCli(dir: string): void {
         path.join(stackDir, 'release.tf.json'),
         JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
       );
+      const summaryFile = path.join(stackDir, 'step-summary.md');
       const blocked = await gantry(
         ['deploy', 'prod', '--dir', stackDir, '--json'],
-        env({ GANTRY_COMMIT_SHA: BAD }),
+        env({ GANTRY_COMMIT_SHA: BAD, GITHUB_STEP_SUMMARY: summaryFile }),
       );
       expect(blocked.code).toBe(3);
       const result = JSON.parse(blocked.stdout) as { outcome: string; reason: string; runId: string };
@@ -90,6 +91,12 @@ export function describeReleaseCli(dir: string): void {
       expect(result.reason).toMatch(
         /^commit b{12} is blocked in prod: its deploy \(run .*\) ended rolled_back \(api: verify: 503\)/,
       );
+      // The outcome is in the step summary too, as `gantry plan`'s summary is.
+      expect(fs.readFileSync(summaryFile, 'utf8').split('\n').slice(0, 3)).toEqual([
+        `### \`gantry deploy prod\`: REFUSED (run ${result.runId})`,
+        '',
+        `Exit code 3. ${result.reason}`,
+      ]);
       await withLedger(async (ledger) => {
         expect(await ledger.getRun(result.runId)).toMatchObject({
           action: 'deploy',

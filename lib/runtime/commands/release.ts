@@ -23,9 +23,11 @@ import { ecsSdk } from '../release/ecs';
 import { runMigration } from '../release/migrate';
 import type { NotificationConfig } from '../release/notify';
 import { liveStatus, renderStatus } from '../release/status';
+import { releaseSummaryMarkdown } from '../release/summary';
 import { verifyCheck, type VerifyCheck } from '../release/verify';
 import { envRedactor, openMigratedLedger, type CliIo } from '../session';
 import { resolveStack } from '../stack';
+import { appendStepSummary } from '../step-summary';
 import { declaredVariables, IMAGE_TAGS_ENV, imageTagsFromParameter } from '../variables';
 import { stackOptions } from './plan';
 
@@ -157,7 +159,24 @@ function pollOptions(flags: ReleaseFlags, facts: ReleaseFacts) {
   };
 }
 
-function report(cli: CliContext, result: ReleaseResult, flags: ReleaseFlags, what: string): void {
+/**
+ * Prints the outcome (text, or JSON with `--json`), appends it as a Markdown table to
+ * `$GITHUB_STEP_SUMMARY` when that is set (as `gantry plan` does), and sets the exit code.
+ */
+function report(
+  cli: CliContext,
+  loaded: ReturnType<typeof loadRelease>,
+  result: ReleaseResult,
+  flags: ReleaseFlags,
+  what: 'deploy' | 'rollback',
+): void {
+  const summaryFile = cli.io.env.GITHUB_STEP_SUMMARY;
+  if (summaryFile) {
+    appendStepSummary(
+      summaryFile,
+      releaseSummaryMarkdown(result, what, loaded.target.environment, loaded.redactor),
+    );
+  }
   if (flags.json) cli.io.out(JSON.stringify(result, null, 2));
   else {
     for (const d of result.deployments) {
@@ -213,7 +232,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
         releaseDeps(cli, loaded, ledger, flags),
         pollOptions(flags, loaded.facts),
       );
-      report(cli, result, flags, 'deploy');
+      report(cli, loaded, result, flags, 'deploy');
     } finally {
       await ledger.close();
     }
@@ -235,7 +254,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
           releaseDeps(cli, loaded, ledger, flags),
           { ...pollOptions(flags, loaded.facts), toRunId: flags.to },
         );
-        report(cli, result, flags, 'rollback');
+        report(cli, loaded, result, flags, 'rollback');
       } finally {
         await ledger.close();
       }
