@@ -180,9 +180,12 @@ export function describeReleaseCli(dir: string): void {
         });
         ecs.on(DescribeServicesCommand).resolvesOnce(running(1)).resolves(running(2));
         const commit = 'd'.repeat(40);
+        // A handoff bound to this commit names another tag: --tag wins, and the deploy's plan takes the tags
+        // it is given, never a second value from GANTRY_IMAGE_TAGS (as a rollback's older tags would be).
+        const handoff = JSON.stringify({ commit, tags: { api: 'v9' }, run: { id: 7, attempt: 1 } });
         const result = await gantry(
           ['deploy', 'dev', '--dir', stackDir, '--tag', 'api=v2', '--poll-interval', '0.001', '--json'],
-          env({ GANTRY_COMMIT_SHA: commit, GANTRY_ACTOR: 'octocat' }),
+          env({ GANTRY_COMMIT_SHA: commit, GANTRY_ACTOR: 'octocat', GANTRY_IMAGE_TAGS: handoff }),
         );
         expect(result.code).toBe(0);
         const outcome = JSON.parse(result.stdout) as {

@@ -128,7 +128,17 @@ function releaseDeps(
     apply: async (tags) => {
       const vars = Object.entries(tags).map(([s, t]) => `${imageTagVariableName(s)}=${t}`);
       const io: CliIo = { ...cli.io, out: flags.json ? cli.io.err : cli.io.out, ledger };
-      const planned = await planOrDrift('plan', stack.stack, { dir: stack.dir, synth: false, var: vars }, io);
+      // The tags are the deploy's (`GANTRY_IMAGE_TAGS` was read, at this commit, by loadRelease): the plan
+      // takes them as --var only, so a rollback's older tags are not refused as a second value. The apply
+      // keeps the variable: it names the GitHub run whose approvals a deploy build verifies.
+      const planEnv = { ...io.env };
+      delete planEnv[IMAGE_TAGS_ENV];
+      const planned = await planOrDrift(
+        'plan',
+        stack.stack,
+        { dir: stack.dir, synth: false, var: vars },
+        { ...io, env: planEnv },
+      );
       if (planned !== EXIT.ok)
         return { ok: false, exitCode: planned, reason: `gantry plan ${stack.stack} exited ${planned}` };
       const applied = await applyCommand(stack.stack, { dir: stack.dir }, io);
