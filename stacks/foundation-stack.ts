@@ -33,7 +33,7 @@ import {
 import { EnvironmentKey } from '../lib/encryption';
 import { DeployRoles, GithubOidcProvider, PublishRoles, type DeployRolesProps } from '../lib/identity';
 import { ServiceRepository } from '../lib/registry';
-import { DeployProject, GithubActionsRunner } from '../lib/runner';
+import { DeployProject, GithubActionsRunner, servicesReleaseStatements } from '../lib/runner';
 import { NETWORK_PARAMETER_NAMES, NetworkParameters, ServiceRoles } from '../lib/service';
 import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-environment-stack';
 import { servicesStackScope } from './services-apply-scope';
@@ -274,6 +274,38 @@ function planReadParameterArns(props: AwsEnvironmentStackProps): string[] {
   return names.map((name) => ssmParameterArn(env.accountId, env.region, name));
 }
 
+/**
+ * The apply rights of the GitHub apply role of an environment without a deploy project: the configured
+ * policies (`applyPolicyArns`, `additionalApplyPolicies`), which cover the plan and apply, and what
+ * `gantry deploy` calls beyond them, derived like the deploy project's: `ecs:DescribeServices` on the
+ * services, `ecs:RunTask` of the migration task definitions and `ecs:DescribeTasks` in the cluster only,
+ * `iam:PassRole` of the migration tasks' task and execution roles to ECS tasks only.
+ */
+function applyRoleRights(props: AwsEnvironmentStackProps) {
+  const { environment: env, organization: org } = props;
+  const migrations = env.services.filter((s) => s.migration);
+  const statements = servicesReleaseStatements(servicesStackScope(org, env));
+  return {
+    managedPolicyArns: env.applyPolicyArns,
+    additionalPolicies: env.additionalApplyPolicies,
+    ...(statements.length > 0 ? { statements } : {}),
+    ...(migrations.length > 0
+      ? {
+          passRoles: [
+            {
+              roleArns: migrations.flatMap((service) =>
+                [taskRoleName, executionRoleName].map((name) =>
+                  roleArn(env.accountId, env.region, name(org.name, env.name, service.name)),
+                ),
+              ),
+              service: 'ecs-tasks.amazonaws.com',
+            },
+          ],
+        }
+      : {}),
+  };
+}
+
 function deployRolesProps(
   props: AwsEnvironmentStackProps,
   oidcProvider: GithubOidcProvider,
@@ -325,13 +357,7 @@ function deployRolesProps(
       // With a deploy project, the apply rights are its service role's (`grantStart` gives the apply
       // role only what starting it needs), and so is `sns:Publish` on the notification topics: whoever
       // runs `gantry deploy` holds it.
-      ...(withDeployProject
-        ? {}
-        : {
-            managedPolicyArns: env.applyPolicyArns,
-            additionalPolicies: env.additionalApplyPolicies,
-            notificationTopicArns: notificationTopicArns(env),
-          }),
+      ...(withDeployProject ? {} : { ...applyRoleRights(props), notificationTopicArns: notificationTopicArns(env) }),
       permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
     },
   };

@@ -8,8 +8,9 @@ import type { ServicesStackScope } from '../lib/runner';
 
 /**
  * The services stack of an environment as `ServicesStack` builds it: its resource types, the names
- * and ids its resources are given, its state, the topics its deploys notify. What
- * `DeployProject.grantServicesApply` derives the deploy project's apply permissions from.
+ * and ids its resources are given, its state, the migration tasks its deploys run, the topics its
+ * deploys notify. What `DeployProject.grantServicesApply` derives the deploy project's apply
+ * permissions from.
  */
 export function servicesStackScope(org: OrganizationConfig, env: EnvironmentConfig): ServicesStackScope {
   const withPort = env.services.some((s) => s.port !== undefined);
@@ -52,6 +53,8 @@ export function servicesStackScope(org: OrganizationConfig, env: EnvironmentConf
     ...(lb
       ? { loadBalancer: 'create' in lb ? { create: true as const } : { listenerArn: lb.listenerArn } }
       : {}),
+    // Released with `gantry deploy`: the rollouts read, the migration tasks run.
+    release: { migrationServices: env.services.filter((s) => s.migration).map((s) => s.name) },
     ...(userPools.length > 0 ? { cognitoUserPoolArns: userPools } : {}),
     ...(topics.length > 0 ? { notificationTopicArns: topics } : {}),
     ...(backend

@@ -176,6 +176,13 @@ export function imageTagsParameterName(org: string, env: string): string {
   return `${ssmPrefix(org, env)}gantry/image-tags`;
 }
 
+/**
+ * Marker of the deploy project's build log lines that carry the deploy's Markdown summary: the buildspec
+ * prints each line as `gantry-summary| <line>`, the apply workflow copies them (marker removed) into its
+ * step summary.
+ */
+export const SUMMARY_LOG_MARKER = 'gantry-summary|';
+
 /** `arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading />`. */
 export function ssmParameterArn(accountId: string, region: string, name: string): string {
   return `arn:${partitionOf(region)}:ssm:${region}:${accountId}:parameter/${name.replace(/^\//, '')}`;

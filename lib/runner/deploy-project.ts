@@ -47,6 +47,14 @@ export interface DeployProjectProps extends BuildProjectProps, DeployProjectSett
   readonly environmentName: string;
   /** Stacks the build plans and applies, in order. */
   readonly stacks: readonly string[];
+  /**
+   * Release `<environmentName>-services` (when it is one of `stacks`) with `gantry deploy
+   * <environmentName>`: plan and apply, then follow the rollouts, run the migrations, verify, and roll
+   * back to the last verified tags on failure; its outcome table is printed to the build log (lines
+   * starting `gantry-summary| `). Needs the stack's release facts (`ServicesStack` records them) and
+   * `grantServicesApply` with a scope that has `release` (what the deploy calls beyond the apply). false: `gantry plan` + `gantry apply`, as for every other stack. @default true
+   */
+  readonly deployServicesStack?: boolean;
   /** The ref built when a caller gives no source version. @default `refs/heads/<defaultBranch>` */
   readonly defaultSourceVersion?: string;
   /**
@@ -89,7 +97,8 @@ const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const SSM_PARAMETER_NAME = /^(?:\/[A-Za-z0-9_.-]+)+$/;
 
 /**
- * The CodeBuild project that runs `gantry plan` and `gantry apply` with an environment's apply rights.
+ * The CodeBuild project that runs `gantry plan` and `gantry apply` (and `gantry deploy` for
+ * `<env>-services`) with an environment's apply rights.
  * Its buildspec is defined here, in Terraform, not in the repository, and callers get only
  * `grantStart(grantee)`: start it (choosing the commit) and read its builds and logs, with an explicit
  * Deny of every override of what runs or with which rights. Runs in private subnets behind an
@@ -126,6 +135,7 @@ export class DeployProject extends BuildProjectConstruct {
     this.buildspec = deployBuildspec({
       environmentName: props.environmentName,
       stacks: props.stacks,
+      deployServices: props.deployServicesStack ?? true,
       ledgerUrlSecretArn: props.ledgerUrlSecretArn,
       nodejsVersion: props.nodejsVersion ?? '20',
       synthCommand: props.synthCommand ?? 'npm run synth',
@@ -183,7 +193,9 @@ export class DeployProject extends BuildProjectConstruct {
    * resource type of the stack, the actions of `SERVICES_STACK_PERMISSIONS` on the resources named
    * from the configuration, in managed policies `<role>-apply-services`, `-network` and `-data`
    * (literal JSON, each measured against IAM's 6,144 characters at synth). The stack's KMS key grants
-   * the rest in its own key policy (`SERVICES_KEY_POLICY_ACTIONS`).
+   * the rest in its own key policy (`SERVICES_KEY_POLICY_ACTIONS`). With `scope.release`, also what
+   * `gantry deploy` calls (`SERVICES_RELEASE_PERMISSIONS`: the rollouts read, the migration tasks run and
+   * waited for in the stack's cluster); the migration tasks' roles are passed with `grantPassRole`.
    */
   grantServicesApply(scope: ServicesStackScope): void {
     for (const { name, statements } of servicesApplyPolicies(scope)) {

@@ -43,7 +43,9 @@ import type { RunnerPolicyStatement } from './private/policies';
  * - `services-key`: the stack's KMS key, by its alias (`kms:ResourceAliases`) in the role's policy, and
  *   in the key's own policy (`grantedBy: 'key-policy'`) for the moments before the alias exists;
  * - `service-linked-role`: the one service-linked role a service creates on first use;
- * - `passed-roles`: the services' task and execution roles (`DeployProject.grantPassRole`).
+ * - `passed-roles`: the services' task and execution roles (`DeployProject.grantPassRole`);
+ * - `migration-task-definitions`: every revision of `<org>-<env>-<service>-migrate` of the services
+ *   `scope.release.migrationServices` names; `cluster-tasks`: the tasks of the stack's cluster.
  */
 export type PermissionTarget =
   | 'any'
@@ -67,7 +69,9 @@ export type PermissionTarget =
   | 'network-parameters'
   | 'user-pools'
   | 'service-linked-role'
-  | 'passed-roles';
+  | 'passed-roles'
+  | 'migration-task-definitions'
+  | 'cluster-tasks';
 
 /**
  * The request a group is allowed in (its condition):
@@ -77,9 +81,11 @@ export type PermissionTarget =
  * - `{ createAction }`: EC2's tag-on-create (`ec2:CreateAction`), only inside those creates;
  * - `ecs-desired-count`: `application-autoscaling:service-namespace` `ecs` and
  *   `scalable-dimension` `ecs:service:DesiredCount`;
- * - `{ serviceName }`: `iam:AWSServiceName` (with `service-linked-role`).
+ * - `{ serviceName }`: `iam:AWSServiceName` (with `service-linked-role`);
+ * - `in-cluster`: `ecs:cluster` is the stack's cluster (`ArnEquals`).
  */
 export type PermissionCondition =
+  | 'in-cluster'
   | 'creating'
   | 'tagged'
   | 'ecs-desired-count'
@@ -531,6 +537,40 @@ export const SERVICES_STACK_PERMISSIONS: Readonly<Record<string, readonly Permis
   ],
 };
 
+/**
+ * What `gantry deploy` (and `rollback`, `migrate`) calls besides the plan and apply of the stack: the
+ * services' deployments read while it follows the rollouts (and the network settings a migration task
+ * takes from its service), the migration task run in the stack's cluster and waited for. The policy
+ * example of the ECS developer guide ("RunTask ... ArnEquals ecs:cluster") and the Service Authorization
+ * Reference (`RunTask`: `task-definition*`, `DescribeTasks`: `task*`, both with `ecs:cluster`) say how.
+ * Rendered when the scope has `release`.
+ */
+export const SERVICES_RELEASE_PERMISSIONS: readonly PermissionGroup[] = [
+  {
+    on: 'services',
+    actions: ['ecs:DescribeServices'],
+    why: "the rollouts followed (deployments, running and desired counts), the PRIMARY task definition before the apply, a migration task's network settings",
+  },
+  {
+    on: 'migration-task-definitions',
+    when: 'in-cluster',
+    actions: ['ecs:RunTask'],
+    why: 'the migration task of a service (any revision of <org>-<env>-<service>-migrate), in the stack cluster only',
+  },
+  {
+    on: 'cluster-tasks',
+    when: 'in-cluster',
+    actions: ['ecs:DescribeTasks'],
+    why: 'waiting until the migration task stops, for its exit code',
+  },
+  {
+    on: 'passed-roles',
+    grantedBy: 'pass-role',
+    actions: ['iam:PassRole'],
+    why: "RunTask passes the migration task definition's task and execution roles (the service's own) to ecs-tasks.amazonaws.com",
+  },
+];
+
 /** What the services stack's S3 backend needs (Terraform's S3 backend documentation). */
 export const SERVICES_STATE_PERMISSIONS = {
   bucket: ['s3:ListBucket'],
@@ -565,6 +605,12 @@ export interface ServicesStackScope {
   readonly networkParameterPrefix?: string;
   /** An existing HTTPS listener the rules attach to, or `create`: the stack's own load balancer. */
   readonly loadBalancer?: { readonly listenerArn: string } | { readonly create: true };
+  /**
+   * The stack is released with `gantry deploy` (`SERVICES_RELEASE_PERMISSIONS`): the rollouts read, and
+   * the migration tasks of `migrationServices` (the services with a `migration`) run in its cluster.
+   * @default not released: plan and apply only
+   */
+  readonly release?: { readonly migrationServices: readonly string[] };
   /** User pools of services whose rule authenticates with Cognito. @default none */
   readonly cognitoUserPoolArns?: readonly string[];
   /** S3 state of the stack (`<key>` and `<key>.tflock`). @default local state, nothing granted */
@@ -674,12 +720,26 @@ function render(
       }
       case 'passed-roles':
         return undefined;
+      case 'migration-task-definitions': {
+        const services = scope.release?.migrationServices ?? [];
+        return services.length > 0
+          ? services.map((service) => `${at('ecs')}:task-definition/${prefix}-${service}-migrate:*`)
+          : undefined;
+      }
+      case 'cluster-tasks':
+        return [`${at('ecs')}:task/${clusterName(scope.organization, scope.environment)}/*`];
     }
   })();
   if (resources === undefined) return undefined;
   const when = group.when;
   let condition: RunnerPolicyStatement['Condition'];
-  if (when === 'creating') condition = stackTag('RequestTag');
+  if (when === 'in-cluster') {
+    condition = {
+      ArnEquals: {
+        'ecs:cluster': `${at('ecs')}:cluster/${clusterName(scope.organization, scope.environment)}`,
+      },
+    };
+  } else if (when === 'creating') condition = stackTag('RequestTag');
   else if (when === 'tagged') condition = stackTag('ResourceTag');
   else if (when === 'ecs-desired-count') {
     condition = {
@@ -760,6 +820,18 @@ export function servicesApplyStatements(scope: ServicesStackScope): RunnerPolicy
   return servicesApplyPolicies(scope).flatMap((p) => p.statements);
 }
 
+/**
+ * Only what `gantry deploy` calls beyond the plan and apply (`SERVICES_RELEASE_PERMISSIONS`, identity
+ * statements; the `iam:PassRole` of the migration tasks' roles is the caller's to grant, with its
+ * `iam:PassedToService`): for a role whose apply rights come from elsewhere, such as the GitHub apply
+ * role of an environment without a deploy project. Empty when the scope has no `release`.
+ */
+export function servicesReleaseStatements(scope: ServicesStackScope): RunnerPolicyStatement[] {
+  if (!scope.release) return [];
+  const { state: _state, ...rest } = scope;
+  return servicesApplyStatements({ ...rest, resourceTypes: [] });
+}
+
 /** `servicesApplyStatements`, as the managed policies that hold them (empty ones left out). */
 export function servicesApplyPolicies(
   scope: ServicesStackScope,
@@ -772,13 +844,17 @@ export function servicesApplyPolicies(
     condition?: RunnerPolicyStatement['Condition'];
   };
   const merged = new Map<string, Entry>();
-  for (const type of scope.resourceTypes) {
+  const tables = scope.resourceTypes.map((type) => {
     const groups = SERVICES_STACK_PERMISSIONS[type];
     if (!groups) {
       throw new Error(
         `servicesApplyStatements: no permissions known for resource type ${JSON.stringify(type)}; add it to SERVICES_STACK_PERMISSIONS`,
       );
     }
+    return groups;
+  });
+  if (scope.release) tables.push(SERVICES_RELEASE_PERMISSIONS);
+  for (const groups of tables) {
     for (const group of groups) {
       if ((group.grantedBy ?? 'identity') !== 'identity') continue;
       const rendered = render(group, scope);

@@ -31,8 +31,8 @@ Exit codes:
 Environment:
   GANTRY_LEDGER_URL   pglite:<dir> (default: PGlite in .gantry/ledger), postgres://..., or
                       rds-data://<cluster-arn>?secret=<secret-arn>&database=<db>
-  GITHUB_STEP_SUMMARY when set, the plan summary is appended there as Markdown
-  GANTRY_IMAGE_TAGS   plan: {"commit": "<sha>", "tags": {"<service>": "<tag>"}}, applied only at that commit;
+  GITHUB_STEP_SUMMARY when set, the plan summary (and a deploy's or rollback's outcome) is appended there as Markdown
+  GANTRY_IMAGE_TAGS   plan, deploy: {"commit": "<sha>", "tags": {"<service>": "<tag>"}}, applied only at that commit;
                       apply in a deploy build: its "run": {"id": <run id>} names the GitHub run whose approvals count
   GANTRY_GITHUB_TOKEN apply in a deploy build: reads that run and its approvals (GANTRY_GITHUB_REPOSITORY)`;
 

@@ -82,9 +82,10 @@ export function describeReleaseCli(dir: string): void {
         path.join(stackDir, 'release.tf.json'),
         JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
       );
+      const summaryFile = path.join(stackDir, 'step-summary.md');
       const blocked = await gantry(
         ['deploy', 'prod', '--dir', stackDir, '--json'],
-        env({ GANTRY_COMMIT_SHA: BAD }),
+        env({ GANTRY_COMMIT_SHA: BAD, GITHUB_STEP_SUMMARY: summaryFile }),
       );
       expect(blocked.code).toBe(3);
       const result = JSON.parse(blocked.stdout) as { outcome: string; reason: string; runId: string };
@@ -92,6 +93,12 @@ export function describeReleaseCli(dir: string): void {
       expect(result.reason).toMatch(
         /^commit b{12} is blocked in prod: its deploy \(run .*\) ended rolled_back \(api: verify: 503\)/,
       );
+      // The outcome is in the step summary too, as `gantry plan`'s summary is.
+      expect(fs.readFileSync(summaryFile, 'utf8').split('\n').slice(0, 3)).toEqual([
+        `### \`gantry deploy prod\`: REFUSED (run ${result.runId})`,
+        '',
+        `Exit code 3. ${result.reason}`,
+      ]);
       await withLedger(async (ledger) => {
         expect(await ledger.getRun(result.runId)).toMatchObject({
           action: 'deploy',
@@ -241,9 +248,12 @@ export function describeReleaseCli(dir: string): void {
         });
         ecs.on(DescribeServicesCommand).resolvesOnce(running(1)).resolves(running(2));
         const commit = 'd'.repeat(40);
+        // A handoff bound to this commit names another tag: --tag wins, and the deploy's plan takes the tags
+        // it is given, never a second value from GANTRY_IMAGE_TAGS (as a rollback's older tags would be).
+        const handoff = JSON.stringify({ commit, tags: { api: 'v9' }, run: { id: 7, attempt: 1 } });
         const result = await gantry(
           ['deploy', 'dev', '--dir', stackDir, '--tag', 'api=v2', '--poll-interval', '0.001', '--json'],
-          env({ GANTRY_COMMIT_SHA: commit, GANTRY_ACTOR: 'octocat' }),
+          env({ GANTRY_COMMIT_SHA: commit, GANTRY_ACTOR: 'octocat', GANTRY_IMAGE_TAGS: handoff }),
         );
         expect(result.code).toBe(0);
         const outcome = JSON.parse(result.stdout) as {

@@ -80,13 +80,14 @@ describe('foundation stacks: CodeBuild runners', () => {
     }
   });
 
-  test('the deploy project plans and applies <env>-services and builds main by default', () => {
+  test('the deploy project deploys <env>-services with gantry deploy and builds main by default', () => {
     const [deploy] = resources(stacks.prod, 'aws_codebuild_project') as Array<{
       source: { buildspec: string };
       source_version: string;
       concurrent_build_limit: number;
     }>;
-    expect(deploy.source.buildspec).toContain('npx --no -- gantry apply prod-services');
+    expect(deploy.source.buildspec).toContain('npx --no -- gantry deploy prod --no-synth --json');
+    expect(deploy.source.buildspec).not.toContain('gantry apply prod-services');
     expect(deploy.source.buildspec).toContain('acme/prod/gantry-ledger-url');
     expect(deploy.source_version).toBe('refs/heads/main');
     expect(deploy.concurrent_build_limit).toBe(1);

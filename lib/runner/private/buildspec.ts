@@ -1,3 +1,4 @@
+import { SUMMARY_LOG_MARKER } from '../../core/naming';
 import { parameterName, secretKind } from './policies';
 import { toYaml, type YamlValue } from './yaml-emitter';
 
@@ -5,6 +6,11 @@ export interface DeployBuildspecInputs {
   readonly environmentName: string;
   /** Stacks planned then applied, in order. Validated as `[A-Za-z0-9_-]+` (safe in a shell word). */
   readonly stacks: readonly string[];
+  /**
+   * Deploy `<environmentName>-services` (when it is one of `stacks`) with `gantry deploy
+   * <environmentName>` instead of planning and applying it. @default false
+   */
+  readonly deployServices?: boolean;
   /** Secrets Manager secret ARN or SSM parameter ARN holding the ledger URL. */
   readonly ledgerUrlSecretArn: string;
   readonly nodejsVersion: string;
@@ -50,6 +56,24 @@ export const HANDOFF_CHECK = [
 ].join('\n');
 
 /**
+ * `gantry deploy <env>` of the services stack: the runtime writes its Markdown (the plan summary, the
+ * deploy's outcome table) to `$GITHUB_STEP_SUMMARY`, here a file of the build, which is then printed with
+ * `SUMMARY_LOG_MARKER` and a space before each line, so whoever starts the build reads the outcome from its log. The
+ * deploy's exit code (1 failed or rolled back, 3 refused) fails the build. No `${` (Terraform would read
+ * an interpolation), and no line of the command starts with the marker (CodeBuild echoes the command).
+ */
+function deployCommand(runtime: string, environment: string): string {
+  return [
+    'export GITHUB_STEP_SUMMARY="$(mktemp)"',
+    'code=0',
+    `${runtime} deploy ${environment} --no-synth --json || code=$?`,
+    `sed 's/^/${SUMMARY_LOG_MARKER} /' "$GITHUB_STEP_SUMMARY"`,
+    `echo "gantry: deploy of ${environment} exited $code"`,
+    '[ "$code" -eq 0 ] || exit "$code"',
+  ].join('\n');
+}
+
+/**
  * The deploy project's buildspec, defined in Terraform so that nothing in the repository (and so no
  * pull request) changes what runs with the apply rights. The commit is the build's source version
  * (`StartBuild --source-version <sha>`); the ledger URL comes from Secrets Manager or Parameter
@@ -70,8 +94,9 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
   };
   const perStack = input.stacks.flatMap((stack) => [
     `export GANTRY_STACK=${stack}`,
-    `${input.runtimeCommand} plan ${stack} --no-synth`,
-    `${input.runtimeCommand} apply ${stack}`,
+    ...(input.deployServices && stack === `${input.environmentName}-services`
+      ? [deployCommand(input.runtimeCommand, input.environmentName)]
+      : [`${input.runtimeCommand} plan ${stack} --no-synth`, `${input.runtimeCommand} apply ${stack}`]),
   ]);
   return toYaml({
     version: 0.2,

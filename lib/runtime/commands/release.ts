@@ -26,10 +26,12 @@ import { runMigration } from '../release/migrate';
 import { resolveNotifications } from '../release/notify';
 import { defaultSnsClient } from '../release/sns';
 import { liveStatus, renderStatus } from '../release/status';
+import { releaseSummaryMarkdown } from '../release/summary';
 import { verifyCheck, type VerifyCheck } from '../release/verify';
 import { readBundle, readPublicKeys, type ImageToVerify } from '../signatures';
 import { envRedactor, openMigratedLedger, type CliIo } from '../session';
 import { resolveStack } from '../stack';
+import { appendStepSummary } from '../step-summary';
 import { declaredVariables, IMAGE_TAGS_ENV, imageTagsFromParameter } from '../variables';
 import { imageOption, parseImage, repeatable } from './image-options';
 import { stackOptions } from './plan';
@@ -173,7 +175,17 @@ function releaseDeps(
     apply: async (tags) => {
       const vars = Object.entries(tags).map(([s, t]) => `${imageTagVariableName(s)}=${t}`);
       const io: CliIo = { ...cli.io, out: flags.json ? cli.io.err : cli.io.out, ledger };
-      const planned = await planOrDrift('plan', stack.stack, { dir: stack.dir, synth: false, var: vars }, io);
+      // The tags are the deploy's (`GANTRY_IMAGE_TAGS` was read, at this commit, by loadRelease): the plan
+      // takes them as --var only, so a rollback's older tags are not refused as a second value. The apply
+      // keeps the variable: it names the GitHub run whose approvals a deploy build verifies.
+      const planEnv = { ...io.env };
+      delete planEnv[IMAGE_TAGS_ENV];
+      const planned = await planOrDrift(
+        'plan',
+        stack.stack,
+        { dir: stack.dir, synth: false, var: vars },
+        { ...io, env: planEnv },
+      );
       if (planned !== EXIT.ok)
         return { ok: false, exitCode: planned, reason: `gantry plan ${stack.stack} exited ${planned}` };
       const applied = await applyCommand(stack.stack, { dir: stack.dir }, io);
@@ -204,7 +216,24 @@ function pollOptions(flags: ReleaseFlags, facts: ReleaseFacts) {
   };
 }
 
-function report(cli: CliContext, result: ReleaseResult, flags: ReleaseFlags, what: string): void {
+/**
+ * Prints the outcome (text, or JSON with `--json`), appends it as a Markdown table to
+ * `$GITHUB_STEP_SUMMARY` when that is set (as `gantry plan` does), and sets the exit code.
+ */
+function report(
+  cli: CliContext,
+  loaded: ReturnType<typeof loadRelease>,
+  result: ReleaseResult,
+  flags: ReleaseFlags,
+  what: 'deploy' | 'redeploy' | 'rollback',
+): void {
+  const summaryFile = cli.io.env.GITHUB_STEP_SUMMARY;
+  if (summaryFile) {
+    appendStepSummary(
+      summaryFile,
+      releaseSummaryMarkdown(result, what, loaded.target.environment, loaded.redactor),
+    );
+  }
   if (flags.json) cli.io.out(JSON.stringify(result, null, 2));
   else {
     for (const d of result.deployments) {
@@ -280,7 +309,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
         const result = flags.redeploy
           ? await redeploy(loaded.target, input, deps, { ...options, givenTags: loaded.given })
           : await deploy(loaded.target, input, deps, options);
-        report(cli, result, flags, flags.redeploy ? 'redeploy' : 'deploy');
+        report(cli, loaded, result, flags, flags.redeploy ? 'redeploy' : 'deploy');
       } finally {
         await ledger.close();
       }
@@ -302,7 +331,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
           releaseDeps(cli, loaded, ledger, flags),
           { ...pollOptions(flags, loaded.facts), toRunId: flags.to },
         );
-        report(cli, result, flags, 'rollback');
+        report(cli, loaded, result, flags, 'rollback');
       } finally {
         await ledger.close();
       }

@@ -6,7 +6,7 @@
 import type { EnvironmentConfig, GantryConfig } from '../../config';
 import { GantryConfigError } from '../../core/errors';
 import { IMAGE_TAG_SOURCE } from '../../core/identifiers';
-import { environmentChain, imageTagsParameterName } from '../../core/naming';
+import { environmentChain, imageTagsParameterName, SUMMARY_LOG_MARKER } from '../../core/naming';
 import { PUSH_GATE_JOB, pushGateJob } from './push-gate';
 import {
   awsCredentialsStep,
@@ -55,6 +55,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '  fi',
     'fi',
     'var_args=""',
+    'tag_args=""',
     'tags_json=""',
     'seen=" "',
     'read -r -a pairs <<< "${IMAGE_TAGS//,/ }"',
@@ -70,6 +71,8 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '  [ "$tag" != latest ] || fail "image tag of $service: latest is mutable, name a release tag"',
     '  # The Terraform variable of the service: image_tag_<service with - as _>.',
     '  var_args="$var_args --var image_tag_${service//-/_}=$tag"',
+    '  # For `gantry deploy`: --tag <service>=<tag>.',
+    '  tag_args="$tag_args --tag $service=$tag"',
     '  # For a deploy project: {"<service>": "<tag>", ...} (names from the config, tags checked above).',
     '  tags_json="$tags_json,\\"$service\\":\\"$tag\\""',
     'done',
@@ -77,6 +80,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '  echo "stack=$STACK"',
     '  echo "action=$ACTION"',
     '  echo "var_args=${var_args# }"',
+    '  echo "tag_args=${tag_args# }"',
     '  echo "tags_json={${tags_json#,}}"',
     '} >> "$GITHUB_OUTPUT"',
     '',
@@ -98,9 +102,19 @@ const HANDOFF_LINES = [
   '  fi',
 ];
 
-/** Runs `gantry plan` then, for `apply`, `gantry apply` of that saved plan, in the same job. */
+/**
+ * The services stack with `apply`: `gantry deploy <env>` (plan, apply, follow the rollouts, migrate,
+ * verify, roll back on failure), which writes its outcome table to the step summary and whose exit code
+ * is the step's (0 deployed, 1 failed or rolled back, 3 refused). Otherwise `gantry plan`, then for
+ * `apply` (the foundation stack) `gantry apply` of that saved plan, in the same job.
+ */
 const PLAN_APPLY_SCRIPT = [
   'set -euo pipefail',
+  'if [ "$ACTION" = apply ] && [ "$STACK" = "$ENVIRONMENT-services" ]; then',
+  '  read -r -a tag_args <<< "$TAG_ARGS"',
+  '  npx gantry deploy "$ENVIRONMENT" --no-synth --json "${tag_args[@]}"',
+  '  exit 0',
+  'fi',
   'read -r -a var_args <<< "$VAR_ARGS"',
   'npx gantry plan "$STACK" --no-synth "${var_args[@]}"',
   'if [ "$ACTION" = apply ]; then',
@@ -113,8 +127,9 @@ const PLAN_APPLY_SCRIPT = [
  * Binds the dispatch's image tags and this run (id and attempt) to this commit in the deploy
  * project's image-tags parameter (`{}` when no tags, so a stale value never stays bound): the build
  * verifies an environment's N >= 2 approvals on that run. Then starts the project at this commit (no other
- * override: the role may not) and waits for it. `gantry plan` in the build applies the tags only
- * when the parameter's commit is the commit it deploys.
+ * override: the role may not) and waits for it. `gantry deploy` in the build applies the tags only
+ * when the parameter's commit is the commit it deploys. When the build ends, the deploy's Markdown summary
+ * (the build log's lines starting with `SUMMARY_LOG_MARKER`, which the starter may read) goes to the step summary.
  */
 const START_BUILD_SCRIPT = [
   'set -euo pipefail',
@@ -130,14 +145,37 @@ const START_BUILD_SCRIPT = [
   'while :; do',
   '  sleep 20',
   '  status="$(aws codebuild batch-get-builds --ids "$build_id" --query \'builds[0].buildStatus\' --output text)"',
-  '  case "$status" in',
-  '    IN_PROGRESS) ;;',
-  '    SUCCEEDED) echo "Build succeeded"; exit 0 ;;',
-  '    *) echo "::error title=Deploy of $PROJECT::build $build_id ended $status; its log is in CloudWatch"; exit 1 ;;',
-  '  esac',
+  '  [ "$status" = IN_PROGRESS ] || break',
   'done',
+  '# The deploy outcome the build printed (plan summary, outcome table) into this step summary; CloudWatch may lag.',
+  `marker='${SUMMARY_LOG_MARKER}'`,
+  'read -r group stream <<< "$(aws codebuild batch-get-builds --ids "$build_id" --query \'builds[0].logs.[groupName,streamName]\' --output text)" || true',
+  'summary=""',
+  'for attempt in 1 2 3; do',
+  '  [ -n "${group:-}" ] && [ -n "${stream:-}" ] || break',
+  '  summary="$(aws logs filter-log-events --log-group-name "$group" --log-stream-names "$stream" --filter-pattern "\\"$marker\\"" --query \'events[].[message]\' --output text | sed -n "s/^$marker \\{0,1\\}//p")" || summary=""',
+  '  [ -z "$summary" ] || break',
+  '  sleep 10',
+  'done',
+  'if [ -n "$summary" ]; then printf \'%s\\n\' "$summary" | tee -a "$GITHUB_STEP_SUMMARY"; else echo "::warning title=Deploy summary::no deploy summary in the log of $build_id"; fi',
+  'case "$status" in',
+  '  SUCCEEDED) echo "Build succeeded"; exit 0 ;;',
+  '  *) echo "::error title=Deploy of $PROJECT::build $build_id ended $status; its log is in CloudWatch"; exit 1 ;;',
+  'esac',
   '',
 ].join('\n');
+
+/**
+ * The job's concurrency group: `gantry-<env>-deploy` for a deploy (the services stack with `apply`),
+ * `gantry-<env>-<stack>` otherwise (a services plan, the foundation stack). With `cancel-in-progress:
+ * false`, GitHub runs one job of a group at a time and keeps only the newest pending one: a deploy
+ * queued behind a running one is cancelled when a newer deploy of the same environment is queued, so the
+ * newest wins, and a plan never cancels a pending deploy (nor a deploy a pending plan).
+ */
+function concurrencyGroup(env: EnvironmentConfig): string {
+  const out = `needs.${RESOLVE_JOB}.outputs`;
+  return `gantry-${env.name}-\${{ ${out}.stack == 'services' && ${out}.action == 'apply' && 'deploy' || ${out}.stack }}`;
+}
 
 function ifFor(env: EnvironmentConfig, auto: readonly string[], handoff: boolean): string {
   const dispatched = `github.event_name == 'workflow_dispatch' && inputs.environment == '${env.name}'`;
@@ -159,7 +197,7 @@ function applyJob(
   needs: string[],
 ): Yaml {
   const concurrency = {
-    group: `gantry-${env.name}-\${{ needs.${RESOLVE_JOB}.outputs.stack }}`,
+    group: concurrencyGroup(env),
     'cancel-in-progress': false,
   };
   const credentials = awsCredentialsStep(
@@ -213,7 +251,9 @@ function applyJob(
         env: {
           STACK: `${env.name}-\${{ needs.${RESOLVE_JOB}.outputs.stack }}`,
           ACTION: `\${{ needs.${RESOLVE_JOB}.outputs.action }}`,
+          ENVIRONMENT: env.name,
           VAR_ARGS: `\${{ needs.${RESOLVE_JOB}.outputs.var_args }}`,
+          TAG_ARGS: `\${{ needs.${RESOLVE_JOB}.outputs.tag_args }}`,
           GANTRY_LEDGER_URL: `\${{ secrets.${options.ledgerUrlSecret} }}`,
           GITHUB_TOKEN: '${{ github.token }}',
         },
@@ -258,6 +298,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       stack: '${{ steps.inputs.outputs.stack }}',
       action: '${{ steps.inputs.outputs.action }}',
       var_args: '${{ steps.inputs.outputs.var_args }}',
+      tag_args: '${{ steps.inputs.outputs.tag_args }}',
       tags_json: '${{ steps.inputs.outputs.tags_json }}',
       ...(gate ? { push_deploy: `\${{ needs.${PUSH_GATE_JOB}.outputs.deploy || '[]' }}` } : {}),
     },

@@ -203,28 +203,40 @@ describe('DeployProject', () => {
     expect(synth(deployProps).json.resource.aws_codebuild_webhook).toBeUndefined();
   });
 
-  test('buildspec is defined in Terraform and plans then applies the configured stack', () => {
+  type BuildSpec = {
+    env: { variables: Record<string, string>; 'secrets-manager': Record<string, string> };
+    phases: { install: { commands: string[] }; build: { commands: string[] } };
+  };
+  /** The gantry commands of the build phase, one per line. */
+  const runtimeLines = (spec: BuildSpec) =>
+    spec.phases.build.commands
+      .flatMap((c) => c.split('\n'))
+      .filter((l) => l.startsWith('npx --no -- gantry '));
+
+  test('buildspec is defined in Terraform, plans then applies the stacks, and deploys <env>-services', () => {
     const { json, runner } = synth({ ...deployProps, stacks: ['dev-foundation', 'dev-services'] });
     const project = only(json, 'aws_codebuild_project') as { source: { buildspec: string } };
     expect(project.source.buildspec).toBe(runner.buildspec);
-    const spec = parse(project.source.buildspec) as {
-      env: { variables: Record<string, string>; 'secrets-manager': Record<string, string> };
-      phases: { install: { commands: string[] }; build: { commands: string[] } };
-    };
+    const spec = parse(project.source.buildspec) as BuildSpec;
     expect(spec.phases.install.commands).toEqual([SOURCE_CHECK, 'npm ci --ignore-scripts']);
     const build = spec.phases.build.commands;
     expect(build).toContain('export GANTRY_COMMIT="$CODEBUILD_RESOLVED_SOURCE_VERSION"');
-    const runtime = build.filter((c) => c.startsWith('npx --no -- gantry '));
-    expect(runtime).toEqual([
+    expect(runtimeLines(spec)).toEqual([
       'npx --no -- gantry plan dev-foundation --no-synth',
       'npx --no -- gantry apply dev-foundation',
+      'npx --no -- gantry deploy dev --no-synth --json || code=$?',
+    ]);
+    const deploy = build.findIndex((c) => c.includes('gantry deploy dev'));
+    expect(build.indexOf('export GANTRY_STACK=dev-services')).toBe(deploy - 1);
+    expect(spec.env.variables).toMatchObject({ GANTRY_ENVIRONMENT: 'dev' });
+  });
+
+  test('with deployServicesStack false, <env>-services is planned and applied like any stack', () => {
+    const { runner } = synth({ ...deployProps, stacks: ['dev-services'], deployServicesStack: false });
+    expect(runtimeLines(parse(runner.buildspec!) as BuildSpec)).toEqual([
       'npx --no -- gantry plan dev-services --no-synth',
       'npx --no -- gantry apply dev-services',
     ]);
-    expect(build.indexOf('export GANTRY_STACK=dev-services')).toBeLessThan(
-      build.indexOf('npx --no -- gantry plan dev-services --no-synth'),
-    );
-    expect(spec.env.variables).toMatchObject({ GANTRY_ENVIRONMENT: 'dev' });
   });
 
   test('buildspec reads the ledger URL from Secrets Manager and holds no secret literal', () => {

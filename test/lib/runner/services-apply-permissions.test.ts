@@ -7,6 +7,7 @@
  */
 import { referenceConfig } from '../../../environments';
 import {
+  SERVICES_RELEASE_PERMISSIONS,
   SERVICES_STACK_PERMISSIONS,
   servicesApplyStatements,
   targetGroupNamePrefix,
@@ -32,8 +33,15 @@ const s3Staging = withEnvironment('staging', (env) => ({
   stateBackend: { bucket: 'acme-staging-terraform', kmsKeyId: 'alias/acme-staging-state' },
 }));
 
+/** dev without a deploy project: the GitHub apply role runs `gantry deploy` itself. */
+const githubApplyDev = withEnvironment('dev', (env) => ({
+  ...env,
+  runners: { githubActions: env.runners?.githubActions },
+}));
+
 const outdirs = {
   reference: synthApp(),
+  githubApply: synthApp(githubApplyDev),
   created: synthApp(withCreatedLoadBalancer()),
   fromSsm: synthApp(fromSsmDev),
   s3: synthApp(s3Staging),
@@ -144,7 +152,11 @@ function requestsFor(
     context['ec2:CreateAction'] = when.createAction[0];
   if (when && typeof when === 'object' && 'serviceName' in when)
     context['iam:AWSServiceName'] = when.serviceName;
+  if (when === 'in-cluster') context['ecs:cluster'] = arn('ecs', `cluster/${cluster}`);
   const at = (resources: string[]) => resources.map((resource) => ({ resource, context }));
+  const migrations = bodies(services, 'aws_ecs_task_definition').filter((t) =>
+    (t.family as string).endsWith('-migrate'),
+  );
   switch (group.on) {
     case 'any':
       return [{ context }];
@@ -160,8 +172,13 @@ function requestsFor(
           arn('ecs', `task-definition/${t.family as string}:1`),
         ),
       );
+    case 'migration-task-definitions':
+      return at(migrations.map((t) => arn('ecs', `task-definition/${t.family as string}:3`)));
+    case 'cluster-tasks':
+      return at([arn('ecs', `task/${cluster}/0123456789abcdef0123456789abcdef`)]);
     case 'passed-roles':
-      return bodies(services, 'aws_ecs_task_definition').flatMap((t) =>
+      // A release passes the roles of the migration task definitions (RunTask), the apply those of all.
+      return (type === 'release' ? migrations : bodies(services, 'aws_ecs_task_definition')).flatMap((t) =>
         [t.task_role_arn, t.execution_role_arn].map((resource) => ({
           resource: resource as string,
           context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
@@ -301,6 +318,23 @@ describe.each(CASES)('deploy role of $name', ({ outdir, env, config }) => {
     expect(checked).toBeGreaterThan(100);
   });
 
+  test('the role can do what gantry deploy calls: follow the rollouts, run and wait for the migration tasks', () => {
+    const refused: string[] = [];
+    let migrationRuns = 0;
+    for (const group of SERVICES_RELEASE_PERMISSIONS) {
+      for (const request of requestsFor(group, 'release', services)) {
+        for (const action of group.actions) {
+          if (action === 'ecs:RunTask') migrationRuns += 1;
+          const decision = evaluate(role.documents, { ...request, action });
+          if (decision !== 'allow') refused.push(`${action} on ${request.resource} -> ${decision}`);
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+    // api has a migration in every reference environment.
+    expect(migrationRuns).toBe(1);
+  });
+
   test('no PowerUserAccess or AdministratorAccess: every attached policy is one Gantry derived', () => {
     const [roleKey] = entries(foundation, 'aws_iam_role').find(
       ([, r]) => r.name === `acme-${env}-deploy-build`,
@@ -401,10 +435,60 @@ describe('deploy role of dev: what it may not do', () => {
     ],
     ['kms:ScheduleKeyDeletion', `arn:aws:kms:eu-west-1:${dev}:key/1234abcd-12ab-34cd-56ef-1234567890ab`],
     ['iam:PassRole', `arn:aws:iam::${dev}:role/acme-dev-gh-apply`],
+    ['iam:PassRole', `arn:aws:iam::${dev}:role/acme-dev-deploy-build`],
     ['iam:CreateRole', `arn:aws:iam::${dev}:role/anything`],
     ['s3:GetObject', 'arn:aws:s3:::acme-dev-data/secret.json'],
   ])('%s on %s is not granted', (action, resource) => {
     expect(decide(action, resource)).toBe('implicit-deny');
+  });
+
+  test('it runs only the migration task definitions, only in its cluster, and passes only their roles to ECS tasks', () => {
+    const cluster = `arn:aws:ecs:eu-west-1:${dev}:cluster/acme-dev`;
+    const taskDefinition = (family: string) => `arn:aws:ecs:eu-west-1:${dev}:task-definition/${family}:7`;
+    const run = (resource: string, context: Record<string, string>) =>
+      decide('ecs:RunTask', resource, context);
+    expect(run(taskDefinition('acme-dev-api-migrate'), { 'ecs:cluster': cluster })).toBe('allow');
+    // The service's own task definition, another service's, another environment's, another family.
+    for (const family of [
+      'acme-dev-api',
+      'acme-dev-admin-migrate',
+      'acme-staging-api-migrate',
+      'other-migrate',
+    ])
+      expect(run(taskDefinition(family), { 'ecs:cluster': cluster })).toBe('implicit-deny');
+    expect(
+      run(`arn:aws:ecs:eu-west-1:${staging}:task-definition/acme-dev-api-migrate:7`, {
+        'ecs:cluster': cluster,
+      }),
+    ).toBe('implicit-deny');
+    // Another cluster, or no cluster named.
+    const elsewhere: Array<Record<string, string>> = [
+      { 'ecs:cluster': `arn:aws:ecs:eu-west-1:${dev}:cluster/acme-other` },
+      {},
+    ];
+    for (const context of elsewhere)
+      expect(run(taskDefinition('acme-dev-api-migrate'), context)).toBe('implicit-deny');
+    // Waiting for it: the tasks of its cluster only.
+    const task = (c: string) => `arn:aws:ecs:eu-west-1:${dev}:task/${c}/0123456789abcdef0123456789abcdef`;
+    expect(decide('ecs:DescribeTasks', task('acme-dev'), { 'ecs:cluster': cluster })).toBe('allow');
+    expect(
+      decide('ecs:DescribeTasks', task('acme-other'), {
+        'ecs:cluster': `arn:aws:ecs:eu-west-1:${dev}:cluster/acme-other`,
+      }),
+    ).toBe('implicit-deny');
+    for (const action of ['ecs:StopTask', 'ecs:StartTask', 'ecs:ExecuteCommand'])
+      expect(decide(action, task('acme-dev'), { 'ecs:cluster': cluster })).toBe('implicit-deny');
+    // RunTask passes the migration task's task and execution roles to ECS tasks, nothing else.
+    const toTasks = { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' };
+    for (const name of ['acme-dev-api-task', 'acme-dev-api-exec']) {
+      const roleArn = `arn:aws:iam::${dev}:role/${name}`;
+      expect(decide('iam:PassRole', roleArn, toTasks)).toBe('allow');
+      expect(decide('iam:PassRole', roleArn, { 'iam:PassedToService': 'lambda.amazonaws.com' })).toBe(
+        'implicit-deny',
+      );
+    }
+    for (const name of ['acme-staging-api-task', 'acme-dev-deploy-build', 'acme-dev-gh-apply', 'admin'])
+      expect(decide('iam:PassRole', `arn:aws:iam::${dev}:role/${name}`, toTasks)).toBe('implicit-deny');
   });
 
   test("another stack's security groups and keys are not its own", () => {
@@ -436,6 +520,60 @@ describe('deploy role of dev: what it may not do', () => {
         context: { 'aws:RequestTag/gantry:stack': 'dev-services' },
       }),
     ).toBe('allow');
+  });
+});
+
+describe('the GitHub apply role of an environment without a deploy project', () => {
+  const foundation = readStack(outdirs.githubApply, 'dev-foundation');
+  const services = readStack(outdirs.githubApply, 'dev-services');
+  const role = deployRole(foundation, 'acme-dev-gh-apply');
+  const dev = '111111111111';
+  const cluster = `arn:aws:ecs:eu-west-1:${dev}:cluster/acme-dev`;
+
+  test('may do what gantry deploy calls beyond the apply', () => {
+    const refused: string[] = [];
+    for (const group of SERVICES_RELEASE_PERMISSIONS) {
+      for (const request of requestsFor(group, 'release', services)) {
+        for (const action of group.actions) {
+          const decision = evaluate(role.documents, { ...request, action });
+          if (decision !== 'allow') refused.push(`${action} on ${request.resource} -> ${decision}`);
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+  });
+
+  test('runs only the migration task in its cluster, and passes only its roles', () => {
+    const migrate = `arn:aws:ecs:eu-west-1:${dev}:task-definition/acme-dev-api-migrate:2`;
+    const decide = (action: string, resource: string, context: Record<string, string>) =>
+      evaluate(role.documents, { action, resource, context });
+    expect(decide('ecs:RunTask', migrate, { 'ecs:cluster': cluster })).toBe('allow');
+    expect(
+      decide('ecs:RunTask', `arn:aws:ecs:eu-west-1:${dev}:task-definition/acme-dev-api:2`, {
+        'ecs:cluster': cluster,
+      }),
+    ).toBe('implicit-deny');
+    expect(
+      decide('ecs:RunTask', migrate, { 'ecs:cluster': `arn:aws:ecs:eu-west-1:${dev}:cluster/acme-other` }),
+    ).toBe('implicit-deny');
+    const toTasks = { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' };
+    expect(decide('iam:PassRole', `arn:aws:iam::${dev}:role/acme-dev-api-task`, toTasks)).toBe('allow');
+    expect(decide('iam:PassRole', `arn:aws:iam::${dev}:role/acme-dev-api-exec`, toTasks)).toBe('allow');
+    // The apply's own PassRole (RegisterTaskDefinition) stays with the configured policies.
+    for (const name of ['acme-dev-admin-task', 'acme-dev-gh-apply', 'acme-dev-deploy-build'])
+      expect(decide('iam:PassRole', `arn:aws:iam::${dev}:role/${name}`, toTasks)).toBe('implicit-deny');
+  });
+
+  test('with a deploy project the apply role gets none of it: it only starts the build', () => {
+    const reference = deployRole(readStack(outdirs.reference, 'dev-foundation'), 'acme-dev-gh-apply');
+    const migrate = `arn:aws:ecs:eu-west-1:${dev}:task-definition/acme-dev-api-migrate:2`;
+    expect(
+      evaluate(reference.documents, {
+        action: 'ecs:RunTask',
+        resource: migrate,
+        context: { 'ecs:cluster': cluster },
+      }),
+    ).toBe('implicit-deny');
   });
 });
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { referenceConfig } from '../../../environments';
 import { withEnvironment } from '../../util';
+import { evaluate } from './expression';
 import type { EnvironmentConfig, GantryConfig } from '../../../lib/config';
 import { environmentChain, imageTagVariableName, planRoleName, roleArn } from '../../../lib/core/naming';
 import {
@@ -199,10 +200,7 @@ describe.each(Object.entries(CONFIGS))('workflows of the %s config', (_label, co
         expect(job.if).toContain(`inputs.environment == '${env.name}'`);
       });
       const apply = wf.jobs[env.name];
-      expect(apply.concurrency).toEqual({
-        group: `gantry-${env.name}-\${{ needs.resolve.outputs.stack }}`,
-        'cancel-in-progress': false,
-      });
+      expect(apply.concurrency?.['cancel-in-progress']).toBe(false);
       for (const gate of chain.slice(0, -1)) {
         expect(wf.jobs[gate].permissions).toEqual({});
         expect(wf.jobs[gate].steps.some((s) => s.uses)).toBe(false);
@@ -212,6 +210,32 @@ describe.each(Object.entries(CONFIGS))('workflows of the %s config', (_label, co
 });
 
 describe('terraform-apply.yml', () => {
+  /** The concurrency group an apply job of `env` joins for these resolved inputs. */
+  const groupOf = (config: GantryConfig, env: string, stack: string, action: string) => {
+    const group = load(config, 'terraform-apply.yml').jobs[env].concurrency!.group;
+    const [prefix, expression] = group.split('${{');
+    return `${prefix}${String(evaluate(expression, { needs: { resolve: { outputs: { stack, action } } } }))}`;
+  };
+
+  test.each([
+    ['reference (deploy project)', referenceConfig, 'prod'],
+    ['variant (gantry apply)', variant, 'dev'],
+  ])(
+    '%s: services deploys of an environment share one group, so a newer one replaces a pending one; plans and foundation keep theirs',
+    (_label, config, env) => {
+      const job = load(config, 'terraform-apply.yml').jobs[env];
+      // cancel-in-progress false: the running deploy finishes, only the newest pending one is kept.
+      expect(job.concurrency?.['cancel-in-progress']).toBe(false);
+      expect(groupOf(config, env, 'services', 'apply')).toBe(`gantry-${env}-deploy`);
+      expect(groupOf(config, env, 'services', 'plan')).toBe(`gantry-${env}-services`);
+      expect(groupOf(config, env, 'foundation', 'apply')).toBe(`gantry-${env}-foundation`);
+      expect(groupOf(config, env, 'foundation', 'plan')).toBe(`gantry-${env}-foundation`);
+      // Per environment: another environment's deploys never replace this one's.
+      const other = config.environments.find((e) => e.name !== env)!.name;
+      expect(groupOf(config, other, 'services', 'apply')).toBe(`gantry-${other}-deploy`);
+    },
+  );
+
   test('prod (2 approvals) passes prod-approval, then prod', () => {
     const wf = load(referenceConfig, 'terraform-apply.yml');
     const prodJobs = Object.entries(wf.jobs).filter(([, j]) =>
@@ -285,25 +309,29 @@ describe('terraform-apply.yml', () => {
     const put = lines.findIndex((l) => l.includes('aws ssm put-parameter'));
     expect(lines[put].match(/--[a-z-]+/g)).toEqual(['--name', '--type', '--overwrite', '--value']);
     expect(lines.findIndex((l) => l.includes('start-build'))).toBeGreaterThan(put);
-    expect(job.steps.some((s) => s.run?.includes('gantry'))).toBe(false);
+    // The runtime runs in the build: the job only starts it (and reads its log).
+    expect(job.steps.some((s) => /\bnpx\b|gantry (plan|apply|deploy)/.test(s.run ?? ''))).toBe(false);
+  });
+
+  /** prod's start-build step, and the environment its script runs with. */
+  const startStep = () =>
+    load(referenceConfig, 'terraform-apply.yml').jobs.prod.steps.find((s) => s.run?.includes('start-build'))!;
+  const startEnv = (run: { id: string; attempt: string }) => ({
+    PROJECT: 'acme-prod-deploy',
+    PARAMETER: '/acme/prod/gantry/image-tags',
+    TAGS_JSON: '{}',
+    GITHUB_SHA: 'abc123',
+    RUN_ID: run.id,
+    RUN_ATTEMPT: run.attempt,
   });
 
   test('the deploy step fails the job when the build fails and passes when it succeeds', () => {
-    const start = load(referenceConfig, 'terraform-apply.yml').jobs.prod.steps.find((s) =>
-      s.run?.includes('start-build'),
-    )!;
+    const start = startStep();
     const fakes = (status: string) => ({
       aws: `echo "$*" >> "$CALLS"; if [ "$2" = start-build ]; then echo build-1; else echo ${status}; fi`,
       sleep: 'true',
     });
-    const env = {
-      PROJECT: 'acme-prod-deploy',
-      PARAMETER: '/acme/prod/gantry/image-tags',
-      TAGS_JSON: '{}',
-      GITHUB_SHA: 'abc123',
-      RUN_ID: '9876543210',
-      RUN_ATTEMPT: '2',
-    };
+    const env = startEnv({ id: '9876543210', attempt: '2' });
     const failed = runScript(start.run!, env, fakes('FAILED'));
     expect(failed.status).toBe(1);
     expect(failed.stdout).toContain('::error title=Deploy of acme-prod-deploy::build build-1 ended FAILED');
@@ -313,6 +341,56 @@ describe('terraform-apply.yml', () => {
       'ssm put-parameter --name /acme/prod/gantry/image-tags --type String --overwrite --value {"commit":"abc123","tags":{},"run":{"id":9876543210,"attempt":2}}',
       'codebuild start-build --project-name acme-prod-deploy --source-version abc123 --query build.id --output text',
     ]);
+  });
+
+  test("the deploy step copies the deploy's summary from the build log into the step summary, success or not", () => {
+    const start = startStep();
+    // The build log as CodeBuild keeps it: its own lines, the echoed command, then the marked summary lines.
+    const log = [
+      '[Container] 2026/12/02 10:00:00.000000 Running command sed \'s/^/gantry-summary| /\' "$GITHUB_STEP_SUMMARY"',
+      'gantry-summary| ### `gantry deploy prod`: ROLLED BACK (run 42)',
+      'gantry-summary| ',
+      'gantry-summary| | Service | Tag | Previous tag | Status | Reason |',
+      'gantry: deploy of prod exited 1',
+    ].join('\n');
+    const fakes = (status: string) => ({
+      aws: [
+        'echo "$*" >> "$CALLS"',
+        'case "$1 $2 $*" in',
+        '  "codebuild start-build"*) echo build-1 ;;',
+        "  *logs.*) printf 'grp\\tstream-1\\n' ;;",
+        `  "codebuild batch-get-builds"*) echo ${status} ;;`,
+        `  "logs filter-log-events"*) cat <<'EOF'\n${log}\nEOF\n ;;`,
+        'esac',
+      ].join('\n'),
+      sleep: 'true',
+    });
+    const env = startEnv({ id: '1', attempt: '1' });
+    for (const [status, code] of [
+      ['FAILED', 1],
+      ['SUCCEEDED', 0],
+    ] as const) {
+      const r = runScript(start.run!, env, fakes(status));
+      expect(r.status).toBe(code);
+      expect(r.calls).toContain(
+        'logs filter-log-events --log-group-name grp --log-stream-names stream-1 --filter-pattern "gantry-summary|"',
+      );
+      expect(r.summary.split('\n').slice(1)).toEqual([
+        '### `gantry deploy prod`: ROLLED BACK (run 42)',
+        '',
+        '| Service | Tag | Previous tag | Status | Reason |',
+        '',
+      ]);
+    }
+    // No summary in the log: a warning, and the build's outcome still decides.
+    const silent = runScript(start.run!, env, {
+      aws: 'case "$1 $2" in "codebuild start-build") echo build-1 ;; *) echo SUCCEEDED ;; esac',
+      sleep: 'true',
+    });
+    expect(silent.status).toBe(0);
+    expect(silent.stdout).toContain(
+      '::warning title=Deploy summary::no deploy summary in the log of build-1',
+    );
   });
 
   test('the deploy step hands the run identity to the build, and refuses one that is not a number', () => {
@@ -395,6 +473,7 @@ describe('terraform-apply.yml', () => {
       expect(r.status).toBe(0);
       expect(r.output).toBe(
         `stack=services\naction=apply\nvar_args=--var ${imageTagVariableName('api')}=v1.3.0 --var ${imageTagVariableName('admin-frontend')}=v1.2.9\n` +
+          'tag_args=--tag api=v1.3.0 --tag admin-frontend=v1.2.9\n' +
           'tags_json={"api":"v1.3.0","admin-frontend":"v1.2.9"}\n',
       );
     });
@@ -433,24 +512,72 @@ describe('terraform-apply.yml', () => {
     test('a push deploys the services with the configured tags', () => {
       const r = runScript(resolve(referenceConfig), { EVENT: 'push', IMAGE_TAGS: 'api=v9', ENVIRONMENT: '' });
       expect(r.status).toBe(0);
-      expect(r.output).toBe('stack=services\naction=apply\nvar_args=\ntags_json={}\n');
+      expect(r.output).toBe('stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\n');
     });
   });
 
-  test('the apply step plans with the tags, then applies that saved plan', () => {
-    const job = load(variant, 'terraform-apply.yml').jobs.dev;
-    const step = job.steps.find((s) => s.run?.includes('gantry'))!;
-    expect(step.env?.STACK).toBe('dev-${{ needs.resolve.outputs.stack }}');
+  describe('the apply step', () => {
+    const step = () =>
+      load(variant, 'terraform-apply.yml').jobs.dev.steps.find((s) => s.run?.includes('gantry'))!;
     const fakes = { npx: 'echo "$*" >> "$CALLS"' };
-    const env = { STACK: 'dev-services', VAR_ARGS: '--var image_tag_api=v1.3.0' };
-    expect(runScript(step.run!, { ...env, ACTION: 'apply' }, fakes).calls).toBe(
-      'gantry plan dev-services --no-synth --var image_tag_api=v1.3.0\ngantry apply dev-services\n',
-    );
-    expect(runScript(step.run!, { ...env, ACTION: 'plan', VAR_ARGS: '' }, fakes).calls).toBe(
-      'gantry plan dev-services --no-synth\n',
-    );
-    const refused = runScript(step.run!, { ...env, ACTION: 'apply' }, { npx: 'exit 3' });
-    expect(refused.status).toBe(3);
+    const env = {
+      ENVIRONMENT: 'dev',
+      STACK: 'dev-services',
+      VAR_ARGS: '--var image_tag_api=v1.3.0 --var image_tag_admin_frontend=v1.2.9',
+      TAG_ARGS: '--tag api=v1.3.0 --tag admin-frontend=v1.2.9',
+    };
+
+    test('takes the stack, the action and the checked tags from the input check', () => {
+      expect(step().env).toMatchObject({
+        ENVIRONMENT: 'dev',
+        STACK: 'dev-${{ needs.resolve.outputs.stack }}',
+        ACTION: '${{ needs.resolve.outputs.action }}',
+        VAR_ARGS: '${{ needs.resolve.outputs.var_args }}',
+        TAG_ARGS: '${{ needs.resolve.outputs.tag_args }}',
+      });
+      expect(step().run).not.toContain('${{');
+    });
+
+    test('a services apply is gantry deploy of the environment with the tags, as JSON', () => {
+      expect(runScript(step().run!, { ...env, ACTION: 'apply' }, fakes).calls).toBe(
+        'gantry deploy dev --no-synth --json --tag api=v1.3.0 --tag admin-frontend=v1.2.9\n',
+      );
+      expect(runScript(step().run!, { ...env, ACTION: 'apply', TAG_ARGS: '' }, fakes).calls).toBe(
+        'gantry deploy dev --no-synth --json\n',
+      );
+    });
+
+    test.each([
+      [0, 'deployed or verified'],
+      [1, 'failed or rolled back'],
+      [3, 'refused'],
+    ])('its exit code is the deploy exit code: %i (%s)', (code) => {
+      const r = runScript(
+        step().run!,
+        { ...env, ACTION: 'apply' },
+        { npx: `echo "$*" >> "$CALLS"; exit ${code}` },
+      );
+      expect(r.status).toBe(code);
+      expect(r.calls.split('\n').filter(Boolean)).toHaveLength(1);
+    });
+
+    test('a services plan only plans, with the tags as variables', () => {
+      expect(runScript(step().run!, { ...env, ACTION: 'plan' }, fakes).calls).toBe(
+        'gantry plan dev-services --no-synth --var image_tag_api=v1.3.0 --var image_tag_admin_frontend=v1.2.9\n',
+      );
+    });
+
+    test('the foundation stack is planned, then that saved plan applied', () => {
+      const foundation = { ...env, STACK: 'dev-foundation', VAR_ARGS: '', TAG_ARGS: '' };
+      expect(runScript(step().run!, { ...foundation, ACTION: 'apply' }, fakes).calls).toBe(
+        'gantry plan dev-foundation --no-synth\ngantry apply dev-foundation\n',
+      );
+      expect(runScript(step().run!, { ...foundation, ACTION: 'plan' }, fakes).calls).toBe(
+        'gantry plan dev-foundation --no-synth\n',
+      );
+      const refused = runScript(step().run!, { ...foundation, ACTION: 'apply' }, { npx: 'exit 3' });
+      expect(refused.status).toBe(3);
+    });
   });
 });
 
