@@ -261,6 +261,22 @@ describe('setUpLedgerWriter (Data API and Secrets Manager at the wire level, on 
     expect((await setUp(writer)).outcome).toBe('created');
   });
 
+  test('an error that echoes the secret value is scrubbed of the password', async () => {
+    const writer = newWriter();
+    sm.on(PutSecretValueCommand).callsFake((input: { SecretString?: string }) => {
+      throw Object.assign(new Error(`invalid SecretString ${input.SecretString}`), {
+        name: 'ValidationException',
+      });
+    });
+    try {
+      const failure = (await setUp(writer).catch((e: unknown) => e)) as Error;
+      const echoed = /invalid SecretString (.*)$/.exec(failure.message)?.[1];
+      expect(echoed).toBe(`{"username":"${writer.login}","password":"***"}`);
+    } finally {
+      store.install(sm);
+    }
+  });
+
   test('a secret naming another login is refused', async () => {
     const writer = newWriter();
     store.create(writer.secret, JSON.stringify({ username: 'someone_else', password: 'x'.repeat(20) }));
