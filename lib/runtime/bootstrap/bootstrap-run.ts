@@ -283,17 +283,24 @@ export async function bootstrapCommand(name: string, options: BootstrapOptions, 
 
   // 1b. The ledger's writer: schema, CI's login, its secret (fails closed: nothing more runs). Only by the
   // bootstrap of the stack that has the ledger, not by an environment sharing the tooling account's.
-  const outputs = await stringOutputs(dir, tf);
+  let outputs: Record<string, string> | undefined;
+  const stackOutputs = async () => (outputs ??= await stringOutputs(dir, tf));
   let writerUrl: string | undefined;
   if (target.kind === 'stack' && stackJsonOf(dir).output?.ledger_writer_url !== undefined) {
     const started = new Date();
     try {
-      const done = await setUpWriter(stackId, outputs, options.rotateWriter === true, write);
+      const done = await setUpWriter(
+        stackId,
+        dir,
+        await stackOutputs(),
+        options.rotateWriter === true,
+        write,
+      );
       writerUrl = done.url;
       record(stackId, 'apply', started, {
         status: 'applied',
         exitCode: 0,
-        note: `ledger writer: ${WRITER_LOGIN} ${done.outcome}, a member of ${WRITER_ROLE}, its password in ${done.secretArn}`,
+        note: `ledger writer: ${WRITER_LOGIN} ${OUTCOME_NOTE[done.outcome]}, a member of ${WRITER_ROLE}, its password in ${done.secretArn}`,
       });
     } catch (error) {
       const reason = redactor.scrub(oneLine(error));
@@ -363,23 +370,35 @@ export async function bootstrapCommand(name: string, options: BootstrapOptions, 
   }
 
   // 3. The journal into the ledger, once each (as the writer when it is set up).
-  await replayJournal(journal, writerUrl ?? outputs.ledger_url, io);
+  await replayJournal(
+    journal,
+    writerUrl ? async () => writerUrl : async () => (await stackOutputs()).ledger_url,
+    io,
+  );
   if (failed > 0) return EXIT.failure;
   return refused > 0 ? EXIT.refused : EXIT.ok;
 }
 
+const OUTCOME_NOTE: Record<LedgerWriterReport['outcome'], string> = {
+  created: 'created',
+  kept: 'kept',
+  'password-set': 'given a new password',
+};
+
 /** Sets up the writer through the Data API from the stack's outputs. */
 async function setUpWriter(
   stackId: string,
+  dir: string,
   outputs: Record<string, string>,
   rotate: boolean,
   write: (line: string) => void,
 ): Promise<{ url: string; outcome: LedgerWriterReport['outcome']; secretArn: string }> {
   const ownerUrl = outputs.ledger_url;
   const writerUrl = outputs.ledger_writer_url;
+  const missing = [ownerUrl ? '' : 'ledger_url', writerUrl ? '' : 'ledger_writer_url'].filter(Boolean);
   if (!ownerUrl || !writerUrl) {
     throw new RuntimeError(
-      `${stackId} declares a ledger but \`terraform output\` gives ${ownerUrl ? '' : 'no ledger_url'}${!ownerUrl && !writerUrl ? ' and ' : ''}${writerUrl ? '' : 'no ledger_writer_url'}`,
+      `${stackId} declares the outputs ledger_url and ledger_writer_url, but \`terraform output\` in ${dir} gives no ${missing.join(' and no ')} (is the stack applied?)`,
     );
   }
   // Loaded only here: the Secrets Manager SDK is paid for by bootstraps with a ledger.
@@ -405,10 +424,14 @@ async function setUpWriter(
 }
 
 /** The ledger to replay into: `GANTRY_LEDGER_URL`, else `stackUrl` (the writer's or the stack's `ledger_url`), else the project's PGlite. */
-async function replayJournal(journal: Journal, stackUrl: string | undefined, io: CliIo): Promise<void> {
+async function replayJournal(
+  journal: Journal,
+  stackUrl: () => Promise<string | undefined>,
+  io: CliIo,
+): Promise<void> {
   const pending = journal.pending().length;
   if (pending === 0) return;
-  const url = io.env.GANTRY_LEDGER_URL || stackUrl;
+  const url = io.env.GANTRY_LEDGER_URL || (await stackUrl());
   const target = url ?? `pglite:${path.join(io.cwd, DEFAULT_LEDGER_DIR)}`;
   try {
     const ledger = await openLedger(target);
