@@ -55,18 +55,12 @@ interface S3BackendBlock {
   readonly key?: string;
 }
 
-interface StackJson {
-  readonly terraform?: { readonly backend?: { readonly s3?: S3BackendBlock } };
-  readonly output?: Record<string, unknown>;
-}
-
-function stackJsonOf(dir: string): StackJson {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')) as StackJson;
-}
-
 /** The S3 backend of a synthesized stack, if it has one. */
 function s3BackendOf(dir: string): S3BackendBlock | undefined {
-  return stackJsonOf(dir).terraform?.backend?.s3;
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')) as {
+    terraform?: { backend?: { s3?: S3BackendBlock } };
+  };
+  return json.terraform?.backend?.s3;
 }
 
 type Tf = (dir: string, label: string, args: string[], capture?: boolean) => ReturnType<typeof runTerraform>;
@@ -95,6 +89,7 @@ interface SynthesizedStack {
 interface StackJsonFile {
   readonly terraform?: { readonly backend?: { readonly s3?: S3BackendBlock } };
   readonly resource?: { readonly aws_s3_bucket?: Record<string, { readonly bucket?: unknown }> };
+  readonly output?: Record<string, unknown>;
 }
 
 function synthesizedStacks(stacksDir: string): SynthesizedStack[] {
@@ -286,7 +281,8 @@ export async function bootstrapCommand(name: string, options: BootstrapOptions, 
   let outputs: Record<string, string> | undefined;
   const stackOutputs = async () => (outputs ??= await stringOutputs(dir, tf));
   let writerUrl: string | undefined;
-  if (target.kind === 'stack' && stackJsonOf(dir).output?.ledger_writer_url !== undefined) {
+  const hasLedger = stacks.find((s) => s.id === stackId)?.json.output?.ledger_writer_url !== undefined;
+  if (target.kind === 'stack' && hasLedger) {
     const started = new Date();
     try {
       const done = await setUpWriter(
