@@ -49,7 +49,8 @@ function isTooling(props: BootstrapStackProps): props is ToolingBootstrapStackPr
  * `<env>-bootstrap`: what must exist before any other stack of the environment can run, applied first
  * by an administrator (`gantry bootstrap <env>`) with local state, which stays local: the state bucket
  * every other stack of the environment then keeps its state in, and optionally the ledger's Aurora
- * database, whose `rds-data://` URL is the `ledger_url` output. Needs `environment.bootstrap`.
+ * database, whose `rds-data://` URLs are the `ledger_url` (the owner's) and `ledger_writer_url` (CI's writer
+ * login, which `gantry bootstrap` sets up) outputs. Needs `environment.bootstrap`.
  *
  * Given a `tooling` account instead, `<tooling name>-bootstrap` in that account: the same bucket (and
  * optional ledger), whose bucket policy and key also admit the roles of the environments that share it
@@ -140,10 +141,16 @@ export class BootstrapStack extends TerraformStack {
       });
       new TerraformOutput(this, 'ledger_url', {
         value: this.ledger.ledgerUrl,
-        description: 'GANTRY_LEDGER_URL of the deploy project (the environment secret GANTRY_LEDGER_URL)',
+        description: "The ledger as its owner (the master secret): gantry bootstrap's and an administrator's",
+      });
+      new TerraformOutput(this, 'ledger_writer_url', {
+        value: this.ledger.writerUrl,
+        description:
+          'GANTRY_LEDGER_URL of the deploy project (the environment secret GANTRY_LEDGER_URL): the writer login gantry bootstrap sets up',
       });
       new TerraformOutput(this, 'ledger_cluster_arn', { value: this.ledger.clusterArn });
       new TerraformOutput(this, 'ledger_secret_arn', { value: this.ledger.secretArn });
+      new TerraformOutput(this, 'ledger_writer_secret_arn', { value: this.ledger.writerSecretArn });
     }
   }
 

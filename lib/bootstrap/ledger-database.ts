@@ -1,13 +1,14 @@
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
 import { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretRotation } from '@cdktf/provider-aws/lib/secretsmanager-secret-rotation';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { BOOTSTRAP_DEFAULTS, bootstrapProblems, type LedgerDatabaseSettings } from '../config/bootstrap';
 import { throwProblems } from '../core/errors';
-import { ledgerClusterName, ledgerKeyAlias } from '../core/naming';
+import { ledgerClusterName, ledgerKeyAlias, ledgerWriterSecretName } from '../core/naming';
 import { EnvironmentKey } from '../encryption/environment-key';
 
 export interface LedgerDatabaseProps extends LedgerDatabaseSettings {
@@ -27,6 +28,11 @@ export interface LedgerDatabaseProps extends LedgerDatabaseSettings {
  * KMS key, the master password generated and held by Secrets Manager (`manage_master_user_password`,
  * never in the state) and rotated every `passwordRotationDays`, deletion protection, a final
  * snapshot, IAM authentication, private subnets only, and the database `databaseName` created.
+ *
+ * Beside it, the secret of the login CI writes the ledger as (`<org>-<env>-ledger-writer`, encrypted
+ * with the same key, kept by `prevent_destroy`): only the container. Terraform never holds the login's
+ * password; `gantry bootstrap` creates the login, makes it a member of `gantry_writer` and puts
+ * `{username, password}` into the secret, so `writerUrl` is the least-privileged `GANTRY_LEDGER_URL`.
  */
 export class LedgerDatabase extends Construct {
   public readonly clusterArn: string;
@@ -36,6 +42,10 @@ export class LedgerDatabase extends Construct {
   public readonly keyArn: string;
   /** `rds-data://<cluster-arn>?secret=<secret-arn>&database=<db>`: the ledger URL of `GANTRY_LEDGER_URL`. */
   public readonly ledgerUrl: string;
+  /** The Secrets Manager secret of CI's writer login (created empty; `gantry bootstrap` sets its value). */
+  public readonly writerSecretArn: string;
+  /** `rds-data://<cluster-arn>?secret=<writer-secret-arn>&database=<db>`: the ledger URL CI uses, as the writer. */
+  public readonly writerUrl: string;
 
   constructor(scope: Construct, id: string, props: LedgerDatabaseProps) {
     super(scope, id);
@@ -109,10 +119,18 @@ export class LedgerDatabase extends Construct {
         automaticallyAfterDays: props.passwordRotationDays ?? BOOTSTRAP_DEFAULTS.passwordRotationDays,
       },
     });
+    const writerSecret = new SecretsmanagerSecret(this, 'writer-secret', {
+      name: ledgerWriterSecretName(props.organization, props.environment),
+      description: `Gantry ledger (${props.environment}): the login CI writes the ledger as, a member of gantry_writer; its value is set by gantry bootstrap, never by Terraform`,
+      kmsKeyId: key.keyArn,
+      lifecycle: { preventDestroy: true },
+    });
     this.clusterArn = cluster.arn;
     this.secretArn = secretArn;
     this.databaseName = database;
     this.keyArn = key.keyArn;
     this.ledgerUrl = `rds-data://${cluster.arn}?secret=${secretArn}&database=${database}`;
+    this.writerSecretArn = writerSecret.arn;
+    this.writerUrl = `rds-data://${cluster.arn}?secret=${writerSecret.arn}&database=${database}`;
   }
 }

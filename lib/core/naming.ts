@@ -248,6 +248,14 @@ export function ledgerClusterName(org: string, env: string): string {
   return `${org}-${env}-ledger`;
 }
 
+/**
+ * Secrets Manager secret of the login CI writes the ledger as (a member of `gantry_writer`):
+ * `<org>-<env>-ledger-writer`. The bootstrap stack creates it empty; `gantry bootstrap` sets its value.
+ */
+export function ledgerWriterSecretName(org: string, env: string): string {
+  return `${org}-${env}-ledger-writer`;
+}
+
 /** Alias (without `alias/`) of the ledger database's KMS key: `<org>-<env>-ledger`. */
 export function ledgerKeyAlias(org: string, env: string): string {
   return `${org}-${env}-ledger`;

@@ -119,11 +119,38 @@ describe('BootstrapStack', () => {
     );
   });
 
+  test("the writer login's secret: the container only, under the ledger's key, kept; its URL beside the owner's", () => {
+    const secret = only(bootstrap, 'aws_secretsmanager_secret');
+    expect(secret).toEqual(
+      expect.objectContaining({ name: 'acme-dev-ledger-writer', lifecycle: { prevent_destroy: true } }),
+    );
+    const ledgerKey = Object.entries(bootstrap.resource?.aws_kms_key ?? {}).find(([name]) =>
+      name.startsWith('ledger_key'),
+    );
+    expect(ledgerKey).toBeDefined();
+    expect(secret.kms_key_id).toBe(`\${aws_kms_key.${ledgerKey?.[0]}.arn}`);
+    // No value in the configuration, so none in the state: `gantry bootstrap` puts it.
+    expect(bootstrap.resource?.aws_secretsmanager_secret_version).toBeUndefined();
+    const cluster = Object.keys(bootstrap.resource?.aws_rds_cluster ?? {})[0];
+    const writer = Object.keys(bootstrap.resource?.aws_secretsmanager_secret ?? {})[0];
+    expect(bootstrap.output?.ledger_writer_url?.value).toBe(
+      `rds-data://\${aws_rds_cluster.${cluster}.arn}?secret=\${aws_secretsmanager_secret.${writer}.arn}&database=gantry_ledger`,
+    );
+    expect(bootstrap.output?.ledger_writer_secret_arn?.value).toBe(
+      `\${aws_secretsmanager_secret.${writer}.arn}`,
+    );
+    expect(Object.keys(bootstrap.output ?? {})).toEqual(
+      expect.arrayContaining(['ledger_url', 'ledger_cluster_arn', 'ledger_secret_arn']),
+    );
+  });
+
   test('without ledger settings there is no database', () => {
     const out = synthApp(withEnvironment('dev', (env) => ({ ...env, bootstrap: {} })));
     const stack = readStack(out, 'dev-bootstrap');
     expect(stack.resource?.aws_rds_cluster).toBeUndefined();
     expect(stack.output?.ledger_url).toBeUndefined();
+    expect(stack.output?.ledger_writer_url).toBeUndefined();
+    expect(stack.resource?.aws_secretsmanager_secret).toBeUndefined();
   });
 
   test('holds every policy rule: no violation, no suppression', () => {
@@ -297,6 +324,7 @@ describeWithTerraform('terraform on dev-bootstrap and tooling-bootstrap', () => 
           'aws_s3_bucket_policy',
           'aws_rds_cluster',
           'aws_rds_cluster_instance',
+          'aws_secretsmanager_secret',
         ]),
       );
       // The same initialized directory (same provider, local backend) validates the tooling stack.

@@ -1,11 +1,13 @@
 /**
  * `gantry bootstrap <env>`: day zero of an environment, run by an administrator. Plans and applies
- * `<env>-bootstrap` (state bucket, ledger database) with its local state; then moves the local state
- * of every other stack of the environment that has one into the S3 backend (`state-migration.ts`),
- * refusing where a remote state exists already. Every run is written to the local journal first (the
- * ledger may not exist yet), and the journal is replayed into the ledger once it is reachable: the
- * one of `GANTRY_LEDGER_URL`, else the `ledger_url` the bootstrap stack outputs, else the project's
- * PGlite ledger. Idempotent: run it again to replay what could not be replayed.
+ * `<env>-bootstrap` (state bucket, ledger database) with its local state; when the stack has a
+ * ledger, migrates its schema and sets up CI's writer login and its secret (`ledger-writer.ts`); then
+ * moves the local state of every other stack of the environment that has one into the S3 backend
+ * (`state-migration.ts`), refusing where a remote state exists already. Every run is written to the
+ * local journal first (the ledger may not exist yet), and the journal is replayed into the ledger once
+ * it is reachable: the one of `GANTRY_LEDGER_URL`, else the writer's `ledger_writer_url` once set up,
+ * else the `ledger_url` the bootstrap stack outputs, else the project's PGlite ledger. Idempotent: run
+ * it again to replay what could not be replayed.
  *
  * With a shared tooling account, `gantry bootstrap <tooling name>` applies `<tooling name>-bootstrap`; an
  * environment that keeps its state in that bucket (`bootstrap: { shared: true }`) has no bootstrap stack, so
@@ -23,12 +25,14 @@ import {
   DEFAULT_LEDGER_DIR,
   type FinishRunInput,
   type RunAction,
+  WRITER_ROLE,
 } from '../ledger';
 import { summarizePlan } from '../plan-summary';
 import { envRedactor, oneLine, terraformVersion, type CliIo } from '../session';
 import { resolveStack, synthesize } from '../stack';
 import { runTerraform } from '../terraform';
 import { DEFAULT_JOURNAL_FILE, Journal, type JournalEntry } from './journal';
+import { setUpLedgerWriter, WRITER_LOGIN, type LedgerWriterReport } from './ledger-writer';
 import { migrateState, readLocalState } from './state-migration';
 
 export interface BootstrapOptions {
@@ -40,6 +44,8 @@ export interface BootstrapOptions {
   readonly stateDir?: string;
   /** The journal of runs made before the ledger exists. @default $GANTRY_JOURNAL or .gantry/journal.jsonl */
   readonly journal?: string;
+  /** Give the ledger's writer login a new password (in its secret) even when it has one. @default false */
+  readonly rotateWriter?: boolean;
 }
 
 const PLAN_FILE = 'gantry-bootstrap.tfplan';
@@ -57,6 +63,18 @@ function s3BackendOf(dir: string): S3BackendBlock | undefined {
   return json.terraform?.backend?.s3;
 }
 
+type Tf = (dir: string, label: string, args: string[], capture?: boolean) => ReturnType<typeof runTerraform>;
+
+/** The applied stack's string outputs (`terraform output -json`); none when Terraform cannot read them. */
+async function stringOutputs(dir: string, tf: Tf): Promise<Record<string, string>> {
+  const out = await tf(dir, 'outputs', ['output', '-json'], true);
+  if (out.code !== 0) return {};
+  const outputs = JSON.parse(out.stdout || '{}') as Record<string, { value?: unknown }>;
+  return Object.fromEntries(
+    Object.entries(outputs).flatMap(([name, o]) => (typeof o.value === 'string' ? [[name, o.value]] : [])),
+  );
+}
+
 /** What `gantry bootstrap <name>` runs: a bootstrap stack, or (a sharing environment) only the migration. */
 type BootstrapTarget =
   | { readonly kind: 'stack'; readonly stackId: string }
@@ -71,6 +89,7 @@ interface SynthesizedStack {
 interface StackJsonFile {
   readonly terraform?: { readonly backend?: { readonly s3?: S3BackendBlock } };
   readonly resource?: { readonly aws_s3_bucket?: Record<string, { readonly bucket?: unknown }> };
+  readonly output?: Record<string, unknown>;
 }
 
 function synthesizedStacks(stacksDir: string): SynthesizedStack[] {
@@ -257,6 +276,43 @@ export async function bootstrapCommand(name: string, options: BootstrapOptions, 
     }
   }
 
+  // 1b. The ledger's writer: schema, CI's login, its secret (fails closed: nothing more runs). Only by the
+  // bootstrap of the stack that has the ledger, not by an environment sharing the tooling account's.
+  let outputs: Record<string, string> | undefined;
+  const stackOutputs = async () => (outputs ??= await stringOutputs(dir, tf));
+  let writerUrl: string | undefined;
+  const hasLedger = stacks.find((s) => s.id === stackId)?.json.output?.ledger_writer_url !== undefined;
+  if (target.kind === 'stack' && hasLedger) {
+    const started = new Date();
+    try {
+      const done = await setUpWriter(
+        stackId,
+        dir,
+        await stackOutputs(),
+        options.rotateWriter === true,
+        write,
+      );
+      writerUrl = done.url;
+      record(stackId, 'apply', started, {
+        status: 'applied',
+        exitCode: 0,
+        note: `ledger writer: ${WRITER_LOGIN} ${OUTCOME_NOTE[done.outcome]}, a member of ${WRITER_ROLE}, its password in ${done.secretArn}`,
+      });
+    } catch (error) {
+      const reason = redactor.scrub(oneLine(error));
+      record(stackId, 'apply', started, {
+        status: 'failed',
+        exitCode: EXIT.failure,
+        errorSummary: `ledger writer set-up failed: ${reason}`,
+      });
+      throw new RuntimeError(
+        `${stackId}: the ledger's writer was not set up: ${reason}. Nothing else was done (no state moved); ` +
+          `the run is journaled as failed in ${journal.file}. Fix the cause and run \`gantry bootstrap ${env}\` again ` +
+          '(a new cluster takes minutes to accept the Data API: then just run it again)',
+      );
+    }
+  }
+
   // 2. The other stacks of the environment: local state into the S3 backend.
   const stateDir = path.resolve(io.cwd, options.stateDir ?? path.join('.gantry', 'state'));
   let refused = 0;
@@ -309,28 +365,69 @@ export async function bootstrapCommand(name: string, options: BootstrapOptions, 
     }
   }
 
-  // 3. The journal into the ledger, once each.
-  await replayJournal(journal, dir, io, tf);
+  // 3. The journal into the ledger, once each (as the writer when it is set up).
+  await replayJournal(
+    journal,
+    writerUrl ? async () => writerUrl : async () => (await stackOutputs()).ledger_url,
+    io,
+  );
   if (failed > 0) return EXIT.failure;
   return refused > 0 ? EXIT.refused : EXIT.ok;
 }
 
-/** The ledger to replay into: `GANTRY_LEDGER_URL`, else the stack's `ledger_url` output, else the project's PGlite. */
+const OUTCOME_NOTE: Record<LedgerWriterReport['outcome'], string> = {
+  created: 'created',
+  kept: 'kept',
+  'password-set': 'given a new password',
+};
+
+/** Sets up the writer through the Data API from the stack's outputs. */
+async function setUpWriter(
+  stackId: string,
+  dir: string,
+  outputs: Record<string, string>,
+  rotate: boolean,
+  write: (line: string) => void,
+): Promise<{ url: string; outcome: LedgerWriterReport['outcome']; secretArn: string }> {
+  const ownerUrl = outputs.ledger_url;
+  const writerUrl = outputs.ledger_writer_url;
+  const missing = [ownerUrl ? '' : 'ledger_url', writerUrl ? '' : 'ledger_writer_url'].filter(Boolean);
+  if (!ownerUrl || !writerUrl) {
+    throw new RuntimeError(
+      `${stackId} declares the outputs ledger_url and ledger_writer_url, but \`terraform output\` in ${dir} gives no ${missing.join(' and no ')} (is the stack applied?)`,
+    );
+  }
+  // Loaded only here: the Secrets Manager SDK is paid for by bootstraps with a ledger.
+  const { dataApiWriterSetUp } = await import('./writer-secret');
+  const setUp = dataApiWriterSetUp(ownerUrl, writerUrl, { rotate });
+  try {
+    const report = await setUpLedgerWriter(setUp);
+    const what = {
+      created: 'created, its password generated and put into',
+      kept: 'kept (it has its password in',
+      'password-set': 'given a new password, put into',
+    }[report.outcome];
+    write(
+      `[${stackId}] ledger: schema migrated${report.migrated.length ? ` (${report.migrated.join(', ')} now)` : ''}; ` +
+        `login ${report.login} ${what} ${setUp.secret.arn}${report.outcome === 'kept' ? ')' : ''}; a member of ${report.role.role}, ` +
+        'which may write runs, never delete or rewrite one',
+    );
+    write(`[${stackId}] CI's GANTRY_LEDGER_URL: the output ledger_writer_url`);
+    return { url: writerUrl, outcome: report.outcome, secretArn: setUp.secret.arn };
+  } finally {
+    await setUp.close();
+  }
+}
+
+/** The ledger to replay into: `GANTRY_LEDGER_URL`, else `stackUrl` (the writer's or the stack's `ledger_url`), else the project's PGlite. */
 async function replayJournal(
   journal: Journal,
-  dir: string,
+  stackUrl: () => Promise<string | undefined>,
   io: CliIo,
-  tf: (dir: string, label: string, args: string[], capture?: boolean) => ReturnType<typeof runTerraform>,
 ): Promise<void> {
   const pending = journal.pending().length;
   if (pending === 0) return;
-  let url = io.env.GANTRY_LEDGER_URL || undefined;
-  if (!url) {
-    const out = await tf(dir, 'outputs', ['output', '-json'], true);
-    const outputs =
-      out.code === 0 ? (JSON.parse(out.stdout || '{}') as Record<string, { value?: unknown }>) : {};
-    url = typeof outputs.ledger_url?.value === 'string' ? outputs.ledger_url.value : undefined;
-  }
+  const url = io.env.GANTRY_LEDGER_URL || (await stackUrl());
   const target = url ?? `pglite:${path.join(io.cwd, DEFAULT_LEDGER_DIR)}`;
   try {
     const ledger = await openLedger(target);

@@ -15,7 +15,13 @@ export { MIGRATIONS } from './migrations';
 export { SqlLedger } from './sql-ledger';
 export { PgliteDriver } from './pglite';
 export { verifyChain, parseAnchor, type ChainProblem, type ChainReport, type VerifyOptions } from './chain';
-export { WRITER_ROLE, WriterRoleError, type WriterRoleOptions, type WriterRoleReport } from './roles';
+export {
+  WRITER_ROLE,
+  WriterRoleError,
+  type WriterLoginPassword,
+  type WriterRoleOptions,
+  type WriterRoleReport,
+} from './roles';
 export type { SqlDriver, SqlExecutor, SqlParam, Row } from './driver';
 
 export const DEFAULT_LEDGER_DIR = path.join('.gantry', 'ledger');

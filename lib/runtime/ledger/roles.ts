@@ -93,11 +93,28 @@ export const WRITER_UPDATE_COLUMNS: readonly string[] = [
   'ack_reason',
 ];
 
+/** The password of a login `setUpWriterRole` creates (or resets), as the database stores it. */
+export interface WriterLoginPassword {
+  /**
+   * A SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, see
+   * `scramSha256Verifier`): the password itself never reaches the database, its statements or its logs.
+   * It travels as a statement parameter, never in the SQL text.
+   */
+  readonly scramVerifier: string;
+  /** Also set it on a login that exists already; otherwise an existing login keeps its password. */
+  readonly replace: boolean;
+}
+
 export interface WriterRoleOptions {
   /** The role's name; another one only where two ledgers share a cluster (roles are the cluster's). @default gantry_writer */
   readonly role?: string;
   /** A login role to make a member of `gantry_writer` (CI's login in `GANTRY_LEDGER_URL`). */
   readonly grantTo?: string;
+  /**
+   * With `grantTo`: create that login when it is missing (`LOGIN`, no other attribute), with this
+   * password. @default none: the login must exist
+   */
+  readonly loginPassword?: WriterLoginPassword;
 }
 
 export interface WriterRoleReport {
@@ -106,6 +123,9 @@ export interface WriterRoleReport {
   readonly created: boolean;
   /** The login made a member, if any. */
   readonly grantedTo: string | null;
+  /** With `loginPassword`: whether the login was created now, and whether its password was set now. */
+  readonly loginCreated: boolean;
+  readonly loginPasswordSet: boolean;
   /** Who ran it (the owner of `terraform_runs`). */
   readonly connectedAs: string;
   /** One line per privilege, for the CLI. */
@@ -175,6 +195,13 @@ export async function setUpWriterRole(
       END $$`);
     created = true;
   }
+  let loginOutcome = { created: false, passwordSet: false };
+  if (login !== undefined && options.loginPassword !== undefined) {
+    loginOutcome = await ensureLogin(driver, login, options.loginPassword, {
+      me,
+      canCreate: facts.can_create === true,
+    });
+  }
   if (login !== undefined) await checkLogin(driver, login, owner);
 
   await driver.transaction(async (tx) => {
@@ -194,6 +221,8 @@ export async function setUpWriterRole(
     role: name,
     created,
     grantedTo: login ?? null,
+    loginCreated: loginOutcome.created,
+    loginPasswordSet: loginOutcome.passwordSet,
     connectedAs: me,
     privileges: [
       `SELECT on ${TABLES}`,
@@ -206,6 +235,48 @@ export async function setUpWriterRole(
       'no DELETE, no TRUNCATE, no chain columns',
     ],
   };
+}
+
+/** `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, base64 parts (PostgreSQL's stored form). */
+const SCRAM_VERIFIER = /^SCRAM-SHA-256\$\d{4,7}:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/;
+
+/**
+ * Creates `login` (LOGIN, nothing else) when it is missing, or sets its password when `replace`. The
+ * verifier is a parameter of `set_config`, read back inside a DO block, so no statement's text carries
+ * it (and the Data API's `$n` rewriting never sees its `$`).
+ */
+async function ensureLogin(
+  driver: SqlDriver,
+  login: string,
+  password: WriterLoginPassword,
+  who: { me: string; canCreate: boolean },
+): Promise<{ created: boolean; passwordSet: boolean }> {
+  quoteRole(login, '--grant-writer');
+  if (!SCRAM_VERIFIER.test(password.scramVerifier)) {
+    throw new WriterRoleError(
+      `the password of ${login} is not a SCRAM-SHA-256 verifier (SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>)`,
+    );
+  }
+  const [existing] = await driver.query(`SELECT rolname FROM pg_roles WHERE rolname = $1`, [login]);
+  if (existing && !password.replace) return { created: false, passwordSet: false };
+  if (!who.canCreate) {
+    throw new WriterRoleError(
+      `${who.me} may not ${existing ? 'set the password of' : 'create'} the login ${login} (neither CREATEROLE nor superuser); ` +
+        `connect as the cluster's master user (the ledger_url of the bootstrap stack)`,
+    );
+  }
+  const verb = existing ? 'ALTER' : 'CREATE';
+  await driver.transaction(async (tx) => {
+    await tx.query(
+      `SELECT set_config('gantry.writer_login', $1, true), set_config('gantry.writer_password', $2, true)`,
+      [login, password.scramVerifier],
+    );
+    await tx.query(`DO $$ BEGIN
+        EXECUTE format('${verb} ROLE %I LOGIN PASSWORD %L',
+          current_setting('gantry.writer_login'), current_setting('gantry.writer_password'));
+      END $$`);
+  });
+  return { created: !existing, passwordSet: true };
 }
 
 /** The login must exist, and must be neither a superuser nor the owner (either can drop the trigger). */
