@@ -10,6 +10,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
   RunTaskCommand,
@@ -414,6 +415,47 @@ describe('gantry deploy', () => {
       /^rollout api rolled_back: ECS runs api:20 as before the apply: ECS deployment circuit breaker: tasks failed to start\.; rolled back to api v\d+$/,
     );
     expect(result.verify).toEqual([]);
+  });
+
+  test('before its first deploy, a service that ECS runs at the tag already is not deployed; another tag is', async () => {
+    // qa was applied before it ever deployed: the ledger knows no version of its services.
+    ecsMock.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
+      taskDefinition: {
+        containerDefinitions: [
+          {
+            image: `111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${input.taskDefinition.split('/').pop()?.replace(':1', '')}:v9`,
+          },
+        ],
+      },
+    }));
+    play({ worker: completes('worker', 1, 2) });
+    const t = target('v9', { environment: 'qa', stack: 'qa-services', notifications: undefined });
+    const result = await deploy(
+      { ...t, services: t.services.map((s) => (s.name === 'worker' ? { ...s, imageTag: 'v10' } : s)) },
+      { commitSha: SHA('9'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'deployed' });
+    expect(result.deployments.map((d) => [d.service, d.previousTag, d.imageTag, d.status])).toEqual([
+      ['worker', null, 'v10', 'deployed'],
+    ]);
+    expect(applied).toEqual([{ tags: { api: 'v9', worker: 'v10' }, purpose: 'deploy' }]);
+    expect(result.verify).toEqual([]);
+  });
+
+  test('a deploy that cannot read the services from ECS is refused before any apply, with a refused row', async () => {
+    ecsMock
+      .on(DescribeServicesCommand)
+      .rejects(new Error(`AccessDeniedException: not authorized (${SECRET})`));
+    const result = await deploy(target('v11'), { commitSha: SHA('b'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(result.reason).toBe(
+      'cannot read the services of cluster acme-prod from ECS: AccessDeniedException: not authorized ((redacted))',
+    );
+    expect(applied).toEqual([]);
+    const row = (await ledger.listRuns({ environment: 'prod', limit: 1 }))[0];
+    expect(row).toMatchObject({ id: result.runId, action: 'deploy', status: 'refused' });
   });
 
   test('a deploy while another holds the environment is refused with a refused row', async () => {

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import { parseReleaseFacts, type ReleaseFacts } from '../../core/release-facts';
 import { imageTagVariableName } from '../../core/naming';
 import { applyCommand } from '../apply-run';
+import { awsClientSettings } from '../aws-config';
 import type { CommandRegistrar, CliContext } from '../cli';
 import { readRunContext } from '../context';
 import { EXIT, RuntimeError } from '../errors';
@@ -119,7 +120,7 @@ function releaseDeps(
   const progress = (line: string) => (flags.json ? cli.io.err(line) : cli.io.out(line));
   return {
     ledger,
-    ecs: new (ecsSdk().ECSClient)({ region: facts.region }),
+    ecs: new (ecsSdk().ECSClient)(awsClientSettings(cli.io.env, 'ECS', facts.region)),
     redactor,
     progress: (line) => progress(redactor.scrub(line)),
     // Plan and apply the services stack with these tags: every guard of `gantry plan|apply` holds.
@@ -272,7 +273,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
           ...loaded.context,
         });
         const result = await runMigration(
-          new (ecsSdk().ECSClient)({ region: loaded.facts.region }),
+          new (ecsSdk().ECSClient)(awsClientSettings(cli.io.env, 'ECS', loaded.facts.region)),
           loaded.target.cluster,
           { service: s.name, ecsService: s.ecsService, taskDefinition: s.migrationTaskDefinition },
           { ...pollOptions(flags, loaded.facts).migration, progress: cli.io.err },

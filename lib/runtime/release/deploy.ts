@@ -13,7 +13,7 @@ import type { Redactor } from '../redaction';
 import { EXIT } from '../errors';
 import { runMigration, type MigrationResult } from './migrate';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
-import { followRollouts, primaryTaskDefinitions, type PollOptions } from './rollout';
+import { followRollouts, primaryTaskDefinitions, runningImageTags, type PollOptions } from './rollout';
 import { verifyCheck, type VerifyCheck, type VerifyOptions, type VerifyResult } from './verify';
 
 export interface ReleaseService {
@@ -118,13 +118,37 @@ export async function deploy(
     }
   }
   const good = new Map((await ledger.lastGood(env)).map((d) => [d.service, d.imageTag]));
-  const changed = target.services.filter((s) => good.get(s.name) !== s.imageTag);
+  let before: Map<string, string | null>;
+  let running: Map<string, string | null>;
+  try {
+    before = await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(target.services));
+    // A service the ledger has no version of yet (its environment was applied before its first
+    // deploy) changes only when ECS runs another tag than this deploy's; unknown counts as changed.
+    const fresh = target.services.filter((s) => !good.has(s.name));
+    running = await runningImageTags(
+      deps.ecs,
+      new Map(fresh.map((s) => [s.name, before.get(s.name) ?? null])),
+    );
+  } catch (error) {
+    // Without what runs now, neither the rollout nor a rollback can be judged: nothing is applied.
+    return refuse(
+      deps,
+      target,
+      input,
+      'deploy',
+      `cannot read the services of cluster ${target.cluster} from ECS: ${deps.redactor.scrub((error as Error).message)}`,
+    );
+  }
+  const changed = target.services.filter((s) =>
+    good.has(s.name) ? good.get(s.name) !== s.imageTag : running.get(s.name) !== s.imageTag,
+  );
   const tags = Object.fromEntries(target.services.map((s) => [s.name, s.imageTag]));
   return release(deps, target, input, options, {
     action: 'deploy',
     tags,
     changed,
     previous: good,
+    before,
   });
 }
 
@@ -168,6 +192,8 @@ interface Plan {
   readonly changed: readonly ReleaseService[];
   /** Per service, the tag before this release (deploy: the last good one, which a rollback restores). */
   readonly previous: ReadonlyMap<string, string>;
+  /** Per service, the PRIMARY task definition before the apply, when the caller read it already. */
+  readonly before?: ReadonlyMap<string, string | null>;
 }
 
 async function refuse(
@@ -319,7 +345,8 @@ async function release(
               .join(', ')
       }`,
     );
-    const before = await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed));
+    const before =
+      plan.before ?? (await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed)));
     const applied = await deps.apply(plan.tags, plan.action);
     if (!applied.ok) {
       const reason = `apply ${applied.exitCode === EXIT.refused ? 'refused' : 'failed'}: ${applied.reason ?? `exit ${applied.exitCode}`}`;
