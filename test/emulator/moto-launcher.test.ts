@@ -25,13 +25,16 @@ import {
   CreateSubnetCommand,
   CreateSecurityGroupCommand,
   EC2Client,
+  ModifyVpcAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import {
   CreateClusterCommand,
   CreateServiceCommand,
   DescribeServicesCommand,
+  DescribeTasksCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, UpdateRoleCommand } from '@aws-sdk/client-iam';
@@ -73,7 +76,14 @@ describeWithEmulator('moto_launcher.py', () => {
     expect(result.stdout).toMatch(
       new RegExp(`^gantry-moto: moto ${MOTO_VERSION.replace(/\./g, '\\.')}, \\d+ patches apply:`),
     );
-    for (const service of ['CodeBuild', 'Application Auto Scaling', 'ECS CreateService', 'IAM UpdateRole'])
+    for (const service of [
+      'CodeBuild',
+      'Application Auto Scaling',
+      'ECS CreateService',
+      'ECS UpdateService',
+      'ECS RunTask',
+      'IAM UpdateRole',
+    ])
       expect(result.stdout).toContain(`  - ${service}`);
   });
 
@@ -267,6 +277,124 @@ describeWithEmulator('moto_launcher.py', () => {
         ec2.destroy();
         ecs.destroy();
         scaling.destroy();
+      }
+    });
+
+    test('ECS plays rollouts and one-off tasks, and their failures by fault tag', async () => {
+      const ec2 = new EC2Client(config());
+      const ecs = new ECSClient(config());
+      try {
+        const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.8.0.0/16' }));
+        const VpcId = vpc.Vpc?.VpcId as string;
+        // A task's network interface needs DNS hostnames in moto, as most ECS VPCs have.
+        await ec2.send(new ModifyVpcAttributeCommand({ VpcId, EnableDnsHostnames: { Value: true } }));
+        const subnet = await ec2.send(
+          new CreateSubnetCommand({ VpcId, CidrBlock: '10.8.1.0/24', AvailabilityZone: `${REGION}a` }),
+        );
+        const group = await ec2.send(
+          new CreateSecurityGroupCommand({ GroupName: 'rollout', Description: 'rollout', VpcId }),
+        );
+        const awsvpcConfiguration = {
+          subnets: [subnet.Subnet?.SubnetId as string],
+          securityGroups: [group.GroupId as string],
+        };
+        await ecs.send(new CreateClusterCommand({ clusterName: 'acme-rollout' }));
+        // As Gantry registers them: cpu and memory at the task level only.
+        const register = async (family: string, tag: string) =>
+          (
+            await ecs.send(
+              new RegisterTaskDefinitionCommand({
+                family,
+                requiresCompatibilities: ['FARGATE'],
+                networkMode: 'awsvpc',
+                cpu: '256',
+                memory: '512',
+                containerDefinitions: [
+                  { name: 'api', image: `111111111111.dkr.ecr.${REGION}.amazonaws.com/api:${tag}` },
+                ],
+              }),
+            )
+          ).taskDefinition?.taskDefinitionArn as string;
+        const first = await register('acme-rollout-api', 'v1');
+        await ecs.send(
+          new CreateServiceCommand({
+            cluster: 'acme-rollout',
+            serviceName: 'api',
+            taskDefinition: first,
+            desiredCount: 2,
+            launchType: 'FARGATE',
+            networkConfiguration: { awsvpcConfiguration },
+          }),
+        );
+        const deployments = async () => {
+          const service = (
+            await ecs.send(new DescribeServicesCommand({ cluster: 'acme-rollout', services: ['api'] }))
+          ).services?.[0];
+          return {
+            taskDefinition: service?.taskDefinition,
+            deployments: service?.deployments?.map((d) => ({
+              status: d.status,
+              taskDefinition: d.taskDefinition,
+              rolloutState: d.rolloutState,
+              running: d.runningCount,
+              failed: d.failedTasks,
+            })),
+          };
+        };
+        const update = (taskDefinition: string) =>
+          ecs.send(new UpdateServiceCommand({ cluster: 'acme-rollout', service: 'api', taskDefinition }));
+
+        const second = await register('acme-rollout-api', 'v2');
+        await update(second);
+        expect(await deployments()).toEqual({
+          taskDefinition: second,
+          deployments: [
+            { status: 'PRIMARY', taskDefinition: second, rolloutState: 'COMPLETED', running: 2, failed: 0 },
+          ],
+        });
+        // Updating to the task definition that already runs starts nothing.
+        await update(second);
+        expect((await deployments()).deployments).toHaveLength(1);
+
+        const broken = await register('acme-rollout-api', 'v3-emulator-rollout-fails');
+        await update(broken);
+        expect(await deployments()).toEqual({
+          taskDefinition: second,
+          deployments: [
+            { status: 'PRIMARY', taskDefinition: second, rolloutState: 'COMPLETED', running: 2, failed: 0 },
+            { status: 'ACTIVE', taskDefinition: broken, rolloutState: 'FAILED', running: 0, failed: 2 },
+          ],
+        });
+
+        const exitOf = async (tag: string) => {
+          const family = await register(`acme-rollout-api-migrate-${tag.length}`, tag);
+          const started = await ecs.send(
+            new RunTaskCommand({
+              cluster: 'acme-rollout',
+              taskDefinition: family,
+              launchType: 'FARGATE',
+              networkConfiguration: { awsvpcConfiguration },
+            }),
+          );
+          const taskArn = started.tasks?.[0]?.taskArn as string;
+          const seen: string[] = [];
+          for (let i = 0; i < 6; i++) {
+            const task = (
+              await ecs.send(new DescribeTasksCommand({ cluster: 'acme-rollout', tasks: [taskArn] }))
+            ).tasks?.[0];
+            seen.push(task?.lastStatus as string);
+            if (task?.lastStatus === 'STOPPED') return { seen, exitCode: task.containers?.[0]?.exitCode };
+          }
+          return { seen, exitCode: undefined };
+        };
+        expect(await exitOf('v2')).toEqual({
+          seen: ['DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED'],
+          exitCode: 0,
+        });
+        expect((await exitOf('v3-emulator-migration-exits-1')).exitCode).toBe(1);
+      } finally {
+        ec2.destroy();
+        ecs.destroy();
       }
     });
 

@@ -266,6 +266,144 @@ def ecs_create_service_keeps_fields() -> None:
     wrap(EC2ContainerServiceResponse, "create_service", make)
 
 
+# Fault tags: an image tag that contains one of these makes the emulator play that failure, so a
+# test asks for a failure through the same input a real deploy takes (the tag).
+ROLLOUT_FAILS_TAG = "emulator-rollout-fails"
+MIGRATION_EXITS_1_TAG = "emulator-migration-exits-1"
+
+
+def image_tag(image) -> str:
+    """The tag of `<repository>:<tag>` ("" for a digest or no tag)."""
+    image = image or ""
+    if "@" in image:
+        return ""
+    last = image.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[-1] if ":" in last else ""
+
+
+@patch(
+    "ECS UpdateService: a new task definition gets its own deployment, which completes with "
+    f"running = desired, or, for an image tag containing {ROLLOUT_FAILS_TAG!r}, fails and the "
+    "circuit breaker puts the previous task definition back as PRIMARY"
+)
+def ecs_update_service_deploys() -> None:
+    # Stock: the service's deployments are made once by CreateService (its first task definition,
+    # IN_PROGRESS with 0 running) and never change, so nothing can follow a rollout. Here, as ECS
+    # does (without a scheduler, so at once): UpdateService to another task definition replaces
+    # them by a PRIMARY deployment of it, COMPLETED with running = desired; with the rollout fault
+    # tag, ECS's deployment circuit breaker (rollback on) instead: the new deployment is FAILED
+    # with every task failed, and a deployment of the previous task definition is PRIMARY again,
+    # as is the service's task definition.
+    from moto.core.utils import utcnow
+    from moto.ecs.models import EC2ContainerServiceBackend
+    from moto.moto_api._internal import mock_random
+
+    def deployment(service, arn, status, state, running, failed, reason):
+        now = utcnow()
+        return {
+            "createdAt": now,
+            "desiredCount": service.desired_count,
+            "failedTasks": failed,
+            "id": f"ecs-svc/{mock_random.randint(0, 32**12)}",
+            "launchType": service.launch_type,
+            "pendingCount": 0,
+            "rolloutState": state,
+            "rolloutStateReason": reason,
+            "runningCount": running,
+            "platformVersion": service.platform_version,
+            "networkConfiguration": service.network_configuration,
+            "platformFamily": "FARGATE",
+            "status": status,
+            "taskDefinition": arn,
+            "updatedAt": now,
+        }
+
+    def make(stock):
+        def update_service(self, service_properties):
+            wanted = service_properties.get("task_definition")
+            cluster = service_properties.get("cluster", "default")
+            name = (service_properties.get("service") or "").split("/")[-1]
+            service = self._get_service(cluster, name)
+            primary = next((d for d in service.deployments if d.get("status") == "PRIMARY"), None)
+            result = stock(self, service_properties)
+            if not wanted or primary is None:
+                return result
+            task_definition = self.describe_task_definition(wanted)
+            if task_definition.arn == primary.get("taskDefinition"):
+                return result
+            desired = service.desired_count
+            image = (task_definition.container_definitions or [{}])[0].get("image")
+            if ROLLOUT_FAILS_TAG in image_tag(image):
+                service.task_definition = primary["taskDefinition"]
+                failed = deployment(
+                    service, task_definition.arn, "ACTIVE", "FAILED", 0, desired,
+                    "ECS deployment circuit breaker: tasks failed to start.",
+                )
+                back = deployment(
+                    service, primary["taskDefinition"], "PRIMARY", "COMPLETED", desired, 0,
+                    f"ECS deployment circuit breaker: rolling back to deploymentId {primary.get('id')}.",
+                )
+                service.deployments = [back, failed]
+            else:
+                service.deployments = [
+                    deployment(
+                        service, task_definition.arn, "PRIMARY", "COMPLETED", desired, 0,
+                        "ECS deployment completed.",
+                    )
+                ]
+            service.running_count = desired
+            service.pending_count = 0
+            return result
+
+        return update_service
+
+    wrap(EC2ContainerServiceBackend, "update_service", make)
+
+
+@patch(
+    "ECS RunTask on Fargate: containers without a memory of their own (Fargate sizes the task); "
+    f"its task stops with exit code 0, or 1 for an image tag containing {MIGRATION_EXITS_1_TAG!r}"
+)
+def ecs_run_task_fargate() -> None:
+    # Stock: RunTask adds up every container's memory for placement and fails with a TypeError
+    # when a container has none (Fargate takes cpu and memory at the task level, and Gantry's
+    # containers set none). Its tasks already advance to STOPPED over four DescribeTasks calls
+    # (moto's managed state), their containers with exit code 0; with the migration fault tag,
+    # the container exits 1.
+    from moto.ecs.models import Container, EC2ContainerServiceBackend
+
+    def sized(stock):
+        def calculate(task_definition):
+            missing = [
+                c for c in task_definition.container_definitions
+                if not any(c.get(k) is not None for k in ("memory", "memoryReservation", "Memory", "MemoryReservation"))
+            ]
+            for c in missing:
+                c["memoryReservation"] = 0
+            try:
+                return stock(task_definition)
+            finally:
+                for c in missing:
+                    del c["memoryReservation"]
+
+        return staticmethod(calculate)
+
+    stock = vars(EC2ContainerServiceBackend).get("_calculate_task_resource_requirements")
+    if not isinstance(stock, staticmethod):
+        raise RuntimeError("EC2ContainerServiceBackend._calculate_task_resource_requirements changed: re-check")
+    setattr(EC2ContainerServiceBackend, "_calculate_task_resource_requirements", sized(stock.__func__))
+
+    def exits(stock):
+        def __init__(self, task_def):
+            stock(self, task_def)
+            if MIGRATION_EXITS_1_TAG in image_tag(self.image):
+                self.exitCode = 1
+
+        return __init__
+
+    wrap(Container, "__init__", exits)
+
+
 # --- IAM -----------------------------------------------------------------------------------------
 
 

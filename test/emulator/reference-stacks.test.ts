@@ -40,11 +40,16 @@ import { GetRoleCommand, IAMClient, UpdateRoleCommand } from '@aws-sdk/client-ia
 import { DescribeKeyCommand, DisableKeyRotationCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { referenceConfig } from '../../environments';
+import type { GantryConfig } from '../../lib/config';
 import { clusterName, imageTagsParameterName, repositoryName, stateBucketName } from '../../lib/core/naming';
 import { countStateResources, Journal } from '../../lib/runtime/bootstrap';
 import { openLedger, type RunRecord } from '../../lib/runtime/ledger';
+import type { ReleaseResult } from '../../lib/runtime/release/deploy';
+import type { ServiceStatus } from '../../lib/runtime/release/status';
 import { cleanEnv } from '../runtime/env';
 import { gantry, tempDir, type CliResult } from '../runtime/helpers';
 import { AWS_STACKS, distinctShapes, readStack, synthApp, withEnvironment } from '../util';
@@ -76,8 +81,71 @@ const RELEASED = 'staging-services';
 const COMMITS = {
   initial: 'c0ffee000000000000000000000000000000e001',
   release: 'c0ffee000000000000000000000000000000e002',
-  rollback: 'c0ffee000000000000000000000000000000e003',
+  rolloutFails: 'c0ffee000000000000000000000000000000e003',
+  migrationFails: 'c0ffee000000000000000000000000000000e004',
+  verifyFails: 'c0ffee000000000000000000000000000000e005',
 };
+
+/** The emulator's fault tags (test/emulator/moto_launcher.py): a deploy of such a tag fails there. */
+const ROLLOUT_FAILS = 'emulator-rollout-fails';
+const MIGRATION_EXITS_1 = 'emulator-migration-exits-1';
+
+/**
+ * staging's release scenario: api's external check and the team's webhook are a local HTTP server
+ * (`release`), whose URL is known once it listens, before the synth. The webhook URL holds a
+ * secret, which no notification may show.
+ */
+const HOOK_ENV = 'GANTRY_EMULATOR_DEPLOY_HOOK';
+const HOOK_SECRET = 'hook-token-5c1e7d0a9b8f4e2d';
+const release = {
+  base: '',
+  /** The statuses the check answers next; then 200. */
+  health: [] as number[],
+  healthHits: 0,
+  hooks: [] as Record<string, unknown>[],
+  server: undefined as http.Server | undefined,
+};
+
+async function startReleaseServer(): Promise<void> {
+  release.server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (req.url === '/health') {
+        release.healthHits++;
+        const status = release.health.shift() ?? 200;
+        res.writeHead(status).end(status === 200 ? '{"status":"ok"}' : 'unavailable');
+        return;
+      }
+      if (req.url === `/hook/${HOOK_SECRET}`)
+        release.hooks.push(JSON.parse(body || '{}') as Record<string, unknown>);
+      res.writeHead(req.url?.startsWith('/hook/') ? 200 : 404).end();
+    });
+  });
+  const server = release.server;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  release.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** CONFIG with staging's api checked and staging's deploys told, at the release server. */
+function releaseConfig(): GantryConfig {
+  return withEnvironment(
+    'staging',
+    (env) => ({
+      ...env,
+      services: env.services.map((s) =>
+        s.name === 'api'
+          ? {
+              ...s,
+              verify: { url: `${release.base}/health`, bodyMatch: '"ok"', retries: 3, intervalSeconds: 1 },
+            }
+          : s,
+      ),
+      notifications: { webhooks: [{ urlEnv: HOOK_ENV, format: 'json' }], routine: 'full' },
+    }),
+    CONFIG,
+  );
+}
 
 /** The `# <address> will be ...` lines of a plan's output: what it would change. */
 function plannedChanges(planOutput: string): string[] {
@@ -190,7 +258,8 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
   beforeAll(async () => {
     ledgerOf.staging = tempDir('emulator-ledger-staging');
     ledgerOf.dev = tempDir('emulator-ledger-dev');
-    envs = await EmulatedEnvironments.start(CONFIG, environments);
+    await startReleaseServer();
+    envs = await EmulatedEnvironments.start(releaseConfig(), environments);
     const dev = envs.get('dev');
     dayZero.project = tempDir('bootstrap-project');
     dayZero.stateDir = path.join(dayZero.project, '.gantry', 'state');
@@ -254,6 +323,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     // Nothing may still be writing into the directories dispose() removes.
     await Promise.allSettled([...applied.values(), releaseSteps, dayZeroSteps, driftSteps, destroySteps]);
     await envs?.dispose();
+    await new Promise((resolve) => (release.server ? release.server.close(resolve) : resolve(undefined)));
   }, 5 * MINUTES);
 
   test('every AWS stack is applied here, or is of the shape of one that is', () => {
@@ -277,30 +347,42 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     );
   });
 
-  // --- staging: release and rollback by image tag ---------------------------------------------------
+  // --- staging: releases through gantry deploy --------------------------------------------------------
+
+  /** One `gantry deploy` (or `status`) run: its outcome, what ECS then runs, what the checks and the hook saw. */
+  interface DeployStep {
+    readonly result: CliResult;
+    readonly outcome: ReleaseResult | undefined;
+    readonly running: Record<string, Running>;
+    /** Requests the verify check made during this run. */
+    readonly healthHits: number;
+    /** Bodies the team's webhook received during this run. */
+    readonly hooks: readonly Record<string, unknown>[];
+    /** Plan rows of staging-services written during this run. */
+    readonly plans: number;
+  }
 
   interface ReleaseSteps {
     readonly services: readonly string[];
     readonly defaultTag: string;
     readonly initial: Record<string, Running>;
-    readonly newTag: {
-      readonly plan: Recorded;
-      readonly apply: Recorded;
-      readonly running: Record<string, Running>;
-    };
-    readonly rollback: {
-      readonly plan: Recorded;
-      readonly apply: Recorded;
-      readonly running: Record<string, Running>;
-      /** ACTIVE revisions per service family after the rollback. */
-      readonly activeRevisions: Record<string, number[]>;
-    };
+    readonly completes: DeployStep;
+    readonly rolloutFails: DeployStep;
+    readonly blockedAgain: DeployStep;
+    readonly migrationFails: DeployStep;
+    readonly verifyFails: DeployStep;
+    /** ACTIVE revisions per service family at the end. */
+    readonly activeRevisions: Record<string, number[]>;
+    readonly status: readonly ServiceStatus[];
+    readonly refusedRow: RunRecord | undefined;
   }
 
   async function releaseScenario(staging: EmulatedEnvironment): Promise<ReleaseSteps> {
     const ecs = new ECSClient(clientConfig(staging.server, staging.config.region));
     const cluster = clusterName(ORG, 'staging');
     const services = staging.config.services.map((s) => s.name);
+    const stack = staging.services;
+    const ledger = `pglite:${ledgerOf.staging}`;
     const running = async () => {
       const described = await ecs.send(new DescribeServicesCommand({ cluster, services }));
       const result: Record<string, Running> = {};
@@ -315,27 +397,81 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
       }
       return result;
     };
-    const release = async (commit: string, vars: readonly string[]) => {
-      const stack = staging.services;
-      const plan = await recorded(
-        'staging',
-        stack,
-        ['plan', stack.id, ...vars.flatMap((v) => ['--var', v])],
-        commit,
+    const plans = async () => {
+      const rows = await gantry(
+        ['runs', '--json', '--limit', '1000', '--stack', stack.id, '--action', 'plan'],
+        {
+          GANTRY_LEDGER_URL: ledger,
+        },
       );
-      if (plan.result.code !== 0)
-        throw new Error(`gantry plan exited ${plan.result.code}:\n${plan.result.stderr}`);
-      const apply = await recorded('staging', stack, ['apply', stack.id], commit);
-      return { plan, apply, running: await running() };
+      if (rows.code !== 0) throw new Error(`gantry runs failed: ${rows.stderr}`);
+      return (JSON.parse(rows.stdout) as RunRecord[]).length;
+    };
+    const deployOf = async (commit: string, tags: readonly string[], health: readonly number[] = []) => {
+      release.health = [...health];
+      const hits = release.healthHits;
+      const hooks = release.hooks.length;
+      const plansBefore = await plans();
+      const result = await gantry(
+        [
+          'deploy',
+          'staging',
+          '--dir',
+          stack.dir,
+          '--json',
+          '--poll-interval',
+          '0.2',
+          ...tags.flatMap((t) => ['--tag', t]),
+        ],
+        cleanEnv(stack.env, {
+          GANTRY_LEDGER_URL: ledger,
+          GANTRY_COMMIT_SHA: commit,
+          GANTRY_ACTOR: 'emulator-e2e',
+          // The deployer's credentials, for gantry's own ECS calls (Terraform has the override's).
+          AWS_ACCESS_KEY_ID: 'AKIAEMULATOR000000000',
+          AWS_SECRET_ACCESS_KEY: 'emulator-secret',
+          [HOOK_ENV]: `${release.base}/hook/${HOOK_SECRET}`,
+        }),
+      );
+      let outcome: ReleaseResult | undefined;
+      try {
+        outcome = JSON.parse(result.stdout) as ReleaseResult;
+      } catch {
+        outcome = undefined;
+      }
+      return {
+        result,
+        outcome,
+        running: await running(),
+        healthHits: release.healthHits - hits,
+        hooks: release.hooks.slice(hooks),
+        plans: (await plans()) - plansBefore,
+      };
     };
     try {
       const defaultTag = staging.config.services[0].imageTag;
       const initial = await running();
-      const newTag = await release(COMMITS.release, ['image_tag_api=v1.4.0', 'image_tag_worker=v1.4.0']);
-      const rollback = await release(COMMITS.rollback, [
-        `image_tag_api=${defaultTag}`,
-        `image_tag_worker=${defaultTag}`,
+      // Each deploy names the tags of api and worker: a service it does not name gets its configured tag.
+      // 503 twice, then 200: the check passes on its 3rd try.
+      const completes = await deployOf(COMMITS.release, ['api=v1.4.0', 'worker=v1.4.0'], [503, 503]);
+      const rolloutFails = await deployOf(COMMITS.rolloutFails, [
+        `api=v1.5.0-${ROLLOUT_FAILS}`,
+        'worker=v1.4.0',
       ]);
+      const blockedAgain = await deployOf(COMMITS.rolloutFails, [
+        `api=v1.5.0-${ROLLOUT_FAILS}`,
+        'worker=v1.4.0',
+      ]);
+      const migrationFails = await deployOf(COMMITS.migrationFails, [
+        `api=v1.5.1-${MIGRATION_EXITS_1}`,
+        'worker=v1.4.0',
+      ]);
+      // 503 for every try of the deploy's check (retries: 3), then 200 for the rollback's.
+      const verifyFails = await deployOf(
+        COMMITS.verifyFails,
+        ['api=v1.5.2', 'worker=v1.4.0'],
+        [503, 503, 503],
+      );
       const activeRevisions: Record<string, number[]> = {};
       for (const name of services) {
         const family = `${ORG}-staging-${name}`;
@@ -347,13 +483,34 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           .map((arn) => Number(arn.split(':').pop()))
           .sort((a, b) => a - b);
       }
-      return { services, defaultTag, initial, newTag, rollback: { ...rollback, activeRevisions } };
+      const status = await gantry(['status', 'staging', '--json'], { GANTRY_LEDGER_URL: ledger });
+      if (status.code !== 0) throw new Error(`gantry status failed: ${status.stderr}`);
+      const refused = await gantry(
+        ['runs', '--json', '--limit', '1', '--stack', stack.id, '--action', 'deploy', '--status', 'refused'],
+        { GANTRY_LEDGER_URL: ledger },
+      );
+      return {
+        services,
+        defaultTag,
+        initial,
+        completes,
+        rolloutFails,
+        blockedAgain,
+        migrationFails,
+        verifyFails,
+        activeRevisions,
+        status: JSON.parse(status.stdout) as ServiceStatus[],
+        refusedRow: refused.code === 0 ? (JSON.parse(refused.stdout) as RunRecord[])[0] : undefined,
+      };
     } finally {
       ecs.destroy();
     }
   }
 
-  describe('staging: release and rollback by image tag through the CLI', () => {
+  const rowsOf = (step: DeployStep) =>
+    (step.outcome?.deployments ?? []).map((d) => [d.service, d.previousTag, d.imageTag, d.status]);
+
+  describe('staging: releases through gantry deploy', () => {
     test(
       'gantry plan + apply record a planned and an applied row, and every service runs its configured tag',
       async () => {
@@ -392,40 +549,134 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     );
 
     test(
-      'a new image tag for api and worker moves those two services only',
+      'a deploy that completes: api and worker roll out, api migrates and is verified on the 3rd try; the others are untouched',
       async () => {
-        const { initial, newTag } = await releaseSteps;
-        expect(newTag.plan.row).toMatchObject({ status: 'planned', commitSha: COMMITS.release });
-        expect(newTag.plan.row?.note).toContain('image_tag_api=v1.4.0 (--var)');
-        expect(newTag.apply.result.code).toBe(0);
-        expect(newTag.apply.row).toMatchObject({ status: 'applied', planRunId: newTag.plan.row?.id });
+        const { initial, completes } = await releaseSteps;
+        expect(completes.result.stderr).toMatch(/\[rollout\] api: COMPLETED, running 2\/2, failed tasks 0/);
+        expect(completes.result.code).toBe(0);
+        expect(completes.outcome).toMatchObject({ exitCode: 0, outcome: 'verified' });
+        // Neither had a version in the ledger; admin and admin-frontend run their tag already: no row.
+        expect(rowsOf(completes)).toEqual([
+          ['api', null, 'v1.4.0', 'verified'],
+          ['worker', null, 'v1.4.0', 'deployed'],
+        ]);
+        expect(completes.outcome?.migrations).toMatchObject([{ service: 'api', ok: true, exitCode: 0 }]);
+        expect(completes.outcome?.verify).toMatchObject([{ service: 'api', ok: true, attempts: 3 }]);
+        expect(completes.healthHits).toBe(3);
         for (const name of ['api', 'worker']) {
-          expect(newTag.running[name].revision).toBe(initial[name].revision + 1);
-          expect(newTag.running[name].image).toMatch(/:v1\.4\.0$/);
+          expect(completes.running[name].revision).toBe(initial[name].revision + 1);
+          expect(completes.running[name].image).toMatch(/:v1\.4\.0$/);
         }
-        for (const name of ['admin', 'admin-frontend']) expect(newTag.running[name]).toEqual(initial[name]);
+        for (const name of ['admin', 'admin-frontend'])
+          expect(completes.running[name]).toEqual(initial[name]);
+        expect(completes.hooks).toHaveLength(1);
+        expect(completes.hooks[0]).toMatchObject({
+          kind: 'success',
+          environment: 'staging',
+          commitSha: COMMITS.release,
+          services: [
+            { service: 'api', imageTag: 'v1.4.0', status: 'verified' },
+            { service: 'worker', imageTag: 'v1.4.0', status: 'deployed' },
+          ],
+        });
+        expect(JSON.stringify(completes.hooks)).not.toContain(HOOK_SECRET);
       },
       10 * MINUTES,
     );
 
     test(
-      'a rollback to the previous tag registers a new revision and leaves the previous ones ACTIVE',
+      'a rollout the circuit breaker fails ends rolled_back, re-applies the previous tag, exits 1; the commit is then refused',
       async () => {
-        const { defaultTag, newTag, rollback } = await releaseSteps;
-        expect(rollback.apply.result.code).toBe(0);
-        expect(rollback.apply.row).toMatchObject({ status: 'applied', commitSha: COMMITS.rollback });
-        for (const name of ['api', 'worker']) {
-          expect(rollback.running[name].revision).toBe(newTag.running[name].revision + 1);
-          expect(rollback.running[name].image.endsWith(`:${defaultTag}`)).toBe(true);
-          // What the circuit breaker and the alarms roll back to, and what an operator may pick.
-          expect(rollback.activeRevisions[name]).toEqual(
-            Array.from({ length: rollback.running[name].revision }, (_, i) => i + 1),
-          );
-        }
-        for (const name of ['admin', 'admin-frontend']) {
-          expect(rollback.running[name]).toEqual(newTag.running[name]);
-          expect(rollback.activeRevisions[name]).toEqual([rollback.running[name].revision]);
-        }
+        const { completes, rolloutFails, blockedAgain, refusedRow } = await releaseSteps;
+        expect(rolloutFails.result.code).toBe(1);
+        expect(rolloutFails.outcome).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+        expect(rowsOf(rolloutFails)).toEqual([['api', 'v1.4.0', `v1.5.0-${ROLLOUT_FAILS}`, 'rolled_back']]);
+        expect(rolloutFails.outcome?.reason).toMatch(
+          /^rollout api rolled_back: ECS runs \S+ as before the apply: ECS deployment circuit breaker: tasks failed to start\.; rolled back to api v1\.4\.0$/,
+        );
+        expect(rolloutFails.outcome?.migrations).toEqual([]);
+        // The deploy's plan and the rollback's; the rollback re-applied v1.4.0 as a new revision.
+        expect(rolloutFails.plans).toBe(2);
+        expect(rolloutFails.running.api.image).toMatch(/:v1\.4\.0$/);
+        expect(rolloutFails.running.api.revision).toBe(completes.running.api.revision + 2);
+        expect(rolloutFails.running.worker).toEqual(completes.running.worker);
+        expect(rolloutFails.hooks).toMatchObject([{ kind: 'rollback', environment: 'staging' }]);
+
+        expect(blockedAgain.result.code).toBe(3);
+        expect(blockedAgain.outcome).toMatchObject({ exitCode: 3, outcome: 'refused' });
+        expect(blockedAgain.outcome?.reason).toMatch(
+          new RegExp(
+            `^commit ${COMMITS.rolloutFails.slice(0, 12)} is blocked in staging: its deploy \\(run \\S+\\) ended rolled_back`,
+          ),
+        );
+        expect(blockedAgain.plans).toBe(0);
+        expect(blockedAgain.running).toEqual(rolloutFails.running);
+        expect(blockedAgain.hooks).toEqual([]);
+        expect(refusedRow).toMatchObject({
+          action: 'deploy',
+          status: 'refused',
+          commitSha: COMMITS.rolloutFails,
+          id: blockedAgain.outcome?.runId,
+        });
+      },
+      10 * MINUTES,
+    );
+
+    test(
+      'a migration that exits 1 fails the deploy before verify, and rolls back',
+      async () => {
+        const { rolloutFails, migrationFails } = await releaseSteps;
+        expect(migrationFails.result.code).toBe(1);
+        expect(migrationFails.outcome).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+        expect(migrationFails.outcome?.migrations).toMatchObject([
+          { service: 'api', ok: false, exitCode: 1 },
+        ]);
+        expect(migrationFails.outcome?.reason).toMatch(
+          /^migration of api failed: exit 1; rolled back to api v1\.4\.0$/,
+        );
+        // The deploy's check never ran; the one request is the rollback's.
+        expect(migrationFails.outcome?.verify).toEqual([]);
+        expect(migrationFails.healthHits).toBe(1);
+        expect(rowsOf(migrationFails)).toEqual([
+          ['api', 'v1.4.0', `v1.5.1-${MIGRATION_EXITS_1}`, 'rolled_back'],
+        ]);
+        expect(migrationFails.running.api.image).toMatch(/:v1\.4\.0$/);
+        expect(migrationFails.running.api.revision).toBe(rolloutFails.running.api.revision + 2);
+      },
+      10 * MINUTES,
+    );
+
+    test(
+      'verify against a server answering 503 rolls back; the previous tags stay registered (ACTIVE)',
+      async () => {
+        const { verifyFails, activeRevisions, completes } = await releaseSteps;
+        expect(verifyFails.result.code).toBe(1);
+        expect(verifyFails.outcome).toMatchObject({ exitCode: 1, outcome: 'rolled_back' });
+        expect(verifyFails.outcome?.verify).toMatchObject([{ service: 'api', ok: false, attempts: 3 }]);
+        expect(verifyFails.healthHits).toBe(4);
+        expect(rowsOf(verifyFails)).toEqual([['api', 'v1.4.0', 'v1.5.2', 'rolled_back']]);
+        expect(verifyFails.running.api.image).toMatch(/:v1\.4\.0$/);
+        // What the circuit breaker and the alarms roll back to, and what an operator may pick.
+        expect(activeRevisions.api).toEqual(
+          Array.from({ length: verifyFails.running.api.revision }, (_, i) => i + 1),
+        );
+        expect(activeRevisions.worker).toEqual([1, completes.running.worker.revision]);
+        expect(activeRevisions.admin).toEqual([verifyFails.running.admin.revision]);
+      },
+      10 * MINUTES,
+    );
+
+    test(
+      'gantry status shows what runs in staging: the verified and deployed tags, not the rolled-back ones',
+      async () => {
+        const { status, verifyFails } = await releaseSteps;
+        expect(
+          status.map((s) => [s.service, s.imageTag, s.verified, s.commitSha, s.latestTag, s.latestStatus]),
+        ).toEqual([
+          ['api', 'v1.4.0', true, COMMITS.release, 'v1.5.2', 'rolled_back'],
+          ['worker', 'v1.4.0', false, COMMITS.release, 'v1.4.0', 'deployed'],
+        ]);
+        expect(status[0].latestRunId).toBe(verifyFails.outcome?.runId);
       },
       10 * MINUTES,
     );

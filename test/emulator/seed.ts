@@ -24,6 +24,7 @@ import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  ModifyVpcAttributeCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
@@ -96,6 +97,8 @@ export async function seedEnvironment(
       new CreateVpcCommand({ CidrBlock: '10.20.0.0/16', TagSpecifications: nameTag('vpc', `${env.name}`) }),
     );
     const vpcId = required(vpc.Vpc?.VpcId, 'CreateVpc VpcId');
+    // As most VPCs that run ECS have it; moto needs it for a task's network interface (RunTask).
+    await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: true } }));
     const subnet = async (index: number, kind: 'private' | 'public') => {
       const made = await ec2.send(
         new CreateSubnetCommand({

@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
   RunTaskCommand,
@@ -441,6 +442,49 @@ describe('gantry deploy', () => {
       /^rollout api rolled_back: ECS runs api:20 as before the apply: ECS deployment circuit breaker: tasks failed to start\.; rolled back to api v\d+$/,
     );
     expect(result.verify).toEqual([]);
+  });
+
+  test('before its first deploy, a service that ECS runs at the tag already is not deployed; another tag is', async () => {
+    // uat was applied before it ever deployed: the ledger knows no version of its services.
+    ecsMock.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
+      taskDefinition: {
+        containerDefinitions: [
+          {
+            image: `111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${input.taskDefinition.split('/').pop()?.replace(':1', '')}:v9`,
+          },
+        ],
+      },
+    }));
+    play({ worker: completes('worker', 1, 2) });
+    const t = target('v9', { environment: 'uat', stack: 'uat-services', notifications: undefined });
+    const result = await deploy(
+      { ...t, services: t.services.map((s) => (s.name === 'worker' ? { ...s, imageTag: 'v10' } : s)) },
+      { commitSha: SHA('9'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'deployed' });
+    expect(result.deployments.map((d) => [d.service, d.previousTag, d.imageTag, d.status])).toEqual([
+      ['worker', null, 'v10', 'deployed'],
+    ]);
+    expect(applied).toEqual([{ tags: { api: 'v9', worker: 'v10' }, purpose: 'deploy' }]);
+    expect(result.verify).toEqual([]);
+  });
+
+  test('a first deploy that cannot read what ECS runs is refused before any apply, with a refused row', async () => {
+    ecsMock
+      .on(DescribeServicesCommand)
+      .rejects(new Error(`AccessDeniedException: not authorized (${SECRET})`));
+    // sit has no version in the ledger: what ECS runs decides what changes.
+    const t = target('v11', { environment: 'sit', stack: 'sit-services', notifications: undefined });
+    const result = await deploy(t, { commitSha: SHA('b'), automatic: true }, deps(), FAST);
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(result.reason).toBe(
+      'cannot read the services of cluster acme-prod from ECS: AccessDeniedException: not authorized ((redacted))',
+    );
+    expect(applied).toEqual([]);
+    const row = (await ledger.listRuns({ environment: 'sit', limit: 1 }))[0];
+    expect(row).toMatchObject({ id: result.runId, action: 'deploy', status: 'refused' });
   });
 
   test('a deploy while another holds the environment is refused with a refused row', async () => {

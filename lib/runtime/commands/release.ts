@@ -8,6 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import { parseReleaseFacts, type ReleaseFacts } from '../../core/release-facts';
 import { imageTagVariableName } from '../../core/naming';
 import { applyCommand } from '../apply-run';
+import { awsClientSettings } from '../aws-config';
 import type { CommandRegistrar, CliContext } from '../cli';
 import { readRunContext } from '../context';
 import { EXIT, RuntimeError } from '../errors';
@@ -24,7 +25,7 @@ import {
 import { ecsSdk } from '../release/ecs';
 import { runMigration } from '../release/migrate';
 import { resolveNotifications } from '../release/notify';
-import { defaultSnsClient } from '../release/sns';
+import { snsClientFrom } from '../release/sns';
 import { liveStatus, renderStatus } from '../release/status';
 import { releaseSummaryMarkdown } from '../release/summary';
 import { verifyCheck, type VerifyCheck } from '../release/verify';
@@ -166,9 +167,8 @@ function releaseDeps(
   const progress = (line: string) => (flags.json ? cli.io.err(line) : cli.io.out(line));
   return {
     ledger,
-    ecs: new (ecsSdk().ECSClient)({ region: facts.region }),
-    // Configured as the ECS client: the SDK's endpoint and credentials, the topic's region.
-    sns: defaultSnsClient,
+    ecs: new (ecsSdk().ECSClient)(awsClientSettings(cli.io.env, 'ECS', facts.region)),
+    sns: snsClientFrom(cli.io.env),
     redactor,
     progress: (line) => progress(redactor.scrub(line)),
     // Plan and apply the services stack with these tags: every guard of `gantry plan|apply` holds.
@@ -368,7 +368,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
           ...loaded.context,
         });
         const result = await runMigration(
-          new (ecsSdk().ECSClient)({ region: loaded.facts.region }),
+          new (ecsSdk().ECSClient)(awsClientSettings(cli.io.env, 'ECS', loaded.facts.region)),
           loaded.target.cluster,
           { service: s.name, ecsService: s.ecsService, taskDefinition: s.migrationTaskDefinition },
           { ...pollOptions(flags, loaded.facts).migration, progress: cli.io.err },

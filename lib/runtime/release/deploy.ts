@@ -17,7 +17,13 @@ import { EXIT } from '../errors';
 import { runMigration, type MigrationResult } from './migrate';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
 import type { SnsClientFactory } from './sns';
-import { followRollouts, forceNewDeployments, primaryTaskDefinitions, type PollOptions } from './rollout';
+import {
+  followRollouts,
+  forceNewDeployments,
+  primaryTaskDefinitions,
+  runningImageTags,
+  type PollOptions,
+} from './rollout';
 import { verifyCheck, type VerifyCheck, type VerifyOptions, type VerifyResult } from './verify';
 
 export interface ReleaseService {
@@ -125,13 +131,40 @@ export async function deploy(
   const blocked = await refuseBlocked(deps, target, input);
   if (blocked) return blocked;
   const good = new Map((await deps.ledger.lastGood(target.environment)).map((d) => [d.service, d.imageTag]));
-  const changed = target.services.filter((s) => good.get(s.name) !== s.imageTag);
+  // A service the ledger has no version of yet (its environment was applied before its first
+  // deploy) changes only when ECS runs another tag than this deploy's; unknown counts as changed.
+  const fresh = target.services.filter((s) => !good.has(s.name));
+  let before: Map<string, string | null> | undefined;
+  let running = new Map<string, string | null>();
+  if (fresh.length > 0) {
+    try {
+      before = await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(target.services));
+      const known = before;
+      running = await runningImageTags(
+        deps.ecs,
+        new Map(fresh.map((s) => [s.name, known.get(s.name) ?? null])),
+      );
+    } catch (error) {
+      // Without what runs now, neither the rollout nor a rollback can be judged: nothing is applied.
+      return refuse(
+        deps,
+        target,
+        input,
+        'deploy',
+        `cannot read the services of cluster ${target.cluster} from ECS: ${deps.redactor.scrub((error as Error).message)}`,
+      );
+    }
+  }
+  const changed = target.services.filter((s) =>
+    good.has(s.name) ? good.get(s.name) !== s.imageTag : running.get(s.name) !== s.imageTag,
+  );
   const tags = Object.fromEntries(target.services.map((s) => [s.name, s.imageTag]));
   return release(deps, target, input, options, {
     action: 'deploy',
     tags,
     changed,
     previous: good,
+    before,
   });
 }
 
@@ -252,6 +285,8 @@ interface Plan {
    * before): carried to the new row, and an image check naming another digest is refused.
    */
   readonly recordedDigests?: ReadonlyMap<string, string>;
+  /** Per service, the PRIMARY task definition before the apply, when the caller read it already. */
+  readonly before?: ReadonlyMap<string, string | null>;
 }
 
 async function refuse(
@@ -424,7 +459,7 @@ async function release(
     // A redeploy follows the deployments it forces, by id: the task definitions stay the same.
     const before = plan.redeploy
       ? new Map<string, string | null>()
-      : await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed));
+      : (plan.before ?? (await primaryTaskDefinitions(deps.ecs, target.cluster, targetsOf(plan.changed))));
     const applied = await deps.apply(plan.tags, plan.action);
     if (!applied.ok) {
       const reason = `apply ${applied.exitCode === EXIT.refused ? 'refused' : 'failed'}: ${applied.reason ?? `exit ${applied.exitCode}`}`;

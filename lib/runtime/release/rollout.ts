@@ -276,3 +276,35 @@ export async function forceNewDeployments(
   }
   return out;
 }
+
+/** The tag of `<repository>:<tag>`; null for an image named by digest or without a tag. */
+export function imageTagOf(image: string | null | undefined): string | null {
+  if (!image || image.includes('@')) return null;
+  const name = image.slice(image.lastIndexOf('/') + 1);
+  const colon = name.lastIndexOf(':');
+  return colon > 0 ? name.slice(colon + 1) : null;
+}
+
+/**
+ * Per service, the image tag of its first container in the given task definition (what ECS runs as
+ * PRIMARY); null when there is none or it cannot be read.
+ */
+export async function runningImageTags(
+  ecs: ECSClient,
+  taskDefinitions: ReadonlyMap<string, string | null>,
+): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (const [service, arn] of taskDefinitions) {
+    if (!arn) {
+      out.set(service, null);
+      continue;
+    }
+    try {
+      const described = await ecs.send(new (ecsSdk().DescribeTaskDefinitionCommand)({ taskDefinition: arn }));
+      out.set(service, imageTagOf(described?.taskDefinition?.containerDefinitions?.[0]?.image));
+    } catch {
+      out.set(service, null);
+    }
+  }
+  return out;
+}
