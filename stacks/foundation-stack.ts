@@ -357,7 +357,9 @@ function deployRolesProps(
       // With a deploy project, the apply rights are its service role's (`grantStart` gives the apply
       // role only what starting it needs), and so is `sns:Publish` on the notification topics: whoever
       // runs `gantry deploy` holds it.
-      ...(withDeployProject ? {} : { ...applyRoleRights(props), notificationTopicArns: notificationTopicArns(env) }),
+      ...(withDeployProject
+        ? {}
+        : { ...applyRoleRights(props), notificationTopicArns: notificationTopicArns(env) }),
       permissionsBoundaryArn: env.applyPermissionsBoundaryArn,
     },
   };
