@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import {
   notificationTopicArns,
   plansPullRequests,
+  resolveStateBackend,
   sourceOf,
   stateKey,
   type NetworkConfig,
@@ -30,6 +31,7 @@ import {
   ssmPrefix,
   taskRoleName,
 } from '../lib/core/naming';
+import { stateKeyAliasArn, stateKeyRef } from '../lib/core/state-key';
 import { EnvironmentKey } from '../lib/encryption';
 import { DeployRoles, GithubOidcProvider, PublishRoles, type DeployRolesProps } from '../lib/identity';
 import { ServiceRepository } from '../lib/registry';
@@ -174,7 +176,7 @@ export class FoundationStack extends AwsEnvironmentStack {
       'PassServiceRolesToEcsTasks',
     );
     // The rest of the apply rights: what the services stack's resource types need, on its resources.
-    project.grantServicesApply(servicesStackScope(org, env));
+    project.grantServicesApply(servicesStackScope(org, env, props.tooling));
     return project;
   }
 
@@ -284,7 +286,7 @@ function planReadParameterArns(props: AwsEnvironmentStackProps): string[] {
 function applyRoleRights(props: AwsEnvironmentStackProps) {
   const { environment: env, organization: org } = props;
   const migrations = env.services.filter((s) => s.migration);
-  const statements = servicesReleaseStatements(servicesStackScope(org, env));
+  const statements = servicesReleaseStatements(servicesStackScope(org, env, props.tooling));
   return {
     managedPolicyArns: env.applyPolicyArns,
     additionalPolicies: env.additionalApplyPolicies,
@@ -312,7 +314,11 @@ function deployRolesProps(
   withDeployProject: boolean,
 ): DeployRolesProps {
   const { environment: env, organization: org } = props;
-  const backend = env.stateBackend;
+  // The backend the stacks use: the one given, the bootstrap stack's, or the tooling account's.
+  const backend = resolveStateBackend(org.name, env, props.tooling);
+  const key = backend?.kmsKeyId
+    ? stateKeyRef(backend.kmsKeyId, { accountId: env.accountId, region: backend.region ?? env.region })
+    : undefined;
   return {
     accountId: env.accountId,
     region: env.region,
@@ -344,7 +350,11 @@ function deployRolesProps(
               objectKeys: [`${env.name}-foundation`, `${env.name}-services`].map((id) =>
                 stateKey(id, backend),
               ),
-              ...(backend.kmsKeyId?.startsWith('arn:') ? { kmsKeyArn: backend.kmsKeyId } : {}),
+              ...(key
+                ? 'keyArn' in key
+                  ? { kmsKeyArn: key.keyArn }
+                  : { kmsKeyAliasArn: stateKeyAliasArn(key) }
+                : {}),
             },
           }
         : {}),

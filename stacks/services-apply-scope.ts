@@ -1,6 +1,8 @@
 import {
   notificationTopicArns,
+  resolveStateBackend,
   stateKey,
+  type BootstrapAccount,
   type EnvironmentConfig,
   type OrganizationConfig,
 } from '../lib/config';
@@ -10,16 +12,21 @@ import type { ServicesStackScope } from '../lib/runner';
  * The services stack of an environment as `ServicesStack` builds it: its resource types, the names
  * and ids its resources are given, its state, the migration tasks its deploys run, the topics its
  * deploys notify. What `DeployProject.grantServicesApply` derives the deploy project's apply
- * permissions from.
+ * permissions from. `tooling`: the shared tooling account, whose bucket keeps the state with
+ * `bootstrap: { shared: true }`.
  */
-export function servicesStackScope(org: OrganizationConfig, env: EnvironmentConfig): ServicesStackScope {
+export function servicesStackScope(
+  org: OrganizationConfig,
+  env: EnvironmentConfig,
+  tooling?: BootstrapAccount,
+): ServicesStackScope {
   const withPort = env.services.some((s) => s.port !== undefined);
   const lb = env.loadBalancer;
   const created = lb !== undefined && 'create' in lb;
   const network = env.network;
   const fromSsm = 'fromSsm' in network;
   const stackId = `${env.name}-services`;
-  const backend = env.stateBackend;
+  const backend = resolveStateBackend(org.name, env, tooling);
   const userPools = [...new Set(env.services.flatMap((s) => (s.cognito ? [s.cognito.userPoolArn] : [])))];
   const topics = notificationTopicArns(env);
   return {

@@ -289,6 +289,16 @@ describe('iam evaluator: set operators', () => {
     expect(evaluate(p, ctx({ tags: ['a'] }))).toBe('implicit-deny');
   });
 
+  test('ForAllValues with a negated operator holds when no value is listed, and vacuously for a missing or empty key', () => {
+    // The shape of a Deny that spares only keys carrying one alias (kms:ResourceAliases is multi-valued).
+    const p = withCondition({ 'ForAllValues:StringNotEquals': { 'kms:ResourceAliases': ['alias/state'] } });
+    expect(evaluate(p, ctx({ 'kms:ResourceAliases': ['alias/other', 'alias/more'] }))).toBe('allow');
+    expect(evaluate(p, ctx({ 'kms:ResourceAliases': ['alias/other', 'alias/state'] }))).toBe('implicit-deny');
+    expect(evaluate(p, ctx({ 'kms:ResourceAliases': ['alias/state'] }))).toBe('implicit-deny');
+    expect(evaluate(p, ctx({ 'kms:ResourceAliases': [] }))).toBe('allow');
+    expect(evaluate(p, ctx({}))).toBe('allow');
+  });
+
   test('a multi-valued key without a prefix: positive means any matches, negated means none matches', () => {
     expect(evaluate(withCondition({ StringEquals: { k: 'a' } }), ctx({ k: ['b', 'a'] }))).toBe('allow');
     expect(evaluate(withCondition({ StringNotEquals: { k: 'a' } }), ctx({ k: ['b', 'a'] }))).toBe(

@@ -24,6 +24,7 @@ import { isKnown } from '../core/tokens';
 import { inlinePolicySizeProblem } from '../core/inline-policy-size';
 import { DATA_PLANE_READ_ACTIONS, PULL_REQUEST_DENIED_WRITES } from '../core/data-plane';
 import { partitionOf, policyIdOf, roleArn } from '../core/naming';
+import { KMS_ALIAS_ARN, stateKeyRef, stateKeyStatement, type StateKeyRef } from '../core/state-key';
 import { Policy } from '../policy/policy';
 import { checkTrustPolicy, MAX_APPLY_SESSION_SECONDS } from '../policy/trust-policy';
 import type { IGithubOidcProvider } from './github-oidc-provider';
@@ -46,6 +47,13 @@ export interface PlanStateAccess {
   readonly objectKeys: readonly string[];
   /** KMS key ARN encrypting the state. @default none (bucket-managed encryption) */
   readonly kmsKeyArn?: string;
+  /**
+   * The alias ARN (`arn:<partition>:kms:<region>:<account>:alias/<name>`) of the key encrypting the state,
+   * when its key id is unknown at synth (a bootstrap stack's key, the tooling account's): the roles may use
+   * the keys of that account and region whose aliases include it, through S3 only, and the Deny of
+   * `kms:Decrypt` spares only such keys. Excludes `kmsKeyArn`. @default none
+   */
+  readonly kmsKeyAliasArn?: string;
 }
 
 /**
@@ -378,29 +386,52 @@ export class DeployRoles extends Construct {
   }
 }
 
+/** The key of the state, as the policies name it: by ARN, or by alias (`kmsKeyAliasArn`). */
+function stateKeyOf(state: PlanStateAccess | undefined): StateKeyRef | undefined {
+  if (state?.kmsKeyArn) return { keyArn: state.kmsKeyArn };
+  if (state?.kmsKeyAliasArn) return stateKeyRef(state.kmsKeyAliasArn, { accountId: '', region: '' });
+  return undefined;
+}
+
 /**
  * The explicit Deny of data-plane reads, except on what the plans of the role's stacks read: their state
- * objects (and lock objects), the SSM parameters they read, the state's key. The pull-request role (no
- * `locks`) also may not write or delete any object.
+ * objects (and lock objects), the SSM parameters they read, the state's key. A key named by alias cannot be
+ * a `NotResource`: `kms:Decrypt` is then denied in a statement of its own on every key but those whose
+ * aliases include the state key's (`ForAllValues:StringNotEquals kms:ResourceAliases`, true for a key
+ * without aliases, so such a key stays denied). The pull-request role (no `locks`) also may not write or
+ * delete any object.
  */
 function planDenyPolicy(partition: string, plan: PlanRoleProps, locks: boolean): Record<string, unknown> {
   const state = plan.stateAccess;
+  const key = stateKeyOf(state);
   const bucketArn = state ? `arn:${partition}:s3:::${state.bucket}` : undefined;
   const exempt = [
     ...(state && bucketArn
       ? state.objectKeys.flatMap((k) => [`${bucketArn}/${k}`, ...(locks ? [`${bucketArn}/${k}.tflock`] : [])])
       : []),
     ...(plan.readableParameterArns ?? []),
-    ...(state?.kmsKeyArn ? [state.kmsKeyArn] : []),
+    ...(key && 'keyArn' in key ? [key.keyArn] : []),
   ];
+  const byAlias = key !== undefined && 'aliasName' in key;
   const statements: Record<string, unknown>[] = [
     {
       Sid: 'DenyDataPlaneReads',
       Effect: 'Deny',
-      Action: [...DATA_PLANE_READ_ACTIONS],
+      Action: byAlias
+        ? DATA_PLANE_READ_ACTIONS.filter((a) => a !== 'kms:Decrypt')
+        : [...DATA_PLANE_READ_ACTIONS],
       ...(exempt.length > 0 ? { NotResource: exempt } : { Resource: '*' }),
     },
   ];
+  if (byAlias) {
+    statements.push({
+      Sid: 'DenyDecryptButStateKey',
+      Effect: 'Deny',
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: { 'ForAllValues:StringNotEquals': { 'kms:ResourceAliases': [key.aliasName] } },
+    });
+  }
   if (!locks) {
     statements.push({
       Sid: 'DenyObjectWrites',
@@ -412,6 +443,11 @@ function planDenyPolicy(partition: string, plan: PlanRoleProps, locks: boolean):
   return { Version: '2012-10-17', Statement: statements };
 }
 
+/**
+ * What a plan role may do with its state: list and read the state keys; for the default-branch role
+ * (`locks`), take and release their locks; decrypt with the state key, and, to write a lock S3 encrypts
+ * with it, generate data keys (the pull-request role writes nothing, so it only decrypts).
+ */
 function planStatePolicy(partition: string, state: PlanStateAccess, locks = true): Record<string, unknown> {
   const bucketArn = `arn:${partition}:s3:::${state.bucket}`;
   const statements: Record<string, unknown>[] = [
@@ -441,13 +477,11 @@ function planStatePolicy(partition: string, state: PlanStateAccess, locks = true
         ]
       : []),
   ];
-  if (state.kmsKeyArn) {
-    statements.push({
-      Sid: 'StateKey',
-      Effect: 'Allow',
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      Resource: state.kmsKeyArn,
-    });
+  const key = stateKeyOf(state);
+  if (key) {
+    statements.push(
+      stateKeyStatement('StateKey', locks ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'], key),
+    );
   }
   return { Version: '2012-10-17', Statement: statements };
 }
@@ -608,6 +642,15 @@ function validate(path: string, props: DeployRolesProps): void {
         KMS_KEY_ARN.test(state.kmsKeyArn),
         `${path}.plan.stateAccess.kmsKeyArn`,
         `${show(state.kmsKeyArn)} is not a KMS key ARN`,
+      );
+    }
+    if (state.kmsKeyAliasArn !== undefined) {
+      problems.check(
+        KMS_ALIAS_ARN.test(state.kmsKeyAliasArn) && state.kmsKeyArn === undefined,
+        `${path}.plan.stateAccess.kmsKeyAliasArn`,
+        state.kmsKeyArn === undefined
+          ? `${show(state.kmsKeyAliasArn)} is not a KMS alias ARN (arn:aws:kms:<region>:<account>:alias/<name>, no wildcards)`
+          : 'given with kmsKeyArn: name the state key once, by ARN or by alias ARN',
       );
     }
   }

@@ -26,6 +26,7 @@
  */
 import { publishNotificationsStatement } from '../core/grants';
 import { clusterName, partitionOf, servicesKeyAlias } from '../core/naming';
+import { stateKeyRef, stateKeyStatement } from '../core/state-key';
 import { fitName } from '../service/private/names';
 import type { RunnerPolicyStatement } from './private/policies';
 
@@ -619,7 +620,7 @@ export interface ServicesStackScope {
     readonly key: string;
     /** @default the scope's region */
     readonly region?: string;
-    /** A KMS key ARN, key id or `alias/<name>` encrypting the state. @default none */
+    /** A KMS key ARN, key id, `alias/<name>` or alias ARN encrypting the state. @default none */
     readonly kmsKeyId?: string;
   };
   /** SNS topics `gantry deploy` publishes its outcome to (`sns:Publish`, in `data`). @default none */
@@ -931,26 +932,13 @@ function stateStatements(scope: ServicesStackScope): RunnerPolicyStatement[] {
       Resource: `${bucket}/${state.key}.tflock`,
     },
   ];
-  const kms = state.kmsKeyId;
-  if (kms !== undefined) {
-    const region = state.region ?? scope.region;
-    const keys = `arn:${p}:kms:${region}:${scope.accountId}:key`;
-    statements.push(
-      kms.startsWith('alias/')
-        ? {
-            Sid: 'StateKey',
-            Effect: 'Allow',
-            Action: [...SERVICES_STATE_PERMISSIONS.key],
-            Resource: `${keys}/*`,
-            Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': kms } },
-          }
-        : {
-            Sid: 'StateKey',
-            Effect: 'Allow',
-            Action: [...SERVICES_STATE_PERMISSIONS.key],
-            Resource: kms.startsWith('arn:') ? kms : `${keys}/${kms}`,
-          },
-    );
+  if (state.kmsKeyId !== undefined) {
+    // A key named by alias (a bootstrap stack's, the tooling account's by alias ARN): by its alias.
+    const key = stateKeyRef(state.kmsKeyId, {
+      accountId: scope.accountId,
+      region: state.region ?? scope.region,
+    });
+    statements.push(stateKeyStatement('StateKey', SERVICES_STATE_PERMISSIONS.key, key));
   }
   return statements;
 }

@@ -14,6 +14,7 @@ import { StateBucket } from '../../lib/bootstrap';
 import { stateBucketName } from '../../lib/core/naming';
 import { Policy } from '../../lib/policy';
 import { BootstrapStack, createStacks } from '../../stacks';
+import { evaluate } from '../iam-evaluator';
 import { describeWithTerraform, OfflineTerraform } from '../terraform-harness';
 import { TOOLING } from '../fixtures/tooling-config';
 import { problemsOf, readStack, scrubForSnapshot, synthApp, withEnvironment, type StackJson } from '../util';
@@ -232,6 +233,141 @@ describe('the tooling bootstrap stack', () => {
 
   test('snapshot', () => {
     expect(scrubForSnapshot(tooling)).toMatchSnapshot();
+  });
+});
+
+describe("the roles' identity policies reach their environment's state in the bootstrap bucket, and only it", () => {
+  /** A role's documents: its inline policies and the policies of the stack attached to it (not AWS's). */
+  function documentsOf(stack: StackJson, name: string): string[] {
+    const [key] = Object.entries(stack.resource?.aws_iam_role ?? {}).find(([, r]) => r.name === name) ?? [];
+    if (key === undefined) throw new Error(`no role ${name}`);
+    const ref = `\${aws_iam_role.${key}.name}`;
+    const inline = Object.values(stack.resource?.aws_iam_role_policy ?? {})
+      .filter((p) => p.role === ref)
+      .map((p) => String(p.policy));
+    const attached = Object.values(stack.resource?.aws_iam_role_policy_attachment ?? {})
+      .filter((a) => a.role === ref)
+      .flatMap((a) => {
+        const local = /^\$\{aws_iam_policy\.([^.]+)\.arn\}$/.exec(String(a.policy_arn));
+        return local ? [String(stack.resource?.aws_iam_policy?.[local[1]].policy)] : [];
+      });
+    return [...inline, ...attached];
+  }
+  /** What ReadOnlyAccess (and more) would allow: the Denies must beat it. */
+  const everything = { Statement: { Effect: 'Allow' as const, Action: '*', Resource: '*' } };
+  const cases = [
+    {
+      kind: 'its own bucket (bootstrap set)',
+      env: 'dev',
+      bucket: 'acme-dev-tfstate-111111111111',
+      alias: 'alias/acme-dev-tfstate',
+      key: 'arn:aws:kms:eu-west-1:111111111111:key/0a1d0000-0000-4000-8000-0000000000aa',
+      region: 'eu-west-1',
+      // Another environment's state in the same bucket, and in the other bucket.
+      others: [
+        'arn:aws:s3:::acme-dev-tfstate-111111111111/gantry/prod-foundation.tfstate',
+        'arn:aws:s3:::acme-tooling-tfstate-444444444444/gantry/staging-services.tfstate',
+      ],
+    },
+    {
+      kind: 'the tooling bucket (bootstrap.shared)',
+      env: 'staging',
+      bucket: 'acme-tooling-tfstate-444444444444',
+      alias: 'alias/acme-tooling-tfstate',
+      key: 'arn:aws:kms:eu-central-1:444444444444:key/0d4e0000-0000-4000-8000-0000000000bb',
+      region: 'eu-central-1',
+      others: [
+        'arn:aws:s3:::acme-tooling-tfstate-444444444444/gantry/dev-foundation.tfstate',
+        'arn:aws:s3:::acme-tooling-tfstate-444444444444/gantry/prod-services.tfstate',
+        'arn:aws:s3:::acme-dev-tfstate-111111111111/gantry/dev-services.tfstate',
+      ],
+    },
+  ];
+
+  describe.each(cases)('$env, state in $kind', ({ env, bucket, alias, key, region, others }) => {
+    const foundation = readStack(outdir, `${env}-foundation`);
+    const plan = documentsOf(foundation, `acme-${env}-gh-plan`);
+    const deploy = documentsOf(foundation, `acme-${env}-deploy-build`);
+    const object = (stack: string, lock = false) =>
+      `arn:aws:s3:::${bucket}/gantry/${env}-${stack}.tfstate${lock ? '.tflock' : ''}`;
+    const s3 = (action: string, resource: string) => ({ action, resource, context: {} });
+    const viaS3 = { 'kms:ViaService': `s3.${region}.amazonaws.com` };
+    const withKey = (action: string, aliases: string[] | undefined, resource = key) => ({
+      action,
+      resource,
+      context: { ...viaS3, ...(aliases ? { 'kms:ResourceAliases': aliases } : {}) },
+    });
+
+    test('the plan role reads its state keys, takes their locks and uses the state key through S3', () => {
+      for (const stack of ['foundation', 'services']) {
+        expect(evaluate(plan, s3('s3:GetObject', object(stack)))).toBe('allow');
+        for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+          expect(evaluate(plan, s3(action, object(stack, true)))).toBe('allow');
+        expect(evaluate(plan, s3('s3:PutObject', object(stack)))).toBe('implicit-deny');
+      }
+      expect(
+        evaluate(plan, {
+          action: 's3:ListBucket',
+          resource: `arn:aws:s3:::${bucket}`,
+          context: { 's3:prefix': `gantry/${env}-services.tfstate` },
+        }),
+      ).toBe('allow');
+      for (const action of ['kms:Decrypt', 'kms:GenerateDataKey'])
+        expect(evaluate(plan, withKey(action, [alias, 'alias/something-else']))).toBe('allow');
+    });
+
+    test("the plan role may not decrypt with another key, nor read another environment's state", () => {
+      const docs = [everything, ...plan];
+      for (const aliases of [['alias/acme-prod-secrets'], [], undefined])
+        expect(evaluate(docs, withKey('kms:Decrypt', aliases))).toBe('deny');
+      // The state key's alias on a key of another account is no grant of its own.
+      expect(
+        evaluate(plan, withKey('kms:Decrypt', [alias], 'arn:aws:kms:eu-west-1:999999999999:key/k')),
+      ).toBe('implicit-deny');
+      for (const other of others) {
+        expect(evaluate(docs, s3('s3:GetObject', other))).toBe('deny');
+        expect(evaluate(plan, s3('s3:PutObject', `${other}.tflock`))).toBe('implicit-deny');
+      }
+    });
+
+    test("the deploy project role reads, locks and writes the services state, not the foundation's", () => {
+      for (const action of ['s3:GetObject', 's3:PutObject'])
+        expect(evaluate(deploy, s3(action, object('services')))).toBe('allow');
+      for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+        expect(evaluate(deploy, s3(action, object('services', true)))).toBe('allow');
+      for (const action of ['kms:Decrypt', 'kms:GenerateDataKey'])
+        expect(evaluate(deploy, withKey(action, [alias]))).toBe('allow');
+      expect(evaluate(deploy, withKey('kms:Decrypt', ['alias/acme-prod-secrets']))).toBe('implicit-deny');
+      expect(evaluate(deploy, s3('s3:PutObject', object('foundation')))).toBe('implicit-deny');
+      for (const other of others) expect(evaluate(deploy, s3('s3:PutObject', other))).toBe('implicit-deny');
+    });
+  });
+
+  test('the pull-request plan role reads its state but writes no lock and only decrypts', () => {
+    const pr = documentsOf(readStack(outdir, 'dev-foundation'), 'acme-dev-gh-plan-pr');
+    const state = 'arn:aws:s3:::acme-dev-tfstate-111111111111/gantry/dev-services.tfstate';
+    expect(evaluate(pr, { action: 's3:GetObject', resource: state, context: {} })).toBe('allow');
+    for (const action of ['s3:PutObject', 's3:DeleteObject'])
+      expect(evaluate([everything, ...pr], { action, resource: `${state}.tflock`, context: {} })).toBe(
+        'deny',
+      );
+    const key = {
+      resource: 'arn:aws:kms:eu-west-1:111111111111:key/0a1d0000-0000-4000-8000-0000000000aa',
+      context: {
+        'kms:ResourceAliases': ['alias/acme-dev-tfstate'],
+        'kms:ViaService': 's3.eu-west-1.amazonaws.com',
+      },
+    };
+    expect(evaluate(pr, { action: 'kms:Decrypt', ...key })).toBe('allow');
+    expect(evaluate(pr, { action: 'kms:GenerateDataKey', ...key })).toBe('implicit-deny');
+  });
+
+  test('the foundation stacks hold every policy rule, GANTRY-IAM-012 included', () => {
+    const stacks = createStacks(Testing.app(), withTooling);
+    for (const env of ['dev', 'staging']) {
+      const report = Policy.check(stacks.environments.get(env)!.foundation);
+      expect(report.violations).toEqual([]);
+    }
   });
 });
 

@@ -40,11 +40,42 @@ function pullRequestRoles(view: StackView) {
     );
 }
 
-/** A Deny that covers `action` everywhere but on named resources (no wildcard in what it spares). */
+/** A literal KMS alias name: `alias/<name>`, no wildcard. */
+const ALIAS_NAME = /^alias\/[A-Za-z0-9/_-]+$/;
+
+/**
+ * The one conditional Deny that counts: `kms:Decrypt` on `*` but for a state key named by alias, exactly
+ * `ForAllValues:StringNotEquals kms:ResourceAliases` = one literal alias (true for a key without aliases,
+ * so such a key stays denied) and nothing else. `ForAnyValue`, `...IfExists`, `StringNotLike`, a pattern,
+ * more aliases or another key would spare more keys (or none of the denied ones).
+ */
+function exemptsOnlyAStateKeyAlias(s: Statement, action: string): boolean {
+  if (action !== 'kms:Decrypt') return false;
+  const entries = conditionEntries(s);
+  const [entry] = entries;
+  return (
+    entries.length === 1 &&
+    Object.keys(s.condition).length === 1 &&
+    entry.operator === 'ForAllValues:StringNotEquals' &&
+    entry.key === 'kms:resourcealiases' &&
+    entry.values.length === 1 &&
+    ALIAS_NAME.test(entry.values[0])
+  );
+}
+
+/**
+ * A Deny that covers `action` everywhere but on named resources (no wildcard in what it spares), without
+ * a condition (one would narrow it); for `kms:Decrypt`, or on `*` sparing only the keys one literal alias
+ * names (`exemptsOnlyAStateKeyAlias`).
+ */
 function deniesBroadly(s: Statement, action: string): boolean {
   if (s.effect !== 'Deny' || !grants(s, action)) return false;
-  if (s.notResources) return s.notResources.every((r) => !/[*?]/.test(r));
-  return s.resources.includes('*');
+  const everywhere = s.notResources
+    ? s.notResources.every((r) => !/[*?]/.test(r))
+    : s.resources.includes('*');
+  if (!everywhere) return false;
+  if (Object.keys(s.condition).length === 0) return true;
+  return s.resources.includes('*') && exemptsOnlyAStateKeyAlias(s, action);
 }
 
 const rule24 = defineRule({
@@ -57,7 +88,14 @@ const rule24 = defineRule({
       const own = roleDocuments(view, role).flatMap((d) => statements(parseJson(d.value)));
       const reads = DATA_PLANE_READ_ACTIONS.filter((a) => !own.some((s) => deniesBroadly(s, a)));
       const writes = PULL_REQUEST_DENIED_WRITES.filter(
-        (a) => !own.some((s) => s.effect === 'Deny' && grants(s, a) && s.resources.includes('*')),
+        (a) =>
+          !own.some(
+            (s) =>
+              s.effect === 'Deny' &&
+              grants(s, a) &&
+              s.resources.includes('*') &&
+              Object.keys(s.condition).length === 0,
+          ),
       );
       if (reads.length > 0 || writes.length > 0) {
         report(
@@ -65,7 +103,7 @@ const rule24 = defineRule({
           `role ${render(role.body.name)} trusts pull_request but does not deny ${render([...reads, ...writes].slice(0, 6))}${
             reads.length + writes.length > 6 ? ` and ${reads.length + writes.length - 6} more` : ''
           }`,
-          'an explicit Deny of DATA_PLANE_READ_ACTIONS (NotResource: only named own state and parameters) and of s3:PutObject/DeleteObject on "*", in the role itself',
+          'an explicit Deny of DATA_PLANE_READ_ACTIONS without condition (NotResource: only named own state and parameters; kms:Decrypt of a state key named by alias: on "*" with only ForAllValues:StringNotEquals kms:ResourceAliases = that alias) and of s3:PutObject/DeleteObject on "*", in the role itself',
         );
       }
     }

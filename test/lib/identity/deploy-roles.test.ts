@@ -301,6 +301,129 @@ describe('DeployRoles: plan role', () => {
   });
 });
 
+describe('DeployRoles: a state key named by alias (kmsKeyAliasArn)', () => {
+  const ALIAS_ARN = 'arn:aws:kms:eu-central-1:444444444444:alias/acme-tooling-tfstate';
+  const STATE_KEY = 'arn:aws:kms:eu-central-1:444444444444:key/0c3d0000-0000-4000-8000-000000000004';
+  const out = synth({
+    plan: {
+      pullRequests: { roleName: 'acme-prod-gh-plan-pr' },
+      stateAccess: {
+        bucket: 'acme-tooling-tfstate-444444444444',
+        objectKeys: ['gantry/prod-foundation.tfstate', 'gantry/prod-services.tfstate'],
+        kmsKeyAliasArn: ALIAS_ARN,
+      },
+    },
+  });
+  /** The inline documents of a role, beside an Allow of everything a Deny must beat. */
+  const documentsOf = (name: string) => {
+    const [key] = Object.entries(out.resource.aws_iam_role).find(([, r]) => r.name === name)!;
+    return Object.values(out.resource.aws_iam_role_policy)
+      .filter((p) => p.role === `\${aws_iam_role.${key}.name}`)
+      .map((p) => String(p.policy));
+  };
+  const anything = { Statement: { Effect: 'Allow' as const, Action: '*', Resource: '*' } };
+  const viaS3 = { 'kms:ViaService': 's3.eu-central-1.amazonaws.com' };
+  const decrypt = (resource: string, context: Record<string, string | string[]>) => ({
+    action: 'kms:Decrypt',
+    resource,
+    context,
+  });
+
+  test('the plan roles may use the key whose aliases include it, through S3 of its region only', () => {
+    for (const name of ['acme-prod-gh-plan', 'acme-prod-gh-plan-pr']) {
+      const docs = documentsOf(name);
+      const aliased = { 'kms:ResourceAliases': ['alias/acme-tooling-tfstate', 'alias/other'], ...viaS3 };
+      expect(evaluate(docs, decrypt(STATE_KEY, aliased))).toBe('allow');
+      // Not directly, not through another service, not a key without the alias or in another account.
+      expect(
+        evaluate(docs, decrypt(STATE_KEY, { 'kms:ResourceAliases': ['alias/acme-tooling-tfstate'] })),
+      ).toBe('implicit-deny');
+      expect(
+        evaluate(
+          docs,
+          decrypt(STATE_KEY, {
+            'kms:ResourceAliases': ['alias/acme-tooling-tfstate'],
+            'kms:ViaService': 'secretsmanager.eu-central-1.amazonaws.com',
+          }),
+        ),
+      ).toBe('implicit-deny');
+      expect(evaluate(docs, decrypt(STATE_KEY, { 'kms:ResourceAliases': ['alias/other'], ...viaS3 }))).toBe(
+        'deny',
+      );
+      expect(
+        evaluate(
+          docs,
+          decrypt('arn:aws:kms:eu-central-1:555555555555:key/k', {
+            'kms:ResourceAliases': ['alias/acme-tooling-tfstate'],
+            ...viaS3,
+          }),
+        ),
+      ).toBe('implicit-deny');
+    }
+  });
+
+  test('the Deny spares only keys carrying the alias: a key without aliases, or with others, stays denied', () => {
+    for (const name of ['acme-prod-gh-plan', 'acme-prod-gh-plan-pr']) {
+      const docs = [anything, ...documentsOf(name)];
+      expect(
+        evaluate(docs, decrypt(STATE_KEY, { 'kms:ResourceAliases': ['alias/acme-tooling-tfstate'] })),
+      ).toBe('allow');
+      expect(evaluate(docs, decrypt(STATE_KEY, { 'kms:ResourceAliases': [] }))).toBe('deny');
+      expect(evaluate(docs, decrypt(STATE_KEY, {}))).toBe('deny');
+      expect(evaluate(docs, decrypt(STATE_KEY, { 'kms:ResourceAliases': ['alias/acme-prod-secrets'] }))).toBe(
+        'deny',
+      );
+      // Every other data-plane read is denied as strictly as with a key ARN.
+      expect(
+        evaluate(docs, {
+          action: 's3:GetObject',
+          resource: 'arn:aws:s3:::acme-tooling-tfstate-444444444444/x',
+          context: {},
+        }),
+      ).toBe('deny');
+      expect(
+        evaluate(docs, {
+          action: 's3:GetObject',
+          resource: 'arn:aws:s3:::acme-tooling-tfstate-444444444444/gantry/prod-services.tfstate',
+          context: {},
+        }),
+      ).toBe('allow');
+    }
+  });
+
+  test('the default-branch plan role generates data keys for its lock; the pull-request role only decrypts', () => {
+    const generate = {
+      ...decrypt(STATE_KEY, { 'kms:ResourceAliases': ['alias/acme-tooling-tfstate'], ...viaS3 }),
+    };
+    const request = { ...generate, action: 'kms:GenerateDataKey' };
+    expect(evaluate(documentsOf('acme-prod-gh-plan'), request)).toBe('allow');
+    expect(evaluate(documentsOf('acme-prod-gh-plan-pr'), request)).toBe('implicit-deny');
+  });
+
+  test.each([
+    [
+      'a key ARN',
+      { kmsKeyAliasArn: STATE_KEY },
+      /plan\.stateAccess\.kmsKeyAliasArn: .* is not a KMS alias ARN/,
+    ],
+    [
+      'an alias pattern',
+      { kmsKeyAliasArn: 'arn:aws:kms:eu-central-1:444444444444:alias/acme-*' },
+      /plan\.stateAccess\.kmsKeyAliasArn/,
+    ],
+    ['a bare alias', { kmsKeyAliasArn: 'alias/acme-tooling-tfstate' }, /plan\.stateAccess\.kmsKeyAliasArn/],
+    [
+      'both a key ARN and an alias ARN',
+      { kmsKeyArn: STATE_KEY, kmsKeyAliasArn: ALIAS_ARN },
+      /plan\.stateAccess\.kmsKeyAliasArn: given with kmsKeyArn/,
+    ],
+  ])('fails on %s', (_name, key, message) => {
+    expect(() =>
+      synth({ plan: { stateAccess: { bucket: 'acme-state', objectKeys: ['gantry/x.tfstate'], ...key } } }),
+    ).toThrow(message);
+  });
+});
+
 describe('DeployRoles: apply role permissions', () => {
   test('attaches the given managed policies and boundary, tagged apply, one hour', () => {
     const out = synth({

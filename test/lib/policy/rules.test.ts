@@ -701,6 +701,111 @@ describe('rule details', () => {
     ]);
   });
 
+  describe('IAM-012: the Deny of kms:Decrypt for a state key named by alias', () => {
+    const STATE_OBJECT = 'arn:aws:s3:::acme-dev-tfstate-111111111111/gantry/dev-foundation.tfstate';
+    const ALIAS = 'alias/acme-dev-tfstate';
+    const ONLY_THE_ALIAS = { 'ForAllValues:StringNotEquals': { 'kms:ResourceAliases': [ALIAS] } };
+    /** A pull-request role whose own Denies are these statements (besides the reads and writes ones given). */
+    const withDenies = (
+      keyDeny: object | undefined,
+      { reads = {}, writes = {} }: { reads?: object; writes?: object } = {},
+    ) =>
+      policyStack((s) => {
+        const role = pullRequestRole(s, { denies: false });
+        new IamRolePolicy(s, 'deny', {
+          role: role.name,
+          policy: policyJson(
+            {
+              Sid: 'DenyDataPlaneReads',
+              Effect: 'Deny',
+              Action: DATA_PLANE_READ_ACTIONS.filter((a) => a !== 'kms:Decrypt'),
+              NotResource: [STATE_OBJECT],
+              ...reads,
+            },
+            ...(keyDeny ? [keyDeny] : []),
+            {
+              Sid: 'DenyObjectWrites',
+              Effect: 'Deny',
+              Action: [...PULL_REQUEST_DENIED_WRITES],
+              Resource: '*',
+              ...writes,
+            },
+          ),
+        });
+      });
+    const keyDeny = (over: object = {}) => ({
+      Sid: 'DenyDecryptButStateKey',
+      Effect: 'Deny',
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: ONLY_THE_ALIAS,
+      ...over,
+    });
+    const decryptNotDenied = [
+      expect.objectContaining({ ruleId: 'GANTRY-IAM-012', found: expect.stringContaining('"kms:Decrypt"') }),
+    ];
+
+    test('holds: kms:Decrypt on "*" unless ForAllValues:StringNotEquals kms:ResourceAliases is the one alias', () => {
+      expect(violations(withDenies(keyDeny()))).toEqual([]);
+      // A single string value is the same condition.
+      expect(
+        violations(
+          withDenies(
+            keyDeny({ Condition: { 'ForAllValues:StringNotEquals': { 'kms:ResourceAliases': ALIAS } } }),
+          ),
+        ),
+      ).toEqual([]);
+    });
+
+    test('fails without the Deny of kms:Decrypt, or with a Deny that spares more keys', () => {
+      expect(violations(withDenies(undefined))).toEqual(decryptNotDenied);
+      for (const condition of [
+        // Over a key without aliases ForAnyValue is false: that key would be spared.
+        { 'ForAnyValue:StringNotEquals': { 'kms:ResourceAliases': [ALIAS] } },
+        { 'ForAllValues:StringNotLike': { 'kms:ResourceAliases': ['alias/*'] } },
+        { 'ForAllValues:StringNotEquals': { 'kms:ResourceAliases': ['alias/acme-*'] } },
+        { 'ForAllValues:StringNotEquals': { 'kms:ResourceAliases': [ALIAS, 'alias/acme-prod-secrets'] } },
+        { 'ForAllValues:StringNotEqualsIfExists': { 'kms:ResourceAliases': [ALIAS] } },
+        { 'ForAllValues:StringNotEquals': { 'kms:RequestAlias': [ALIAS] } },
+        { ...ONLY_THE_ALIAS, StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } },
+        { 'ForAllValues:StringNotEquals': { 'kms:ResourceAliases': [ALIAS], 'aws:SourceVpc': ['vpc-1'] } },
+      ]) {
+        expect(violations(withDenies(keyDeny({ Condition: condition })))).toEqual(decryptNotDenied);
+      }
+      // On the keys of one account only, or sparing the state key's account with a pattern.
+      expect(
+        violations(withDenies(keyDeny({ Resource: 'arn:aws:kms:eu-west-1:111111111111:key/*' }))),
+      ).toEqual(decryptNotDenied);
+      expect(
+        violations(
+          withDenies(
+            keyDeny({ Resource: undefined, NotResource: ['arn:aws:kms:eu-west-1:111111111111:key/*'] }),
+          ),
+        ),
+      ).toEqual(decryptNotDenied);
+    });
+
+    test('the alias condition excuses kms:Decrypt only: other Denies narrowed by a condition fail', () => {
+      const narrowed = { Condition: ONLY_THE_ALIAS };
+      expect(violations(withDenies(keyDeny(), { reads: narrowed }))).toEqual([
+        expect.objectContaining({
+          ruleId: 'GANTRY-IAM-012',
+          found: expect.stringContaining('"s3:GetObject"'),
+        }),
+      ]);
+      expect(
+        violations(
+          withDenies(keyDeny(), { writes: { Condition: { Bool: { 'aws:SecureTransport': 'false' } } } }),
+        ),
+      ).toEqual([
+        expect.objectContaining({
+          ruleId: 'GANTRY-IAM-012',
+          found: expect.stringContaining('"s3:PutObject"'),
+        }),
+      ]);
+    });
+  });
+
   test('IAM-004: an apply role with a session over one hour', () => {
     const stack = policyStack((s) => applyRole(s).addOverride('max_session_duration', 7200));
     expect(violations(stack)).toEqual([

@@ -618,6 +618,7 @@ describe('services apply statements', () => {
     );
     expect(byId.StateKey.Condition).toEqual({
       'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/acme-staging-state' },
+      StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' },
     });
   });
 });
