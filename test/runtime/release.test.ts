@@ -869,6 +869,8 @@ describe('gantry deploy --promote-from', () => {
     // api verified at v5; worker has no check: deployed and finished counts, as for a rollback.
     await upstream({ api: ['v5', digest('1')] }, 'verified');
     await upstream({ worker: ['v5', digest('2')] }, 'deployed');
+    // A later deploy of the same tag without a signature check recorded no digest: the one recorded before counts.
+    await upstream({ api: ['v5', null] }, 'verified');
     play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
     const result = await deploy(
       live('promo-prod', 'v5'),
@@ -991,6 +993,49 @@ describe('gantry deploy --promote-from', () => {
     );
   });
 
+  test('with --image-key the signature of the promoted digest is checked before any copy: signed passes, wrongly signed is refused', async () => {
+    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    await upstream({ api: ['v9', digest('a')], worker: ['v9', digest('b')] }, 'verified');
+    const signed = (service: string, at: string, key = keys.privateKey): ImageToVerify => ({
+      service,
+      repository: upstreamRepo(service),
+      digest: at,
+      bundle: signedBundle(key, upstreamRepo(service), at),
+    });
+    const withCheck = (...images: ImageToVerify[]) => ({
+      ...FAST,
+      promotion: promotion(),
+      signatures: { keys: [keys.publicKey], images: new Map(images.map((i) => [i.service, i])) },
+    });
+    const refused = await deploy(
+      live('promo-signed', 'v9'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      withCheck(signed('api', digest('a'), stranger.privateKey), signed('worker', digest('b'))),
+    );
+    expect(refused).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(refused.reason).toBe(
+      `image signature check failed: api (${upstreamRepo('api')}@${digest('a')}): the signature does not verify under any trusted key (wrongly signed)`,
+    );
+    expect(calls()).toEqual([]);
+    expect(applied).toEqual([]);
+
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(
+      live('promo-signed', 'v9'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      withCheck(signed('api', digest('a')), signed('worker', digest('b'))),
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(calls()).toHaveLength(2);
+    expect(result.deployments.map((d) => [d.service, d.digest])).toEqual([
+      ['api', digest('a')],
+      ['worker', digest('b')],
+    ]);
+  });
+
   test('a failing copy fails the deploy before any apply (exit 1, rows failed, the output redacted)', async () => {
     await upstream({ api: ['v8', digest('7')], worker: ['v8', digest('8')] }, 'verified');
     const result = await deploy(
@@ -1013,5 +1058,15 @@ describe('gantry deploy --promote-from', () => {
     ]);
     expect(await ledger.getRun(result.runId as string)).toMatchObject({ status: 'failed', exitCode: 1 });
     expect(JSON.stringify(result)).not.toContain(AWS_SECRET);
+
+    // No cosign at all fails the same way.
+    const missing = cosignCopier({
+      env: { PATH: path.join(bin, 'nowhere') },
+      scrub: (t) => t,
+    });
+    expect(await missing({ service: 'api', source: 'a@sha256:0', destination: 'b:v1' })).toEqual({
+      ok: false,
+      detail: 'cosign copy a@sha256:0 b:v1 did not start: spawn cosign ENOENT',
+    });
   });
 });
