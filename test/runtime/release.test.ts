@@ -6,7 +6,7 @@
  * server cannot play back. The apply step records the tags it was given (the real one is
  * `gantry apply`'s, covered by its own suites). Intervals are a millisecond.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -138,6 +138,14 @@ function play(next: Record<string, Deployment[][]>): void {
   script = next;
   for (const k of Object.keys(step)) delete step[k];
 }
+
+/** `repository@at` of `service`, with a signature of that repository and digest by `key`. */
+const signedImage = (service: string, repository: string, at: string, key: KeyObject): ImageToVerify => ({
+  service,
+  repository,
+  digest: at,
+  bundle: signedBundle(key, repository, at),
+});
 
 let ledger: Ledger;
 const applied: { tags: Record<string, string>; purpose: string }[] = [];
@@ -661,12 +669,8 @@ describe('gantry deploy: image signatures', () => {
   const repo = (service: string) => `111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
   const digest = (c: string) => `sha256:${c.repeat(64)}`;
   /** The image of `service` by `at`, signed (by `key`, default the trusted one) for that repository and digest. */
-  const image = (service: string, at: string, key = trusted.privateKey): ImageToVerify => ({
-    service,
-    repository: repo(service),
-    digest: at,
-    bundle: signedBundle(key, repo(service), at),
-  });
+  const image = (service: string, at: string, key = trusted.privateKey) =>
+    signedImage(service, repo(service), at, key);
   const check = (...images: ImageToVerify[]) => ({
     ...FAST,
     signatures: { keys: [trusted.publicKey], images: new Map(images.map((i) => [i.service, i])) },
@@ -997,12 +1001,8 @@ describe('gantry deploy --promote-from', () => {
     const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     await upstream({ api: ['v9', digest('a')], worker: ['v9', digest('b')] }, 'verified');
-    const signed = (service: string, at: string, key = keys.privateKey): ImageToVerify => ({
-      service,
-      repository: upstreamRepo(service),
-      digest: at,
-      bundle: signedBundle(key, upstreamRepo(service), at),
-    });
+    const signed = (service: string, at: string, key = keys.privateKey) =>
+      signedImage(service, upstreamRepo(service), at, key);
     const withCheck = (...images: ImageToVerify[]) => ({
       ...FAST,
       promotion: promotion(),
