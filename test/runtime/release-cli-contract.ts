@@ -237,6 +237,10 @@ export function describeReleaseCli(dir: string): void {
           ['--promote-from', 'staging'],
           '--promote-from with --dir: give the services stack of staging too (--promote-from-dir <dir>)',
         ],
+        [
+          ['--promote-from', 'staging', '--redeploy'],
+          '--promote-from: --redeploy deploys the tags this environment verified already; promote with a plain deploy',
+        ],
       ];
       for (const [args, message] of usageErrors) {
         const result = await deploy(...args);

@@ -899,6 +899,17 @@ describe('gantry deploy --promote-from', () => {
       status: 'succeeded',
       note: 'promoted from promo-dev',
     });
+    // The same tags again change nothing: nothing is copied, and the run promoted nothing.
+    play({});
+    const again = await deploy(
+      live('promo-prod', 'v5'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion() },
+    );
+    expect(again).toMatchObject({ exitCode: 0, outcome: 'no_changes' });
+    expect(calls()).toHaveLength(2);
+    expect((await ledger.getRun(again.runId as string))?.note).toBeNull();
   });
 
   test('a digest never verified upstream is refused before any copy or apply (exit 3, one refused row naming each service), with or without approvals', async () => {

@@ -394,7 +394,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
     )
     .option(
       '--promote-from <env>',
-      "copy each changed service's image by the digest verified in this environment before <env> (the ledger) into <env>'s registry, with its signature and attestations (cosign copy), then deploy it",
+      "promote from this earlier environment: copy each changed service's image by the digest verified there (the ledger) into this environment's registry, with its signature and attestations (cosign copy), then deploy it",
     )
     .option(
       '--promote-from-dir <dir>',

@@ -445,7 +445,7 @@ async function release(
     const unverified = (plan.promoted ?? []).filter((p) => !p.verifiedUpstream);
     const notes = [
       ...(plan.redeploy ? ['redeploy'] : []),
-      ...(plan.promoted && options.promotion ? [`promoted from ${options.promotion.from}`] : []),
+      ...(plan.promoted?.length && options.promotion ? [`promoted from ${options.promotion.from}`] : []),
       ...(unverified.length > 0
         ? [
             `promoted unverified: ${deps.redactor.scrub(options.promotion?.unverifiedReason ?? '')} ` +
