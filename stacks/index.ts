@@ -21,7 +21,7 @@ export type { BootstrapStackProps, ToolingBootstrapStackProps } from './bootstra
 export { FoundationStack } from './foundation-stack';
 export { GithubStack, environmentVariables } from './github-stack';
 export { servicesStackScope } from './services-apply-scope';
-export { ServicesStack } from './services-stack';
+export { ServicesStack, type ServicesStackProps } from './services-stack';
 
 /** The stacks `createStacks` made. */
 export interface GantryStacks {
@@ -80,7 +80,12 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
         ? { publish: config.release }
         : {}),
     });
-    const services = new ServicesStack(app, props);
+    const services = new ServicesStack(app, {
+      ...props,
+      upstreamEnvironments: config.environments
+        .slice(0, config.environments.indexOf(environment))
+        .map((e) => e.name),
+    });
     Policy.enforce(foundation);
     Policy.enforce(services);
     environments.set(environment.name, { foundation, services, ...(bootstrap ? { bootstrap } : {}) });

@@ -9,6 +9,7 @@ import {
   deployBuildRoleName,
   imageTagVariableName,
   repositoryName,
+  repositoryUrl,
   roleArn,
   servicesKeyAlias,
 } from '../lib/core/naming';
@@ -24,6 +25,14 @@ import {
   type ServiceListener,
 } from '../lib/service';
 import { AwsEnvironmentStack, type AwsEnvironmentStackProps } from './aws-environment-stack';
+
+export interface ServicesStackProps extends AwsEnvironmentStackProps {
+  /**
+   * The environments before this one in the configuration's order, which `gantry deploy --promote-from`
+   * may copy images from (recorded in the release facts). @default none: nothing is promoted into it
+   */
+  readonly upstreamEnvironments?: readonly string[];
+}
 
 /**
  * `<env>-services`: the ECS cluster and the environment's services. Applied on every release,
@@ -49,7 +58,7 @@ export class ServicesStack extends AwsEnvironmentStack {
   /** The load balancer this stack creates, when the environment's `loadBalancer` is `{ create }`. */
   public readonly loadBalancer?: ApplicationLoadBalancer;
 
-  constructor(scope: Construct, props: AwsEnvironmentStackProps) {
+  constructor(scope: Construct, props: ServicesStackProps) {
     super(scope, `${props.environment.name}-services`, props, {
       kind: 'services',
       services: props.environment.services.map((s) => ({
@@ -140,9 +149,11 @@ export class ServicesStack extends AwsEnvironmentStack {
       services: env.services.map((s) => ({
         name: s.name,
         ecsService: services.get(s.name)?.serviceName ?? s.name,
+        repository: repositoryUrl(env.accountId, env.region, org, s.name),
         migrationTaskDefinition: services.get(s.name)?.migrationTaskDefinitionFamily ?? null,
         verify: s.verify ?? null,
       })),
+      upstreamEnvironments: [...(props.upstreamEnvironments ?? [])],
       notifications: env.notifications ?? null,
       deploy: env.deploy ?? null,
     });

@@ -1,7 +1,7 @@
 /**
  * Release facts: what `gantry deploy|migrate|verify|rollback` need of a services stack (its region
- * and cluster, each service's ECS name, migration task definition and external check, the
- * environment's notifications and polling), written at synth into the stack's JSON
+ * and cluster, each service's ECS name, ECR repository, migration task definition and external check,
+ * the environments a deploy may promote images from, the environment's notifications and polling), written at synth into the stack's JSON
  * (`"//": {"gantryRelease": {...}}`) beside its stack facts and read back by the runtime, which
  * trusts nothing else. Webhook URLs are secrets: only the names of the variables holding them; SNS
  * topic ARNs are not (the deploy role's policy names them too).
@@ -13,11 +13,17 @@ import { regionProblem, SNS_TOPIC_ARN } from './identifiers';
 import { isObject } from './stack-facts';
 
 export const RELEASE_FACTS_KEY = 'gantryRelease';
-export const RELEASE_FACTS_VERSION = 1;
+export const RELEASE_FACTS_VERSION = 2;
 
 export interface ReleaseServiceFacts {
   readonly name: string;
   readonly ecsService: string;
+  /**
+   * The environment's ECR repository of the service, without a tag
+   * (`<account>.dkr.ecr.<region>.amazonaws.com/<org>/<service>`): where its tasks pull from, and where a
+   * promotion copies an image to (or from, read in the upstream environment's facts).
+   */
+  readonly repository: string;
   readonly migrationTaskDefinition: string | null;
   readonly verify: ServiceVerifyConfig | null;
 }
@@ -27,11 +33,20 @@ export interface ReleaseFacts {
   readonly region: string;
   readonly cluster: string;
   readonly services: readonly ReleaseServiceFacts[];
+  /**
+   * The environments before this one in the configuration's order (`dev`, then `staging` for prod): the
+   * ones `gantry deploy --promote-from` may name. Empty for the first environment.
+   */
+  readonly upstreamEnvironments: readonly string[];
   readonly notifications: NotificationsConfig | null;
   readonly deploy: DeployConfig | null;
 }
 
 const FACTS_ID = 'GantryReleaseFacts';
+
+/** An ECR repository URL without a tag or digest: `<account>.dkr.ecr.<region>.<suffix>/<name>`. */
+const REPOSITORY_URL = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9][a-z0-9._/-]*$/;
+const ENVIRONMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 class ReleaseFactsElement extends TerraformElement {
   constructor(
@@ -84,11 +99,18 @@ export function parseReleaseFacts(
         isObject(s) &&
         typeof s.name === 'string' &&
         typeof s.ecsService === 'string' &&
+        typeof s.repository === 'string' &&
+        REPOSITORY_URL.test(s.repository) &&
         (s.migrationTaskDefinition === null || typeof s.migrationTaskDefinition === 'string') &&
         (s.verify === null || (isObject(s.verify) && typeof s.verify.url === 'string')),
     )
   )
     return { ok: false, reason: 'its release facts have a malformed services list' };
+  if (
+    !Array.isArray(meta.upstreamEnvironments) ||
+    !meta.upstreamEnvironments.every((e) => typeof e === 'string' && ENVIRONMENT_NAME.test(e))
+  )
+    return { ok: false, reason: 'its release facts have a malformed upstreamEnvironments list' };
   if (meta.notifications !== null && !notificationsWellFormed(meta.notifications))
     return { ok: false, reason: 'its release facts have a malformed notifications block' };
   return { ok: true, facts: meta as unknown as ReleaseFacts };

@@ -37,10 +37,19 @@ export function describeReleaseCli(dir: string): void {
   }
 
   const releaseFacts = {
-    version: 1,
+    version: 2,
     region: 'eu-west-1',
     cluster: 'acme-prod',
-    services: [{ name: 'api', ecsService: 'api', migrationTaskDefinition: null, verify: null }],
+    services: [
+      {
+        name: 'api',
+        ecsService: 'api',
+        repository: '333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/api',
+        migrationTaskDefinition: null,
+        verify: null,
+      },
+    ],
+    upstreamEnvironments: ['dev', 'staging'],
     notifications: null,
     deploy: null,
   };
@@ -195,6 +204,92 @@ export function describeReleaseCli(dir: string): void {
       expect(keyless.stderr).toBe(
         'gantry: --signature-bundles and --image check image signatures: give the trusted key too (--image-key <pem>)',
       );
+    });
+
+    test('deploy --promote-from: an unknown upstream, the environment itself, or --unverified-reason alone are usage errors (exit 1, nothing recorded); an unverified digest is refused (exit 3)', async () => {
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
+      );
+      const runs = () => withLedger(async (ledger) => (await ledger.listRuns({ limit: 1000 })).length);
+      const before = await runs();
+      const deploy = (...args: string[]) =>
+        gantry(['deploy', 'prod', '--dir', stackDir, ...args], env({ GANTRY_COMMIT_SHA: '1'.repeat(40) }));
+      const usageErrors: [string[], string][] = [
+        [
+          ['--promote-from', 'qa'],
+          '--promote-from "qa": not an environment before prod in the configuration (allowed: dev, staging)',
+        ],
+        [
+          ['--promote-from', 'prod'],
+          '--promote-from "prod": that is the environment being deployed; promote from an environment before it (dev, staging)',
+        ],
+        [
+          ['--unverified-reason', 'hotfix for INC-4711'],
+          '--unverified-reason applies to a promotion: give --promote-from <upstream environment> too',
+        ],
+        [
+          ['--promote-from', 'staging', '--unverified-reason', 'hotfix'],
+          '--unverified-reason "hotfix": say why in 10+ characters (it is recorded in the run\'s note)',
+        ],
+        [
+          ['--promote-from', 'staging'],
+          '--promote-from with --dir: give the services stack of staging too (--promote-from-dir <dir>)',
+        ],
+        [
+          ['--promote-from', 'staging', '--redeploy'],
+          '--promote-from: --redeploy deploys the tags this environment verified already; promote with a plain deploy',
+        ],
+      ];
+      for (const [args, message] of usageErrors) {
+        const result = await deploy(...args);
+        expect([args, result.code, result.stderr]).toEqual([args, 1, `gantry: ${message}`]);
+      }
+      expect(await runs()).toBe(before);
+
+      // Through the upstream's own release facts: staging never verified api v9, so prod refuses it.
+      const stagingDir = terraformDir({}, 'staging-services', {
+        environment: 'staging',
+        requiredApprovals: 1,
+        approvalEnvironments: ['staging'],
+      });
+      fs.writeFileSync(
+        path.join(stagingDir, 'release.tf.json'),
+        JSON.stringify({
+          '//': {
+            [RELEASE_FACTS_KEY]: {
+              ...releaseFacts,
+              cluster: 'acme-staging',
+              services: [
+                {
+                  ...releaseFacts.services[0],
+                  repository: '222222222222.dkr.ecr.eu-west-1.amazonaws.com/acme/api',
+                },
+              ],
+              upstreamEnvironments: ['dev'],
+            },
+          },
+        }),
+      );
+      const refused = await deploy(
+        '--promote-from',
+        'staging',
+        '--promote-from-dir',
+        stagingDir,
+        '--tag',
+        'api=v9',
+        '--json',
+      );
+      expect(refused.code).toBe(3);
+      const result = JSON.parse(refused.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result.outcome).toBe('refused');
+      expect(result.reason).toMatch(
+        /^promotion from staging refused: api \(tag v9\): staging has no verified deployment of this tag with a digest in the ledger; prod requires 2 approval\(s\)/,
+      );
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
+      });
     });
 
     describeWithTerraform('gantry deploy on real Terraform', () => {

@@ -6,9 +6,12 @@
  * server cannot play back. The apply step records the tags it was given (the real one is
  * `gantry apply`'s, covered by its own suites). Intervals are a millisecond.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -30,6 +33,7 @@ import {
   type ReleaseDeps,
   type ReleaseTarget,
 } from '../../lib/runtime/release/deploy';
+import { cosignCopier, type Promotion } from '../../lib/runtime/release/promote';
 import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
 import type { ImageToVerify } from '../../lib/runtime/signatures';
 import { signedBundle } from './signing';
@@ -134,6 +138,14 @@ function play(next: Record<string, Deployment[][]>): void {
   script = next;
   for (const k of Object.keys(step)) delete step[k];
 }
+
+/** `repository@at` of `service`, with a signature of that repository and digest by `key`. */
+const signedImage = (service: string, repository: string, at: string, key: KeyObject): ImageToVerify => ({
+  service,
+  repository,
+  digest: at,
+  bundle: signedBundle(key, repository, at),
+});
 
 let ledger: Ledger;
 const applied: { tags: Record<string, string>; purpose: string }[] = [];
@@ -657,12 +669,8 @@ describe('gantry deploy: image signatures', () => {
   const repo = (service: string) => `111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
   const digest = (c: string) => `sha256:${c.repeat(64)}`;
   /** The image of `service` by `at`, signed (by `key`, default the trusted one) for that repository and digest. */
-  const image = (service: string, at: string, key = trusted.privateKey): ImageToVerify => ({
-    service,
-    repository: repo(service),
-    digest: at,
-    bundle: signedBundle(key, repo(service), at),
-  });
+  const image = (service: string, at: string, key = trusted.privateKey) =>
+    signedImage(service, repo(service), at, key);
   const check = (...images: ImageToVerify[]) => ({
     ...FAST,
     signatures: { keys: [trusted.publicKey], images: new Map(images.map((i) => [i.service, i])) },
@@ -773,5 +781,303 @@ describe('gantry deploy: image signatures', () => {
       ['api', 'v2', digest('c')],
       ['worker', 'v1', digest('b')],
     ]);
+  });
+});
+
+describe('gantry deploy --promote-from', () => {
+  const upstreamRepo = (service: string) => `111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
+  const targetRepo = (service: string) => `333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
+  const digest = (c: string) => `sha256:${c.repeat(64)}`;
+  /** A fake `cosign` first on PATH: appends its argv to a log, prints to stderr, exits with $FAKE_COSIGN_EXIT. */
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-fake-cosign-'));
+  const log = path.join(bin, 'calls.log');
+  fs.writeFileSync(
+    path.join(bin, 'cosign'),
+    [
+      '#!/bin/sh',
+      'printf "%s\\n" "$*" >> "$FAKE_COSIGN_LOG"',
+      'if [ "${FAKE_COSIGN_EXIT:-0}" != 0 ]; then',
+      '  echo "Error: PUT https://333333333333.dkr.ecr.eu-west-1.amazonaws.com: DENIED: token $AWS_SECRET_ACCESS_KEY" >&2',
+      'fi',
+      'exit "${FAKE_COSIGN_EXIT:-0}"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const AWS_SECRET = 'aws-secret-access-key-0123456789abcdef';
+  const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+  /** The real copier (spawn, timeout, captured and scrubbed output) running the fake cosign. */
+  const copier = (exit = 0) => {
+    const redactor = new Redactor();
+    redactor.addSecretValue(AWS_SECRET);
+    return cosignCopier({
+      env: {
+        PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
+        FAKE_COSIGN_LOG: log,
+        FAKE_COSIGN_EXIT: String(exit),
+        AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+      },
+      scrub: (text) => redactor.scrub(text),
+    });
+  };
+  const promotion = (over: Partial<Promotion> = {}): Promotion => ({
+    from: 'promo-dev',
+    sourceRepositories: new Map(['api', 'worker'].map((s) => [s, upstreamRepo(s)])),
+    targetRepositories: new Map(['api', 'worker'].map((s) => [s, targetRepo(s)])),
+    requiredApprovals: 2,
+    copy: copier(),
+    ...over,
+  });
+  /** The target environment (a new name per test: each starts with no history). */
+  const live = (environment: string, tag: string): ReleaseTarget => ({
+    ...target(tag, { environment, stack: `${environment}-services` }),
+    notifications: { webhooks: [] },
+  });
+  /** An upstream deploy of `tags` that ended `end`, with the digests the signature check recorded. */
+  async function upstream(
+    tags: Record<string, [string, string | null]>,
+    end: 'verified' | 'deployed' | 'failed',
+  ): Promise<void> {
+    const { run, deployments } = await ledger.startDeploy({
+      stack: 'promo-dev-services',
+      action: 'deploy',
+      environment: 'promo-dev',
+      commitSha: SHA('7'),
+      services: Object.entries(tags).map(([service, [imageTag, at]]) => ({ service, imageTag, digest: at })),
+    });
+    for (const d of deployments) {
+      await ledger.updateDeployment(d.id, { status: 'deployed', final: end === 'deployed' });
+      if (end !== 'deployed') await ledger.updateDeployment(d.id, { status: end, reason: 'verify: 503' });
+    }
+    await ledger.finishRun(run.id, { status: end === 'failed' ? 'failed' : 'succeeded', exitCode: 0 });
+  }
+  /** The apply records how many copies had run when it was called. */
+  const copiesAtApply: number[] = [];
+  const promoteDeps = (): ReleaseDeps => {
+    const base = deps();
+    return {
+      ...base,
+      apply: async (tags, purpose) => {
+        copiesAtApply.push(calls().length);
+        return base.apply(tags, purpose);
+      },
+    };
+  };
+
+  beforeEach(() => {
+    fs.rmSync(log, { force: true });
+    copiesAtApply.length = 0;
+  });
+
+  test('copies the digests verified upstream (signatures and attestations: cosign copy) before the apply, and records them', async () => {
+    // api verified at v5; worker has no check: deployed and finished counts, as for a rollback.
+    await upstream({ api: ['v5', digest('1')] }, 'verified');
+    await upstream({ worker: ['v5', digest('2')] }, 'deployed');
+    // A later deploy of the same tag without a signature check recorded no digest: the one recorded before counts.
+    await upstream({ api: ['v5', null] }, 'verified');
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(
+      live('promo-prod', 'v5'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion() },
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified', reason: null });
+    expect(calls()).toEqual([
+      `copy ${upstreamRepo('api')}@${digest('1')} ${targetRepo('api')}:v5`,
+      `copy ${upstreamRepo('worker')}@${digest('2')} ${targetRepo('worker')}:v5`,
+    ]);
+    expect(copiesAtApply).toEqual([2]);
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest, d.status])).toEqual([
+      ['api', 'v5', digest('1'), 'verified'],
+      ['worker', 'v5', digest('2'), 'deployed'],
+    ]);
+    expect(lines).toContain(
+      `[promote] api: copied ${upstreamRepo('api')}@${digest('1')} to ${targetRepo('api')}:v5`,
+    );
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({
+      status: 'succeeded',
+      note: 'promoted from promo-dev',
+    });
+    // The same tags again change nothing: nothing is copied, and the run promoted nothing.
+    play({});
+    const again = await deploy(
+      live('promo-prod', 'v5'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion() },
+    );
+    expect(again).toMatchObject({ exitCode: 0, outcome: 'no_changes' });
+    expect(calls()).toHaveLength(2);
+    expect((await ledger.getRun(again.runId as string))?.note).toBeNull();
+  });
+
+  test('a digest never verified upstream is refused before any copy or apply (exit 3, one refused row naming each service), with or without approvals', async () => {
+    // v6: api failed upstream; worker verified, but without a digest (deployed without a signature check).
+    await upstream({ api: ['v6', digest('3')] }, 'failed');
+    await upstream({ worker: ['v6', null] }, 'verified');
+    const result = await deploy(
+      live('promo-refused', 'v6'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion() },
+    );
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    const why = (service: string, gate: string) =>
+      `${service} (tag v6): promo-dev has no verified deployment of this tag with a digest in the ledger; ${gate} ` +
+      `(promote a digest verified in promo-dev, or give --unverified-reason "..." with --image ${service}=<repository>@<digest>)`;
+    expect(result.reason).toBe(
+      `promotion from promo-dev refused: ${why('api', 'promo-refused requires 2 approval(s)')}; ${why('worker', 'promo-refused requires 2 approval(s)')}`,
+    );
+    expect(calls()).toEqual([]);
+    expect(applied).toEqual([]);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({
+      action: 'deploy',
+      status: 'refused',
+      environment: 'promo-refused',
+      exitCode: 3,
+      errorSummary: result.reason,
+    });
+    expect(await ledger.listDeployments({ environment: 'promo-refused' })).toEqual([]);
+
+    // An environment without approvals refuses it too (fail closed): the reason is what lets it through.
+    const open = await deploy(
+      live('promo-open', 'v6'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion({ requiredApprovals: 0 }) },
+    );
+    expect(open).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(open.reason).toContain(
+      why('api', 'promo-open requires no approval, but an unverified digest is refused there too'),
+    );
+    // An --image naming another digest than the one verified upstream is refused as well.
+    await upstream({ api: ['v7', digest('4')], worker: ['v7', digest('5')] }, 'verified');
+    const other = await deploy(
+      live('promo-other', 'v7'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion({ givenDigests: new Map([['api', digest('9')]]) }) },
+    );
+    expect(other.reason).toBe(
+      `promotion from promo-dev refused: api (tag v7): --image names ${digest('9')}, but promo-dev verified ${digest('4')} for this tag`,
+    );
+    expect(calls()).toEqual([]);
+    expect(applied).toEqual([]);
+  });
+
+  test('--unverified-reason promotes the digest --image names, and the run’s note records the reason; without the digest it is refused', async () => {
+    const reason = 'hotfix for INC-4711, verified by hand in dev';
+    const noDigest = await deploy(
+      live('promo-forced', 'v6'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      {
+        ...FAST,
+        promotion: promotion({ unverifiedReason: reason, givenDigests: new Map([['api', digest('3')]]) }),
+      },
+    );
+    expect(noDigest).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(noDigest.reason).toBe(
+      'promotion from promo-dev refused: worker (tag v6): unverified in promo-dev, so its digest must be given (--image worker=<repository>@<digest>)',
+    );
+    expect(calls()).toEqual([]);
+
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const given = new Map([
+      ['api', digest('3')],
+      ['worker', digest('6')],
+    ]);
+    const result = await deploy(
+      live('promo-forced', 'v6'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion({ unverifiedReason: reason, givenDigests: given }) },
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(calls()).toEqual([
+      `copy ${upstreamRepo('api')}@${digest('3')} ${targetRepo('api')}:v6`,
+      `copy ${upstreamRepo('worker')}@${digest('6')} ${targetRepo('worker')}:v6`,
+    ]);
+    expect(result.deployments.map((d) => [d.service, d.digest])).toEqual([
+      ['api', digest('3')],
+      ['worker', digest('6')],
+    ]);
+    expect((await ledger.getRun(result.runId as string))?.note).toBe(
+      `promoted from promo-dev; promoted unverified: ${reason} (api ${digest('3')}, worker ${digest('6')})`,
+    );
+  });
+
+  test('with --image-key the signature of the promoted digest is checked before any copy: signed passes, wrongly signed is refused', async () => {
+    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    await upstream({ api: ['v9', digest('a')], worker: ['v9', digest('b')] }, 'verified');
+    const signed = (service: string, at: string, key = keys.privateKey) =>
+      signedImage(service, upstreamRepo(service), at, key);
+    const withCheck = (...images: ImageToVerify[]) => ({
+      ...FAST,
+      promotion: promotion(),
+      signatures: { keys: [keys.publicKey], images: new Map(images.map((i) => [i.service, i])) },
+    });
+    const refused = await deploy(
+      live('promo-signed', 'v9'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      withCheck(signed('api', digest('a'), stranger.privateKey), signed('worker', digest('b'))),
+    );
+    expect(refused).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(refused.reason).toBe(
+      `image signature check failed: api (${upstreamRepo('api')}@${digest('a')}): the signature does not verify under any trusted key (wrongly signed)`,
+    );
+    expect(calls()).toEqual([]);
+    expect(applied).toEqual([]);
+
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(
+      live('promo-signed', 'v9'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      withCheck(signed('api', digest('a')), signed('worker', digest('b'))),
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(calls()).toHaveLength(2);
+    expect(result.deployments.map((d) => [d.service, d.digest])).toEqual([
+      ['api', digest('a')],
+      ['worker', digest('b')],
+    ]);
+  });
+
+  test('a failing copy fails the deploy before any apply (exit 1, rows failed, the output redacted)', async () => {
+    await upstream({ api: ['v8', digest('7')], worker: ['v8', digest('8')] }, 'verified');
+    const result = await deploy(
+      live('promo-copyfail', 'v8'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion({ copy: copier(1) }) },
+    );
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'failed' });
+    expect(result.reason).toBe(
+      `promotion of api failed before any apply: cosign copy ${upstreamRepo('api')}@${digest('7')} ${targetRepo('api')}:v8 exited 1: ` +
+        'Error: PUT https://333333333333.dkr.ecr.eu-west-1.amazonaws.com: DENIED: token (redacted)',
+    );
+    expect(calls()).toHaveLength(1);
+    expect(applied).toEqual([]);
+    expect(copiesAtApply).toEqual([]);
+    expect(result.deployments.map((d) => [d.service, d.status, d.reason])).toEqual([
+      ['api', 'failed', result.reason],
+      ['worker', 'failed', result.reason],
+    ]);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({ status: 'failed', exitCode: 1 });
+    expect(JSON.stringify(result)).not.toContain(AWS_SECRET);
+
+    // No cosign at all fails the same way.
+    const missing = cosignCopier({
+      env: { PATH: path.join(bin, 'nowhere') },
+      scrub: (t) => t,
+    });
+    expect(await missing({ service: 'api', source: 'a@sha256:0', destination: 'b:v1' })).toEqual({
+      ok: false,
+      detail: 'cosign copy a@sha256:0 b:v1 did not start: spawn cosign ENOENT',
+    });
   });
 });

@@ -24,7 +24,7 @@ const problemsOf = (config: GantryConfig): string[] => {
   }
 };
 
-test('prod-services records its cluster, each service with its migration and check, the notifications and polling', () => {
+test('prod-services records its cluster, each service with its repository, migration and check, the environments before it, the notifications and polling', () => {
   const config = withRelease((env) => ({
     ...env,
     services: env.services.map((s) =>
@@ -42,9 +42,11 @@ test('prod-services records its cluster, each service with its migration and che
   if (!parsed.ok) throw new Error(parsed.reason);
   const { facts } = parsed;
   expect(facts).toMatchObject({
-    version: 1,
+    version: 2,
     region: 'eu-west-1',
     cluster: 'acme-prod',
+    // What `gantry deploy prod --promote-from` may name, in the configuration's order.
+    upstreamEnvironments: ['dev', 'staging'],
     notifications: {
       webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }],
       snsTopics: [{ topicArn: TOPIC, format: 'text' }],
@@ -56,6 +58,7 @@ test('prod-services records its cluster, each service with its migration and che
   expect(api).toEqual({
     name: 'api',
     ecsService: 'api',
+    repository: '333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/api',
     migrationTaskDefinition: 'acme-prod-api-migrate',
     verify: { url: 'https://api.example.com/api/health', bodyMatch: 'ok' },
   });
@@ -153,4 +156,37 @@ test('the runtime refuses release facts whose notifications it could not use', (
       reason: 'its release facts have a malformed notifications block',
     });
   }
+});
+
+test('dev, the first environment, has nothing to promote from; a repository or upstream list the runtime could not use is refused', () => {
+  const app = synthApp();
+  const dev = parseReleaseFacts(readStack(app, 'dev-services'));
+  if (!dev.ok) throw new Error(dev.reason);
+  expect(dev.facts.upstreamEnvironments).toEqual([]);
+  expect(dev.facts.services.find((s) => s.name === 'api')?.repository).toBe(
+    '111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/api',
+  );
+  const stack = readStack(app, 'prod-services') as { '//': { gantryRelease: Record<string, unknown> } };
+  const release = stack['//'].gantryRelease;
+  const services = release.services as Record<string, unknown>[];
+  const tamper = (change: Record<string, unknown>) =>
+    parseReleaseFacts({ ...stack, '//': { ...stack['//'], gantryRelease: { ...release, ...change } } });
+  for (const repository of [
+    'acme/api',
+    '333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/api:v1',
+    undefined,
+  ])
+    expect(tamper({ services: [{ ...services[0], repository }, ...services.slice(1)] })).toEqual({
+      ok: false,
+      reason: 'its release facts have a malformed services list',
+    });
+  for (const upstreamEnvironments of [undefined, 'dev', ['dev', '../x']])
+    expect(tamper({ upstreamEnvironments })).toEqual({
+      ok: false,
+      reason: 'its release facts have a malformed upstreamEnvironments list',
+    });
+  expect(tamper({ version: 1 })).toEqual({
+    ok: false,
+    reason: 'its release facts are not version 2: synthesize with the same Gantry version',
+  });
 });

@@ -23,6 +23,7 @@ import {
   type SignatureCheck,
 } from '../release/deploy';
 import { ecsSdk } from '../release/ecs';
+import { cosignCopier, type Promotion } from '../release/promote';
 import { runMigration } from '../release/migrate';
 import { resolveNotifications } from '../release/notify';
 import { snsClientFrom } from '../release/sns';
@@ -49,6 +50,9 @@ interface ReleaseFlags {
   imageKey?: string[];
   signatureBundles?: string;
   image?: string[];
+  promoteFrom?: string;
+  promoteFromDir?: string;
+  unverifiedReason?: string;
 }
 
 const seconds = (value: string): number => {
@@ -60,21 +64,27 @@ const seconds = (value: string): number => {
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-/** The services stack of `env`, its release facts, and the tags this commit deploys. */
-function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
-  const stackId = `${env}-services`;
-  const stack = resolveStack(stackId, { ...flags, env }, { cwd: io.cwd, env: io.env, write: io.err });
-  if (stack.factsProblem) throw new RuntimeError(stack.factsProblem, EXIT.refused);
-  // The stack's Terraform JSON (synthesized: cdk.tf.json; any *.tf.json with --dir), merged.
-  const json: { '//'?: Record<string, unknown>; variable?: Record<string, { default?: unknown }> } = {};
-  for (const file of fs.readdirSync(stack.dir).filter((f) => f.endsWith('.tf.json'))) {
-    const doc = JSON.parse(fs.readFileSync(path.join(stack.dir, file), 'utf8')) as typeof json;
+type StackJson = { '//'?: Record<string, unknown>; variable?: Record<string, { default?: unknown }> };
+
+/** A stack's release facts and its Terraform JSON (synthesized: cdk.tf.json; any *.tf.json with --dir), merged. */
+function readReleaseFacts(stackId: string, dir: string): { facts: ReleaseFacts; json: StackJson } {
+  const json: StackJson = {};
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.tf.json'))) {
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as StackJson;
     json['//'] = { ...json['//'], ...doc['//'] };
     json.variable = { ...json.variable, ...doc.variable };
   }
   const parsed = parseReleaseFacts(json);
   if (!parsed.ok) throw new RuntimeError(`stack ${stackId}: ${parsed.reason}`, EXIT.refused);
-  const facts: ReleaseFacts = parsed.facts;
+  return { facts: parsed.facts, json };
+}
+
+/** The services stack of `env`, its release facts, and the tags this commit deploys. */
+function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
+  const stackId = `${env}-services`;
+  const stack = resolveStack(stackId, { ...flags, env }, { cwd: io.cwd, env: io.env, write: io.err });
+  if (stack.factsProblem) throw new RuntimeError(stack.factsProblem, EXIT.refused);
+  const { facts, json } = readReleaseFacts(stackId, stack.dir);
   const context = readRunContext(io.env, io.cwd);
   const tags = new Map<string, string>();
   // Tags given for this deploy (not the configured defaults), which a redeploy refuses.
@@ -133,7 +143,11 @@ function signatureCheck(
 ): SignatureCheck | undefined {
   const keys = flags.imageKey ?? [];
   if (keys.length === 0) {
-    if (flags.signatureBundles !== undefined || (flags.image ?? []).length > 0)
+    // With --promote-from, --image alone names the digest of a service unverified upstream.
+    if (
+      flags.signatureBundles !== undefined ||
+      ((flags.image ?? []).length > 0 && flags.promoteFrom === undefined)
+    )
       throw new RuntimeError(
         '--signature-bundles and --image check image signatures: give the trusted key too (--image-key <pem>)',
       );
@@ -144,17 +158,97 @@ function signatureCheck(
       '--image-key: give the recorded signatures too (--signature-bundles <dir>, <dir>/<service>.json)',
     );
   const dir = path.resolve(cwd, flags.signatureBundles);
-  const names = loaded.target.services.map((s) => s.name);
   const images = new Map<string, ImageToVerify>();
+  for (const [service, image] of givenImages(flags, loaded))
+    images.set(service, { service, ...image, bundle: readBundle(dir, service) });
+  return { keys: readPublicKeys(keys, cwd, '--image-key'), images };
+}
+
+/** The images of `--image`, per service of the stack (each once). */
+function givenImages(
+  flags: ReleaseFlags,
+  loaded: ReturnType<typeof loadRelease>,
+): Map<string, { repository: string; digest: string }> {
+  const names = loaded.target.services.map((s) => s.name);
+  const images = new Map<string, { repository: string; digest: string }>();
   for (const value of flags.image ?? []) {
     const { service, repository, digest } = parseImage(value);
     if (!names.includes(service) || images.has(service))
       throw new RuntimeError(
         `--image ${JSON.stringify(value)}: ${images.has(service) ? `${service} is given twice` : `${loaded.stack.stack} has no service ${JSON.stringify(service)}`} (services: ${names.join(', ')})`,
       );
-    images.set(service, { service, repository, digest, bundle: readBundle(dir, service) });
+    images.set(service, { repository, digest });
   }
-  return { keys: readPublicKeys(keys, cwd, '--image-key'), images };
+  return images;
+}
+
+/** Shortest `--unverified-reason` accepted, as for the configuration's reasons. */
+const MIN_REASON = 10;
+
+/**
+ * The promotion of `--promote-from <upstream>` (with `--unverified-reason`), or undefined without it:
+ * the upstream must be an environment before this one (its release facts), its services stack is read
+ * as this one is (`<outdir>/stacks/<upstream>-services`, or `--promote-from-dir` beside `--dir`), and
+ * the images are copied with `cosign copy`. Usage errors (exit 1) before the ledger is opened.
+ */
+function promotionOf(
+  flags: ReleaseFlags,
+  loaded: ReturnType<typeof loadRelease>,
+  io: CliIo,
+): Promotion | undefined {
+  const env = loaded.target.environment;
+  const from = flags.promoteFrom;
+  if (from === undefined) {
+    if (flags.unverifiedReason !== undefined || flags.promoteFromDir !== undefined)
+      throw new RuntimeError(
+        `${flags.unverifiedReason !== undefined ? '--unverified-reason' : '--promote-from-dir'} applies to a promotion: give --promote-from <upstream environment> too`,
+      );
+    return undefined;
+  }
+  if (flags.redeploy)
+    throw new RuntimeError(
+      '--promote-from: --redeploy deploys the tags this environment verified already; promote with a plain deploy',
+    );
+  const upstream = loaded.facts.upstreamEnvironments;
+  const allowed = upstream.length > 0 ? upstream.join(', ') : `none: ${env} is the first environment`;
+  if (from === env)
+    throw new RuntimeError(
+      `--promote-from ${JSON.stringify(from)}: that is the environment being deployed; promote from an environment before it (${allowed})`,
+    );
+  if (!upstream.includes(from))
+    throw new RuntimeError(
+      `--promote-from ${JSON.stringify(from)}: not an environment before ${env} in the configuration (allowed: ${allowed})`,
+    );
+  const reason = flags.unverifiedReason?.trim();
+  if (reason !== undefined && reason.length < MIN_REASON)
+    throw new RuntimeError(
+      `--unverified-reason ${JSON.stringify(flags.unverifiedReason)}: say why in ${MIN_REASON}+ characters (it is recorded in the run's note)`,
+    );
+  if (flags.dir !== undefined && flags.promoteFromDir === undefined)
+    throw new RuntimeError(
+      `--promote-from with --dir: give the services stack of ${from} too (--promote-from-dir <dir>)`,
+    );
+  const upstreamId = `${from}-services`;
+  const stack = resolveStack(
+    upstreamId,
+    { dir: flags.promoteFromDir, outdir: flags.outdir, synth: false, env: from },
+    { cwd: io.cwd, env: io.env, write: io.err },
+  );
+  if (stack.factsProblem) throw new RuntimeError(stack.factsProblem, EXIT.refused);
+  const source = readReleaseFacts(upstreamId, stack.dir).facts;
+  const redactor = loaded.redactor;
+  for (const secret of [io.env.AWS_SECRET_ACCESS_KEY, io.env.AWS_SESSION_TOKEN])
+    if (secret) redactor.addSecretValue(secret);
+  return {
+    from,
+    sourceRepositories: new Map(source.services.map((s) => [s.name, s.repository])),
+    targetRepositories: new Map(loaded.facts.services.map((s) => [s.name, s.repository])),
+    // Unknown (never: the stack's facts were read) counts as requiring one.
+    requiredApprovals: loaded.stack.facts?.requiredApprovals ?? 1,
+    ...(reason !== undefined ? { unverifiedReason: reason } : {}),
+    givenDigests: new Map([...givenImages(flags, loaded)].map(([s, i]) => [s, i.digest])),
+    copy: cosignCopier({ env: io.env, scrub: (text) => redactor.scrub(text) }),
+  };
 }
 
 function releaseDeps(
@@ -295,17 +389,30 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
     )
     .option(
       '--image <service=repository@digest>',
-      'with --image-key: the image a changed service deploys, by digest (repeatable; its digest is recorded on the deployment row)',
+      'with --image-key: the image a changed service deploys, by digest (repeatable; its digest is recorded on the deployment row); with --promote-from: the digest of a service unverified upstream',
       imageOption,
+    )
+    .option(
+      '--promote-from <env>',
+      "promote from this earlier environment: copy each changed service's image by the digest verified there (the ledger) into this environment's registry, with its signature and attestations (cosign copy), then deploy it",
+    )
+    .option(
+      '--promote-from-dir <dir>',
+      'with --promote-from and --dir: the services stack directory of the upstream environment (default: <outdir>/stacks/<upstream>-services)',
+    )
+    .option(
+      '--unverified-reason <text>',
+      'with --promote-from: promote a digest never verified upstream (named by --image), for this reason (recorded in the run)',
     )
     .action(async (env: string, flags: ReleaseFlags) => {
       const loaded = loadRelease(env, flags, cli.io);
+      const promotion = promotionOf(flags, loaded, cli.io);
       const signatures = signatureCheck(flags, loaded, cli.io.cwd);
       const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
       try {
         const input = releaseInput(loaded.context, true);
         const deps = releaseDeps(cli, loaded, ledger, flags);
-        const options = { ...pollOptions(flags, loaded.facts), signatures };
+        const options = { ...pollOptions(flags, loaded.facts), signatures, promotion };
         const result = flags.redeploy
           ? await redeploy(loaded.target, input, deps, { ...options, givenTags: loaded.given })
           : await deploy(loaded.target, input, deps, options);

@@ -432,6 +432,9 @@ export class SqlLedger implements Ledger {
     add('service', filter.service);
     add('run_id', filter.runId, 'uuid');
     add('status', filter.status);
+    add('image_tag', filter.imageTag);
+    if (filter.good) where.push(GOOD);
+    if (filter.withDigest) where.push('digest IS NOT NULL');
     return this.listDeploymentRows(where.join(' AND '), params, filter.limit ?? 50);
   }
 

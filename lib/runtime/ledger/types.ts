@@ -210,6 +210,14 @@ export interface DeploymentFilter {
   readonly service?: string;
   readonly runId?: string;
   readonly status?: DeploymentStatus;
+  readonly imageTag?: string;
+  /**
+   * Only the rows that ended good, as `lastGood` counts them: `verified`, or `deployed` and finished (a
+   * service without a check). @default every row
+   */
+  readonly good?: boolean;
+  /** Only the rows that recorded the image's digest. @default every row */
+  readonly withDigest?: boolean;
   /** @default 50 */
   readonly limit?: number;
 }

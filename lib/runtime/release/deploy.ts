@@ -6,7 +6,9 @@
  * re-apply the last good tags from the ledger (never from memory), which blocks the commit; tell
  * the team. A rollback (`gantry rollback`) is the same pipeline with older tags and no second
  * rollback; a redeploy (`gantry deploy --redeploy`) the same with the last good tags and a new ECS
- * deployment of every service, and no second rollback either.
+ * deployment of every service, and no second rollback either. A promotion (`gantry deploy
+ * --promote-from`) is a deploy whose changed images are the digests verified upstream, copied into this
+ * environment's registry after the environment is claimed and before anything is applied (`promote.ts`).
  */
 import type { KeyObject } from 'node:crypto';
 import type { ECSClient } from '@aws-sdk/client-ecs';
@@ -15,6 +17,7 @@ import type { Redactor } from '../redaction';
 import { signatureProblems, signatureRefusal, type ImageToVerify } from '../signatures';
 import { EXIT } from '../errors';
 import { runMigration, type MigrationResult } from './migrate';
+import { promotedImages, promotionRefusal, type PromotedImage, type Promotion } from './promote';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
 import type { SnsClientFactory } from './sns';
 import {
@@ -93,6 +96,13 @@ export interface ReleaseOptions {
    * the service's deployment row. @default no check
    */
   readonly signatures?: SignatureCheck;
+  /**
+   * Promote each changed service's image from the upstream environment: the digest verified there (the
+   * ledger), copied into this environment's registry before the apply; refused before anything is
+   * claimed when a digest was never verified upstream and no reason is given. @default none: the tags
+   * are deployed as they are in this environment's registry
+   */
+  readonly promotion?: Promotion;
 }
 
 /** The signature check of a release (`gantry deploy --image-key`): see `signatures.ts`. */
@@ -159,12 +169,21 @@ export async function deploy(
     good.has(s.name) ? good.get(s.name) !== s.imageTag : running.get(s.name) !== s.imageTag,
   );
   const tags = Object.fromEntries(target.services.map((s) => [s.name, s.imageTag]));
+  let promoted: readonly PromotedImage[] | undefined;
+  if (options.promotion) {
+    // Before the environment is claimed: a digest never verified upstream reaches no registry and no apply.
+    const found = await promotedImages(deps.ledger, target.environment, options.promotion, changed);
+    if (found.problems.length > 0)
+      return refuse(deps, target, input, 'deploy', promotionRefusal(options.promotion.from, found.problems));
+    promoted = found.images;
+  }
   return release(deps, target, input, options, {
     action: 'deploy',
     tags,
     changed,
     previous: good,
     before,
+    ...(promoted ? { promoted, recordedDigests: new Map(promoted.map((p) => [p.service, p.digest])) } : {}),
   });
 }
 
@@ -287,6 +306,8 @@ interface Plan {
   readonly recordedDigests?: ReadonlyMap<string, string>;
   /** Per service, the PRIMARY task definition before the apply, when the caller read it already. */
   readonly before?: ReadonlyMap<string, string | null>;
+  /** A promotion: the images to copy into this environment's registry before the apply. */
+  readonly promoted?: readonly PromotedImage[];
 }
 
 async function refuse(
@@ -421,8 +442,16 @@ async function release(
           );
     for (const n of notifications)
       progress(`[notify] ${n.channel}: ${n.ok ? 'sent' : 'FAILED'} (${n.detail})`);
+    const unverified = (plan.promoted ?? []).filter((p) => !p.verifiedUpstream);
     const notes = [
       ...(plan.redeploy ? ['redeploy'] : []),
+      ...(plan.promoted?.length && options.promotion ? [`promoted from ${options.promotion.from}`] : []),
+      ...(unverified.length > 0
+        ? [
+            `promoted unverified: ${deps.redactor.scrub(options.promotion?.unverifiedReason ?? '')} ` +
+              `(${unverified.map((p) => `${p.service} ${p.digest}`).join(', ')})`,
+          ]
+        : []),
       ...notifications.filter((n) => !n.ok).map((n) => `notification ${n.channel} failed: ${n.detail}`),
     ];
     await ledger.finishRun(run.id, {
@@ -456,6 +485,12 @@ async function release(
                 .join(', ')
       }`,
     );
+    // A promotion copies each image into this environment's registry first: a failed copy applies nothing.
+    const copyFailure = await copyPromoted(deps, options, plan);
+    if (copyFailure !== null) {
+      for (const s of plan.changed) await move(s.name, { status: 'failed', reason: copyFailure });
+      return finish(EXIT.failure, 'failed', copyFailure, 'failure');
+    }
     // A redeploy follows the deployments it forces, by id: the task definitions stay the same.
     const before = plan.redeploy
       ? new Map<string, string | null>()
@@ -510,6 +545,20 @@ async function release(
   } finally {
     clearInterval(heartbeat);
   }
+}
+
+/** Copies the promoted images (`plan.promoted`) with `options.promotion.copy`; the first failure, or null. */
+async function copyPromoted(deps: ReleaseDeps, options: ReleaseOptions, plan: Plan): Promise<string | null> {
+  const copy = options.promotion?.copy;
+  if (!plan.promoted || !copy) return null;
+  for (const image of plan.promoted) {
+    deps.progress(`[promote] ${image.service}: ${image.copy.source} -> ${image.copy.destination}`);
+    const result = await copy(image.copy);
+    const detail = deps.redactor.scrub(result.detail);
+    if (!result.ok) return `promotion of ${image.service} failed before any apply: ${detail}`;
+    deps.progress(`[promote] ${image.service}: ${detail}`);
+  }
+  return null;
 }
 
 /**

@@ -6,7 +6,8 @@
 import type { EnvironmentConfig, GantryConfig } from '../../config';
 import { GantryConfigError } from '../../core/errors';
 import { IMAGE_TAG_SOURCE } from '../../core/identifiers';
-import { environmentChain, imageTagsParameterName, SUMMARY_LOG_MARKER } from '../../core/naming';
+import { dnsSuffixOf, environmentChain, imageTagsParameterName, SUMMARY_LOG_MARKER } from '../../core/naming';
+import { uses } from '../pins';
 import { PUSH_GATE_JOB, pushGateJob } from './push-gate';
 import {
   awsCredentialsStep,
@@ -23,22 +24,29 @@ const RESOLVE_JOB = 'resolve';
 /**
  * Validates the inputs against the configuration (known service, well-formed tag, what the
  * environment's deploy mode can do) and turns `api=v1.3.0 worker=v1.3.0` into `--var` arguments
- * (runner and hosted paths) and `{"api":"v1.3.0","worker":"v1.3.0"}` (deploy-project path).
+ * (runner and hosted paths) and `{"api":"v1.3.0","worker":"v1.3.0"}` (deploy-project path). A
+ * `promote_from` must be an environment before this one (as `gantry deploy --promote-from` checks again),
+ * for a services apply on the runner or hosted path; its registry is passed on for the registry login.
  * Inputs arrive as environment variables, never spliced into the script.
  */
 function resolveScript(config: GantryConfig, auto: readonly string[]): string {
   const handoff = config.release !== undefined;
-  const cases = config.environments.map((env) => {
+  const cases = config.environments.map((env, i) => {
     const services = env.services.map((s) => s.name).join(' ');
-    return `  ${env.name}) services="${services}"; mode="${deployModeOf(env)}" ;;`;
+    const upstream = config.environments
+      .slice(0, i)
+      .map((e) => e.name)
+      .join(' ');
+    return `  ${env.name}) services="${services}"; mode="${deployModeOf(env)}"; upstream="${upstream}" ;;`;
   });
+  const registries = config.environments.map((env) => `      ${env.name}) echo "${registryOf(env)}" ;;`);
   return [
     'set -euo pipefail',
     'set -f',
     'fail() { echo "::error title=Invalid input::$1"; exit 1; }',
     'if [ "$EVENT" = push ]; then',
     `  # A push deploys the services of: ${auto.join(', ') || 'none'}, with the image tags in the config.`,
-    '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS=""',
+    '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS="" PROMOTE_FROM=""',
     'else',
     ...(handoff ? HANDOFF_LINES : []),
     '  case "$ENVIRONMENT" in',
@@ -53,9 +61,11 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '    [ "$STACK" = services ] || fail "$ENVIRONMENT-foundation is applied by an administrator, not by its deploy project"',
     '    [ "$ACTION" = apply ] || fail "the deploy project of $ENVIRONMENT runs plan and apply together: use action apply"',
     '  fi',
+    ...PROMOTE_LINES(registries),
     'fi',
     'var_args=""',
     'tag_args=""',
+    'promote_registry="${promote_registry:-}"',
     'tags_json=""',
     'seen=" "',
     'read -r -a pairs <<< "${IMAGE_TAGS//,/ }"',
@@ -82,10 +92,34 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '  echo "var_args=${var_args# }"',
     '  echo "tag_args=${tag_args# }"',
     '  echo "tags_json={${tags_json#,}}"',
+    '  echo "promote_from=${PROMOTE_FROM:-}"',
+    '  echo "promote_registry=$promote_registry"',
     '} >> "$GITHUB_OUTPUT"',
     '',
   ].join('\n');
 }
+
+/** `<account>.dkr.ecr.<region>.<suffix>`: the registry of an environment's ECR repositories. */
+const registryOf = (env: EnvironmentConfig) =>
+  `${env.accountId}.dkr.ecr.${env.region}.${dnsSuffixOf(env.region)}`;
+
+/**
+ * `promote_from` (a dispatch's; a push and the handoff promote nothing): one environment name, before this
+ * one in the configuration's order, into a services apply that runs `gantry deploy` on a runner or hosted
+ * (the deploy project's build does not promote yet). Its registry is an output, for the login.
+ */
+const PROMOTE_LINES = (registries: readonly string[]): string[] => [
+  '  if [ -n "${PROMOTE_FROM:-}" ]; then',
+  '    [[ "$PROMOTE_FROM" =~ ^[A-Za-z0-9._-]+$ ]] || fail "promote_from \\"$PROMOTE_FROM\\" is not an environment name"',
+  '    [ "$PROMOTE_FROM" != "$ENVIRONMENT" ] || fail "promote_from \\"$PROMOTE_FROM\\" is the environment being deployed; promote from one before it (${upstream:-none})"',
+  '    [[ " $upstream " == *" $PROMOTE_FROM "* ]] || fail "promote_from \\"$PROMOTE_FROM\\" is not an environment before $ENVIRONMENT (allowed: ${upstream:-none})"',
+  '    [ "$STACK" = services ] && [ "$ACTION" = apply ] || fail "promote_from promotes the images of a services deploy: use stack services and action apply"',
+  '    [ "$mode" != deploy-project ] || fail "$ENVIRONMENT deploys through its deploy project, which does not promote images yet: leave promote_from empty"',
+  '    promote_registry="$(case "$PROMOTE_FROM" in',
+  ...registries,
+  '    esac)"',
+  '  fi',
+];
 
 /**
  * The `image-published` handoff: `{"environment": "<env>", "tags": {"<service>": "<tag>"}}` becomes the
@@ -94,7 +128,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
  */
 const HANDOFF_LINES = [
   '  if [ "$EVENT" = repository_dispatch ]; then',
-  '    ENVIRONMENT="$PAYLOAD_ENVIRONMENT" STACK=services ACTION=apply',
+  '    ENVIRONMENT="$PAYLOAD_ENVIRONMENT" STACK=services ACTION=apply PROMOTE_FROM=""',
   '    IMAGE_TAGS="$(jq -r \'if type == "object" and length > 0 then to_entries[] | "\\(.key)=\\(if (.value | type) == "string" then .value else "!" end)" else "!" end\' <<< "$PAYLOAD_TAGS")" ||',
   '      fail "client_payload.tags is not JSON"',
   '    [ "$IMAGE_TAGS" != "!" ] || fail "client_payload.tags must be an object {\\"<service>\\": \\"<tag>\\"} naming at least one service"',
@@ -105,14 +139,25 @@ const HANDOFF_LINES = [
 /**
  * The services stack with `apply`: `gantry deploy <env>` (plan, apply, follow the rollouts, migrate,
  * verify, roll back on failure), which writes its outcome table to the step summary and whose exit code
- * is the step's (0 deployed, 1 failed or rolled back, 3 refused). Otherwise `gantry plan`, then for
- * `apply` (the foundation stack) `gantry apply` of that saved plan, in the same job.
+ * is the step's (0 deployed, 1 failed or rolled back, 3 refused); with a checked `promote_from`, it logs in
+ * to the upstream's registry and its own (cosign copies from one into the other) and passes
+ * `--promote-from`. Otherwise `gantry plan`, then for `apply` (the foundation stack) `gantry apply` of that
+ * saved plan, in the same job.
  */
 const PLAN_APPLY_SCRIPT = [
   'set -euo pipefail',
   'if [ "$ACTION" = apply ] && [ "$STACK" = "$ENVIRONMENT-services" ]; then',
   '  read -r -a tag_args <<< "$TAG_ARGS"',
-  '  npx gantry deploy "$ENVIRONMENT" --no-synth --json "${tag_args[@]}"',
+  '  promote_args=()',
+  '  if [ -n "${PROMOTE_FROM:-}" ]; then',
+  "    # cosign copies each digest verified in $PROMOTE_FROM from its registry into this one: the role's ECR token serves both.",
+  '    for registry in "$PROMOTE_REGISTRY" "$REGISTRY"; do',
+  '      region="${registry#*.dkr.ecr.}"',
+  '      aws ecr get-login-password --region "${region%%.*}" | docker login --username AWS --password-stdin "$registry"',
+  '    done',
+  '    promote_args=(--promote-from "$PROMOTE_FROM")',
+  '  fi',
+  '  npx gantry deploy "$ENVIRONMENT" --no-synth --json "${tag_args[@]}" "${promote_args[@]}"',
   '  exit 0',
   'fi',
   'read -r -a var_args <<< "$VAR_ARGS"',
@@ -245,6 +290,12 @@ function applyJob(
     permissions: { contents: 'read', 'id-token': 'write', actions: 'read' },
     steps: [
       ...setupSteps(options),
+      {
+        // `cosign copy` of a promotion (the deploy's own step logs in to the registries).
+        name: 'Install Cosign (promotion)',
+        if: `needs.${RESOLVE_JOB}.outputs.promote_from != ''`,
+        uses: uses('cosignInstaller'),
+      },
       credentials,
       {
         name: `\${{ needs.${RESOLVE_JOB}.outputs.action }} ${env.name}-\${{ needs.${RESOLVE_JOB}.outputs.stack }}`,
@@ -254,6 +305,9 @@ function applyJob(
           ENVIRONMENT: env.name,
           VAR_ARGS: `\${{ needs.${RESOLVE_JOB}.outputs.var_args }}`,
           TAG_ARGS: `\${{ needs.${RESOLVE_JOB}.outputs.tag_args }}`,
+          PROMOTE_FROM: `\${{ needs.${RESOLVE_JOB}.outputs.promote_from }}`,
+          PROMOTE_REGISTRY: `\${{ needs.${RESOLVE_JOB}.outputs.promote_registry }}`,
+          REGISTRY: registryOf(env),
           GANTRY_LEDGER_URL: `\${{ secrets.${options.ledgerUrlSecret} }}`,
           GITHUB_TOKEN: '${{ github.token }}',
         },
@@ -300,6 +354,8 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       var_args: '${{ steps.inputs.outputs.var_args }}',
       tag_args: '${{ steps.inputs.outputs.tag_args }}',
       tags_json: '${{ steps.inputs.outputs.tags_json }}',
+      promote_from: '${{ steps.inputs.outputs.promote_from }}',
+      promote_registry: '${{ steps.inputs.outputs.promote_registry }}',
       ...(gate ? { push_deploy: `\${{ needs.${PUSH_GATE_JOB}.outputs.deploy || '[]' }}` } : {}),
     },
     steps: [
@@ -312,6 +368,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
           STACK: '${{ inputs.stack }}',
           ACTION: '${{ inputs.action }}',
           IMAGE_TAGS: '${{ inputs.image_tags }}',
+          PROMOTE_FROM: '${{ inputs.promote_from }}',
           ...(config.release
             ? {
                 PAYLOAD_ENVIRONMENT: '${{ github.event.client_payload.environment }}',
@@ -373,6 +430,12 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
           },
           image_tags: {
             description: `Image tags to deploy, "service=tag" separated by spaces (e.g. "${example}"); empty: the tags in the config. A rollback is this workflow with the previous tags.`,
+            type: 'string',
+            required: false,
+            default: '',
+          },
+          promote_from: {
+            description: `Services apply: deploy each image by the digest verified in this earlier environment (e.g. "${names[0] ?? 'dev'}"), copied into this one's registry with its signature; empty: the tags as this registry has them.`,
             type: 'string',
             required: false,
             default: '',

@@ -271,7 +271,8 @@ describe('terraform-apply.yml', () => {
   test('dispatch inputs: environment, stack, action, image tags', () => {
     const wf = load(referenceConfig, 'terraform-apply.yml');
     const inputs = (wf.on.workflow_dispatch as { inputs: Record<string, Json> }).inputs;
-    expect(Object.keys(inputs)).toEqual(['environment', 'stack', 'action', 'image_tags']);
+    expect(Object.keys(inputs)).toEqual(['environment', 'stack', 'action', 'image_tags', 'promote_from']);
+    expect(inputs.promote_from).toMatchObject({ type: 'string', required: false, default: '' });
     expect(inputs.environment.options).toEqual(['dev', 'staging', 'prod']);
     expect(inputs.stack.options).toEqual(['services', 'foundation']);
     expect(inputs.action.options).toEqual(['apply', 'plan']);
@@ -474,8 +475,56 @@ describe('terraform-apply.yml', () => {
       expect(r.output).toBe(
         `stack=services\naction=apply\nvar_args=--var ${imageTagVariableName('api')}=v1.3.0 --var ${imageTagVariableName('admin-frontend')}=v1.2.9\n` +
           'tag_args=--tag api=v1.3.0 --tag admin-frontend=v1.2.9\n' +
-          'tags_json={"api":"v1.3.0","admin-frontend":"v1.2.9"}\n',
+          'tags_json={"api":"v1.3.0","admin-frontend":"v1.2.9"}\n' +
+          'promote_from=\npromote_registry=\n',
       );
+    });
+
+    test('a promote_from of an environment before this one passes on, with its registry for the login', () => {
+      const r = dispatch(variant, { ENVIRONMENT: 'qa', PROMOTE_FROM: 'dev', IMAGE_TAGS: 'api=v1.3.0' });
+      expect(r.status).toBe(0);
+      expect(r.output).toContain(
+        'tag_args=--tag api=v1.3.0\ntags_json={"api":"v1.3.0"}\npromote_from=dev\npromote_registry=111111111111.dkr.ecr.eu-west-1.amazonaws.com\n',
+      );
+    });
+
+    test.each([
+      [
+        'an unknown environment',
+        { PROMOTE_FROM: 'uat' },
+        'promote_from "uat" is not an environment before qa (allowed: dev)',
+      ],
+      [
+        'a later environment',
+        { PROMOTE_FROM: 'prod' },
+        'promote_from "prod" is not an environment before qa (allowed: dev)',
+      ],
+      [
+        'the environment itself',
+        { PROMOTE_FROM: 'qa' },
+        'promote_from "qa" is the environment being deployed; promote from one before it (dev)',
+      ],
+      ['two names', { PROMOTE_FROM: 'dev qa' }, 'promote_from "dev qa" is not an environment name'],
+      [
+        'a foundation apply',
+        { PROMOTE_FROM: 'dev', STACK: 'foundation' },
+        'promote_from promotes the images of a services deploy: use stack services and action apply',
+      ],
+      [
+        'a plan',
+        { PROMOTE_FROM: 'dev', ACTION: 'plan' },
+        'promote_from promotes the images of a services deploy: use stack services and action apply',
+      ],
+      [
+        'a deploy-project environment',
+        { ENVIRONMENT: 'prod', PROMOTE_FROM: 'qa' },
+        'prod deploys through its deploy project, which does not promote images yet',
+      ],
+    ])('rejects a promote_from of %s', (_name, inputs, message) => {
+      const r = dispatch(variant, { ENVIRONMENT: 'qa', ...inputs });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`::error title=Invalid input::${message}`);
+      expect(r.output).toBe('');
     });
 
     test.each([
@@ -512,7 +561,13 @@ describe('terraform-apply.yml', () => {
     test('a push deploys the services with the configured tags', () => {
       const r = runScript(resolve(referenceConfig), { EVENT: 'push', IMAGE_TAGS: 'api=v9', ENVIRONMENT: '' });
       expect(r.status).toBe(0);
-      expect(r.output).toBe('stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\n');
+      expect(r.output).toBe(
+        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\n',
+      );
+      // A push never promotes, whatever the (absent) input says.
+      expect(
+        runScript(resolve(referenceConfig), { EVENT: 'push', PROMOTE_FROM: 'dev', ENVIRONMENT: '' }).output,
+      ).toContain('promote_from=\n');
     });
   });
 
@@ -559,6 +614,47 @@ describe('terraform-apply.yml', () => {
       );
       expect(r.status).toBe(code);
       expect(r.calls.split('\n').filter(Boolean)).toHaveLength(1);
+    });
+
+    test('with promote_from, the deploy logs in to both registries and promotes; cosign is installed for it only', () => {
+      const qa = load(variant, 'terraform-apply.yml').jobs.qa;
+      const deployStep = qa.steps.find((s) => s.run?.includes('gantry'))!;
+      expect(deployStep.env).toMatchObject({
+        PROMOTE_FROM: '${{ needs.resolve.outputs.promote_from }}',
+        PROMOTE_REGISTRY: '${{ needs.resolve.outputs.promote_registry }}',
+        REGISTRY: '444444444444.dkr.ecr.eu-west-1.amazonaws.com',
+      });
+      expect(qa.steps.find((s) => s.name === 'Install Cosign (promotion)')).toEqual({
+        name: 'Install Cosign (promotion)',
+        if: "needs.resolve.outputs.promote_from != ''",
+        uses: `${ACTION_PINS.cosignInstaller.action}@${ACTION_PINS.cosignInstaller.sha}`,
+      });
+      const promoting = runScript(
+        deployStep.run!,
+        {
+          ...env,
+          ENVIRONMENT: 'qa',
+          STACK: 'qa-services',
+          ACTION: 'apply',
+          TAG_ARGS: '--tag api=v1.3.0',
+          PROMOTE_FROM: 'dev',
+          PROMOTE_REGISTRY: '111111111111.dkr.ecr.eu-west-1.amazonaws.com',
+          REGISTRY: '444444444444.dkr.ecr.eu-west-1.amazonaws.com',
+        },
+        {
+          ...fakes,
+          aws: 'echo "aws $*" >> "$CALLS"; echo token',
+          docker: 'echo "docker $* $(cat)" >> "$CALLS"',
+        },
+      );
+      expect(promoting.status).toBe(0);
+      expect(promoting.calls.split('\n').filter(Boolean)).toEqual([
+        'aws ecr get-login-password --region eu-west-1',
+        'docker login --username AWS --password-stdin 111111111111.dkr.ecr.eu-west-1.amazonaws.com token',
+        'aws ecr get-login-password --region eu-west-1',
+        'docker login --username AWS --password-stdin 444444444444.dkr.ecr.eu-west-1.amazonaws.com token',
+        'gantry deploy qa --no-synth --json --tag api=v1.3.0 --promote-from dev',
+      ]);
     });
 
     test('a services plan only plans, with the tags as variables', () => {

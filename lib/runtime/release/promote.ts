@@ -1,0 +1,160 @@
+/**
+ * Promotion by digest (`gantry deploy <env> --promote-from <upstream>`): an image is built once; the
+ * next environment deploys the digest that was verified upstream (the ledger's `verified` row of that
+ * tag, or `deployed` and finished for a service without a check), copied with its signature,
+ * attestations and SBOM (`cosign copy`) from the upstream's registry into the environment's own, under
+ * the same tag. A digest never verified upstream is refused unless the deploy gives a reason (and the
+ * digest, `--image`), which the run's note records.
+ */
+import type { Ledger } from '../ledger';
+import { runCommand, type CommandRunner } from '../command';
+
+/** One copy: `<upstream repository>@<digest>` to `<target repository>:<tag>`. */
+export interface ImageCopy {
+  readonly service: string;
+  readonly source: string;
+  readonly destination: string;
+}
+
+/** Copies one image with its signatures and attestations; never rejects. */
+export type ImageCopier = (copy: ImageCopy) => Promise<{ readonly ok: boolean; readonly detail: string }>;
+
+/** What a deploy promotes from, and how (see `ReleaseOptions.promotion`). */
+export interface Promotion {
+  /** The upstream environment, e.g. `staging` for prod. */
+  readonly from: string;
+  /** Per service name, the upstream environment's ECR repository (its release facts). */
+  readonly sourceRepositories: ReadonlyMap<string, string>;
+  /** Per service name, this environment's ECR repository (its release facts), where the copy goes. */
+  readonly targetRepositories: ReadonlyMap<string, string>;
+  /** Distinct approvals this environment requires (its stack facts): named in a refusal. */
+  readonly requiredApprovals: number;
+  /**
+   * Promote a digest that was never verified upstream, for this reason (recorded in the run's note as
+   * `promoted unverified: <reason>`). @default none: such a digest is refused, in every environment
+   */
+  readonly unverifiedReason?: string;
+  /** Per service, the digest `--image` names: the digest of a service unverified upstream. */
+  readonly givenDigests?: ReadonlyMap<string, string>;
+  readonly copy: ImageCopier;
+}
+
+/** A changed service's image to promote. */
+export interface PromotedImage {
+  readonly service: string;
+  readonly imageTag: string;
+  readonly digest: string;
+  /** True when the upstream ledger has a good deployment of this digest; false: `unverifiedReason`. */
+  readonly verifiedUpstream: boolean;
+  readonly copy: ImageCopy;
+}
+
+/**
+ * The images `services` promote, or the problems (one per service) that refuse the deploy: no
+ * repository in the facts, no good upstream deployment of the tag with a digest and no reason, a reason
+ * but no digest, or an `--image` digest that is not the one verified upstream.
+ */
+export async function promotedImages(
+  ledger: Ledger,
+  environment: string,
+  promotion: Promotion,
+  services: readonly { readonly name: string; readonly imageTag: string }[],
+): Promise<{ images: PromotedImage[]; problems: string[] }> {
+  const images: PromotedImage[] = [];
+  const problems: string[] = [];
+  const gate =
+    promotion.requiredApprovals > 0
+      ? `${environment} requires ${promotion.requiredApprovals} approval(s)`
+      : `${environment} requires no approval, but an unverified digest is refused there too`;
+  for (const s of services) {
+    const at = `${s.name} (tag ${s.imageTag})`;
+    const source = promotion.sourceRepositories.get(s.name);
+    const target = promotion.targetRepositories.get(s.name);
+    if (!source || !target) {
+      problems.push(
+        `${at}: no ECR repository of it in the release facts of ${source ? environment : promotion.from}`,
+      );
+      continue;
+    }
+    const [good] = await ledger.listDeployments({
+      environment: promotion.from,
+      service: s.name,
+      imageTag: s.imageTag,
+      good: true,
+      withDigest: true,
+      limit: 1,
+    });
+    const given = promotion.givenDigests?.get(s.name);
+    let digest: string;
+    if (good?.digest) {
+      if (given && given !== good.digest) {
+        problems.push(
+          `${at}: --image names ${given}, but ${promotion.from} verified ${good.digest} for this tag`,
+        );
+        continue;
+      }
+      digest = good.digest;
+    } else if (promotion.unverifiedReason === undefined) {
+      problems.push(
+        `${at}: ${promotion.from} has no verified deployment of this tag with a digest in the ledger; ${gate} ` +
+          `(promote a digest verified in ${promotion.from}, or give --unverified-reason "..." with --image ${s.name}=<repository>@<digest>)`,
+      );
+      continue;
+    } else if (!given) {
+      problems.push(
+        `${at}: unverified in ${promotion.from}, so its digest must be given (--image ${s.name}=<repository>@<digest>)`,
+      );
+      continue;
+    } else digest = given;
+    images.push({
+      service: s.name,
+      imageTag: s.imageTag,
+      digest,
+      verifiedUpstream: Boolean(good?.digest),
+      copy: { service: s.name, source: `${source}@${digest}`, destination: `${target}:${s.imageTag}` },
+    });
+  }
+  return { images, problems };
+}
+
+/** The refusal of a promotion, one clause per service. */
+export const promotionRefusal = (from: string, problems: readonly string[]) =>
+  `promotion from ${from} refused: ${problems.join('; ')}`;
+
+export interface CosignCopierOptions {
+  /** The environment cosign runs with (registry credentials: the SDK's, e.g. `AWS_*`). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Applied to cosign's output. */
+  readonly scrub: (text: string) => string;
+  /** @default 'cosign' (on PATH) */
+  readonly bin?: string;
+  /** Per copy. @default 600000 (10 minutes) */
+  readonly timeoutMs?: number;
+  /** @default `runCommand` (child_process.spawn) */
+  readonly runner?: CommandRunner;
+}
+
+/**
+ * `cosign copy <source> <destination>`: the image by digest with its signatures, attestations and
+ * SBOMs (cosign's default), no `--force` (an immutable tag that exists at another digest fails the copy).
+ */
+export function cosignCopier(options: CosignCopierOptions): ImageCopier {
+  const run = options.runner ?? runCommand;
+  const bin = options.bin ?? 'cosign';
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  return async ({ source, destination }) => {
+    const result = await run(bin, ['copy', source, destination], {
+      env: options.env,
+      timeoutMs,
+      scrub: options.scrub,
+    });
+    if (result.code === 0) return { ok: true, detail: `copied ${source} to ${destination}` };
+    const last = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ').trim();
+    const why = result.timedOut
+      ? `timed out after ${timeoutMs / 1000} s`
+      : result.error !== null
+        ? `did not start: ${result.error}`
+        : `exited ${result.code}${last ? `: ${last}` : ''}`;
+    return { ok: false, detail: `cosign copy ${source} ${destination} ${why}` };
+  };
+}
