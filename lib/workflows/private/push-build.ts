@@ -125,22 +125,15 @@ export function pushBuildLines(builds: PushBuilds): string[] {
   ];
 }
 
-/** The input check's outputs for the push builds (written with the others). */
-export const PUSH_BUILD_OUTPUT_LINES = [
-  '  echo "push_tag=$push_tag"',
-  '  echo "push_builds=$push_builds"',
-  '  echo "push_build_envs=$push_build_envs"',
-  '  echo "push_tags=$push_tags"',
-];
+/** The input check's outputs for the push builds. */
+const PUSH_OUTPUTS = ['push_tag', 'push_builds', 'push_build_envs', 'push_tags'] as const;
+
+/** The input check's lines writing the push-build outputs (with the others, into `$GITHUB_OUTPUT`). */
+export const PUSH_BUILD_OUTPUT_LINES = PUSH_OUTPUTS.map((k) => `  echo "${k}=$${k}"`);
 
 /** The push-build outputs of the input check job. */
 export function pushBuildOutputs(): Yaml {
-  return Object.fromEntries(
-    ['push_tag', 'push_builds', 'push_build_envs', 'push_tags'].map((k) => [
-      k,
-      `\${{ steps.inputs.outputs.${k} }}`,
-    ]),
-  );
+  return Object.fromEntries(PUSH_OUTPUTS.map((k) => [k, `\${{ steps.inputs.outputs.${k} }}`]));
 }
 
 /**
