@@ -2,6 +2,7 @@ import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parame
 import { Fn, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import {
+  builtServicesOf,
   notificationTopicArns,
   plansPullRequests,
   resolveStateBackend,
@@ -12,6 +13,7 @@ import {
 } from '../lib/config';
 import {
   applyRoleName,
+  branchPublishRoleName,
   clusterName,
   deployBuildRoleName,
   deployProjectName,
@@ -47,6 +49,13 @@ export interface FoundationStackProps extends AwsEnvironmentStackProps {
    * @default no publish roles
    */
   readonly publish?: ReleaseConfig;
+  /**
+   * When pushes to the default branch deploy this environment (`pushDeployEnvironments`) with a release: the
+   * release configuration, from which the default branch's publish role (`<org>-<env>-gh-publish-main`) is
+   * made, pushing only the services this repository builds.
+   * @default no branch publish role
+   */
+  readonly pushBuild?: ReleaseConfig;
 }
 
 /**
@@ -91,19 +100,31 @@ export class FoundationStack extends AwsEnvironmentStack {
     // start it (no override), write its image-tags parameter and read its builds and logs.
     this.deployProject?.grantStart(this.deployRoles.apply);
     this.addWorkloads(props);
-    if (props.publish) this.publishRoles = this.addPublishRoles(props, props.publish);
+    if (props.publish || props.pushBuild) this.publishRoles = this.addPublishRoles(props);
   }
 
   /**
    * One role for this repository's `v*` tags, pushing the services no source repository publishes, and one
-   * per source repository, pushing only its own services.
+   * per source repository, pushing only its own services (a publish target); and one for the default branch's
+   * push builds, pushing only the services this repository builds (an environment pushes deploy).
    */
-  private addPublishRoles(props: AwsEnvironmentStackProps, release: ReleaseConfig): PublishRoles | undefined {
+  private addPublishRoles(props: FoundationStackProps): PublishRoles | undefined {
     const { environment: env, organization: org } = props;
     const arns = (services: readonly string[]) =>
       services.map((s) => repositoryArn(env.accountId, env.region, org.name, s));
-    const own = env.services.filter((s) => sourceOf(release, s.name) === undefined).map((s) => s.name);
-    if (own.length === 0 && (release.sourceRepositories ?? []).length === 0) return undefined;
+    const release = props.publish;
+    const own = release
+      ? env.services.filter((s) => sourceOf(release, s.name) === undefined).map((s) => s.name)
+      : [];
+    const sources = release?.sourceRepositories ?? [];
+    const built = props.pushBuild ? builtServicesOf(props.pushBuild, env.services).map((s) => s.name) : [];
+    if (own.length === 0 && sources.length === 0 && built.length === 0) return undefined;
+    const repository = {
+      repository: org.github.repository,
+      ownerId: org.github.ownerId,
+      repositoryId: org.github.repositoryId,
+      subjectFormat: org.github.subjectFormat,
+    };
     return new PublishRoles(this, 'publish-roles', {
       accountId: env.accountId,
       region: env.region,
@@ -112,15 +133,22 @@ export class FoundationStack extends AwsEnvironmentStack {
         ? {
             publisher: {
               roleName: publishRoleName(org.name, env.name),
-              repository: org.github.repository,
-              ownerId: org.github.ownerId,
-              repositoryId: org.github.repositoryId,
-              subjectFormat: org.github.subjectFormat,
+              ...repository,
               repositoryArns: arns(own),
             },
           }
         : {}),
-      sources: (release.sourceRepositories ?? []).map((source) => ({
+      ...(built.length > 0
+        ? {
+            branchPublisher: {
+              roleName: branchPublishRoleName(org.name, env.name),
+              ...repository,
+              branch: org.github.defaultBranch,
+              repositoryArns: arns(built),
+            },
+          }
+        : {}),
+      sources: sources.map((source) => ({
         roleName: publishRoleName(org.name, env.name, source.name),
         repository: source.repository,
         repositoryArns: arns(source.services),

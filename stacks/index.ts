@@ -6,7 +6,12 @@ import { App } from 'cdktf';
 import type { Construct } from 'constructs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { publishEnvironments, validateConfig, type GantryConfig } from '../lib/config';
+import {
+  publishEnvironments,
+  pushDeployEnvironments,
+  validateConfig,
+  type GantryConfig,
+} from '../lib/config';
 import { APP_MANIFEST_FILE, APP_MANIFEST_VERSION, type AppManifest } from '../lib/core/app-manifest';
 import { Policy } from '../lib/policy/policy';
 import { BootstrapStack } from './bootstrap-stack';
@@ -78,6 +83,9 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
       ...props,
       ...(config.release && publishEnvironments(config).includes(environment.name)
         ? { publish: config.release }
+        : {}),
+      ...(config.release && pushDeployEnvironments(config).includes(environment.name)
+        ? { pushBuild: config.release }
         : {}),
     });
     const services = new ServicesStack(app, {

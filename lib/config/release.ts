@@ -5,7 +5,13 @@
 import type { ProblemList } from '../core/errors';
 import { show } from '../core/errors';
 import { githubRepositoryProblem } from '../core/identifiers';
-import { MAX_ROLE_NAME_LENGTH, publishRoleName } from '../core/naming';
+import {
+  BRANCH_PUBLISH_SUFFIX,
+  branchPublishRoleName,
+  MAX_ROLE_NAME_LENGTH,
+  publishRoleName,
+} from '../core/naming';
+import type { ServiceConfig } from './services';
 
 /** The lowest vulnerability severity that fails the scan gate. */
 export type SeverityThreshold = 'critical' | 'high' | 'medium' | 'low';
@@ -43,7 +49,9 @@ interface WithRelease {
   readonly organization: { readonly name?: string; readonly github?: { readonly repository?: string } };
   readonly environments: readonly {
     readonly name: string;
-    readonly services: readonly { readonly name: string }[];
+    readonly production?: boolean;
+    readonly approval?: { readonly requiredApprovals?: number };
+    readonly services: readonly Pick<ServiceConfig, 'name' | 'sourcePaths'>[];
   }[];
   readonly release?: ReleaseConfig;
 }
@@ -55,6 +63,25 @@ export function publishEnvironments(config: WithRelease): string[] {
   const names = config.release?.publishEnvironments;
   if (names !== undefined) return [...names];
   return config.environments.map((e) => e?.name);
+}
+
+/**
+ * The environments a push to the default branch deploys by default: those not marked `production` that
+ * require no approval. With a `release`, each of them gets a publish role for the default branch
+ * (`<org>-<env>-gh-publish-main`), which the push build of its changed services uses.
+ */
+export function pushDeployEnvironments(config: Pick<WithRelease, 'environments'>): string[] {
+  return config.environments
+    .filter((e) => !e?.production && (e?.approval?.requiredApprovals ?? 0) === 0)
+    .map((e) => e.name);
+}
+
+/** The services this repository builds for an environment: those with source paths that no source repository publishes. */
+export function builtServicesOf<S extends Pick<ServiceConfig, 'name' | 'sourcePaths'>>(
+  release: ReleaseConfig | undefined,
+  services: readonly S[],
+): S[] {
+  return services.filter((s) => s.sourcePaths?.length && sourceOf(release, s.name) === undefined);
 }
 
 export function validateRelease(config: WithRelease, problems: ProblemList): void {
@@ -95,6 +122,11 @@ export function validateRelease(config: WithRelease, problems: ProblemList): voi
       )
     ) {
       names.add(source.name);
+      problems.check(
+        source.name !== BRANCH_PUBLISH_SUFFIX,
+        `${at}.name`,
+        `${show(source.name)} is reserved: <org>-<env>-gh-publish-${BRANCH_PUBLISH_SUFFIX} is the default branch's publish role; choose another name`,
+      );
       for (const env of publishTo) {
         const role = publishRoleName(config.organization?.name ?? '', env, source.name);
         problems.check(
@@ -139,6 +171,16 @@ export function validateRelease(config: WithRelease, problems: ProblemList): voi
       claimed.set(service, source.name);
     });
   });
+  for (const env of config.environments) {
+    if (!pushDeployEnvironments(config).includes(env?.name)) continue;
+    if (builtServicesOf(release, env.services ?? []).length === 0) continue;
+    const role = branchPublishRoleName(config.organization?.name ?? '', env.name);
+    problems.check(
+      role.length <= MAX_ROLE_NAME_LENGTH,
+      'release',
+      `the push build of ${show(env.name)} needs publish role ${show(role)}: ${role.length} characters, IAM allows ${MAX_ROLE_NAME_LENGTH}; shorten the organization or environment name`,
+    );
+  }
   const failOn = release.scan?.failOn;
   if (failOn !== undefined) {
     problems.check(

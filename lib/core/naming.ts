@@ -83,6 +83,17 @@ export function publishRoleName(org: string, env: string, source?: string): stri
   return `${org}-${env}-gh-publish${source ? `-${source}` : ''}`;
 }
 
+/** The source name `publishRoleName` may not take: the branch publish role's suffix. */
+export const BRANCH_PUBLISH_SUFFIX = 'main';
+
+/**
+ * Publish role of an environment's registry for the push builds of the default branch:
+ * `<org>-<env>-gh-publish-main` (whatever the default branch is called).
+ */
+export function branchPublishRoleName(org: string, env: string): string {
+  return publishRoleName(org, env, BRANCH_PUBLISH_SUFFIX);
+}
+
 /** IAM allows role names of at most 64 characters. */
 export const MAX_ROLE_NAME_LENGTH = 64;
 

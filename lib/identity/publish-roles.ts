@@ -30,12 +30,24 @@ export interface PublisherProps {
   readonly repositoryArns: readonly string[];
 }
 
+/** The default branch's publishing: whose pushes to which branch may push to which ECR repositories. */
+export interface BranchPublisherProps extends PublisherProps {
+  /** The one branch trusted (`ref:refs/heads/<branch>`, matched exactly): the default branch. */
+  readonly branch: string;
+}
+
 export interface PublishRolesProps {
   readonly accountId: string;
   readonly region: string;
   readonly oidcProvider: IGithubOidcProvider;
   /** This repository's publish role. @default none (only source repositories publish) */
   readonly publisher?: PublisherProps;
+  /**
+   * This repository's push builds: a role trusted only for pushes to its default branch
+   * (`repo:<owner>/<repo>:ref:refs/heads/<branch>`, StringEquals), pushing only the services it builds.
+   * @default none (images come from `v*` tags only)
+   */
+  readonly branchPublisher?: BranchPublisherProps;
   /** Source repositories handing images over, one role each, each limited to its own services. @default none */
   readonly sources?: readonly PublisherProps[];
   /** @default 3600 */
@@ -43,6 +55,8 @@ export interface PublishRolesProps {
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+/** A literal branch name: no wildcard, no `:`, no space, not a ref path of its own. */
+const BRANCH = /^(?!refs\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$/;
 const REPOSITORY_ARN = /^arn:aws(-cn|-us-gov)?:ecr:[a-z0-9-]+:\d{12}:repository\/[a-z0-9._/-]+$/;
 
 /**
@@ -50,13 +64,18 @@ const REPOSITORY_ARN = /^arn:aws(-cn|-us-gov)?:ecr:[a-z0-9-]+:\d{12}:repository\
  * trusted only for that repository's `v*` tags (StringLike `repo:<owner>/<repo>:ref:refs/tags/v*`, never a
  * branch, a pull request or an environment), allowed to push to its ECR repositories and nothing else
  * (`ecr:GetAuthorizationToken` on `"*"`, which has no resource type). A source repository gets its own role,
- * so its tags can push only its own services' repositories. Trust checked at synth with `checkTrustPolicy`
- * (kind `publish`); permissions by GANTRY-IAM-014.
+ * so its tags can push only its own services' repositories. Optionally a role for this repository's push builds
+ * (`gantry:role = publish-branch`), trusted only for pushes to one branch (StringEquals
+ * `repo:<owner>/<repo>:ref:refs/heads/<branch>`: never another branch, a tag, a pull request or an environment).
+ * Trust checked at synth with `checkTrustPolicy` (kinds `publish`, `publish-branch`); permissions by GANTRY-IAM-014.
  */
 export class PublishRoles extends Construct {
   /** The role of this repository's tags, when `publisher` is given. */
   public readonly publisherRole?: IamRole;
   public readonly publisherRoleArn?: string;
+  /** The role of this repository's default-branch push builds, when `branchPublisher` is given. */
+  public readonly branchPublisherRole?: IamRole;
+  public readonly branchPublisherRoleArn?: string;
   /** The roles of the source repositories, by repository. */
   public readonly sourceRoleArns: Readonly<Record<string, string>>;
 
@@ -64,30 +83,40 @@ export class PublishRoles extends Construct {
     super(scope, id);
     validate(this.node.path, props);
     const session = props.maxSessionDurationSeconds ?? 3600;
-    const trusts: { name: string; json: string }[] = [];
+    const trusts: { name: string; json: string; branch?: string }[] = [];
     const arnOf = (name: string) => roleArn(props.accountId, props.region, name);
-    const roleFor = (publisher: PublisherProps, constructId: string): IamRole => {
+    const roleFor = (publisher: PublisherProps, constructId: string, branch?: string): IamRole => {
       const repo: SubjectRepository = {
         repository: publisher.repository,
         ownerId: publisher.ownerId,
         repositoryId: publisher.repositoryId,
         subjectFormat: publisher.subjectFormat ?? 'name',
       };
-      const policy = githubTrustPolicy(
-        props.oidcProvider.providerArn,
-        'GithubPublishReleaseTags',
-        subjects(repo, [`ref:refs/tags/${RELEASE_TAG_PATTERN}`]),
-        undefined,
-        'like',
-      );
+      const policy =
+        branch === undefined
+          ? githubTrustPolicy(
+              props.oidcProvider.providerArn,
+              'GithubPublishReleaseTags',
+              subjects(repo, [`ref:refs/tags/${RELEASE_TAG_PATTERN}`]),
+              undefined,
+              'like',
+            )
+          : githubTrustPolicy(
+              props.oidcProvider.providerArn,
+              'GithubPublishDefaultBranch',
+              subjects(repo, [`ref:refs/heads/${branch}`]),
+            );
       const json = JSON.stringify(policy);
-      trusts.push({ name: publisher.roleName, json });
+      trusts.push({ name: publisher.roleName, json, ...(branch !== undefined ? { branch } : {}) });
       const role = new IamRole(this, constructId, {
         name: publisher.roleName,
-        description: `Gantry: pushes images from ${publisher.repository} release tags (${RELEASE_TAG_PATTERN})`,
+        description:
+          branch === undefined
+            ? `Gantry: pushes images from ${publisher.repository} release tags (${RELEASE_TAG_PATTERN})`
+            : `Gantry: pushes images built on pushes to ${publisher.repository} ${branch}`,
         assumeRolePolicy: json,
         maxSessionDuration: session,
-        tags: { 'gantry:role': 'publish' },
+        tags: { 'gantry:role': branch === undefined ? 'publish' : 'publish-branch' },
         dependsOn: [...props.oidcProvider.dependables],
       });
       new IamRolePolicy(this, `${constructId}-push`, {
@@ -101,6 +130,11 @@ export class PublishRoles extends Construct {
       this.publisherRole = roleFor(props.publisher, 'publisher');
       this.publisherRoleArn = arnOf(props.publisher.roleName);
     }
+    if (props.branchPublisher) {
+      const publisher = props.branchPublisher;
+      this.branchPublisherRole = roleFor(publisher, 'branch-publisher', publisher.branch);
+      this.branchPublisherRoleArn = arnOf(publisher.roleName);
+    }
     const sourceArns: Record<string, string> = {};
     for (const source of props.sources ?? []) {
       roleFor(source, `source-${source.repository.replace(/[^A-Za-z0-9-]/g, '-')}`);
@@ -111,9 +145,10 @@ export class PublishRoles extends Construct {
       validate: () =>
         trusts.flatMap((t) =>
           checkTrustPolicy(t.json, {
-            roleKind: 'publish',
+            roleKind: t.branch === undefined ? 'publish' : 'publish-branch',
             roleName: t.name,
             maxSessionDurationSeconds: session,
+            ...(t.branch !== undefined ? { branch: t.branch } : {}),
           }).map((f) => `${this.node.path}: invariant ${f.invariant}: ${f.message}`),
         ),
     });
@@ -143,12 +178,21 @@ function validate(path: string, props: PublishRolesProps): void {
   const names = new Set<string>();
   const repositories = new Set<string>();
   const pushed = new Map<string, string>();
-  const all = [
-    ...(props.publisher ? [['publisher', props.publisher] as const] : []),
-    ...(props.sources ?? []).map((s, i) => [`sources[${i}]`, s] as const),
+  // The branch publisher comes last: it may name the publisher's repository and push its ECR repositories.
+  const all: (readonly [string, PublisherProps, string | undefined])[] = [
+    ...(props.publisher ? [['publisher', props.publisher, undefined] as const] : []),
+    ...(props.sources ?? []).map((s, i) => [`sources[${i}]`, s, undefined] as const),
+    ...(props.branchPublisher
+      ? [['branchPublisher', props.branchPublisher, props.branchPublisher.branch] as const]
+      : []),
   ];
-  problems.check(all.length > 0, path, 'give a publisher or at least one source repository');
-  for (const [at, p] of all) {
+  problems.check(
+    all.length > 0,
+    path,
+    'give a publisher, a branch publisher or at least one source repository',
+  );
+  for (const [at, p, branch] of all) {
+    const ofBranch = at === 'branchPublisher';
     problems.check(
       typeof p?.roleName === 'string' && ROLE_NAME.test(p.roleName) && !names.has(p.roleName),
       `${path}.${at}.roleName`,
@@ -158,11 +202,18 @@ function validate(path: string, props: PublishRolesProps): void {
     problems.check(
       typeof p?.repository === 'string' &&
         GITHUB_REPOSITORY.test(p.repository) &&
-        !repositories.has(p.repository),
+        (ofBranch || !repositories.has(p.repository)),
       `${path}.${at}.repository`,
       `${show(p?.repository)} must be one owner/name without wildcards, each repository once`,
     );
     repositories.add(p?.repository);
+    if (ofBranch) {
+      problems.check(
+        typeof branch === 'string' && BRANCH.test(branch),
+        `${path}.${at}.branch`,
+        `${show(branch)} must be one literal branch name (letters, digits and ._/-, no wildcard, no refs/ prefix)`,
+      );
+    }
     if ((p?.subjectFormat ?? 'name') !== 'name') {
       problems.check(
         p.ownerId !== undefined && p.repositoryId !== undefined,
@@ -184,11 +235,13 @@ function validate(path: string, props: PublishRolesProps): void {
       );
       const other = pushed.get(arn);
       problems.check(
-        other === undefined,
+        other === undefined || (ofBranch && other === p.repository),
         `${path}.${at}.repositoryArns[${j}]`,
-        `${show(arn)} is already pushed by ${show(other)}; each ECR repository has one publisher`,
+        ofBranch
+          ? `${show(arn)} is pushed by source repository ${show(other)}; the default branch pushes only this repository's services`
+          : `${show(arn)} is already pushed by ${show(other)}; each ECR repository has one publisher`,
       );
-      pushed.set(arn, p.repository);
+      if (!ofBranch) pushed.set(arn, p.repository);
     });
   }
   const session = props.maxSessionDurationSeconds ?? 3600;

@@ -27,16 +27,22 @@ export interface TrustPolicyFinding {
 export interface TrustPolicyCheckOptions {
   /**
    * `apply` roles must trust one exact `environment:<name>` subject and never `pull_request`; `publish`
-   * roles only tags (`ref:refs/tags/<pattern>`) of exactly one repository.
+   * roles only tags (`ref:refs/tags/<pattern>`) of exactly one repository; `publish-branch` roles only one
+   * branch (`ref:refs/heads/<branch>`, StringEquals, no wildcard) of exactly one repository.
    */
-  readonly roleKind: 'plan' | 'apply' | 'publish' | 'other';
+  readonly roleKind: TrustRoleKind;
   /** Named in every message. @default messages name only the statement */
   readonly roleName?: string;
   /** The role's `max_session_duration`, checked against 3600 s for apply roles. @default not checked */
   readonly maxSessionDurationSeconds?: number;
   /** For apply roles: the one environment the subject must name. @default any single environment */
   readonly environment?: string;
+  /** For publish-branch roles: the one branch the subject must name. @default any single branch */
+  readonly branch?: string;
 }
+
+/** The kinds of role the trust checker knows: each kind adds its rules for invariant 4. */
+export type TrustRoleKind = 'plan' | 'apply' | 'publish' | 'publish-branch' | 'other';
 
 /** The audience GitHub's OIDC tokens must carry for AWS. */
 export const GITHUB_OIDC_AUDIENCE = 'sts.amazonaws.com';
@@ -100,7 +106,9 @@ export function checkTrustPolicy(document: unknown, options: TrustPolicyCheckOpt
     );
 
   if (
-    (options.roleKind === 'apply' || options.roleKind === 'publish') &&
+    (options.roleKind === 'apply' ||
+      options.roleKind === 'publish' ||
+      options.roleKind === 'publish-branch') &&
     options.maxSessionDurationSeconds !== undefined
   ) {
     if (options.maxSessionDurationSeconds > MAX_APPLY_SESSION_SECONDS) {
@@ -194,6 +202,7 @@ function checkGithubStatement(statement: TrustStatement, options: TrustPolicyChe
   }
 
   if (options.roleKind === 'publish') checkPublishSubjects(statement, subs, add);
+  if (options.roleKind === 'publish-branch') checkBranchPublishSubjects(statement, subs, options, add);
 
   // Invariant 4: apply roles trust exactly environment:<name>, never pull_request.
   if (options.roleKind === 'apply') {
@@ -257,6 +266,54 @@ function checkPublishSubjects(
       4,
       statement,
       `subjects name ${repositories.size} repositories (${[...repositories].join(', ')}); a publish role trusts the tags of exactly one`,
+    );
+  }
+}
+
+/** A branch publish role's subject: `repo:<owner>/<repo>:ref:refs/heads/<branch>`, no wildcard anywhere. */
+const BRANCH_SUBJECT = /^repo:([^:*?]+):ref:refs\/heads\/([^:*?]+)$/;
+
+/**
+ * Invariant 4 for branch publish roles: every subject is the same branch of one repository, matched
+ * exactly (StringEquals): never a pattern of branches, a tag, a pull request or an environment.
+ */
+function checkBranchPublishSubjects(
+  statement: TrustStatement,
+  subs: ReturnType<typeof conditionEntries>,
+  options: TrustPolicyCheckOptions,
+  add: Add,
+): void {
+  if (subs.length === 0)
+    add(4, statement, 'a branch publish role needs a "sub" condition naming one branch of one repository');
+  const repositories = new Set<string>();
+  const branches = new Set<string>();
+  for (const entry of subs) {
+    for (const value of entry.values) {
+      const match = BRANCH_SUBJECT.exec(value);
+      if (match === null || entry.operator !== 'StringEquals') {
+        add(
+          4,
+          statement,
+          `subject ${JSON.stringify(value)} (${entry.operator}) is not an exact branch ("repo:<owner>/<repo>:ref:refs/heads/<branch>", StringEquals); branch publish roles trust one branch only`,
+        );
+        continue;
+      }
+      repositories.add(match[1].replace(/@\d+/g, ''));
+      branches.add(match[2]);
+      if (options.branch !== undefined && match[2] !== options.branch) {
+        add(
+          4,
+          statement,
+          `subject ${JSON.stringify(value)} names branch "${match[2]}", expected "${options.branch}"`,
+        );
+      }
+    }
+  }
+  if (repositories.size > 1 || branches.size > 1) {
+    add(
+      4,
+      statement,
+      `subjects name ${repositories.size} repositories (${[...repositories].join(', ')}) and ${branches.size} branches (${[...branches].join(', ')}); a branch publish role trusts one branch of exactly one repository`,
     );
   }
 }

@@ -2,6 +2,7 @@
  * IAM policy documents in a synthesized stack: where they live (identity, resource and trust
  * policies), how to read their statements, and which documents and managed policies a role has.
  */
+import type { TrustRoleKind } from '../trust-policy';
 import {
   blocks,
   isObject,
@@ -233,16 +234,22 @@ export function allAttachments(view: StackView): Array<{ address: string; policy
 }
 
 /**
- * Which trust rules apply to a role: its `gantry:role` tag (`plan`, `apply`, `publish`), or its name when it
- * follows Gantry's naming (`<org>-<env>-gh-apply`, `<org>-<env>-gh-plan`, `<org>-<env>-gh-publish[-<source>]`). When the two disagree the
- * stricter wins, so removing or changing the tag with an override cannot relax the checks.
+ * Which trust rules apply to a role: its `gantry:role` tag (`plan`, `apply`, `publish`, `publish-branch`), or its
+ * name when it follows Gantry's naming (`<org>-<env>-gh-apply`, `<org>-<env>-gh-plan`,
+ * `<org>-<env>-gh-publish[-<source>]`). When the two disagree the stricter wins, so removing or changing the tag
+ * with an override cannot relax the checks: `publish-branch` needs its tag (`<org>-<env>-gh-publish-main`
+ * without it is checked as a tag publish role, which refuses its branch subject).
  */
-export function roleKind(role: ResourceEntry): 'plan' | 'apply' | 'publish' | 'other' {
+export function roleKind(role: ResourceEntry): TrustRoleKind {
   const tags = isObject(role.body.tags) ? role.body.tags : {};
   const tag = tags['gantry:role'];
   const name = typeof role.body.name === 'string' ? role.body.name : '';
   if (tag === 'apply' || /-gh-apply$/.test(name)) return 'apply';
-  if (tag === 'publish' || /-gh-publish(-[a-z0-9-]+)?$/.test(name)) return 'publish';
+  const publishName = /-gh-publish(-[a-z0-9-]+)?$/.test(name);
+  // A branch publish role needs its tag; with a publish name other than `-gh-publish-main`, or without the
+  // tag, the tag-only publish rules hold.
+  if (tag === 'publish-branch' && (!publishName || /-gh-publish-main$/.test(name))) return 'publish-branch';
+  if (tag === 'publish' || publishName) return 'publish';
   if (tag === 'plan' || /-gh-plan$/.test(name)) return 'plan';
   return 'other';
 }

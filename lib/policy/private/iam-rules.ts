@@ -77,7 +77,7 @@ const TRUST_EXPECTED: Record<TrustPolicyFinding['invariant'], string> = {
   1: 'every GitHub statement has a "sub" (or "job_workflow_ref") condition, StringEquals/StringLike only',
   2: '"aud" is StringEquals "sts.amazonaws.com"',
   3: 'no "*" or "?" in the owner or repository of a subject, no bare "*" in any value list',
-  4: 'apply roles: exactly "environment:<name>" (StringEquals), never pull_request; publish roles: tags of one repository only; session <= 3600 s',
+  4: 'apply roles: exactly "environment:<name>" (StringEquals), never pull_request; publish roles: tags of one repository only; branch publish roles: one branch of one repository (StringEquals); session <= 3600 s',
   5: 'one Allow statement per trust intent',
   6: 'no principal "*" or every account/service',
 };

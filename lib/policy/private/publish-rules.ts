@@ -26,7 +26,10 @@ export const PUBLISH_RULES: readonly PolicyRule[] = [
     publicChecks: [],
     evaluate(view, report) {
       const expected = `Allow ${ECR_LOGIN_ACTION} on "*" and ${ECR_PUSH_ACTIONS.join(', ')} on named ECR repository ARNs only; no managed policy`;
-      for (const role of view.resources('aws_iam_role').filter((r) => roleKind(r) === 'publish')) {
+      const publishing = view
+        .resources('aws_iam_role')
+        .filter((r) => roleKind(r) === 'publish' || roleKind(r) === 'publish-branch');
+      for (const role of publishing) {
         const name = render(role.body.name);
         for (const doc of roleDocuments(view, role)) {
           for (const s of statements(parseJson(doc.value))) {

@@ -4,7 +4,7 @@
  * image references and rule descriptions, never an attribute value the plan marks sensitive, an
  * environment variable's value, or a secret's `valueFrom`.
  */
-import type { TrustPolicyFinding } from '../../policy/trust-policy';
+import type { TrustPolicyFinding, TrustRoleKind } from '../../policy/trust-policy';
 import type { ReviewAction, ValueState } from './values';
 
 /** What a list (principals, actions, resources, conditions) gained and lost. */
@@ -65,7 +65,7 @@ export interface PolicyReview extends ReviewBase {
   /** For trust policies: the trust-policy checker on the planned document (SECURITY.md 1-6). */
   readonly trustFindings?: readonly Pick<TrustPolicyFinding, 'invariant' | 'message'>[];
   /** For trust policies: the rules the checker applied (`plan`, `apply`, `other`). */
-  readonly roleKind?: 'plan' | 'apply' | 'publish' | 'other';
+  readonly roleKind?: TrustRoleKind;
 }
 
 /** Managed policies attached to a role, user or group (attachment resources, `managed_policy_arns`). */

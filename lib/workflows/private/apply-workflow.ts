@@ -6,13 +6,25 @@
 import type { EnvironmentConfig, GantryConfig } from '../../config';
 import { GantryConfigError } from '../../core/errors';
 import { IMAGE_TAG_SOURCE } from '../../core/identifiers';
-import { dnsSuffixOf, environmentChain, imageTagsParameterName, SUMMARY_LOG_MARKER } from '../../core/naming';
+import { environmentChain, imageTagsParameterName, SUMMARY_LOG_MARKER } from '../../core/naming';
 import { uses } from '../pins';
+import {
+  PUSH_BUILD_OUTPUT_LINES,
+  pushBuildJob,
+  pushBuildJobId,
+  pushBuildLines,
+  pushBuildOutputs,
+  pushBuilds,
+  pushTagsExpression,
+  withPushBuild,
+  type PushBuilds,
+} from './push-build';
 import { PUSH_GATE_JOB, pushGateJob } from './push-gate';
 import {
   awsCredentialsStep,
   deployModeOf,
   deployProjectOf,
+  registryOf,
   runsOnFor,
   setupSteps,
   type ResolvedOptions,
@@ -29,8 +41,9 @@ const RESOLVE_JOB = 'resolve';
  * for a services apply on the runner or hosted path; its registry is passed on for the registry login.
  * Inputs arrive as environment variables, never spliced into the script.
  */
-function resolveScript(config: GantryConfig, auto: readonly string[]): string {
+function resolveScript(config: GantryConfig, auto: readonly string[], builds: PushBuilds): string {
   const handoff = config.release !== undefined;
+  const building = Object.keys(builds).length > 0;
   const cases = config.environments.map((env, i) => {
     const services = env.services.map((s) => s.name).join(' ');
     const upstream = config.environments
@@ -44,9 +57,13 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     'set -euo pipefail',
     'set -f',
     'fail() { echo "::error title=Invalid input::$1"; exit 1; }',
+    ...(building ? ['push_tag="" push_builds="{}" push_build_envs="[]" push_tags="{}"'] : []),
     'if [ "$EVENT" = push ]; then',
-    `  # A push deploys the services of: ${auto.join(', ') || 'none'}, with the image tags in the config.`,
+    building
+      ? `  # A push deploys the services of: ${auto.join(', ')}; those built here that changed, with this commit's tag.`
+      : `  # A push deploys the services of: ${auto.join(', ') || 'none'}, with the image tags in the config.`,
     '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS="" PROMOTE_FROM=""',
+    ...(building ? pushBuildLines(builds) : []),
     'else',
     ...(handoff ? HANDOFF_LINES : []),
     '  case "$ENVIRONMENT" in',
@@ -94,14 +111,11 @@ function resolveScript(config: GantryConfig, auto: readonly string[]): string {
     '  echo "tags_json={${tags_json#,}}"',
     '  echo "promote_from=${PROMOTE_FROM:-}"',
     '  echo "promote_registry=$promote_registry"',
+    ...(building ? PUSH_BUILD_OUTPUT_LINES : []),
     '} >> "$GITHUB_OUTPUT"',
     '',
   ].join('\n');
 }
-
-/** `<account>.dkr.ecr.<region>.<suffix>`: the registry of an environment's ECR repositories. */
-const registryOf = (env: EnvironmentConfig) =>
-  `${env.accountId}.dkr.ecr.${env.region}.${dnsSuffixOf(env.region)}`;
 
 /**
  * `promote_from` (a dispatch's; a push and the handoff promote nothing): one environment name, before this
@@ -240,6 +254,7 @@ function applyJob(
   env: EnvironmentConfig,
   options: ResolvedOptions,
   needs: string[],
+  built: boolean,
 ): Yaml {
   const concurrency = {
     group: concurrencyGroup(env),
@@ -252,10 +267,17 @@ function applyJob(
     'gantry-apply',
   );
   const mode = deployModeOf(env);
+  const condition = ifFor(env, options.autoDeployEnvironments, config.release !== undefined);
+  // With a push build, the deploy takes the tags it built (on a push) and waits for it.
+  const jobNeeds = built ? [...needs, pushBuildJobId(env.name)] : needs;
+  const tags = (field: 'tag_args' | 'tags_json') =>
+    built
+      ? pushTagsExpression(RESOLVE_JOB, env.name, field)
+      : `\${{ needs.${RESOLVE_JOB}.outputs.${field} }}`;
   const base = {
     name: `${env.name} (${mode === 'deploy-project' ? 'CodeBuild deploy project' : 'gantry apply'})`,
-    needs,
-    if: ifFor(env, options.autoDeployEnvironments, config.release !== undefined),
+    needs: jobNeeds,
+    if: built ? withPushBuild(condition, env.name, jobNeeds, RESOLVE_JOB) : condition,
     environment: env.name,
     concurrency,
   };
@@ -273,7 +295,7 @@ function applyJob(
           env: {
             PROJECT: deployProjectOf(config, env),
             PARAMETER: imageTagsParameterName(config.organization.name, env.name),
-            TAGS_JSON: `\${{ needs.${RESOLVE_JOB}.outputs.tags_json }}`,
+            TAGS_JSON: tags('tags_json'),
             RUN_ID: '${{ github.run_id }}',
             RUN_ATTEMPT: '${{ github.run_attempt }}',
           },
@@ -304,7 +326,7 @@ function applyJob(
           ACTION: `\${{ needs.${RESOLVE_JOB}.outputs.action }}`,
           ENVIRONMENT: env.name,
           VAR_ARGS: `\${{ needs.${RESOLVE_JOB}.outputs.var_args }}`,
-          TAG_ARGS: `\${{ needs.${RESOLVE_JOB}.outputs.tag_args }}`,
+          TAG_ARGS: tags('tag_args'),
           PROMOTE_FROM: `\${{ needs.${RESOLVE_JOB}.outputs.promote_from }}`,
           PROMOTE_REGISTRY: `\${{ needs.${RESOLVE_JOB}.outputs.promote_registry }}`,
           REGISTRY: registryOf(env),
@@ -341,7 +363,8 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
   const jobs: Record<string, Yaml> = {};
   const auto = options.autoDeployEnvironments;
   const gate = config.release !== undefined && auto.length > 0;
-  if (gate) jobs[PUSH_GATE_JOB] = pushGateJob(config, options);
+  const builds = gate ? pushBuilds(config, options) : {};
+  if (gate) jobs[PUSH_GATE_JOB] = pushGateJob(config, options, builds);
   jobs[RESOLVE_JOB] = {
     name: 'Check the inputs',
     ...(gate ? { needs: [PUSH_GATE_JOB] } : {}),
@@ -357,6 +380,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       promote_from: '${{ steps.inputs.outputs.promote_from }}',
       promote_registry: '${{ steps.inputs.outputs.promote_registry }}',
       ...(gate ? { push_deploy: `\${{ needs.${PUSH_GATE_JOB}.outputs.deploy || '[]' }}` } : {}),
+      ...(Object.keys(builds).length > 0 ? pushBuildOutputs() : {}),
     },
     steps: [
       {
@@ -375,13 +399,29 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
                 PAYLOAD_TAGS: '${{ toJSON(github.event.client_payload.tags) }}',
               }
             : {}),
+          ...(Object.keys(builds).length > 0
+            ? { PUSH_BUILDS: `\${{ needs.${PUSH_GATE_JOB}.outputs.builds }}` }
+            : {}),
         },
-        run: resolveScript(config, auto),
+        run: resolveScript(config, auto, builds),
       },
     ],
   };
   for (const env of config.environments) {
     const chain = environmentChain(env.name, env.approval.requiredApprovals);
+    const built = builds[env.name] !== undefined;
+    if (built && config.release) {
+      const id = pushBuildJobId(env.name);
+      if (
+        jobs[id] ||
+        config.environments.some((e) => environmentChain(e.name, e.approval.requiredApprovals).includes(id))
+      ) {
+        throw new GantryConfigError(
+          `workflows: job id ${JSON.stringify(id)} of the push build of ${env.name} is already used; rename the environment`,
+        );
+      }
+      jobs[id] = pushBuildJob({ ...config, release: config.release }, env, options, RESOLVE_JOB);
+    }
     let previous = RESOLVE_JOB;
     for (const name of chain) {
       if (jobs[name]) {
@@ -392,7 +432,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       const needs = previous === RESOLVE_JOB ? [RESOLVE_JOB] : [RESOLVE_JOB, previous];
       jobs[name] =
         name === env.name
-          ? applyJob(config, env, options, needs)
+          ? applyJob(config, env, options, needs, built)
           : gateJob(env, name, options, needs, config.release !== undefined);
       previous = name;
     }

@@ -7,6 +7,7 @@
 import type { GantryConfig } from '../../config';
 import { DEFAULT_TRUSTED_ENVIRONMENT } from '../../core/naming';
 import { uses } from '../pins';
+import type { PushBuilds } from './push-build';
 import type { ResolvedOptions, Yaml } from './steps';
 
 export const PUSH_GATE_JOB = 'changes';
@@ -44,23 +45,35 @@ export const CHECKS_SCRIPT = [
   '',
 ].join('\n');
 
-/** `deploy=["dev"]`: the auto-deploy environments where `gantry changed` names at least one service. */
-function changedScript(environments: readonly string[]): string {
+/**
+ * `deploy=["dev"]`: the auto-deploy environments where `gantry changed` names at least one service; with push
+ * builds, `builds={"dev":[{ service, context, dockerfile }]}`: the changed services each builds here.
+ */
+function changedScript(environments: readonly string[], builds: PushBuilds): string {
+  const building = Object.keys(builds).length > 0;
   return [
     'set -euo pipefail',
     'deploy=()',
+    ...(building ? ["builds='{}'"] : []),
     ...environments.flatMap((env) => [
-      `services="$(npx gantry changed ${env} --json --no-synth | jq -c .services)"`,
+      ...(building && builds[env]
+        ? [
+            `report="$(npx gantry changed ${env} --json --no-synth)"`,
+            'services="$(jq -c .services <<< "$report")"',
+            `builds="$(jq -c --arg env ${env} --argjson built '${JSON.stringify(builds[env])}' --argjson report "$report" '. + {($env): [$report.include[] | select(.service as $s | any($built[]; . == $s)) | {service, context, dockerfile}]}' <<< "$builds")"`,
+          ]
+        : [`services="$(npx gantry changed ${env} --json --no-synth | jq -c .services)"`]),
       `echo "${env}: $services"`,
       `if [ "$services" != "[]" ]; then deploy+=("${env}"); fi`,
     ]),
     'echo "deploy=$(jq -cn \'$ARGS.positional\' --args "${deploy[@]}")" >> "$GITHUB_OUTPUT"',
+    ...(building ? ['echo "builds=$builds" >> "$GITHUB_OUTPUT"'] : []),
     '',
   ].join('\n');
 }
 
 /** The job: always runs (its steps only on a push), bound to the trusted environment for the ledger URL. */
-export function pushGateJob(config: GantryConfig, options: ResolvedOptions): Yaml {
+export function pushGateJob(config: GantryConfig, options: ResolvedOptions, builds: PushBuilds = {}): Yaml {
   const onPush = "github.event_name == 'push'";
   return {
     name: 'Checks passed and what changed (push)',
@@ -69,7 +82,10 @@ export function pushGateJob(config: GantryConfig, options: ResolvedOptions): Yam
     // Only the default branch may use it: the ledger URL is its secret.
     environment: config.organization.github.trustedEnvironment ?? DEFAULT_TRUSTED_ENVIRONMENT,
     permissions: { contents: 'read', checks: 'read' },
-    outputs: { deploy: '${{ steps.changed.outputs.deploy }}' },
+    outputs: {
+      deploy: '${{ steps.changed.outputs.deploy }}',
+      ...(Object.keys(builds).length > 0 ? { builds: '${{ steps.changed.outputs.builds }}' } : {}),
+    },
     steps: [
       {
         name: "Wait for this commit's own checks",
@@ -96,7 +112,7 @@ export function pushGateJob(config: GantryConfig, options: ResolvedOptions): Yam
         id: 'changed',
         if: onPush,
         env: { GANTRY_LEDGER_URL: `\${{ secrets.${options.ledgerUrlSecret} }}` },
-        run: changedScript(options.autoDeployEnvironments),
+        run: changedScript(options.autoDeployEnvironments, builds),
       },
     ],
   };

@@ -1,6 +1,6 @@
 /** Step and job building blocks shared by the generated workflows. */
 import type { EnvironmentConfig, GantryConfig } from '../../config';
-import { deployProjectName, planRoleName, roleArn, runnerLabelPrefix } from '../../core/naming';
+import { deployProjectName, dnsSuffixOf, planRoleName, roleArn, runnerLabelPrefix } from '../../core/naming';
 import { uses } from '../pins';
 
 /** A YAML mapping as the generator builds it (rendered by `renderWorkflow`). */
@@ -47,6 +47,11 @@ export function deployProjectOf(config: GantryConfig, env: EnvironmentConfig): s
 /** The plan role's ARN, computed from config: PR jobs are bound to no environment, so no variable is available. */
 export function planRoleArnOf(config: GantryConfig, env: EnvironmentConfig): string {
   return roleArn(env.accountId, env.region, planRoleName(config.organization.name, env.name));
+}
+
+/** `<account>.dkr.ecr.<region>.<suffix>`: the registry of an environment's ECR repositories. */
+export function registryOf(env: EnvironmentConfig): string {
+  return `${env.accountId}.dkr.ecr.${env.region}.${dnsSuffixOf(env.region)}`;
 }
 
 /** `dev` -> `DEV`, `eu-prod` -> `EU_PROD`: for environment-variable names. */

@@ -1,5 +1,5 @@
 import { referenceConfig } from '../../../environments';
-import type { GantryConfig, ReleaseConfig } from '../../../lib/config';
+import { pushDeployEnvironments, type GantryConfig, type ReleaseConfig } from '../../../lib/config';
 import { Policy } from '../../../lib/policy/policy';
 import { App } from 'cdktf';
 import * as fs from 'node:fs';
@@ -48,6 +48,10 @@ describe('release configuration', () => {
       'release.sourceRepositories[0].name: "Admin" must match',
     ],
     [
+      { sourceRepositories: [{ ...ADMIN, name: 'main' }] },
+      `release.sourceRepositories[0].name: "main" is reserved: <org>-<env>-gh-publish-main is the default branch's publish role`,
+    ],
+    [
       { scan: { failOn: 'severe' } },
       'release.scan.failOn: "severe" is not one of "critical", "high", "medium", "low"',
     ],
@@ -85,5 +89,29 @@ describe('release configuration', () => {
     });
     expect(prod.publishRoles).toBeUndefined();
     expect(Policy.check(dev).violations).toEqual([]);
+  });
+
+  test("the environments pushes deploy get the default branch's publish role, for the services built here only", () => {
+    expect(pushDeployEnvironments(referenceConfig)).toEqual(['dev']);
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-release-')) });
+    const stacks = createStacks(
+      app,
+      withRelease({ publishEnvironments: ['staging'], sourceRepositories: [ADMIN] }),
+    );
+    const dev = stacks.environments.get('dev')!.foundation;
+    expect(dev.publishRoles?.branchPublisherRoleArn).toBe(
+      'arn:aws:iam::111111111111:role/acme-dev-gh-publish-main',
+    );
+    expect(dev.publishRoles?.publisherRoleArn).toBeUndefined();
+    const staging = stacks.environments.get('staging')!.foundation;
+    expect(staging.publishRoles?.publisherRoleArn).toBeDefined();
+    expect(staging.publishRoles?.branchPublisherRoleArn).toBeUndefined();
+    expect(Policy.check(dev).violations).toEqual([]);
+    const { release: _release, ...withoutRelease } = referenceConfig;
+    const plain = createStacks(
+      new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-release-')) }),
+      withoutRelease,
+    );
+    expect(plain.environments.get('dev')!.foundation.publishRoles).toBeUndefined();
   });
 });

@@ -1,17 +1,26 @@
 /**
  * A small evaluator of GitHub Actions expressions (the subset the generated workflows use in `if:`):
  * `&&`, `||`, `!`, `==`, `!=`, parentheses, string/number/boolean/null literals, context paths
- * (`github.event.pull_request.head.repo.full_name`) and the status function `always()`. It follows
- * GitHub's rules: `&&`/`||` yield an operand, strings compare case-insensitively, a missing
- * property is null. Anything else throws, so a workflow using more fails the test that evaluates it.
+ * (`github.event.pull_request.head.repo.full_name`), index and property access on any value
+ * (`fromJSON(x)['dev'].tag_args`), the status functions `always()` and `cancelled()` (from the context's
+ * `cancelled`, default false), `contains()` and `fromJSON()`. It follows GitHub's rules: `&&`/`||` yield an
+ * operand, strings compare case-insensitively, a missing property is null. Anything else throws, so a
+ * workflow using more fails the test that evaluates it.
  */
-type Value = string | number | boolean | null | Record<string, unknown>;
+type Value = string | number | boolean | null | Record<string, unknown> | unknown[];
 
 export type Context = Record<string, unknown>;
 
+function property(value: unknown, key: unknown): Value {
+  if (value === null || typeof value !== 'object') return null;
+  const found = (value as Record<string, unknown>)[String(key)];
+  return found === undefined ? null : (found as Value);
+}
+
 function tokenize(text: string): string[] {
   const tokens: string[] = [];
-  const pattern = /\s*(\|\||&&|==|!=|!|\(|\)|,|'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_.-]*|-?\d+(?:\.\d+)?)/y;
+  const pattern =
+    /\s*(\|\||&&|==|!=|!|\(|\)|\[|\]|,|'(?:[^']|'')*'|\.[A-Za-z_][A-Za-z0-9_-]*|[A-Za-z_][A-Za-z0-9_.-]*|-?\d+(?:\.\d+)?)/y;
   let index = 0;
   while (index < text.length) {
     pattern.lastIndex = index;
@@ -79,6 +88,39 @@ export function evaluate(expression: string, context: Context): Value {
     return left;
   };
   const primary = (): Value => {
+    let value = atom();
+    for (;;) {
+      if (peek() === '[') {
+        take('[');
+        const key = or();
+        take(']');
+        value = property(value, key);
+      } else if (peek()?.startsWith('.')) {
+        value = property(value, take().slice(1));
+      } else return value;
+    }
+  };
+  const call = (name: string): Value => {
+    take('(');
+    const args: Value[] = [];
+    while (peek() !== ')') {
+      args.push(or());
+      if (peek() === ',') take(',');
+    }
+    take(')');
+    if (name === 'always' && args.length === 0) return true;
+    if (name === 'cancelled' && args.length === 0) return context.cancelled === true;
+    if (name === 'fromJSON' && args.length === 1) return JSON.parse(String(args[0])) as Value;
+    if (name === 'contains' && args.length === 2) {
+      const [search, item] = args;
+      if (Array.isArray(search)) return search.some((v) => equal(v as Value, item));
+      return String(search ?? '')
+        .toLowerCase()
+        .includes(String(item ?? '').toLowerCase());
+    }
+    throw new Error(`expression: function ${name}() is not supported by this evaluator`);
+  };
+  const atom = (): Value => {
     const t = take();
     if (t === undefined) throw new Error('expression: unexpected end');
     if (t === '(') {
@@ -90,12 +132,7 @@ export function evaluate(expression: string, context: Context): Value {
     if (/^-?\d/.test(t)) return Number(t);
     if (t === 'true' || t === 'false') return t === 'true';
     if (t === 'null') return null;
-    if (peek() === '(') {
-      take('(');
-      take(')');
-      if (t === 'always') return true;
-      throw new Error(`expression: function ${t}() is not supported by this evaluator`);
-    }
+    if (peek() === '(') return call(t);
     let value: unknown = context;
     for (const part of t.split('.')) {
       value =

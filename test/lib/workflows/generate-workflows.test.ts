@@ -8,6 +8,7 @@ import { referenceConfig } from '../../../environments';
 import { withEnvironment } from '../../util';
 import { evaluate } from './expression';
 import type { EnvironmentConfig, GantryConfig } from '../../../lib/config';
+import { IMAGE_TAG_SOURCE, imageTagProblem } from '../../../lib/core/identifiers';
 import { environmentChain, imageTagVariableName, planRoleName, roleArn } from '../../../lib/core/naming';
 import {
   ACTION_PINS,
@@ -46,6 +47,8 @@ interface Workflow {
 }
 
 const prod = referenceConfig.environments.find((e) => e.name === 'prod')!;
+/** A commit of a push. */
+const SHA = '0123456789abcdef0123456789abcdef01234567';
 const dev = referenceConfig.environments.find((e) => e.name === 'dev')!;
 
 function withEnvironments(...environments: EnvironmentConfig[]): GantryConfig {
@@ -110,6 +113,24 @@ function runScript(script: string, env: Record<string, string>, fakes: Record<st
     summary: read(summary),
     calls: read(path.join(dir, 'calls')),
   };
+}
+
+/** The indices of `job`'s steps named by action or name prefix: all present, in that order. */
+function expectStepsInOrder(job: Job, prefixes: string[]): number[] {
+  const order = prefixes.map((p) =>
+    job.steps.findIndex((s) => (s.uses ?? '').startsWith(p) || (s.name ?? '').startsWith(p)),
+  );
+  expect(order.every((i) => i >= 0)).toBe(true);
+  expect([...order].sort((a, b) => a - b)).toEqual(order);
+  return order;
+}
+
+/** The input check refused: exit 1, an error annotation naming why, no output. */
+function expectRefused(r: ReturnType<typeof runScript>, message: string) {
+  expect(r.status).toBe(1);
+  expect(r.stdout).toContain('::error title=Invalid input::');
+  expect(r.stdout).toContain(message);
+  expect(r.output).toBe('');
 }
 
 describe.each(Object.entries(CONFIGS))('workflows of the %s config', (_label, config) => {
@@ -193,10 +214,15 @@ describe.each(Object.entries(CONFIGS))('workflows of the %s config', (_label, co
     const wf = load(config, 'terraform-apply.yml');
     for (const env of config.environments) {
       const chain = environmentChain(env.name, env.approval.requiredApprovals);
+      // An environment whose pushes build waits for its build job too.
+      const build = wf.jobs[`build-${env.name}`] ? [`build-${env.name}`] : [];
       chain.forEach((name, i) => {
         const job = wf.jobs[name];
         expect(job.environment).toBe(name);
-        expect(job.needs).toEqual(i === 0 ? ['resolve'] : ['resolve', chain[i - 1]]);
+        expect(job.needs).toEqual([
+          ...(i === 0 ? ['resolve'] : ['resolve', chain[i - 1]]),
+          ...(name === env.name ? build : []),
+        ]);
         expect(job.if).toContain(`inputs.environment == '${env.name}'`);
       });
       const apply = wf.jobs[env.name];
@@ -255,8 +281,8 @@ describe('terraform-apply.yml', () => {
 
   test('only the auto-deploy environment (dev) runs on push', () => {
     const wf = load(referenceConfig, 'terraform-apply.yml');
-    expect(wf.jobs.dev.if).toMatch(
-      /^\(github\.event_name == 'push' && contains\(fromJSON\(needs\.resolve\.outputs\.push_deploy\), 'dev'\)\) \|\|/,
+    expect(wf.jobs.dev.if).toContain(
+      "((github.event_name == 'push' && contains(fromJSON(needs.resolve.outputs.push_deploy), 'dev')) ||",
     );
     for (const id of ['staging', 'prod', 'prod-approval']) expect(wf.jobs[id].if).not.toContain("'push'");
   });
@@ -476,7 +502,9 @@ describe('terraform-apply.yml', () => {
         `stack=services\naction=apply\nvar_args=--var ${imageTagVariableName('api')}=v1.3.0 --var ${imageTagVariableName('admin-frontend')}=v1.2.9\n` +
           'tag_args=--tag api=v1.3.0 --tag admin-frontend=v1.2.9\n' +
           'tags_json={"api":"v1.3.0","admin-frontend":"v1.2.9"}\n' +
-          'promote_from=\npromote_registry=\n',
+          'promote_from=\npromote_registry=\n' +
+          // No push build on a dispatch.
+          'push_tag=\npush_builds={}\npush_build_envs=[]\npush_tags={}\n',
       );
     });
 
@@ -538,11 +566,7 @@ describe('terraform-apply.yml', () => {
       ['a service given twice', { IMAGE_TAGS: 'api=v1 api=v2' }, 'service "api" is given twice'],
       ['a quote in a tag', { IMAGE_TAGS: 'api=v1"}' }, 'is not a valid tag'],
     ])('rejects %s', (_name, inputs, message) => {
-      const r = dispatch(variant, { ENVIRONMENT: 'dev', ...inputs });
-      expect(r.status).toBe(1);
-      expect(r.stdout).toContain(`::error title=Invalid input::`);
-      expect(r.stdout).toContain(message);
-      expect(r.output).toBe('');
+      expectRefused(dispatch(variant, { ENVIRONMENT: 'dev', ...inputs }), message);
     });
 
     test('takes image tags for an environment that deploys through its deploy project, as a tag map', () => {
@@ -558,16 +582,24 @@ describe('terraform-apply.yml', () => {
       expect(plan.stdout).toContain('runs plan and apply together');
     });
 
-    test('a push deploys the services with the configured tags', () => {
-      const r = runScript(resolve(referenceConfig), { EVENT: 'push', IMAGE_TAGS: 'api=v9', ENVIRONMENT: '' });
+    test('a push that built nothing deploys the services with the configured tags', () => {
+      const push = { EVENT: 'push', IMAGE_TAGS: 'api=v9', ENVIRONMENT: '', GITHUB_SHA: SHA };
+      const r = runScript(resolve(referenceConfig), { ...push, PUSH_BUILDS: '{"dev":[]}' });
       expect(r.status).toBe(0);
       expect(r.output).toBe(
-        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\n',
+        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\n' +
+          `push_tag=sha-${SHA.slice(0, 12)}\npush_builds={}\npush_build_envs=[]\npush_tags={}\n`,
       );
       // A push never promotes, whatever the (absent) input says.
       expect(
-        runScript(resolve(referenceConfig), { EVENT: 'push', PROMOTE_FROM: 'dev', ENVIRONMENT: '' }).output,
+        runScript(resolve(referenceConfig), { ...push, PROMOTE_FROM: 'dev', PUSH_BUILDS: '{}' }).output,
       ).toContain('promote_from=\n');
+      // Without a release nothing is built on a push: the input check is as before.
+      const { release: _release, ...withoutRelease } = referenceConfig;
+      const plain = runScript(resolve(withoutRelease), push);
+      expect(plain.output).toBe(
+        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\n',
+      );
     });
   });
 
@@ -588,8 +620,15 @@ describe('terraform-apply.yml', () => {
         STACK: 'dev-${{ needs.resolve.outputs.stack }}',
         ACTION: '${{ needs.resolve.outputs.action }}',
         VAR_ARGS: '${{ needs.resolve.outputs.var_args }}',
-        TAG_ARGS: '${{ needs.resolve.outputs.tag_args }}',
+        // On a push, the tags of the services built for dev (see "push builds").
+        TAG_ARGS:
+          "${{ github.event_name == 'push' && fromJSON(needs.resolve.outputs.push_tags)['dev'].tag_args || needs.resolve.outputs.tag_args }}",
       });
+      const { release: _release, ...withoutRelease } = variant;
+      expect(
+        load(withoutRelease, 'terraform-apply.yml').jobs.dev.steps.find((s) => s.run?.includes('gantry'))!
+          .env,
+      ).toMatchObject({ TAG_ARGS: '${{ needs.resolve.outputs.tag_args }}' });
       expect(step().run).not.toContain('${{');
     });
 
@@ -905,15 +944,13 @@ describe('build-publish.yml', () => {
   });
 
   test('scans (Trivy, Grype) at the configured severity before signing and attesting: a failed scan leaves it unsigned', () => {
-    const order = [
+    const order = expectStepsInOrder(build, [
       ACTION_PINS.buildPush.action,
       ACTION_PINS.trivy.action,
       ACTION_PINS.grype.action,
       'Sign keyless',
       ACTION_PINS.attestBuildProvenance.action,
-    ].map(stepIndex);
-    expect(order.every((i) => i >= 0)).toBe(true);
-    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    ]);
     expect(build.steps[order[1]].with).toMatchObject({ severity: 'HIGH,CRITICAL', 'exit-code': '1' });
     expect(build.steps[order[2]].with).toMatchObject({ 'severity-cutoff': 'high', 'fail-build': true });
     const critical = load(
@@ -999,11 +1036,7 @@ describe('the image-published handoff', () => {
     ['a tag that is not a string', { environment: 'dev', tags: { admin: 3 } }, 'is not a valid tag'],
     ['a key with a space', { environment: 'dev', tags: { 'admin worker': 'v1' } }, 'write service=tag'],
   ])('refuses %s before any credentials are requested', (_name, payload, message) => {
-    const r = handoff(payload);
-    expect(r.status).toBe(1);
-    expect(r.stdout).toContain('::error title=Invalid input::');
-    expect(r.stdout).toContain(message);
-    expect(r.output).toBe('');
+    expectRefused(handoff(payload), message);
   });
 
   test('the check runs in a job without credentials, which every job that assumes a role needs', () => {
@@ -1011,7 +1044,12 @@ describe('the image-published handoff', () => {
     expect(assumesRole(resolve)).toBe(false);
     const assuming = Object.entries(apply.jobs).filter(([, j]) => assumesRole(j));
     expect(assuming.length).toBeGreaterThan(0);
-    for (const [, job] of assuming) {
+    // The push builds (build-<env>) run on a push only, after the same check.
+    for (const [, job] of assuming.filter(([id]) => id.startsWith('build-'))) {
+      expect(job.needs).toEqual(['resolve']);
+      expect(job.if).toMatch(/^github\.event_name == 'push' && /);
+    }
+    for (const [, job] of assuming.filter(([id]) => !id.startsWith('build-'))) {
       expect(job.needs).toContain('resolve');
       expect(job.if).toMatch(
         /github\.event_name == 'repository_dispatch' && github\.event\.client_payload\.environment == '[a-z]+'/,
@@ -1100,11 +1138,296 @@ describe('the push gate (with a release)', () => {
     expect(r.failed).toBe('checks failed on abc123: test (failure); nothing is deployed');
   });
 
-  test('deploys only the environments where gantry changed names a service', () => {
+  test('deploys only the environments where gantry changed names a service, building those built here', () => {
     const script = step('What changed').run!;
-    const changed = (services: string) => runScript(script, {}, { npx: `echo '{"services":${services}}'` });
-    expect(changed('["api"]').output).toBe('deploy=["dev"]\n');
-    expect(changed('[]').output).toBe('deploy=[]\n');
+    const row = (service: string) => ({
+      service,
+      context: `services/${service}`,
+      dockerfile: `services/${service}/Dockerfile`,
+      files: [`services/${service}/main.ts`],
+    });
+    const changed = (services: string[]) =>
+      runScript(script, {}, { npx: `echo '${JSON.stringify({ services, include: services.map(row) })}'` });
+    // admin is published by its source repository: it changed here, so dev deploys, but it is not built here.
+    expect(changed(['api', 'admin']).output).toBe(
+      `deploy=["dev"]\nbuilds={"dev":[${JSON.stringify({ service: 'api', context: 'services/api', dockerfile: 'services/api/Dockerfile' })}]}\n`,
+    );
+    expect(changed(['admin']).output).toBe('deploy=["dev"]\nbuilds={"dev":[]}\n');
+    // A change to workflows or docs alone: nothing deployed, nothing built.
+    expect(changed([]).output).toBe('deploy=[]\nbuilds={"dev":[]}\n');
     expect(runScript(script, {}, { npx: 'exit 3' }).status).not.toBe(0);
+  });
+});
+
+describe('push builds (with a release)', () => {
+  const apply = load(referenceConfig, 'terraform-apply.yml');
+  const build = apply.jobs['build-dev'];
+  const resolveScript = apply.jobs.resolve.steps.find((s) => s.run)!.run!;
+  const tag = `sha-${SHA.slice(0, 12)}`;
+  const row = (service: string) => ({
+    service,
+    context: `services/${service}`,
+    dockerfile: `services/${service}/Dockerfile`,
+  });
+  const pushResolve = (builds: unknown, env: Record<string, string> = {}) =>
+    runScript(resolveScript, {
+      EVENT: 'push',
+      ENVIRONMENT: '',
+      STACK: '',
+      ACTION: '',
+      IMAGE_TAGS: '',
+      GITHUB_SHA: SHA,
+      PUSH_BUILDS: typeof builds === 'string' ? builds : JSON.stringify(builds),
+      ...env,
+    });
+  const outputsOf = (output: string) =>
+    Object.fromEntries(
+      output
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+  const stepIndex = (prefix: string) =>
+    build.steps.findIndex((s) => (s.uses ?? '').startsWith(prefix) || (s.name ?? '').startsWith(prefix));
+
+  test("the push tag is sha-<12 hex> of the commit, which Gantry's image tag validation accepts", () => {
+    const r = pushResolve({ dev: [row('api')] });
+    expect(r.status).toBe(0);
+    expect(outputsOf(r.output).push_tag).toBe(tag);
+    expect(imageTagProblem(tag)).toBeUndefined();
+    expect(new RegExp(IMAGE_TAG_SOURCE).test(tag)).toBe(true);
+    for (const sha of ['', 'main', SHA.toUpperCase(), `${SHA}0`]) {
+      const bad = pushResolve({ dev: [row('api')] }, { GITHUB_SHA: sha });
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toContain('is not a commit');
+    }
+  });
+
+  test("the input check turns the push gate's builds into each environment's tags, for exactly those services", () => {
+    const r = pushResolve({ dev: [{ ...row('api'), files: ['services/api/a.ts'] }, row('worker')] });
+    expect(r.status).toBe(0);
+    const out = outputsOf(r.output);
+    expect(JSON.parse(out.push_builds)).toEqual({ dev: [row('api'), row('worker')] });
+    expect(JSON.parse(out.push_build_envs)).toEqual(['dev']);
+    expect(JSON.parse(out.push_tags)).toEqual({
+      dev: {
+        tag_args: `--tag api=${tag} --tag worker=${tag}`,
+        tags_json: JSON.stringify({ api: tag, worker: tag }),
+      },
+    });
+    // The dispatch outputs stay empty: only dev's apply job takes the push tags.
+    expect(out.tag_args).toBe('');
+    expect(out.tags_json).toBe('{}');
+  });
+
+  test.each([
+    [
+      'a service published by a source repository',
+      { dev: [row('admin')] },
+      'service admin of dev is not built by this repository',
+    ],
+    [
+      'an environment that does not build on a push',
+      { staging: [row('api')] },
+      'staging does not build on a push',
+    ],
+    ['rows that are not a list', { dev: row('api') }, 'dev: not a list'],
+    ['a row without its build', { dev: [{ service: 'api' }] }, 'a build row of dev is not'],
+    ['builds that are not a map', '["dev"]', 'not a map'],
+    ['builds that are not JSON', '{dev', "the push gate's builds"],
+  ])('the input check refuses %s, before any credentials', (_name, builds, message) => {
+    expectRefused(pushResolve(builds), message);
+  });
+
+  test('the deploy project takes the push tags through its checked tag map', () => {
+    const tags = JSON.parse(outputsOf(pushResolve({ dev: [row('api')] }).output).push_tags) as Record<
+      string,
+      { tags_json: string }
+    >;
+    const start = apply.jobs.dev.steps.find((s) => s.run?.includes('start-build'))!;
+    const r = runScript(
+      start.run!,
+      {
+        PROJECT: 'acme-dev-deploy',
+        PARAMETER: '/acme/dev/gantry/image-tags',
+        TAGS_JSON: tags.dev.tags_json,
+        RUN_ID: '7',
+        RUN_ATTEMPT: '1',
+        GITHUB_SHA: SHA,
+      },
+      {
+        aws: 'echo "$*" >> "$CALLS"; if [ "$2" = start-build ]; then echo build-1; else echo SUCCEEDED; fi',
+        sleep: 'true',
+      },
+    );
+    expect(r.status).toBe(0);
+    const value = r.calls.split('\n')[0].replace(/^.* --value /, '');
+    expect(JSON.parse(value)).toMatchObject({ commit: SHA, tags: { api: tag } });
+  });
+
+  test("the build job builds the gate's rows for dev with dev's default-branch publish role, bound to no environment", () => {
+    expect(build.needs).toEqual(['resolve']);
+    expect(build.environment).toBeUndefined();
+    expect(build.permissions).toEqual({ contents: 'read', 'id-token': 'write', attestations: 'write' });
+    expect(build.strategy?.matrix.include).toBe("${{ fromJSON(needs.resolve.outputs.push_builds)['dev'] }}");
+    const roles = build.steps.filter((s) => s.uses?.startsWith(ACTION_PINS.configureAwsCredentials.action));
+    expect(roles.map((s) => s.with?.['role-to-assume'])).toEqual([
+      'arn:aws:iam::111111111111:role/acme-dev-gh-publish-main',
+    ]);
+    const push = build.steps[stepIndex(ACTION_PINS.buildPush.action)];
+    expect(push.with).toMatchObject({ platforms: 'linux/amd64,linux/arm64', push: true, sbom: true });
+    expect(push.with?.tags).toBe(
+      '111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${{ matrix.service }}:${{ needs.resolve.outputs.push_tag }}',
+    );
+  });
+
+  test('it checks the tag before any credentials and scans before signing, as the tag build does', () => {
+    expectStepsInOrder(build, [
+      'Check the tag',
+      ACTION_PINS.configureAwsCredentials.action,
+      ACTION_PINS.buildPush.action,
+      ACTION_PINS.trivy.action,
+      ACTION_PINS.grype.action,
+      'Sign keyless',
+      ACTION_PINS.attestBuildProvenance.action,
+    ]);
+    const check = build.steps[0];
+    expect(runScript(check.run!, { TAG: tag }).status).toBe(0);
+    for (const bad of ['v1.4.0', 'sha-0123', `sha-${'g'.repeat(12)}`, `${tag}0`, '']) {
+      const r = runScript(check.run!, { TAG: bad });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('is not a sha-<12 hex> image tag');
+    }
+  });
+
+  /** The needs context of a run: each job's result, and the input check's outputs. */
+  interface Run {
+    event: string;
+    deploy?: string[];
+    built?: string[];
+    build?: string;
+    resolve?: string;
+    cancelled?: boolean;
+    environment?: string;
+  }
+  const run = (o: Run) => ({
+    cancelled: o.cancelled ?? false,
+    github: { event_name: o.event },
+    inputs: { environment: o.environment ?? '' },
+    needs: {
+      resolve: {
+        result: o.resolve ?? 'success',
+        outputs: {
+          push_deploy: JSON.stringify(o.deploy ?? []),
+          push_build_envs: JSON.stringify(o.built ?? []),
+          push_tags: JSON.stringify(
+            Object.fromEntries(
+              (o.built ?? []).map((e) => [
+                e,
+                { tag_args: `--tag api=${tag}`, tags_json: `{"api":"${tag}"}` },
+              ]),
+            ),
+          ),
+          tag_args: o.event === 'push' ? '' : '--tag api=v1.3.0',
+          tags_json: o.event === 'push' ? '{}' : '{"api":"v1.3.0"}',
+        },
+      },
+      'build-dev': { result: o.build ?? 'skipped' },
+    },
+  });
+
+  test.each([
+    [
+      'a push that changed api: built, then deployed',
+      { event: 'push', deploy: ['dev'], built: ['dev'], build: 'success' },
+      true,
+      true,
+    ],
+    [
+      'a push whose build failed: nothing deployed',
+      { event: 'push', deploy: ['dev'], built: ['dev'], build: 'failure' },
+      true,
+      false,
+    ],
+    [
+      'a push whose build was cancelled',
+      { event: 'push', deploy: ['dev'], built: ['dev'], build: 'cancelled' },
+      true,
+      false,
+    ],
+    [
+      'a cancelled run',
+      { event: 'push', deploy: ['dev'], built: ['dev'], build: 'success', cancelled: true },
+      true,
+      false,
+    ],
+    [
+      'a push whose build was skipped though dev builds',
+      { event: 'push', deploy: ['dev'], built: ['dev'] },
+      true,
+      false,
+    ],
+    [
+      'a push that changed only a service built elsewhere: the configured tags',
+      { event: 'push', deploy: ['dev'] },
+      false,
+      true,
+    ],
+    ['a push of docs or workflows only: nothing built, nothing deployed', { event: 'push' }, false, false],
+    [
+      'a push whose checks failed (no input check)',
+      { event: 'push', deploy: ['dev'], built: ['dev'], resolve: 'skipped' },
+      false,
+      false,
+    ],
+    [
+      'a dispatch of dev: no build, deployed',
+      { event: 'workflow_dispatch', environment: 'dev' },
+      false,
+      true,
+    ],
+    ['a dispatch of prod: nothing of dev', { event: 'workflow_dispatch', environment: 'prod' }, false, false],
+  ] as [string, Run, boolean, boolean][])('%s', (_name, o, builds, deploys) => {
+    const context = run(o);
+    // The build job's own result is what its condition decides (GitHub skips it when false).
+    const buildRuns = o.resolve === 'skipped' ? false : Boolean(evaluate(build.if!, context));
+    expect(buildRuns).toBe(builds);
+    expect(Boolean(evaluate(apply.jobs.dev.if!, context))).toBe(deploys);
+  });
+
+  test("the deploy takes the build's tags on a push and the checked inputs otherwise", () => {
+    const tagsJson = apply.jobs.dev.steps.find((s) => s.run?.includes('start-build'))!.env!.TAGS_JSON;
+    const pushed = run({ event: 'push', deploy: ['dev'], built: ['dev'], build: 'success' });
+    expect(evaluate(tagsJson, pushed)).toBe(`{"api":"${tag}"}`);
+    expect(evaluate(tagsJson, run({ event: 'push', deploy: ['dev'] }))).toBe('{}');
+    expect(evaluate(tagsJson, run({ event: 'workflow_dispatch', environment: 'dev' }))).toBe(
+      '{"api":"v1.3.0"}',
+    );
+    const tagArgs = load(variant, 'terraform-apply.yml').jobs.dev.steps.find((s) =>
+      s.run?.includes('gantry'),
+    )!.env!.TAG_ARGS;
+    expect(evaluate(tagArgs, pushed)).toBe(`--tag api=${tag}`);
+    expect(evaluate(tagArgs, run({ event: 'push', deploy: ['dev'] }))).toBe('');
+  });
+
+  test('only environments that deploy pushes build; without a release nothing builds and the jobs are as before', () => {
+    expect(Object.keys(apply.jobs).filter((id) => id.startsWith('build-'))).toEqual(['build-dev']);
+    expect(
+      Object.keys(load(variant, 'terraform-apply.yml').jobs).filter((id) => id.startsWith('build-')),
+    ).toEqual(['build-dev', 'build-qa']);
+    const { release: _release, ...withoutRelease } = referenceConfig;
+    const plain = load(withoutRelease, 'terraform-apply.yml');
+    expect(Object.keys(plain.jobs).filter((id) => id.startsWith('build-'))).toEqual([]);
+    expect(plain.jobs.dev.needs).toEqual(['resolve']);
+    expect(plain.jobs.dev.if).toBe(
+      "github.event_name == 'push' || (github.event_name == 'workflow_dispatch' && inputs.environment == 'dev')",
+    );
+    expect(JSON.stringify(plain)).not.toContain('push_tag');
+  });
+
+  test('an auto-deploy environment that requires an approval is refused: it has no default-branch publish role', () => {
+    expect(() => generateWorkflows(referenceConfig, { autoDeployEnvironments: ['dev', 'staging'] })).toThrow(
+      'workflows: autoDeployEnvironments: "staging" builds api, worker on a push, but only environments not marked production that require no approval get the default branch\'s publish role ("dev")',
+    );
   });
 });
