@@ -483,6 +483,51 @@ describe('gantry deploy', () => {
     expect(result.verify).toEqual([]);
   });
 
+  test('given the tags of some services, the others keep their last good tag, not the configured one', async () => {
+    // keep runs api v1 and worker v1, verified; its configuration still says v0 for both.
+    const t = (tags: Record<string, string>, given: readonly string[]) =>
+      target('v0', {
+        environment: 'keep',
+        stack: 'keep-services',
+        notifications: undefined,
+        services: target('v0').services.map((s) => ({
+          ...s,
+          imageTag: tags[s.name] ?? 'v0',
+          tagGiven: given.includes(s.name),
+        })),
+      });
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const first = await deploy(
+      t({ api: 'v1', worker: 'v1' }, ['api', 'worker']),
+      { commitSha: SHA('c'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(first).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    applied.length = 0;
+    play({ worker: completes('worker', 2, 3) });
+    const next = await deploy(
+      t({ worker: 'v2' }, ['worker']),
+      { commitSha: SHA('d'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(next).toMatchObject({ exitCode: 0, outcome: 'deployed' });
+    expect(next.deployments.map((d) => [d.service, d.previousTag, d.imageTag])).toEqual([
+      ['worker', 'v1', 'v2'],
+    ]);
+    expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v2' }, purpose: 'deploy' }]);
+    // Given no tag at all, the configured ones deploy (a change of the configuration).
+    applied.length = 0;
+    play({ api: completes('api', 2, 3), worker: completes('worker', 3, 4) });
+    const configured = await deploy(t({}, []), { commitSha: SHA('f'), automatic: true }, deps(), FAST);
+    expect(configured.deployments.map((d) => [d.service, d.imageTag])).toEqual([
+      ['api', 'v0'],
+      ['worker', 'v0'],
+    ]);
+    expect(applied[0]?.tags).toEqual({ api: 'v0', worker: 'v0' });
+  });
+
   test('a first deploy that cannot read what ECS runs is refused before any apply, with a refused row', async () => {
     ecsMock
       .on(DescribeServicesCommand)

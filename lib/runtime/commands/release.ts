@@ -89,6 +89,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
   const tags = new Map<string, string>();
   // Tags given for this deploy (not the configured defaults), which a redeploy refuses.
   const given: string[] = [];
+  const givenServices = new Set<string>();
   for (const s of facts.services) {
     const d = json.variable?.[imageTagVariableName(s.name)]?.default;
     if (typeof d === 'string') tags.set(s.name, d);
@@ -102,6 +103,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
       const service = facts.services.find((s) => imageTagVariableName(s.name) === v.name);
       if (service) {
         tags.set(service.name, v.value);
+        givenServices.add(service.name);
         given.push(`${IMAGE_TAGS_ENV} ${service.name}=${v.value}`);
       }
     }
@@ -113,6 +115,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
         `--tag ${JSON.stringify(pair)}: expected <service>=<tag> with a service of ${stackId} (${facts.services.map((s) => s.name).join(', ')})`,
       );
     tags.set(name, tag);
+    givenServices.add(name);
     given.push(`--tag ${pair}`);
   }
   const redactor = envRedactor(io.env);
@@ -124,6 +127,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
       name: s.name,
       ecsService: s.ecsService,
       imageTag: tags.get(s.name) ?? '',
+      tagGiven: givenServices.has(s.name),
       migrationTaskDefinition: s.migrationTaskDefinition,
       verify: s.verify,
     })),

@@ -36,6 +36,11 @@ export interface ReleaseService {
   readonly ecsService: string;
   /** The tag this deploy sets. */
   readonly imageTag: string;
+  /**
+   * The deploy was given this tag (`--tag`, `GANTRY_IMAGE_TAGS`), not the configured one. When some
+   * services' tags are given, `deploy` keeps the others at their last good tag. @default false
+   */
+  readonly tagGiven?: boolean;
   /** Family (or ARN) of the migration task definition, when the service has one. */
   readonly migrationTaskDefinition?: string | null;
   /** The external check, when the service has one. */
@@ -133,14 +138,17 @@ const short = (sha: string) => sha.slice(0, 12);
 
 /** `gantry deploy`: see the file comment. */
 export async function deploy(
-  target: ReleaseTarget,
+  requested: ReleaseTarget,
   input: ReleaseInput,
   deps: ReleaseDeps,
   options: ReleaseOptions = {},
 ): Promise<ReleaseResult> {
-  const blocked = await refuseBlocked(deps, target, input);
+  const blocked = await refuseBlocked(deps, requested, input);
   if (blocked) return blocked;
-  const good = new Map((await deps.ledger.lastGood(target.environment)).map((d) => [d.service, d.imageTag]));
+  const good = new Map(
+    (await deps.ledger.lastGood(requested.environment)).map((d) => [d.service, d.imageTag]),
+  );
+  const target = keepLive(requested, good);
   // A service the ledger has no version of yet (its environment was applied before its first
   // deploy) changes only when ECS runs another tag than this deploy's; unknown counts as changed.
   const fresh = target.services.filter((s) => !good.has(s.name));
@@ -185,6 +193,22 @@ export async function deploy(
     before,
     ...(promoted ? { promoted, recordedDigests: new Map(promoted.map((p) => [p.service, p.digest])) } : {}),
   });
+}
+
+/**
+ * Given the tags of some services (`tagGiven`: a push build, a handoff, `--tag`), the others stay as
+ * they are: their last good tag from the ledger, not the configured one, which may be older than what
+ * runs. Given none, every service takes the tag it came with (the configured ones).
+ */
+function keepLive(target: ReleaseTarget, good: ReadonlyMap<string, string>): ReleaseTarget {
+  if (!target.services.some((s) => s.tagGiven)) return target;
+  return {
+    ...target,
+    services: target.services.map((s) => {
+      const live = good.get(s.name);
+      return !s.tagGiven && live !== undefined ? { ...s, imageTag: live } : s;
+    }),
+  };
 }
 
 /**
