@@ -367,7 +367,7 @@ function releaseCommand(
     )
     .option(
       '--tag <service=tag>',
-      'deploy this tag of a service (repeatable; default: GANTRY_IMAGE_TAGS, then the configured tags)',
+      'deploy this tag of a service (repeatable; default: GANTRY_IMAGE_TAGS, then the configured tags; given some, the others keep their last good tag)',
       collect,
     );
 }
