@@ -28,6 +28,11 @@ export interface ServiceRepositorySettings {
    */
   readonly keepReleaseTags?: number;
   /**
+   * Push-build tags (`sha-*`, built on a push to the default branch) kept; older ones expire.
+   * @default 30
+   */
+  readonly keepBuildTags?: number;
+  /**
    * Days after which an untagged image expires.
    * @default 7
    */
@@ -89,6 +94,7 @@ export class ServiceRepository extends Construct implements IServiceRepository {
     super(scope, id);
     throwProblems(this.node.path, serviceRepositoryProblems(props));
     const keep = props.keepReleaseTags ?? 30;
+    const keepBuilds = props.keepBuildTags ?? 30;
     const expiryDays = props.untaggedExpiryDays ?? 7;
     const pullAccounts = [...new Set(props.pullAccountIds ?? [])].sort();
 
@@ -122,6 +128,17 @@ export class ServiceRepository extends Construct implements IServiceRepository {
             tagPatternList: ['v*'],
             countType: 'imageCountMoreThan',
             countNumber: keep,
+          },
+          action: { type: 'expire' },
+        },
+        {
+          rulePriority: 3,
+          description: `Keep the last ${keepBuilds} push-build tags (sha-*)`,
+          selection: {
+            tagStatus: 'tagged',
+            tagPatternList: ['sha-*'],
+            countType: 'imageCountMoreThan',
+            countNumber: keepBuilds,
           },
           action: { type: 'expire' },
         },
@@ -162,7 +179,7 @@ export class ServiceRepository extends Construct implements IServiceRepository {
 /** Problems of the retention and pull settings (shared with the configuration's `registry`). */
 export function serviceRepositorySettingsProblems(settings: ServiceRepositorySettings): FieldProblem[] {
   const problems = new FieldProblems();
-  for (const field of ['keepReleaseTags', 'untaggedExpiryDays'] as const) {
+  for (const field of ['keepReleaseTags', 'keepBuildTags', 'untaggedExpiryDays'] as const) {
     const value = settings[field];
     if (value !== undefined && isKnown(value)) {
       problems.check(

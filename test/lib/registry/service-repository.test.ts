@@ -40,7 +40,7 @@ describe('ServiceRepository', () => {
     expect(repository.lifecycle).toEqual({ prevent_destroy: true });
   });
 
-  test('lifecycle keeps 30 release tags and expires untagged images after 7 days by default', () => {
+  test('lifecycle keeps 30 release tags and 30 push-build tags and expires untagged images after 7 days by default', () => {
     const [policy] = resources(synth(), 'aws_ecr_lifecycle_policy');
     const rules = (JSON.parse(policy.policy as string) as { rules: Array<Record<string, unknown>> }).rules;
     expect(rules).toEqual([
@@ -62,18 +62,27 @@ describe('ServiceRepository', () => {
         },
         action: { type: 'expire' },
       }),
+      expect.objectContaining({
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['sha-*'],
+          countType: 'imageCountMoreThan',
+          countNumber: 30,
+        },
+        action: { type: 'expire' },
+      }),
     ]);
   });
 
   test('lifecycle counts are configurable', () => {
     const [policy] = resources(
-      synth({ ...base, keepReleaseTags: 50, untaggedExpiryDays: 3 }),
+      synth({ ...base, keepReleaseTags: 50, keepBuildTags: 12, untaggedExpiryDays: 3 }),
       'aws_ecr_lifecycle_policy',
     );
     const rules = (
       JSON.parse(policy.policy as string) as { rules: Array<{ selection: { countNumber: number } }> }
     ).rules;
-    expect(rules.map((r) => r.selection.countNumber)).toEqual([3, 50]);
+    expect(rules.map((r) => r.selection.countNumber)).toEqual([3, 50, 12]);
   });
 
   test('has no repository policy unless other accounts may pull', () => {
@@ -135,6 +144,7 @@ describe('ServiceRepository', () => {
   test.each([
     [{ pullAccountIds: ['*'] }, 'repo.pullAccountIds: "*" is not a 12-digit AWS account id'],
     [{ keepReleaseTags: 0 }, 'repo.keepReleaseTags: 0 must be an integer from 1 to 10000'],
+    [{ keepBuildTags: 1.5 }, 'repo.keepBuildTags: 1.5 must be an integer from 1 to 10000'],
     [{ untaggedExpiryDays: 1.5 }, 'repo.untaggedExpiryDays: 1.5 must be an integer from 1 to 10000'],
     [{ repositoryName: 'Acme/API' }, 'repo.repositoryName: "Acme/API" is not a literal ECR repository name'],
     [{ accountId: '12345' }, 'repo.accountId: "12345" is not a 12-digit AWS account id'],
