@@ -1335,6 +1335,81 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
     expect(applied).toEqual([]);
   });
 
+  test('a promotion verifies the upstream image by the digest it promotes (not yet in this registry), before any copy', async () => {
+    const upstreamRepo = (service: string) => `555555555555.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
+    const { run, deployments } = await ledger.startDeploy({
+      stack: 'kv-up-services',
+      action: 'deploy',
+      environment: 'kv-up',
+      commitSha: SHA('6'),
+      services: [
+        { service: 'api', imageTag: 'v2.0.0', digest: digest('1') },
+        { service: 'worker', imageTag: 'v2.0.0', digest: digest('2') },
+      ],
+    });
+    for (const d of deployments) await ledger.updateDeployment(d.id, { status: 'deployed', final: true });
+    await ledger.finishRun(run.id, { status: 'succeeded', exitCode: 0 });
+    const copies: string[] = [];
+    const promotion: Promotion = {
+      from: 'kv-up',
+      sourceRepositories: new Map(['api', 'worker'].map((s) => [s, upstreamRepo(s)])),
+      targetRepositories: new Map(['api', 'worker'].map((s) => [s, repo(s)])),
+      requiredApprovals: 1,
+      copy: async (c) => {
+        copies.push(c.source);
+        return { ok: true, detail: 'copied' };
+      },
+    };
+    const env = (t: string): ReleaseTarget => ({
+      ...uat(t),
+      environment: 'kv-prod',
+      stack: 'kv-prod-services',
+    });
+    // The worker's upstream digest carries no signature of its workflow: refused, nothing copied.
+    cosign.record({
+      [`${upstreamRepo('api')}@${digest('1')}`]: signed(buildPublish('refs/tags/v2.0.0'), digest('1')),
+      [`${upstreamRepo('worker')}@${digest('2')}`]: null,
+    });
+    const calls = cosign.calls().length;
+    const refused = await deploy(env('v2.0.0'), { commitSha: SHA('6'), automatic: true }, deps(), {
+      ...check(),
+      promotion,
+    });
+    expect(refused).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(refused.reason).toMatch(
+      new RegExp(
+        `^image signature check failed: worker \\(${upstreamRepo('worker').replace(/\./g, '\\.')}@sha256:2{64}\\): no valid signature`,
+      ),
+    );
+    expect(
+      cosign
+        .calls()
+        .slice(calls)
+        .map((c) => c[c.length - 1]),
+    ).toEqual([`${upstreamRepo('api')}@${digest('1')}`, `${upstreamRepo('worker')}@${digest('2')}`]);
+    expect(copies).toEqual([]);
+    expect(applied).toEqual([]);
+
+    cosign.record({
+      [`${upstreamRepo('api')}@${digest('1')}`]: signed(buildPublish('refs/tags/v2.0.0'), digest('1')),
+      [`${upstreamRepo('worker')}@${digest('2')}`]: signed(jobsRelease('refs/tags/v9'), digest('2')),
+    });
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(env('v2.0.0'), { commitSha: SHA('6'), automatic: true }, deps(), {
+      ...check(),
+      promotion,
+    });
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(copies).toEqual([
+      `${upstreamRepo('api')}@${digest('1')}`,
+      `${upstreamRepo('worker')}@${digest('2')}`,
+    ]);
+    expect(result.deployments.map((d) => [d.service, d.digest])).toEqual([
+      ['api', digest('1')],
+      ['worker', digest('2')],
+    ]);
+  });
+
   test('a redeploy verifies the last verified tags again and refuses a signed digest other than the one the ledger recorded', async () => {
     cosign.record({
       [`${repo('api')}:v1.4.0`]: signed(buildPublish('refs/tags/v1.4.0'), digest('9')),
