@@ -163,7 +163,13 @@ export class ServicesStack extends AwsEnvironmentStack {
         repository: repositoryUrl(env.accountId, env.region, org, s.name),
         migrationTaskDefinition: services.get(s.name)?.migrationTaskDefinitionFamily ?? null,
         verify: s.verify ?? null,
-        signer: signerOf({ organization: props.organization, release: props.release }, s) ?? null,
+        // Whether pushes build it here depends on this environment alone (pushDeployEnvironments).
+        signer:
+          signerOf(
+            { organization: props.organization, release: props.release, environments: [env] },
+            env,
+            s,
+          ) ?? null,
       })),
       upstreamEnvironments: [...(props.upstreamEnvironments ?? [])],
       notifications: env.notifications ?? null,

@@ -62,7 +62,10 @@ export interface ReleaseConfig {
 
 /** The parts of the configuration the release rules read. */
 interface WithRelease {
-  readonly organization: { readonly name?: string; readonly github?: { readonly repository?: string } };
+  readonly organization: {
+    readonly name?: string;
+    readonly github?: { readonly repository?: string; readonly defaultBranch?: string };
+  };
   readonly environments: readonly {
     readonly name: string;
     readonly production?: boolean;
@@ -74,14 +77,18 @@ interface WithRelease {
 
 /** The workflow this repository signs its images with (`build-publish.yml`, on a `v*` tag). */
 export const BUILD_PUBLISH_WORKFLOW = 'build-publish.yml';
+/** The workflow whose push builds sign the `sha-` images of the environments pushes deploy. */
+export const PUSH_BUILD_WORKFLOW = 'terraform-apply.yml';
 
 /**
- * The signer of a service: its source repository's `signingWorkflow` on any `v*` tag, or this repository's
- * `build-publish.yml` at the deployed tag when this repository builds it (`sourcePaths`); undefined when
- * nothing signs it (no release, or a service no workflow builds).
+ * The signer of a service in an environment: its source repository's `signingWorkflow` on any `v*` tag, or,
+ * when this repository builds it (`sourcePaths`), `build-publish.yml` at the deployed `v*` tag and, in an
+ * environment pushes deploy (`pushDeployEnvironments`), `terraform-apply.yml` on the default branch for a
+ * push build's `sha-` tag; undefined when nothing signs it (no release, or a service no workflow builds).
  */
 export function signerOf(
-  config: Pick<WithRelease, 'organization' | 'release'>,
+  config: Pick<WithRelease, 'organization' | 'release' | 'environments'>,
+  env: { readonly name: string },
   service: { readonly name: string; readonly sourcePaths?: readonly string[] },
 ): ReleaseSigner | undefined {
   if (!config.release) return undefined;
@@ -91,10 +98,20 @@ export function signerOf(
       repository: source.repository,
       workflow: source.signingWorkflow ?? BUILD_PUBLISH_WORKFLOW,
       tag: 'any-v',
+      push: null,
     };
   const own = config.organization.github?.repository;
   if (!own || !service.sourcePaths?.length) return undefined;
-  return { repository: own, workflow: BUILD_PUBLISH_WORKFLOW, tag: 'deployed' };
+  const branch = config.organization.github?.defaultBranch;
+  return {
+    repository: own,
+    workflow: BUILD_PUBLISH_WORKFLOW,
+    tag: 'deployed',
+    push:
+      branch && pushDeployEnvironments(config).includes(env.name)
+        ? { workflow: PUSH_BUILD_WORKFLOW, branch }
+        : null,
+  };
 }
 
 /** Whether deploys to an environment must verify keyless signatures (`release.requireSignatures`). */
@@ -289,7 +306,7 @@ function validateRequireSignatures(config: WithRelease, release: ReleaseConfig, 
   for (const env of gated) {
     (env.services ?? []).forEach((service, i) => {
       problems.check(
-        signerOf(config, service) !== undefined,
+        signerOf(config, env, service) !== undefined,
         `${env.name}.services[${i}]`,
         `${show(service.name)}: release.requireSignatures needs a signed image, and nothing signs this service: ` +
           'give it sourcePaths (build-publish.yml builds and signs it) or list it in a release.sourceRepositories entry',

@@ -32,6 +32,12 @@ export interface ReleaseSigner {
    * images itself).
    */
   readonly tag: 'deployed' | 'any-v';
+  /**
+   * The push builds of this environment (`pushDeployEnvironments`): a `sha-` tag of a service this repository
+   * builds is signed by `workflow` on `branch` (`.../.github/workflows/terraform-apply.yml@refs/heads/main`).
+   * null: no push builds it here, so only `v*` tags (or a source repository's) are signed.
+   */
+  readonly push: { readonly workflow: string; readonly branch: string } | null;
 }
 
 export interface ReleaseServiceFacts {
@@ -154,7 +160,13 @@ function signerWellFormed(signer: unknown): boolean {
     githubRepositoryProblem(signer.repository) === undefined &&
     typeof signer.workflow === 'string' &&
     WORKFLOW_FILE.test(signer.workflow) &&
-    (signer.tag === 'deployed' || signer.tag === 'any-v')
+    (signer.tag === 'deployed' || signer.tag === 'any-v') &&
+    (signer.push === null ||
+      (isObject(signer.push) &&
+        typeof signer.push.workflow === 'string' &&
+        WORKFLOW_FILE.test(signer.push.workflow) &&
+        typeof signer.push.branch === 'string' &&
+        /^[A-Za-z0-9._/-]+$/.test(signer.push.branch)))
   );
 }
 

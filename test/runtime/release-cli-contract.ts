@@ -47,7 +47,7 @@ export function describeReleaseCli(dir: string): void {
         repository: '333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/api',
         migrationTaskDefinition: null,
         verify: null,
-        signer: { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed' },
+        signer: { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed', push: null },
       },
     ],
     upstreamEnvironments: ['dev', 'staging'],

@@ -1152,14 +1152,19 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
           'api',
           {
             repository: repo('api'),
-            signer: { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed' },
+            signer: {
+              repository: 'acme/platform',
+              workflow: 'build-publish.yml',
+              tag: 'deployed',
+              push: { workflow: 'terraform-apply.yml', branch: 'main' },
+            },
           },
         ],
         [
           'worker',
           {
             repository: repo('worker'),
-            signer: { repository: 'acme/jobs', workflow: 'release.yml', tag: 'any-v' },
+            signer: { repository: 'acme/jobs', workflow: 'release.yml', tag: 'any-v', push: null },
           },
         ],
       ]),
@@ -1264,7 +1269,7 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
     expect(other).toMatchObject({ exitCode: 3, outcome: 'refused' });
     expect(other.reason).toMatch(
       new RegExp(
-        `^image signature check failed: api \\(${repo('api').replace(/\./g, '\\.')}:1\\.5\\.0\\): tag "1\\.5\\.0" is not a v\\* tag: build-publish\\.yml signs only the images of v\\* tags; ` +
+        `^image signature check failed: api \\(${repo('api').replace(/\./g, '\\.')}:1\\.5\\.0\\): tag "1\\.5\\.0" is neither a v\\* tag \\(build-publish\\.yml signs those\\) nor a push build's sha- tag \\(terraform-apply\\.yml on main\\); ` +
           'worker .*got subjects \\[https://github\\.com/acme/jobs-fork/',
       ),
     );
@@ -1422,5 +1427,30 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
     );
     expect(applied).toEqual([]);
     expect(updates).toEqual([]);
+  });
+
+  test("a push build's sha- tag is verified against the default branch's run of terraform-apply.yml", async () => {
+    const tag = 'sha-0123456789ab';
+    const pushed = 'https://github.com/acme/platform/.github/workflows/terraform-apply.yml@refs/heads/main';
+    // Signed by the tag workflow instead (a mix-up), then by the push build.
+    cosign.record({ [`${repo('api')}:${tag}`]: signed(buildPublish(`refs/tags/${tag}`), digest('7')) });
+    const wrong = await deploy(uat(tag, 'v1.4.0'), { commitSha: SHA('7'), automatic: true }, deps(), check());
+    expect(wrong).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(wrong.reason).toContain(
+      `api (${repo('api')}:${tag}): no valid signature by identity ${pushed}, issuer ${ISSUER}`,
+    );
+    cosign.record({ [`${repo('api')}:${tag}`]: signed(pushed, digest('7')) });
+    play({ api: completes('api', 2, 3) });
+    const result = await deploy(
+      uat(tag, 'v1.4.0'),
+      { commitSha: SHA('7'), automatic: true },
+      deps(),
+      check(),
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', tag, digest('7')],
+    ]);
+    expect(cosign.calls().at(-1)?.slice(1, 3)).toEqual(['--certificate-identity', pushed]);
   });
 });

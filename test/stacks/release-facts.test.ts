@@ -63,14 +63,16 @@ test('prod-services records its cluster, each service with its repository, migra
     repository: '333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/api',
     migrationTaskDefinition: 'acme-prod-api-migrate',
     verify: { url: 'https://api.example.com/api/health', bodyMatch: 'ok' },
-    // Built here (sourcePaths): build-publish.yml of acme/platform signs it at the tag deployed.
-    signer: { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed' },
+    // Built here (sourcePaths): build-publish.yml of acme/platform signs it at the tag deployed; prod
+    // (approvals) builds nothing on a push.
+    signer: { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed', push: null },
   });
   // Published by the admin source repository: its own workflow, any of its v* tags.
   expect(facts.services.find((s) => s.name === 'admin')?.signer).toEqual({
     repository: 'acme/admin',
     workflow: 'build-publish.yml',
     tag: 'any-v',
+    push: null,
   });
   expect(facts.services.find((s) => s.name === 'worker')).toMatchObject({
     migrationTaskDefinition: null,
@@ -232,6 +234,14 @@ describe('release.requireSignatures', () => {
       repository: 'acme/admin',
       workflow: 'release.yaml',
       tag: 'any-v',
+      push: null,
+    });
+    // dev, which pushes deploy, also takes the sha- images its push builds sign on the default branch.
+    expect(facts('dev').services.find((s) => s.name === 'api')?.signer).toEqual({
+      repository: 'acme/platform',
+      workflow: 'build-publish.yml',
+      tag: 'deployed',
+      push: { workflow: 'terraform-apply.yml', branch: 'main' },
     });
   });
 
@@ -288,9 +298,16 @@ describe('release.requireSignatures', () => {
       tamper({ services: [{ ...services[0], ...change }, ...services.slice(1)] });
     for (const signer of [
       undefined,
-      { repository: 'acme/*', workflow: 'build-publish.yml', tag: 'deployed' },
-      { repository: 'acme/platform', workflow: '../x.yml', tag: 'deployed' },
+      { repository: 'acme/*', workflow: 'build-publish.yml', tag: 'deployed', push: null },
+      { repository: 'acme/platform', workflow: '../x.yml', tag: 'deployed', push: null },
       { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'any' },
+      { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed' },
+      {
+        repository: 'acme/platform',
+        workflow: 'build-publish.yml',
+        tag: 'deployed',
+        push: { workflow: 'terraform-apply.yml', branch: 'main; rm -rf' },
+      },
     ])
       expect(withService({ signer })).toEqual({
         ok: false,

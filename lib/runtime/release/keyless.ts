@@ -34,14 +34,23 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 /**
  * The identity a signature of `signer` on the image tagged `tag` carries, or why there is none: this
  * repository's `build-publish.yml` runs on `v*` tags and tags each image with its git tag, so the
- * certificate names that very tag; a source repository tags its images itself, so any of its `v*` tags.
+ * certificate names that very tag; a push build (`sha-<commit>`, environments pushes deploy) is signed by
+ * the default branch's run of `terraform-apply.yml`; a source repository tags its images itself, so any of
+ * its `v*` tags.
  */
 export function expectedIdentity(signer: ReleaseSigner, tag: string): ExpectedIdentity | string {
   const workflow = `https://github.com/${signer.repository}/.github/workflows/${signer.workflow}`;
   if (signer.tag === 'any-v') return { kind: 'regexp', value: `^${escapeRegExp(workflow)}@refs/tags/v` };
-  if (!tag.startsWith('v'))
-    return `tag ${JSON.stringify(tag)} is not a v* tag: ${signer.workflow} signs only the images of v* tags`;
-  return { kind: 'exact', value: `${workflow}@refs/tags/${tag}` };
+  if (tag.startsWith('v')) return { kind: 'exact', value: `${workflow}@refs/tags/${tag}` };
+  // A push build (`sha-<commit>`): the default branch's run of the apply workflow signed it.
+  if (signer.push && tag.startsWith('sha-'))
+    return {
+      kind: 'exact',
+      value: `https://github.com/${signer.repository}/.github/workflows/${signer.push.workflow}@refs/heads/${signer.push.branch}`,
+    };
+  return signer.push
+    ? `tag ${JSON.stringify(tag)} is neither a v* tag (${signer.workflow} signs those) nor a push build's sha- tag (${signer.push.workflow} on ${signer.push.branch})`
+    : `tag ${JSON.stringify(tag)} is not a v* tag: ${signer.workflow} signs only the images of v* tags (no push build signs images for this environment)`;
 }
 
 /** `cosign verify` of `reference` for `identity` and GitHub Actions' issuer, JSON on stdout. */
