@@ -3,7 +3,8 @@
  * answers `cosign verify --certificate-identity[-regexp] <id> --certificate-oidc-issuer <issuer> --output
  * json <ref>` from a registry of recorded signatures (`registry.json` beside it): per image reference, the
  * certificate subject and issuer it was signed with and the digest, or nothing (unsigned). Like cosign, it
- * prints the simple-signing payloads as JSON when the expected identity and issuer match the certificate,
+ * prints the simple-signing payloads as JSON (each with a Rekor bundle of about 4 KiB, as cosign's are) when
+ * the expected identity and issuer match the certificate,
  * else cosign's error text and exit 1. Every call's argv is appended to `calls.jsonl`.
  */
 import * as fs from 'node:fs';
@@ -58,7 +59,7 @@ if (!matches || signed.issuer !== issuer)
 process.stderr.write('\nVerification for ' + ref + ' --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n  - Existence of the claims in the transparency log was verified offline\n  - The code-signing certificate was verified using trusted certificate authority certificates\n');
 process.stdout.write(JSON.stringify(signed.digests.map((digest) => ({
   critical: { identity: { 'docker-reference': ref.replace(/:[^/:]+$/, '') }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
-  optional: { Bundle: { SignedEntryTimestamp: 'MEUCIQ...', Payload: { logIndex: 1 } }, Issuer: signed.issuer, Subject: signed.subject },
+  optional: { Bundle: { SignedEntryTimestamp: 'MEUCIQ...', Payload: { logIndex: 1, body: 'eyJhcGlWZXJzaW9uIjoiMC4wLjEi'.repeat(150) } }, Issuer: signed.issuer, Subject: signed.subject },
 }))) + '\n');
 `;
 

@@ -21,6 +21,9 @@ export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.co
 /** How long one `cosign verify` may take (registry, Rekor and TUF lookups). */
 export const COSIGN_TIMEOUT_MS = 120_000;
 
+/** Characters of cosign's output kept: room for many signatures with their bundles. */
+export const COSIGN_MAX_OUTPUT = 4 * 1024 * 1024;
+
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** The certificate identity cosign must find: exact, or an anchored regular expression (Go syntax). */
@@ -148,8 +151,8 @@ export const COSIGN_MISSING =
  * Verifies the image of each of `services` at its tag; returns the digests by service and one problem
  * per image that does not verify (`<service> (<repository>:<tag>): <why>`, scrubbed). A digest other
  * than the one `recorded` for the tag (a redeploy's, a promotion's) is a problem too. `references` names
- * another image to verify for a service (a promotion's upstream `<repository>@<digest>`). When cosign cannot be started, one
- * problem says what to install, and no further image is tried.
+ * another image to verify for a service (a promotion's upstream `<repository>@<digest>`). When cosign
+ * cannot be started, one problem says what to install, and no further image is tried.
  */
 export async function keylessDigests(
   check: KeylessCheck,
@@ -185,6 +188,8 @@ export async function keylessDigests(
       env: check.env,
       timeoutMs: check.timeoutMs ?? COSIGN_TIMEOUT_MS,
       scrub,
+      // The JSON holds each signature's Rekor bundle (a few KiB each): kept whole, never cut to unparsable.
+      maxOutput: COSIGN_MAX_OUTPUT,
     });
     if (result.error !== null) {
       const missing = /ENOENT/.test(result.error);
