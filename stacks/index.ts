@@ -93,6 +93,7 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
       upstreamEnvironments: config.environments
         .slice(0, config.environments.indexOf(environment))
         .map((e) => e.name),
+      ...(config.release ? { release: config.release } : {}),
     });
     Policy.enforce(foundation);
     Policy.enforce(services);

@@ -1,7 +1,13 @@
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { Fn, TerraformOutput, TerraformVariable, Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { EnvironmentConfig, NetworkConfig } from '../lib/config';
+import {
+  requiresSignatures,
+  signerOf,
+  type EnvironmentConfig,
+  type NetworkConfig,
+  type ReleaseConfig,
+} from '../lib/config';
 import { IMAGE_TAG_SOURCE } from '../lib/core/identifiers';
 import { recordReleaseFacts } from '../lib/core/release-facts';
 import {
@@ -32,6 +38,11 @@ export interface ServicesStackProps extends AwsEnvironmentStackProps {
    * may copy images from (recorded in the release facts). @default none: nothing is promoted into it
    */
   readonly upstreamEnvironments?: readonly string[];
+  /**
+   * The configuration's release pipeline: who signs each service's images, and whether this environment's
+   * deploys must verify them (recorded in the release facts). @default none: nothing is signed
+   */
+  readonly release?: ReleaseConfig;
 }
 
 /**
@@ -152,10 +163,18 @@ export class ServicesStack extends AwsEnvironmentStack {
         repository: repositoryUrl(env.accountId, env.region, org, s.name),
         migrationTaskDefinition: services.get(s.name)?.migrationTaskDefinitionFamily ?? null,
         verify: s.verify ?? null,
+        // Whether pushes build it here depends on this environment alone (pushDeployEnvironments).
+        signer:
+          signerOf(
+            { organization: props.organization, release: props.release, environments: [env] },
+            env,
+            s,
+          ) ?? null,
       })),
       upstreamEnvironments: [...(props.upstreamEnvironments ?? [])],
       notifications: env.notifications ?? null,
       deploy: env.deploy ?? null,
+      requireSignatures: requiresSignatures(props.release, env),
     });
   }
 

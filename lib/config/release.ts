@@ -4,13 +4,14 @@
  */
 import type { ProblemList } from '../core/errors';
 import { show } from '../core/errors';
-import { githubRepositoryProblem } from '../core/identifiers';
+import { githubRepositoryProblem, WORKFLOW_FILE } from '../core/identifiers';
 import {
   BRANCH_PUBLISH_SUFFIX,
   branchPublishRoleName,
   MAX_ROLE_NAME_LENGTH,
   publishRoleName,
 } from '../core/naming';
+import type { ReleaseSigner } from '../core/release-facts';
 import type { ServiceConfig } from './services';
 
 /** The lowest vulnerability severity that fails the scan gate. */
@@ -25,6 +26,13 @@ export interface ReleaseSourceRepository {
   readonly repository: string;
   /** The services (configured in every publish environment) whose ECR repositories it may push to. */
   readonly services: readonly string[];
+  /**
+   * The workflow file (under `.github/workflows/`) of that repository that signs its images keyless on a
+   * `v*` tag: a deploy that verifies signatures expects the certificate identity
+   * `https://github.com/<repository>/.github/workflows/<signingWorkflow>@refs/tags/v...`.
+   * @default 'build-publish.yml' (the workflow Gantry generates, should that repository use Gantry too)
+   */
+  readonly signingWorkflow?: string;
 }
 
 export interface ReleaseConfig {
@@ -35,6 +43,14 @@ export interface ReleaseConfig {
   readonly publishEnvironments?: readonly string[];
   /** Repositories that publish their own services' images and hand them over. @default none */
   readonly sourceRepositories?: readonly ReleaseSourceRepository[];
+  /**
+   * Every deploy to an environment that requires an approval (`approval.requiredApprovals` >= 1) verifies
+   * the keyless signature of each changed image against the workflow that signs it (this repository's
+   * `build-publish.yml` at the deployed tag, or the source repository's `signingWorkflow`) with
+   * `cosign verify`, and refuses when it does not hold or cannot be checked; recorded in the services
+   * stack's release facts. @default false: a deploy verifies only when asked (`--verify-signatures keyless`)
+   */
+  readonly requireSignatures?: boolean;
   /** The Trivy and Grype gate. @default fail on `high` and above, unfixed findings included */
   readonly scan?: {
     /** @default 'high' */
@@ -46,7 +62,10 @@ export interface ReleaseConfig {
 
 /** The parts of the configuration the release rules read. */
 interface WithRelease {
-  readonly organization: { readonly name?: string; readonly github?: { readonly repository?: string } };
+  readonly organization: {
+    readonly name?: string;
+    readonly github?: { readonly repository?: string; readonly defaultBranch?: string };
+  };
   readonly environments: readonly {
     readonly name: string;
     readonly production?: boolean;
@@ -54,6 +73,53 @@ interface WithRelease {
     readonly services: readonly Pick<ServiceConfig, 'name' | 'sourcePaths'>[];
   }[];
   readonly release?: ReleaseConfig;
+}
+
+/** The workflow this repository signs its images with (`build-publish.yml`, on a `v*` tag). */
+export const BUILD_PUBLISH_WORKFLOW = 'build-publish.yml';
+/** The workflow whose push builds sign the `sha-` images of the environments pushes deploy. */
+export const PUSH_BUILD_WORKFLOW = 'terraform-apply.yml';
+
+/**
+ * The signer of a service in an environment: its source repository's `signingWorkflow` on any `v*` tag, or,
+ * when this repository builds it (`sourcePaths`), `build-publish.yml` at the deployed `v*` tag and, in an
+ * environment pushes deploy (`pushDeployEnvironments`), `terraform-apply.yml` on the default branch for a
+ * push build's `sha-` tag; undefined when nothing signs it (no release, or a service no workflow builds).
+ */
+export function signerOf(
+  config: Pick<WithRelease, 'organization' | 'release' | 'environments'>,
+  env: { readonly name: string },
+  service: { readonly name: string; readonly sourcePaths?: readonly string[] },
+): ReleaseSigner | undefined {
+  if (!config.release) return undefined;
+  const source = sourceOf(config.release, service.name);
+  if (source)
+    return {
+      repository: source.repository,
+      workflow: source.signingWorkflow ?? BUILD_PUBLISH_WORKFLOW,
+      tag: 'any-v',
+      push: null,
+    };
+  const own = config.organization.github?.repository;
+  if (!own || !service.sourcePaths?.length) return undefined;
+  const branch = config.organization.github?.defaultBranch;
+  return {
+    repository: own,
+    workflow: BUILD_PUBLISH_WORKFLOW,
+    tag: 'deployed',
+    push:
+      branch && pushDeployEnvironments(config).includes(env.name)
+        ? { workflow: PUSH_BUILD_WORKFLOW, branch }
+        : null,
+  };
+}
+
+/** Whether deploys to an environment must verify keyless signatures (`release.requireSignatures`). */
+export function requiresSignatures(
+  release: ReleaseConfig | undefined,
+  env: { readonly approval?: { readonly requiredApprovals?: number } },
+): boolean {
+  return release?.requireSignatures === true && (env.approval?.requiredApprovals ?? 0) >= 1;
 }
 
 export const SOURCE_NAME = /^[a-z][a-z0-9-]{0,15}$/;
@@ -152,6 +218,12 @@ export function validateRelease(config: WithRelease, problems: ProblemList): voi
       `${at}.services`,
       `${show(source?.services)} must name at least one service`,
     );
+    if (source?.signingWorkflow !== undefined)
+      problems.check(
+        typeof source.signingWorkflow === 'string' && WORKFLOW_FILE.test(source.signingWorkflow),
+        `${at}.signingWorkflow`,
+        `${show(source.signingWorkflow)} must be a workflow file name under .github/workflows/, e.g. "build-publish.yml" (matching ${WORKFLOW_FILE})`,
+      );
     services.forEach((service, j) => {
       for (const envName of publishTo) {
         const env = config.environments.find((e) => e.name === envName);
@@ -181,6 +253,7 @@ export function validateRelease(config: WithRelease, problems: ProblemList): voi
       `the push build of ${show(env.name)} needs publish role ${show(role)}: ${role.length} characters, IAM allows ${MAX_ROLE_NAME_LENGTH}; shorten the organization or environment name`,
     );
   }
+  validateRequireSignatures(config, release, problems);
   const failOn = release.scan?.failOn;
   if (failOn !== undefined) {
     problems.check(
@@ -205,4 +278,39 @@ export function sourceOf(
   service: string,
 ): ReleaseSourceRepository | undefined {
   return (release?.sourceRepositories ?? []).find((s) => s.services.includes(service));
+}
+
+/**
+ * `release.requireSignatures`: a boolean; when true, at least one environment requires an approval (else
+ * nothing would be checked), and every service of those environments has a signer (a deploy of a service
+ * nothing signs could never pass).
+ */
+function validateRequireSignatures(config: WithRelease, release: ReleaseConfig, problems: ProblemList): void {
+  const required = release.requireSignatures;
+  if (required === undefined) return;
+  if (
+    !problems.check(
+      typeof required === 'boolean',
+      'release.requireSignatures',
+      `${show(required)} must be true or false`,
+    ) ||
+    !required
+  )
+    return;
+  const gated = config.environments.filter((e) => e && requiresSignatures(release, e));
+  problems.check(
+    gated.length > 0,
+    'release.requireSignatures',
+    'true, but no environment requires an approval (approval.requiredApprovals >= 1): no deploy would be checked',
+  );
+  for (const env of gated) {
+    (env.services ?? []).forEach((service, i) => {
+      problems.check(
+        signerOf(config, env, service) !== undefined,
+        `${env.name}.services[${i}]`,
+        `${show(service.name)}: release.requireSignatures needs a signed image, and nothing signs this service: ` +
+          'give it sourcePaths (build-publish.yml builds and signs it) or list it in a release.sourceRepositories entry',
+      );
+    });
+  }
 }

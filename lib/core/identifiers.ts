@@ -101,6 +101,9 @@ export function bucketNameProblem(value: unknown): string | undefined {
     : `${show(value)} is not an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')`;
 }
 
+/** A workflow file name under `.github/workflows/`, e.g. `build-publish.yml`. */
+export const WORKFLOW_FILE = /^[A-Za-z0-9_.-]+\.ya?ml$/;
+
 export function githubRepositoryProblem(value: unknown): string | undefined {
   return typeof value === 'string' && GITHUB_REPOSITORY.test(value)
     ? undefined

@@ -1,7 +1,8 @@
 /**
  * Release facts: what `gantry deploy|migrate|verify|rollback` need of a services stack (its region
- * and cluster, each service's ECS name, ECR repository, migration task definition and external check,
- * the environments a deploy may promote images from, the environment's notifications and polling), written at synth into the stack's JSON
+ * and cluster, each service's ECS name, ECR repository, migration task definition, external check and
+ * keyless signer, the environments a deploy may promote images from, whether its deploys must verify
+ * signatures, the environment's notifications and polling), written at synth into the stack's JSON
  * (`"//": {"gantryRelease": {...}}`) beside its stack facts and read back by the runtime, which
  * trusts nothing else. Webhook URLs are secrets: only the names of the variables holding them; SNS
  * topic ARNs are not (the deploy role's policy names them too).
@@ -9,11 +10,35 @@
 import { TerraformElement, type TerraformStack } from 'cdktf';
 import type { DeployConfig, NotificationsConfig, ServiceVerifyConfig } from '../config/deploy';
 import { GantryConfigError } from './errors';
-import { regionProblem, SNS_TOPIC_ARN } from './identifiers';
+import { githubRepositoryProblem, regionProblem, SNS_TOPIC_ARN, WORKFLOW_FILE } from './identifiers';
 import { isObject } from './stack-facts';
 
 export const RELEASE_FACTS_KEY = 'gantryRelease';
-export const RELEASE_FACTS_VERSION = 2;
+export const RELEASE_FACTS_VERSION = 3;
+
+/**
+ * Who signs a service's images keyless (Cosign, a Fulcio certificate for a GitHub Actions OIDC token):
+ * the workflow whose identity `gantry deploy --verify-signatures keyless` expects,
+ * `https://github.com/<repository>/.github/workflows/<workflow>@refs/tags/<tag>`.
+ */
+export interface ReleaseSigner {
+  /** `owner/name` of the repository whose workflow signs (this one, or the service's source repository). */
+  readonly repository: string;
+  /** The workflow's file name under `.github/workflows/`, e.g. `build-publish.yml`. */
+  readonly workflow: string;
+  /**
+   * `deployed`: the certificate names the very tag deployed (this repository's `build-publish.yml` tags
+   * each image with its git tag); `any-v`: any `v*` tag of that repository (a source repository tags its
+   * images itself).
+   */
+  readonly tag: 'deployed' | 'any-v';
+  /**
+   * The push builds of this environment (`pushDeployEnvironments`): a `sha-` tag of a service this repository
+   * builds is signed by `workflow` on `branch` (`.../.github/workflows/terraform-apply.yml@refs/heads/main`).
+   * null: no push builds it here, so only `v*` tags (or a source repository's) are signed.
+   */
+  readonly push: { readonly workflow: string; readonly branch: string } | null;
+}
 
 export interface ReleaseServiceFacts {
   readonly name: string;
@@ -26,6 +51,8 @@ export interface ReleaseServiceFacts {
   readonly repository: string;
   readonly migrationTaskDefinition: string | null;
   readonly verify: ServiceVerifyConfig | null;
+  /** Who signs its images keyless; null when no workflow builds it (no `sourcePaths`, no source repository). */
+  readonly signer: ReleaseSigner | null;
 }
 
 export interface ReleaseFacts {
@@ -40,6 +67,11 @@ export interface ReleaseFacts {
   readonly upstreamEnvironments: readonly string[];
   readonly notifications: NotificationsConfig | null;
   readonly deploy: DeployConfig | null;
+  /**
+   * Every deploy must verify the keyless signature of each changed image (`release.requireSignatures`,
+   * for an environment that requires an approval): the runtime refuses one that cannot.
+   */
+  readonly requireSignatures: boolean;
 }
 
 const FACTS_ID = 'GantryReleaseFacts';
@@ -111,9 +143,31 @@ export function parseReleaseFacts(
     !meta.upstreamEnvironments.every((e) => typeof e === 'string' && ENVIRONMENT_NAME.test(e))
   )
     return { ok: false, reason: 'its release facts have a malformed upstreamEnvironments list' };
+  if (!services.every((s) => isObject(s) && (s.signer === null || signerWellFormed(s.signer))))
+    return { ok: false, reason: 'its release facts have a malformed signer' };
+  if (typeof meta.requireSignatures !== 'boolean')
+    return { ok: false, reason: 'its release facts have no requireSignatures (true or false)' };
   if (meta.notifications !== null && !notificationsWellFormed(meta.notifications))
     return { ok: false, reason: 'its release facts have a malformed notifications block' };
   return { ok: true, facts: meta as unknown as ReleaseFacts };
+}
+
+/** A signer the runtime can turn into a certificate identity: an `owner/name`, a workflow file, a tag rule. */
+function signerWellFormed(signer: unknown): boolean {
+  return (
+    isObject(signer) &&
+    typeof signer.repository === 'string' &&
+    githubRepositoryProblem(signer.repository) === undefined &&
+    typeof signer.workflow === 'string' &&
+    WORKFLOW_FILE.test(signer.workflow) &&
+    (signer.tag === 'deployed' || signer.tag === 'any-v') &&
+    (signer.push === null ||
+      (isObject(signer.push) &&
+        typeof signer.push.workflow === 'string' &&
+        WORKFLOW_FILE.test(signer.push.workflow) &&
+        typeof signer.push.branch === 'string' &&
+        /^[A-Za-z0-9._/-]+$/.test(signer.push.branch)))
+  );
 }
 
 /** Webhooks name a variable, topics are SNS topic ARNs, each with a known format: what the runtime uses. */

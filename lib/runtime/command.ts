@@ -24,6 +24,8 @@ export interface CommandOptions {
   /** Applied to the captured output and the error. @default none */
   readonly scrub?: (text: string) => string;
   readonly cwd?: string;
+  /** Characters of each stream kept (the last ones). @default MAX_OUTPUT */
+  readonly maxOutput?: number;
 }
 
 /** Runs `bin args...`; never rejects. */
@@ -36,7 +38,7 @@ export type CommandRunner = (
 /** Characters of each stream kept (the last ones: errors come last). */
 export const MAX_OUTPUT = 8000;
 
-const keepEnd = (text: string) => (text.length > MAX_OUTPUT ? `...${text.slice(-MAX_OUTPUT)}` : text);
+const keepEnd = (text: string, max: number) => (text.length > max ? `...${text.slice(-max)}` : text);
 
 /** The runner of the CLI: `child_process.spawn`. */
 export const runCommand: CommandRunner = (bin, args, options) => {
@@ -54,8 +56,8 @@ export const runCommand: CommandRunner = (bin, args, options) => {
         code,
         timedOut,
         error: error === null ? null : scrub(error),
-        stdout: scrub(keepEnd(Buffer.concat(out).toString('utf8'))),
-        stderr: scrub(keepEnd(Buffer.concat(err).toString('utf8'))),
+        stdout: scrub(keepEnd(Buffer.concat(out).toString('utf8'), options.maxOutput ?? MAX_OUTPUT)),
+        stderr: scrub(keepEnd(Buffer.concat(err).toString('utf8'), options.maxOutput ?? MAX_OUTPUT)),
       });
     };
     const child = spawn(bin, [...args], {

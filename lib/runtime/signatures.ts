@@ -5,8 +5,8 @@
  *
  * This verifier checks key-based signatures from recorded bundles (`cosign sign --key`, or a bundle
  * saved by `cosign download signature`), which runs offline and in tests. Keyless signatures made by
- * `build-publish.yml` are verified in CI with `cosign verify --certificate-identity <workflow>@refs/tags/<tag>
- * --certificate-oidc-issuer https://token.actions.githubusercontent.com <image>@<digest>` (see README).
+ * `build-publish.yml` (and the push builds) are verified by `cosign verify` itself, inside the deploy:
+ * `release/keyless.ts` (`gantry deploy --verify-signatures keyless`).
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';

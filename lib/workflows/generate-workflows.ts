@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as YamlLibrary from 'yaml';
-import type { GantryConfig } from '../config';
+import { BUILD_PUBLISH_WORKFLOW, type GantryConfig } from '../config';
 import { ACTION_PINS } from './pins';
 import { applyWorkflow } from './private/apply-workflow';
 import { buildPublishWorkflow } from './private/build-publish-workflow';
@@ -49,7 +49,7 @@ export interface GeneratedWorkflow {
 /** The generated files, in a stable order. */
 export const WORKFLOW_FILES = ['terraform-plan.yml', 'terraform-apply.yml', 'terraform-drift.yml'] as const;
 /** Generated too when the configuration has a `release` and services this repository builds. */
-export const BUILD_PUBLISH_FILE = 'build-publish.yml';
+export const BUILD_PUBLISH_FILE = BUILD_PUBLISH_WORKFLOW;
 
 function resolveOptions(config: GantryConfig, options: WorkflowOptions): ResolvedOptions {
   return {

@@ -37,7 +37,7 @@ export function describeReleaseCli(dir: string): void {
   }
 
   const releaseFacts = {
-    version: 2,
+    version: 3,
     region: 'eu-west-1',
     cluster: 'acme-prod',
     services: [
@@ -47,11 +47,13 @@ export function describeReleaseCli(dir: string): void {
         repository: '333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/api',
         migrationTaskDefinition: null,
         verify: null,
+        signer: { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed', push: null },
       },
     ],
     upstreamEnvironments: ['dev', 'staging'],
     notifications: null,
     deploy: null,
+    requireSignatures: false,
   };
 
   describe('gantry status, deploy refusals and ledger ack of a commit', () => {
@@ -290,6 +292,38 @@ export function describeReleaseCli(dir: string): void {
       await withLedger(async (ledger) => {
         expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
       });
+    });
+
+    test('where the facts require signatures, deploy verifies keyless without a flag: cosign missing is refused (exit 3), --image-key or another mode is a usage error', async () => {
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: { ...releaseFacts, requireSignatures: true } } }),
+      );
+      const args = ['deploy', 'prod', '--dir', stackDir, '--tag', 'api=v5', '--json'];
+      const sha = { GANTRY_COMMIT_SHA: '1'.repeat(40) };
+      // A PATH with no cosign on it.
+      const refused = await gantry(args, env({ ...sha, PATH: fs.mkdtempSync(path.join(stackDir, 'bin-')) }));
+      expect(refused.code).toBe(3);
+      const result = JSON.parse(refused.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result.outcome).toBe('refused');
+      expect(result.reason).toMatch(
+        /^image signature check failed: cosign is not installed or not on PATH \(spawn cosign ENOENT\): install cosign v2 .*sigstore\/cosign-installer/,
+      );
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
+        expect(await ledger.listRuns({ stack: 'prod-services', action: 'plan' })).toEqual([]);
+      });
+      const key = await gantry([...args, '--image-key', 'cosign.pub'], env(sha));
+      expect(key.code).toBe(1);
+      expect(key.stderr).toBe(
+        'gantry: --image-key checks key-based signatures, and prod requires keyless ones (release.requireSignatures): drop --image-key',
+      );
+      const mode = await gantry([...args, '--verify-signatures', 'key'], env(sha));
+      expect(mode.code).toBe(1);
+      expect(mode.stderr).toBe(
+        'gantry: --verify-signatures "key": the mode is keyless (key-based signatures: --image-key)',
+      );
     });
 
     describeWithTerraform('gantry deploy on real Terraform', () => {

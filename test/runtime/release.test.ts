@@ -36,6 +36,8 @@ import {
 import { cosignCopier, type Promotion } from '../../lib/runtime/release/promote';
 import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
 import type { ImageToVerify } from '../../lib/runtime/signatures';
+import type { KeylessCheck } from '../../lib/runtime/release/keyless';
+import { fakeCosign, type FakeCosign } from './fake-cosign';
 import { signedBundle } from './signing';
 
 const ecsMock = mockClient(ECSClient);
@@ -1124,5 +1126,337 @@ describe('gantry deploy --promote-from', () => {
       ok: false,
       detail: 'cosign copy a@sha256:0 b:v1 did not start: spawn cosign ENOENT',
     });
+  });
+});
+
+describe('gantry deploy: keyless signatures (cosign verify)', () => {
+  const ISSUER = 'https://token.actions.githubusercontent.com';
+  const repo = (service: string) => `444444444444.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
+  const digest = (c: string) => `sha256:${c.repeat(64)}`;
+  const buildPublish = (ref: string) =>
+    `https://github.com/acme/platform/.github/workflows/build-publish.yml@${ref}`;
+  const jobsRelease = (ref: string) => `https://github.com/acme/jobs/.github/workflows/release.yml@${ref}`;
+  let cosign: FakeCosign;
+  beforeAll(() => {
+    cosign = fakeCosign();
+  });
+  /** api is built here (build-publish.yml at the tag); worker by the source repository acme/jobs (release.yml, any v* tag). */
+  const check = (
+    PATH = `${cosign.dir}:${process.env.PATH ?? ''}`,
+  ): typeof FAST & { keyless: KeylessCheck } => ({
+    ...FAST,
+    keyless: {
+      env: { PATH },
+      images: new Map([
+        [
+          'api',
+          {
+            repository: repo('api'),
+            signer: {
+              repository: 'acme/platform',
+              workflow: 'build-publish.yml',
+              tag: 'deployed',
+              push: { workflow: 'terraform-apply.yml', branch: 'main' },
+            },
+          },
+        ],
+        [
+          'worker',
+          {
+            repository: repo('worker'),
+            signer: { repository: 'acme/jobs', workflow: 'release.yml', tag: 'any-v', push: null },
+          },
+        ],
+      ]),
+    },
+  });
+  const uat = (api: string, worker = api): ReleaseTarget => {
+    const t = target(api, { environment: 'uat', stack: 'uat-services' });
+    return {
+      ...t,
+      services: t.services.map((s) => (s.name === 'worker' ? { ...s, imageTag: worker } : s)),
+      notifications: { webhooks: [] },
+    };
+  };
+  const signed = (subject: string, ...digests: string[]) => ({ subject, issuer: ISSUER, digests });
+
+  test('images signed by the expected workflow identities deploy, each digest from cosign recorded on its row', async () => {
+    cosign.record({
+      // Three signatures of the same digest (re-signed): their bundles make more output than a runner's default cap.
+      [`${repo('api')}:v1.4.0`]: signed(
+        buildPublish('refs/tags/v1.4.0'),
+        digest('a'),
+        digest('a'),
+        digest('a'),
+      ),
+      // The source repository tags its images itself: any of its v* tags signs.
+      [`${repo('worker')}:v1.4.0`]: signed(jobsRelease('refs/tags/v7.0.0'), digest('b')),
+    });
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const before = cosign.calls().length;
+    const result = await deploy(uat('v1.4.0'), { commitSha: SHA('1'), automatic: true }, deps(), check());
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(cosign.calls().slice(before)).toEqual([
+      [
+        'verify',
+        '--certificate-identity',
+        buildPublish('refs/tags/v1.4.0'),
+        '--certificate-oidc-issuer',
+        ISSUER,
+        '--output',
+        'json',
+        `${repo('api')}:v1.4.0`,
+      ],
+      [
+        'verify',
+        '--certificate-identity-regexp',
+        '^https://github\\.com/acme/jobs/\\.github/workflows/release\\.yml@refs/tags/v',
+        '--certificate-oidc-issuer',
+        ISSUER,
+        '--output',
+        'json',
+        `${repo('worker')}:v1.4.0`,
+      ],
+    ]);
+    expect(lines).toContain(
+      `[deploy] uat: keyless signatures verified: api ${digest('a')}, worker ${digest('b')}`,
+    );
+    const rows = await ledger.listDeployments({ runId: result.runId as string });
+    expect(rows.map((d) => [d.service, d.imageTag, d.digest, d.status]).sort()).toEqual([
+      ['api', 'v1.4.0', digest('a'), 'verified'],
+      ['worker', 'v1.4.0', digest('b'), 'deployed'],
+    ]);
+    expect(applied).toEqual([{ tags: { api: 'v1.4.0', worker: 'v1.4.0' }, purpose: 'deploy' }]);
+  });
+
+  test('a wrong identity, an unsigned image or a non-v tag is refused (exit 3, one refused row naming each) before anything is read, planned or applied', async () => {
+    cosign.record({
+      // Signed by a branch build of the right workflow: not a release.
+      [`${repo('api')}:v1.5.0`]: signed(buildPublish('refs/heads/main'), digest('c')),
+      [`${repo('worker')}:v1.5.0`]: null,
+    });
+    const result = await deploy(uat('v1.5.0'), { commitSha: SHA('2'), automatic: true }, deps(), check());
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    expect(result.reason).toBe(
+      'image signature check failed: ' +
+        `api (${repo('api')}:v1.5.0): no valid signature by identity ${buildPublish('refs/tags/v1.5.0')}, issuer ${ISSUER} ` +
+        `(cosign exited 1: Error: no matching signatures: none of the expected identities matched what was in the certificate, got subjects [${buildPublish('refs/heads/main')}] with issuer ${ISSUER}); ` +
+        `worker (${repo('worker')}:v1.5.0): no valid signature by identity matching ^https://github\\.com/acme/jobs/\\.github/workflows/release\\.yml@refs/tags/v, issuer ${ISSUER} ` +
+        '(cosign exited 1: Error: no signatures found)',
+    );
+    expect(applied).toEqual([]);
+    expect(ecsMock.commandCalls(DescribeServicesCommand)).toHaveLength(0);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({
+      action: 'deploy',
+      status: 'refused',
+      environment: 'uat',
+      exitCode: 3,
+      errorSummary: result.reason,
+    });
+    expect(
+      (await ledger.listDeployments({ environment: 'uat' })).filter((d) => d.imageTag === 'v1.5.0'),
+    ).toEqual([]);
+
+    // A source repository's signature from another repository does not match either; a tag build-publish.yml
+    // never signs (not v*) is refused without asking cosign.
+    cosign.record({
+      [`${repo('worker')}:v1.5.0`]: signed(
+        'https://github.com/acme/jobs-fork/.github/workflows/release.yml@refs/tags/v1',
+        digest('d'),
+      ),
+    });
+    const calls = cosign.calls().length;
+    const other = await deploy(
+      uat('1.5.0', 'v1.5.0'),
+      { commitSha: SHA('2'), automatic: true },
+      deps(),
+      check(),
+    );
+    expect(other).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(other.reason).toMatch(
+      new RegExp(
+        `^image signature check failed: api \\(${repo('api').replace(/\./g, '\\.')}:1\\.5\\.0\\): tag "1\\.5\\.0" is neither a v\\* tag \\(build-publish\\.yml signs those\\) nor a push build's sha- tag \\(terraform-apply\\.yml on main\\); ` +
+          'worker .*got subjects \\[https://github\\.com/acme/jobs-fork/',
+      ),
+    );
+    expect(
+      cosign
+        .calls()
+        .slice(calls)
+        .map((c) => c[c.length - 1]),
+    ).toEqual([`${repo('worker')}:v1.5.0`]);
+    expect(applied).toEqual([]);
+  });
+
+  test('without cosign on PATH the deploy is refused, saying what to install', async () => {
+    // An empty directory as the whole PATH: no cosign anywhere.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-no-cosign-'));
+    const result = await deploy(
+      uat('v1.6.0'),
+      { commitSha: SHA('3'), automatic: true },
+      deps(),
+      check(empty),
+    );
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(result.reason).toBe(
+      'image signature check failed: cosign is not installed or not on PATH (spawn cosign ENOENT): ' +
+        'install cosign v2 on the PATH of the deploy (GitHub Actions: sigstore/cosign-installer; elsewhere: ' +
+        'https://docs.sigstore.dev/cosign/system_config/installation/)',
+    );
+    expect(applied).toEqual([]);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({ status: 'refused', exitCode: 3 });
+  });
+
+  test('output cosign exits 0 with that is not its verification JSON (not JSON, empty, another payload type, a malformed digest), or names different digests, is refused', async () => {
+    cosign.record({
+      [`${repo('api')}:v1.7.0`]: { raw: 'Verification for ... -- ok\n' },
+      [`${repo('worker')}:v1.7.0`]: signed(jobsRelease('refs/tags/v8.0.0'), digest('e'), digest('f')),
+    });
+    const result = await deploy(uat('v1.7.0'), { commitSha: SHA('4'), automatic: true }, deps(), check());
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(result.reason).toBe(
+      `image signature check failed: api (${repo('api')}:v1.7.0): cosign printed no JSON verification output; ` +
+        `worker (${repo('worker')}:v1.7.0): the signatures name different digests (${digest('e')}, ${digest('f')})`,
+    );
+    const wrongType = [{ critical: { type: 'x', image: { 'docker-manifest-digest': digest('e') } } }];
+    const shortDigest = [
+      {
+        critical: {
+          type: 'cosign container image signature',
+          image: { 'docker-manifest-digest': 'sha256:e' },
+        },
+      },
+    ];
+    for (const [raw, why] of [
+      ['[]', 'cosign printed no verified signature (an empty or non-array output)'],
+      [
+        JSON.stringify(wrongType),
+        "cosign's output has a payload that is not a cosign container image signature",
+      ],
+      [JSON.stringify(shortDigest), 'cosign\'s output names digest "sha256:e", not sha256:<64 hex>'],
+    ]) {
+      cosign.record({
+        [`${repo('api')}:v1.7.0`]: { raw },
+        [`${repo('worker')}:v1.7.0`]: signed(jobsRelease('refs/tags/v8'), digest('e')),
+      });
+      const refused = await deploy(uat('v1.7.0'), { commitSha: SHA('4'), automatic: true }, deps(), check());
+      expect(refused).toMatchObject({ exitCode: 3, outcome: 'refused' });
+      expect(refused.reason).toBe(`image signature check failed: api (${repo('api')}:v1.7.0): ${why}`);
+    }
+    expect(applied).toEqual([]);
+  });
+
+  test('a promotion verifies the upstream image by the digest it promotes (not yet in this registry), before any copy', async () => {
+    const upstreamRepo = (service: string) => `555555555555.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
+    const { run, deployments } = await ledger.startDeploy({
+      stack: 'kv-up-services',
+      action: 'deploy',
+      environment: 'kv-up',
+      commitSha: SHA('6'),
+      services: [
+        { service: 'api', imageTag: 'v2.0.0', digest: digest('1') },
+        { service: 'worker', imageTag: 'v2.0.0', digest: digest('2') },
+      ],
+    });
+    for (const d of deployments) await ledger.updateDeployment(d.id, { status: 'deployed', final: true });
+    await ledger.finishRun(run.id, { status: 'succeeded', exitCode: 0 });
+    const copies: string[] = [];
+    const promotion: Promotion = {
+      from: 'kv-up',
+      sourceRepositories: new Map(['api', 'worker'].map((s) => [s, upstreamRepo(s)])),
+      targetRepositories: new Map(['api', 'worker'].map((s) => [s, repo(s)])),
+      requiredApprovals: 1,
+      copy: async (c) => {
+        copies.push(c.source);
+        return { ok: true, detail: 'copied' };
+      },
+    };
+    const env = (t: string): ReleaseTarget => ({
+      ...uat(t),
+      environment: 'kv-prod',
+      stack: 'kv-prod-services',
+    });
+    // The worker's upstream digest carries no signature of its workflow: refused, nothing copied.
+    cosign.record({
+      [`${upstreamRepo('api')}@${digest('1')}`]: signed(buildPublish('refs/tags/v2.0.0'), digest('1')),
+      [`${upstreamRepo('worker')}@${digest('2')}`]: null,
+    });
+    const calls = cosign.calls().length;
+    const refused = await deploy(env('v2.0.0'), { commitSha: SHA('6'), automatic: true }, deps(), {
+      ...check(),
+      promotion,
+    });
+    expect(refused).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(refused.reason).toMatch(
+      new RegExp(
+        `^image signature check failed: worker \\(${upstreamRepo('worker').replace(/\./g, '\\.')}@sha256:2{64}\\): no valid signature`,
+      ),
+    );
+    expect(
+      cosign
+        .calls()
+        .slice(calls)
+        .map((c) => c[c.length - 1]),
+    ).toEqual([`${upstreamRepo('api')}@${digest('1')}`, `${upstreamRepo('worker')}@${digest('2')}`]);
+    expect(copies).toEqual([]);
+    expect(applied).toEqual([]);
+
+    cosign.record({
+      [`${upstreamRepo('api')}@${digest('1')}`]: signed(buildPublish('refs/tags/v2.0.0'), digest('1')),
+      [`${upstreamRepo('worker')}@${digest('2')}`]: signed(jobsRelease('refs/tags/v9'), digest('2')),
+    });
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(env('v2.0.0'), { commitSha: SHA('6'), automatic: true }, deps(), {
+      ...check(),
+      promotion,
+    });
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(copies).toEqual([
+      `${upstreamRepo('api')}@${digest('1')}`,
+      `${upstreamRepo('worker')}@${digest('2')}`,
+    ]);
+    expect(result.deployments.map((d) => [d.service, d.digest])).toEqual([
+      ['api', digest('1')],
+      ['worker', digest('2')],
+    ]);
+  });
+
+  test('a redeploy verifies the last verified tags again and refuses a signed digest other than the one the ledger recorded', async () => {
+    cosign.record({
+      [`${repo('api')}:v1.4.0`]: signed(buildPublish('refs/tags/v1.4.0'), digest('9')),
+      [`${repo('worker')}:v1.4.0`]: signed(jobsRelease('refs/tags/v7.0.0'), digest('b')),
+    });
+    const result = await redeploy(uat('v1.4.0'), { commitSha: SHA('5'), automatic: true }, deps(), check());
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(result.reason).toBe(
+      `image signature check failed: api (${repo('api')}:v1.4.0): signed digest ${digest('9')}, the ledger recorded ${digest('a')} for this tag`,
+    );
+    expect(applied).toEqual([]);
+    expect(updates).toEqual([]);
+  });
+
+  test("a push build's sha- tag is verified against the default branch's run of terraform-apply.yml", async () => {
+    const tag = 'sha-0123456789ab';
+    const pushed = 'https://github.com/acme/platform/.github/workflows/terraform-apply.yml@refs/heads/main';
+    // Signed by the tag workflow instead (a mix-up), then by the push build.
+    cosign.record({ [`${repo('api')}:${tag}`]: signed(buildPublish(`refs/tags/${tag}`), digest('7')) });
+    const wrong = await deploy(uat(tag, 'v1.4.0'), { commitSha: SHA('7'), automatic: true }, deps(), check());
+    expect(wrong).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(wrong.reason).toContain(
+      `api (${repo('api')}:${tag}): no valid signature by identity ${pushed}, issuer ${ISSUER}`,
+    );
+    cosign.record({ [`${repo('api')}:${tag}`]: signed(pushed, digest('7')) });
+    play({ api: completes('api', 2, 3) });
+    const result = await deploy(
+      uat(tag, 'v1.4.0'),
+      { commitSha: SHA('7'), automatic: true },
+      deps(),
+      check(),
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', tag, digest('7')],
+    ]);
+    expect(cosign.calls().at(-1)?.slice(1, 3)).toEqual(['--certificate-identity', pushed]);
   });
 });

@@ -42,11 +42,13 @@ test('prod-services records its cluster, each service with its repository, migra
   if (!parsed.ok) throw new Error(parsed.reason);
   const { facts } = parsed;
   expect(facts).toMatchObject({
-    version: 2,
+    version: 3,
     region: 'eu-west-1',
     cluster: 'acme-prod',
     // What `gantry deploy prod --promote-from` may name, in the configuration's order.
     upstreamEnvironments: ['dev', 'staging'],
+    // Not asked for (release.requireSignatures): a deploy verifies only with --verify-signatures keyless.
+    requireSignatures: false,
     notifications: {
       webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }],
       snsTopics: [{ topicArn: TOPIC, format: 'text' }],
@@ -61,6 +63,16 @@ test('prod-services records its cluster, each service with its repository, migra
     repository: '333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/api',
     migrationTaskDefinition: 'acme-prod-api-migrate',
     verify: { url: 'https://api.example.com/api/health', bodyMatch: 'ok' },
+    // Built here (sourcePaths): build-publish.yml of acme/platform signs it at the tag deployed; prod
+    // (approvals) builds nothing on a push.
+    signer: { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed', push: null },
+  });
+  // Published by the admin source repository: its own workflow, any of its v* tags.
+  expect(facts.services.find((s) => s.name === 'admin')?.signer).toEqual({
+    repository: 'acme/admin',
+    workflow: 'build-publish.yml',
+    tag: 'any-v',
+    push: null,
   });
   expect(facts.services.find((s) => s.name === 'worker')).toMatchObject({
     migrationTaskDefinition: null,
@@ -187,6 +199,129 @@ test('dev, the first environment, has nothing to promote from; a repository or u
     });
   expect(tamper({ version: 1 })).toEqual({
     ok: false,
-    reason: 'its release facts are not version 2: synthesize with the same Gantry version',
+    reason: 'its release facts are not version 3: synthesize with the same Gantry version',
+  });
+});
+
+describe('release.requireSignatures', () => {
+  const requiring = (change: Partial<NonNullable<GantryConfig['release']>> = {}): GantryConfig => ({
+    ...referenceConfig,
+    release: {
+      ...referenceConfig.release,
+      requireSignatures: true,
+      sourceRepositories: [
+        {
+          name: 'admin',
+          repository: 'acme/admin',
+          services: ['admin', 'admin-frontend'],
+          signingWorkflow: 'release.yaml',
+        },
+      ],
+      ...change,
+    },
+  });
+
+  test('is recorded for the environments that require an approval, with each source repository’s own workflow', () => {
+    const app = synthApp(requiring());
+    const facts = (env: string) => {
+      const parsed = parseReleaseFacts(readStack(app, `${env}-services`));
+      if (!parsed.ok) throw new Error(parsed.reason);
+      return parsed.facts;
+    };
+    // dev needs no approval: its deploys verify when asked; staging (1) and prod (2) always.
+    expect(['dev', 'staging', 'prod'].map((e) => facts(e).requireSignatures)).toEqual([false, true, true]);
+    expect(facts('prod').services.find((s) => s.name === 'admin-frontend')?.signer).toEqual({
+      repository: 'acme/admin',
+      workflow: 'release.yaml',
+      tag: 'any-v',
+      push: null,
+    });
+    // dev, which pushes deploy, also takes the sha- images its push builds sign on the default branch.
+    expect(facts('dev').services.find((s) => s.name === 'api')?.signer).toEqual({
+      repository: 'acme/platform',
+      workflow: 'build-publish.yml',
+      tag: 'deployed',
+      push: { workflow: 'terraform-apply.yml', branch: 'main' },
+    });
+  });
+
+  test('fails validation when it is not a boolean, when nothing would be checked, when a gated service has no signer, or on a bad workflow name', () => {
+    expect(problemsOf(requiring({ requireSignatures: 'yes' as unknown as boolean }))).toEqual([
+      'release.requireSignatures: "yes" must be true or false',
+    ]);
+    const noGate: GantryConfig = {
+      ...requiring(),
+      environments: referenceConfig.environments.filter((e) => e.name === 'dev'),
+      release: { ...requiring().release, sourceRepositories: [] },
+    };
+    expect(problemsOf(noGate)).toEqual([
+      'release.requireSignatures: true, but no environment requires an approval (approval.requiredApprovals >= 1): no deploy would be checked',
+    ]);
+    // Without its source repository, nothing builds admin (it has no sourcePaths): it could never deploy.
+    const unsigned = problemsOf(
+      requiring({ sourceRepositories: [{ name: 'admin', repository: 'acme/admin', services: ['admin'] }] }),
+    );
+    expect(unsigned).toEqual(
+      ['staging', 'prod'].map(
+        (env) =>
+          `${env}.services[2]: "admin-frontend": release.requireSignatures needs a signed image, and nothing signs this service: give it sourcePaths (build-publish.yml builds and signs it) or list it in a release.sourceRepositories entry`,
+      ),
+    );
+    expect(
+      problemsOf(
+        requiring({
+          sourceRepositories: [
+            {
+              name: 'admin',
+              repository: 'acme/admin',
+              services: ['admin', 'admin-frontend'],
+              signingWorkflow: '../evil.yml',
+            },
+          ],
+        }),
+      ),
+    ).toEqual([
+      'release.sourceRepositories[0].signingWorkflow: "../evil.yml" must be a workflow file name under .github/workflows/, e.g. "build-publish.yml" (matching /^[A-Za-z0-9_.-]+\\.ya?ml$/)',
+    ]);
+    expect(problemsOf(requiring())).toEqual([]);
+  });
+
+  test('the runtime refuses release facts whose signer or requireSignatures it could not use, and those of version 2', () => {
+    const stack = readStack(synthApp(), 'prod-services') as {
+      '//': { gantryRelease: Record<string, unknown> };
+    };
+    const release = stack['//'].gantryRelease;
+    const services = release.services as Record<string, unknown>[];
+    const tamper = (change: Record<string, unknown>) =>
+      parseReleaseFacts({ ...stack, '//': { ...stack['//'], gantryRelease: { ...release, ...change } } });
+    const withService = (change: Record<string, unknown>) =>
+      tamper({ services: [{ ...services[0], ...change }, ...services.slice(1)] });
+    for (const signer of [
+      undefined,
+      { repository: 'acme/*', workflow: 'build-publish.yml', tag: 'deployed', push: null },
+      { repository: 'acme/platform', workflow: '../x.yml', tag: 'deployed', push: null },
+      { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'any' },
+      { repository: 'acme/platform', workflow: 'build-publish.yml', tag: 'deployed' },
+      {
+        repository: 'acme/platform',
+        workflow: 'build-publish.yml',
+        tag: 'deployed',
+        push: { workflow: 'terraform-apply.yml', branch: 'main; rm -rf' },
+      },
+    ])
+      expect(withService({ signer })).toEqual({
+        ok: false,
+        reason: 'its release facts have a malformed signer',
+      });
+    expect(withService({ signer: null })).toMatchObject({ ok: true });
+    for (const requireSignatures of [undefined, 'true'])
+      expect(tamper({ requireSignatures })).toEqual({
+        ok: false,
+        reason: 'its release facts have no requireSignatures (true or false)',
+      });
+    expect(tamper({ version: 2 })).toEqual({
+      ok: false,
+      reason: 'its release facts are not version 3: synthesize with the same Gantry version',
+    });
   });
 });

@@ -24,6 +24,7 @@ import {
 } from '../release/deploy';
 import { ecsSdk } from '../release/ecs';
 import { cosignCopier, type Promotion } from '../release/promote';
+import type { KeylessCheck } from '../release/keyless';
 import { runMigration } from '../release/migrate';
 import { resolveNotifications } from '../release/notify';
 import { snsClientFrom } from '../release/sns';
@@ -53,6 +54,7 @@ interface ReleaseFlags {
   promoteFrom?: string;
   promoteFromDir?: string;
   unverifiedReason?: string;
+  verifySignatures?: string;
 }
 
 const seconds = (value: string): number => {
@@ -255,6 +257,37 @@ function promotionOf(
   };
 }
 
+/**
+ * The keyless check of `--verify-signatures keyless`, or of the release facts when the environment
+ * requires signatures (`release.requireSignatures`), whatever the flags; undefined otherwise. Another
+ * mode, or `--image-key` with a keyless check, is a usage error.
+ */
+function keylessCheck(
+  flags: ReleaseFlags,
+  loaded: ReturnType<typeof loadRelease>,
+  io: CliIo,
+): KeylessCheck | undefined {
+  const mode = flags.verifySignatures;
+  if (mode !== undefined && mode !== 'keyless')
+    throw new RuntimeError(
+      `--verify-signatures ${JSON.stringify(mode)}: the mode is keyless (key-based signatures: --image-key)`,
+    );
+  const required = loaded.facts.requireSignatures;
+  if (mode === undefined && !required) return undefined;
+  if ((flags.imageKey ?? []).length > 0)
+    throw new RuntimeError(
+      required
+        ? `--image-key checks key-based signatures, and ${loaded.target.environment} requires keyless ones (release.requireSignatures): drop --image-key`
+        : '--image-key and --verify-signatures keyless: give one signature check',
+    );
+  return {
+    images: new Map(
+      loaded.facts.services.map((s) => [s.name, { repository: s.repository, signer: s.signer }]),
+    ),
+    env: io.env,
+  };
+}
+
 function releaseDeps(
   cli: CliContext,
   loaded: ReturnType<typeof loadRelease>,
@@ -408,15 +441,20 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
       '--unverified-reason <text>',
       'with --promote-from: promote a digest never verified upstream (named by --image), for this reason (recorded in the run)',
     )
+    .option(
+      '--verify-signatures <mode>',
+      "keyless: verify each changed service's keyless signature (cosign verify against the workflow that signs it) before the plan, record its digest, refuse an unsigned or wrongly signed image (always on where release.requireSignatures applies)",
+    )
     .action(async (env: string, flags: ReleaseFlags) => {
       const loaded = loadRelease(env, flags, cli.io);
+      const keyless = keylessCheck(flags, loaded, cli.io);
       const promotion = promotionOf(flags, loaded, cli.io);
       const signatures = signatureCheck(flags, loaded, cli.io.cwd);
       const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
       try {
         const input = releaseInput(loaded.context, true);
         const deps = releaseDeps(cli, loaded, ledger, flags);
-        const options = { ...pollOptions(flags, loaded.facts), signatures, promotion };
+        const options = { ...pollOptions(flags, loaded.facts), signatures, promotion, keyless };
         const result = flags.redeploy
           ? await redeploy(loaded.target, input, deps, { ...options, givenTags: loaded.given })
           : await deploy(loaded.target, input, deps, options);

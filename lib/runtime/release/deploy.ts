@@ -16,6 +16,7 @@ import { EnvironmentBusyError, type DeploymentRecord, type Ledger, type RunRecor
 import type { Redactor } from '../redaction';
 import { signatureProblems, signatureRefusal, type ImageToVerify } from '../signatures';
 import { EXIT } from '../errors';
+import { keylessDigests, type KeylessCheck } from './keyless';
 import { runMigration, type MigrationResult } from './migrate';
 import { promotedImages, promotionRefusal, type PromotedImage, type Promotion } from './promote';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
@@ -108,6 +109,12 @@ export interface ReleaseOptions {
    * are deployed as they are in this environment's registry
    */
   readonly promotion?: Promotion;
+  /**
+   * Verify each changed service's keyless signature (`cosign verify` against the workflow that signs it)
+   * before anything is claimed or planned, and record the digest it names on the service's deployment
+   * row (`keyless.ts`). @default no check
+   */
+  readonly keyless?: KeylessCheck;
 }
 
 /** The signature check of a release (`gantry deploy --image-key`): see `signatures.ts`. */
@@ -391,6 +398,23 @@ async function release(
       progress(
         `[${plan.action}] ${env}: signatures verified: ${[...digests].map(([s, d]) => `${s} ${d}`).join(', ')}`,
       );
+  }
+  if (options.keyless && plan.changed.length > 0) {
+    // Keyless (cosign verify): the same place, the same refusal; the digest is the one cosign verified. A
+    // promoted image is not in this registry yet: its upstream image, by the digest promoted, is verified.
+    const verified = await keylessDigests(
+      options.keyless,
+      plan.changed,
+      digests,
+      (t) => deps.redactor.scrub(t),
+      new Map((plan.promoted ?? []).map((p) => [p.service, p.copy.source])),
+    );
+    if (verified.problems.length > 0)
+      return refuse(deps, target, input, plan.action, signatureRefusal(verified.problems));
+    for (const [service, digest] of verified.digests) digests.set(service, digest);
+    progress(
+      `[${plan.action}] ${env}: keyless signatures verified: ${[...verified.digests].map(([s, d]) => `${s} ${d}`).join(', ')}`,
+    );
   }
   let started: { run: RunRecord; deployments: DeploymentRecord[] };
   try {

@@ -3,7 +3,7 @@
  * auto-deploy environments, every push to the default branch. One job per GitHub Environment of the
  * chain, in order (`prod-approval`, then `prod`), so each approval is its own gate.
  */
-import type { EnvironmentConfig, GantryConfig } from '../../config';
+import { requiresSignatures, type EnvironmentConfig, type GantryConfig } from '../../config';
 import { GantryConfigError } from '../../core/errors';
 import { IMAGE_TAG_SOURCE } from '../../core/identifiers';
 import { environmentChain, imageTagsParameterName, SUMMARY_LOG_MARKER } from '../../core/naming';
@@ -155,23 +155,31 @@ const HANDOFF_LINES = [
  * verify, roll back on failure), which writes its outcome table to the step summary and whose exit code
  * is the step's (0 deployed, 1 failed or rolled back, 3 refused); with a checked `promote_from`, it logs in
  * to the upstream's registry and its own (cosign copies from one into the other) and passes
- * `--promote-from`. Otherwise `gantry plan`, then for `apply` (the foundation stack) `gantry apply` of that
+ * `--promote-from`; where the environment requires signatures (`VERIFY_SIGNATURES`), it logs in to its own
+ * registry and passes `--verify-signatures keyless`. Otherwise `gantry plan`, then for `apply` (the foundation stack) `gantry apply` of that
  * saved plan, in the same job.
  */
 const PLAN_APPLY_SCRIPT = [
   'set -euo pipefail',
   'if [ "$ACTION" = apply ] && [ "$STACK" = "$ENVIRONMENT-services" ]; then',
   '  read -r -a tag_args <<< "$TAG_ARGS"',
-  '  promote_args=()',
+  '  deploy_args=()',
+  '  registries=()',
   '  if [ -n "${PROMOTE_FROM:-}" ]; then',
   "    # cosign copies each digest verified in $PROMOTE_FROM from its registry into this one: the role's ECR token serves both.",
-  '    for registry in "$PROMOTE_REGISTRY" "$REGISTRY"; do',
-  '      region="${registry#*.dkr.ecr.}"',
-  '      aws ecr get-login-password --region "${region%%.*}" | docker login --username AWS --password-stdin "$registry"',
-  '    done',
-  '    promote_args=(--promote-from "$PROMOTE_FROM")',
+  '    registries=("$PROMOTE_REGISTRY" "$REGISTRY")',
+  '    deploy_args+=(--promote-from "$PROMOTE_FROM")',
   '  fi',
-  '  npx gantry deploy "$ENVIRONMENT" --no-synth --json "${tag_args[@]}" "${promote_args[@]}"',
+  '  if [ -n "${VERIFY_SIGNATURES:-}" ]; then',
+  '    # cosign verify reads each image and its signature from this registry (release.requireSignatures).',
+  '    [ "${#registries[@]}" -gt 0 ] || registries=("$REGISTRY")',
+  '    deploy_args+=(--verify-signatures "$VERIFY_SIGNATURES")',
+  '  fi',
+  '  for registry in "${registries[@]}"; do',
+  '    region="${registry#*.dkr.ecr.}"',
+  '    aws ecr get-login-password --region "${region%%.*}" | docker login --username AWS --password-stdin "$registry"',
+  '  done',
+  '  npx gantry deploy "$ENVIRONMENT" --no-synth --json "${tag_args[@]}" "${deploy_args[@]}"',
   '  exit 0',
   'fi',
   'read -r -a var_args <<< "$VAR_ARGS"',
@@ -304,6 +312,8 @@ function applyJob(
       ],
     };
   }
+  // The deploys of this environment verify keyless signatures (the runtime insists too, from the release facts).
+  const signed = requiresSignatures(config.release, env);
   return {
     ...base,
     'runs-on': runsOnFor(config, env, options),
@@ -312,12 +322,19 @@ function applyJob(
     permissions: { contents: 'read', 'id-token': 'write', actions: 'read' },
     steps: [
       ...setupSteps(options),
-      {
-        // `cosign copy` of a promotion (the deploy's own step logs in to the registries).
-        name: 'Install Cosign (promotion)',
-        if: `needs.${RESOLVE_JOB}.outputs.promote_from != ''`,
-        uses: uses('cosignInstaller'),
-      },
+      signed
+        ? {
+            // `cosign verify` of every services deploy (release.requireSignatures), and a promotion's `cosign copy`.
+            name: 'Install cosign',
+            if: `needs.${RESOLVE_JOB}.outputs.stack == 'services' && needs.${RESOLVE_JOB}.outputs.action == 'apply'`,
+            uses: uses('cosignInstaller'),
+          }
+        : {
+            // `cosign copy` of a promotion (the deploy's own step logs in to the registries).
+            name: 'Install Cosign (promotion)',
+            if: `needs.${RESOLVE_JOB}.outputs.promote_from != ''`,
+            uses: uses('cosignInstaller'),
+          },
       credentials,
       {
         name: `\${{ needs.${RESOLVE_JOB}.outputs.action }} ${env.name}-\${{ needs.${RESOLVE_JOB}.outputs.stack }}`,
@@ -330,6 +347,7 @@ function applyJob(
           PROMOTE_FROM: `\${{ needs.${RESOLVE_JOB}.outputs.promote_from }}`,
           PROMOTE_REGISTRY: `\${{ needs.${RESOLVE_JOB}.outputs.promote_registry }}`,
           REGISTRY: registryOf(env),
+          ...(signed ? { VERIFY_SIGNATURES: 'keyless' } : {}),
           GANTRY_LEDGER_URL: `\${{ secrets.${options.ledgerUrlSecret} }}`,
           GITHUB_TOKEN: '${{ github.token }}',
         },

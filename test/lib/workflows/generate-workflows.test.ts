@@ -68,7 +68,19 @@ const variant: GantryConfig = withEnvironments(
   },
 );
 
-const CONFIGS: Record<string, GantryConfig> = { reference: referenceConfig, variant };
+/** The variant with release.requireSignatures, qa requiring an approval (on GitHub-hosted runners). */
+const staging = referenceConfig.environments.find((e) => e.name === 'staging')!;
+const signedVariant: GantryConfig = {
+  ...variant,
+  environments: variant.environments.map((e) =>
+    e.name === 'qa'
+      ? { ...e, approval: staging.approval, deploymentBranches: staging.deploymentBranches }
+      : e,
+  ),
+  release: { ...variant.release, requireSignatures: true },
+};
+
+const CONFIGS: Record<string, GantryConfig> = { reference: referenceConfig, variant, signed: signedVariant };
 
 function files(config: GantryConfig): Record<string, GeneratedWorkflow> {
   return Object.fromEntries(generateWorkflows(config).map((w) => [w.fileName, w]));
@@ -693,6 +705,65 @@ describe('terraform-apply.yml', () => {
         'aws ecr get-login-password --region eu-west-1',
         'docker login --username AWS --password-stdin 444444444444.dkr.ecr.eu-west-1.amazonaws.com token',
         'gantry deploy qa --no-synth --json --tag api=v1.3.0 --promote-from dev',
+      ]);
+    });
+
+    test('where release.requireSignatures applies, every services deploy installs cosign, logs in to its registry and verifies keyless', () => {
+      const wf = load(signedVariant, 'terraform-apply.yml');
+      const qa = wf.jobs.qa;
+      const cosign = `${ACTION_PINS.cosignInstaller.action}@${ACTION_PINS.cosignInstaller.sha}`;
+      // One install step, for every services deploy (a promotion's copy included).
+      expect(qa.steps.filter((s) => s.uses === cosign)).toEqual([
+        {
+          name: 'Install cosign',
+          if: "needs.resolve.outputs.stack == 'services' && needs.resolve.outputs.action == 'apply'",
+          uses: cosign,
+        },
+      ]);
+      const deployStep = qa.steps.find((s) => s.run?.includes('gantry'))!;
+      expect(deployStep.env).toMatchObject({ VERIFY_SIGNATURES: 'keyless' });
+      // dev requires no approval: no check asked for, cosign for a promotion only.
+      expect(wf.jobs.dev.steps.find((s) => s.run?.includes('gantry'))!.env).not.toHaveProperty(
+        'VERIFY_SIGNATURES',
+      );
+      expect(wf.jobs.dev.steps.find((s) => s.uses === cosign)?.name).toBe('Install Cosign (promotion)');
+      const scriptEnv = {
+        ...env,
+        ENVIRONMENT: 'qa',
+        STACK: 'qa-services',
+        ACTION: 'apply',
+        TAG_ARGS: '--tag api=v1.3.0',
+        REGISTRY: '444444444444.dkr.ecr.eu-west-1.amazonaws.com',
+        VERIFY_SIGNATURES: 'keyless',
+      };
+      const aws = {
+        ...fakes,
+        aws: 'echo "aws $*" >> "$CALLS"; echo token',
+        docker: 'echo "docker $* $(cat)" >> "$CALLS"',
+      };
+      const verifying = runScript(deployStep.run!, scriptEnv, aws);
+      expect(verifying.status).toBe(0);
+      expect(verifying.calls.split('\n').filter(Boolean)).toEqual([
+        'aws ecr get-login-password --region eu-west-1',
+        'docker login --username AWS --password-stdin 444444444444.dkr.ecr.eu-west-1.amazonaws.com token',
+        'gantry deploy qa --no-synth --json --tag api=v1.3.0 --verify-signatures keyless',
+      ]);
+      // With a promotion too: both registries once each, both flags.
+      const promoting = runScript(
+        deployStep.run!,
+        {
+          ...scriptEnv,
+          PROMOTE_FROM: 'dev',
+          PROMOTE_REGISTRY: '111111111111.dkr.ecr.eu-west-1.amazonaws.com',
+        },
+        aws,
+      );
+      expect(
+        promoting.calls.split('\n').filter((l) => l.startsWith('docker') || l.startsWith('gantry')),
+      ).toEqual([
+        'docker login --username AWS --password-stdin 111111111111.dkr.ecr.eu-west-1.amazonaws.com token',
+        'docker login --username AWS --password-stdin 444444444444.dkr.ecr.eu-west-1.amazonaws.com token',
+        'gantry deploy qa --no-synth --json --tag api=v1.3.0 --promote-from dev --verify-signatures keyless',
       ]);
     });
 
