@@ -62,7 +62,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[], builds: Pu
     building
       ? `  # A push deploys the services of: ${auto.join(', ')}; those built here that changed, with this commit's tag.`
       : `  # A push deploys the services of: ${auto.join(', ') || 'none'}, with the image tags in the config.`,
-    '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS="" PROMOTE_FROM=""',
+    '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS="" PROMOTE_FROM="" REDEPLOY=false',
     ...(building ? pushBuildLines(builds) : []),
     'else',
     ...(handoff ? HANDOFF_LINES : []),
@@ -79,6 +79,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[], builds: Pu
     '    [ "$ACTION" = apply ] || fail "the deploy project of $ENVIRONMENT runs plan and apply together: use action apply"',
     '  fi',
     ...PROMOTE_LINES(registries),
+    ...REDEPLOY_LINES,
     'fi',
     'var_args=""',
     'tag_args=""',
@@ -111,6 +112,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[], builds: Pu
     '  echo "tags_json={${tags_json#,}}"',
     '  echo "promote_from=${PROMOTE_FROM:-}"',
     '  echo "promote_registry=$promote_registry"',
+    '  echo "redeploy=${REDEPLOY:-false}"',
     ...(building ? PUSH_BUILD_OUTPUT_LINES : []),
     '} >> "$GITHUB_OUTPUT"',
     '',
@@ -136,13 +138,28 @@ const PROMOTE_LINES = (registries: readonly string[]): string[] => [
 ];
 
 /**
+ * `redeploy` (a dispatch's): the last verified tags of every service again, from the ledger, with a new ECS
+ * deployment each (`gantry deploy --redeploy`: after a secret rotation, no build); so no image tags and no
+ * promotion, a services apply on a runner or hosted (the deploy project's build does not redeploy yet).
+ */
+const REDEPLOY_LINES = [
+  '  case "${REDEPLOY:-false}" in true|false) ;; *) fail "redeploy \\"$REDEPLOY\\": use true or false" ;; esac',
+  '  if [ "${REDEPLOY:-false}" = true ]; then',
+  '    [ "$STACK" = services ] && [ "$ACTION" = apply ] || fail "redeploy redeploys the services: use stack services and action apply"',
+  '    [ -z "${IMAGE_TAGS// /}" ] || fail "redeploy deploys the last verified tags from the ledger: leave image_tags empty"',
+  '    [ -z "${PROMOTE_FROM:-}" ] || fail "redeploy deploys what this environment ran: leave promote_from empty"',
+  '    [ "$mode" != deploy-project ] || fail "$ENVIRONMENT deploys through its deploy project, which does not redeploy yet: leave redeploy off"',
+  '  fi',
+];
+
+/**
  * The `image-published` handoff: `{"environment": "<env>", "tags": {"<service>": "<tag>"}}` becomes the
  * same inputs as a dispatch (services stack, apply, `service=tag` pairs), checked by the same rules below,
  * in this job, which holds no credentials: a bad payload fails before any role is assumed.
  */
 const HANDOFF_LINES = [
   '  if [ "$EVENT" = repository_dispatch ]; then',
-  '    ENVIRONMENT="$PAYLOAD_ENVIRONMENT" STACK=services ACTION=apply PROMOTE_FROM=""',
+  '    ENVIRONMENT="$PAYLOAD_ENVIRONMENT" STACK=services ACTION=apply PROMOTE_FROM="" REDEPLOY=false',
   '    IMAGE_TAGS="$(jq -r \'if type == "object" and length > 0 then to_entries[] | "\\(.key)=\\(if (.value | type) == "string" then .value else "!" end)" else "!" end\' <<< "$PAYLOAD_TAGS")" ||',
   '      fail "client_payload.tags is not JSON"',
   '    [ "$IMAGE_TAGS" != "!" ] || fail "client_payload.tags must be an object {\\"<service>\\": \\"<tag>\\"} naming at least one service"',
@@ -175,6 +192,7 @@ const PLAN_APPLY_SCRIPT = [
   '    [ "${#registries[@]}" -gt 0 ] || registries=("$REGISTRY")',
   '    deploy_args+=(--verify-signatures "$VERIFY_SIGNATURES")',
   '  fi',
+  '  [ "${REDEPLOY:-false}" != true ] || deploy_args+=(--redeploy)',
   '  for registry in "${registries[@]}"; do',
   '    region="${registry#*.dkr.ecr.}"',
   '    aws ecr get-login-password --region "${region%%.*}" | docker login --username AWS --password-stdin "$registry"',
@@ -345,6 +363,7 @@ function applyJob(
           VAR_ARGS: `\${{ needs.${RESOLVE_JOB}.outputs.var_args }}`,
           TAG_ARGS: tags('tag_args'),
           PROMOTE_FROM: `\${{ needs.${RESOLVE_JOB}.outputs.promote_from }}`,
+          REDEPLOY: `\${{ needs.${RESOLVE_JOB}.outputs.redeploy }}`,
           PROMOTE_REGISTRY: `\${{ needs.${RESOLVE_JOB}.outputs.promote_registry }}`,
           REGISTRY: registryOf(env),
           ...(signed ? { VERIFY_SIGNATURES: 'keyless' } : {}),
@@ -397,6 +416,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       tags_json: '${{ steps.inputs.outputs.tags_json }}',
       promote_from: '${{ steps.inputs.outputs.promote_from }}',
       promote_registry: '${{ steps.inputs.outputs.promote_registry }}',
+      redeploy: '${{ steps.inputs.outputs.redeploy }}',
       ...(gate ? { push_deploy: `\${{ needs.${PUSH_GATE_JOB}.outputs.deploy || '[]' }}` } : {}),
       ...(Object.keys(builds).length > 0 ? pushBuildOutputs() : {}),
     },
@@ -411,6 +431,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
           ACTION: '${{ inputs.action }}',
           IMAGE_TAGS: '${{ inputs.image_tags }}',
           PROMOTE_FROM: '${{ inputs.promote_from }}',
+          REDEPLOY: '${{ inputs.redeploy }}',
           ...(config.release
             ? {
                 PAYLOAD_ENVIRONMENT: '${{ github.event.client_payload.environment }}',
@@ -497,6 +518,13 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
             type: 'string',
             required: false,
             default: '',
+          },
+          redeploy: {
+            description:
+              'Services apply: deploy the last verified tags of every service again, from the ledger, with a new ECS deployment each (after a secret rotation; no build, no image_tags)',
+            type: 'boolean',
+            required: false,
+            default: false,
           },
         },
       },

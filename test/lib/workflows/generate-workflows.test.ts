@@ -309,7 +309,15 @@ describe('terraform-apply.yml', () => {
   test('dispatch inputs: environment, stack, action, image tags', () => {
     const wf = load(referenceConfig, 'terraform-apply.yml');
     const inputs = (wf.on.workflow_dispatch as { inputs: Record<string, Json> }).inputs;
-    expect(Object.keys(inputs)).toEqual(['environment', 'stack', 'action', 'image_tags', 'promote_from']);
+    expect(Object.keys(inputs)).toEqual([
+      'environment',
+      'stack',
+      'action',
+      'image_tags',
+      'promote_from',
+      'redeploy',
+    ]);
+    expect(inputs.redeploy).toMatchObject({ type: 'boolean', required: false, default: false });
     expect(inputs.promote_from).toMatchObject({ type: 'string', required: false, default: '' });
     expect(inputs.environment.options).toEqual(['dev', 'staging', 'prod']);
     expect(inputs.stack.options).toEqual(['services', 'foundation']);
@@ -514,7 +522,7 @@ describe('terraform-apply.yml', () => {
         `stack=services\naction=apply\nvar_args=--var ${imageTagVariableName('api')}=v1.3.0 --var ${imageTagVariableName('admin-frontend')}=v1.2.9\n` +
           'tag_args=--tag api=v1.3.0 --tag admin-frontend=v1.2.9\n' +
           'tags_json={"api":"v1.3.0","admin-frontend":"v1.2.9"}\n' +
-          'promote_from=\npromote_registry=\n' +
+          'promote_from=\npromote_registry=\nredeploy=false\n' +
           // No push build on a dispatch.
           'push_tag=\npush_builds={}\npush_build_envs=[]\npush_tags={}\n',
       );
@@ -524,7 +532,7 @@ describe('terraform-apply.yml', () => {
       const r = dispatch(variant, { ENVIRONMENT: 'qa', PROMOTE_FROM: 'dev', IMAGE_TAGS: 'api=v1.3.0' });
       expect(r.status).toBe(0);
       expect(r.output).toContain(
-        'tag_args=--tag api=v1.3.0\ntags_json={"api":"v1.3.0"}\npromote_from=dev\npromote_registry=111111111111.dkr.ecr.eu-west-1.amazonaws.com\n',
+        'tag_args=--tag api=v1.3.0\ntags_json={"api":"v1.3.0"}\npromote_from=dev\npromote_registry=111111111111.dkr.ecr.eu-west-1.amazonaws.com\nredeploy=false\n',
       );
     });
 
@@ -567,6 +575,48 @@ describe('terraform-apply.yml', () => {
       expect(r.output).toBe('');
     });
 
+    test('a redeploy passes on, with no tags', () => {
+      const r = dispatch(variant, { ENVIRONMENT: 'qa', REDEPLOY: 'true' });
+      expect(r.status).toBe(0);
+      expect(r.output).toContain(
+        'tag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=true\n',
+      );
+    });
+
+    test.each([
+      [
+        'with image tags',
+        { IMAGE_TAGS: 'api=v1.3.0' },
+        'redeploy deploys the last verified tags from the ledger: leave image_tags empty',
+      ],
+      [
+        'with a promotion',
+        { PROMOTE_FROM: 'dev' },
+        'redeploy deploys what this environment ran: leave promote_from empty',
+      ],
+      [
+        'of the foundation',
+        { STACK: 'foundation' },
+        'redeploy redeploys the services: use stack services and action apply',
+      ],
+      [
+        'as a plan',
+        { ACTION: 'plan' },
+        'redeploy redeploys the services: use stack services and action apply',
+      ],
+      [
+        'through a deploy project',
+        { ENVIRONMENT: 'prod' },
+        'prod deploys through its deploy project, which does not redeploy yet',
+      ],
+      ['not a boolean', { REDEPLOY: 'yes' }, 'redeploy "yes": use true or false'],
+    ])('rejects a redeploy %s', (_name, inputs, message) => {
+      const r = dispatch(variant, { ENVIRONMENT: 'qa', REDEPLOY: 'true', ...inputs });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`::error title=Invalid input::${message}`);
+      expect(r.output).toBe('');
+    });
+
     test.each([
       ['an unknown service', { IMAGE_TAGS: 'billing=v1' }, 'service "billing" is not in dev'],
       ['a malformed pair', { IMAGE_TAGS: 'api' }, '"api": write service=tag'],
@@ -599,7 +649,7 @@ describe('terraform-apply.yml', () => {
       const r = runScript(resolve(referenceConfig), { ...push, PUSH_BUILDS: '{"dev":[]}' });
       expect(r.status).toBe(0);
       expect(r.output).toBe(
-        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\n' +
+        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=false\n' +
           `push_tag=sha-${SHA.slice(0, 12)}\npush_builds={}\npush_build_envs=[]\npush_tags={}\n`,
       );
       // A push never promotes, whatever the (absent) input says.
@@ -610,7 +660,7 @@ describe('terraform-apply.yml', () => {
       const { release: _release, ...withoutRelease } = referenceConfig;
       const plain = runScript(resolve(withoutRelease), push);
       expect(plain.output).toBe(
-        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\n',
+        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=false\n',
       );
     });
   });
@@ -705,6 +755,16 @@ describe('terraform-apply.yml', () => {
         'aws ecr get-login-password --region eu-west-1',
         'docker login --username AWS --password-stdin 444444444444.dkr.ecr.eu-west-1.amazonaws.com token',
         'gantry deploy qa --no-synth --json --tag api=v1.3.0 --promote-from dev',
+      ]);
+      expect(deployStep.env).toMatchObject({ REDEPLOY: '${{ needs.resolve.outputs.redeploy }}' });
+      const redeploying = runScript(
+        deployStep.run!,
+        { ...env, ENVIRONMENT: 'qa', STACK: 'qa-services', ACTION: 'apply', TAG_ARGS: '', REDEPLOY: 'true' },
+        fakes,
+      );
+      expect(redeploying.status).toBe(0);
+      expect(redeploying.calls.split('\n').filter(Boolean)).toEqual([
+        'gantry deploy qa --no-synth --json --redeploy',
       ]);
     });
 
