@@ -530,6 +530,23 @@ describe('gantry deploy', () => {
     expect(applied[0]?.tags).toEqual({ api: 'v0', worker: 'v0' });
   });
 
+  test("a failed apply's reason is redacted on the deployment rows too", async () => {
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const failing: ReleaseDeps = {
+      ...deps(),
+      apply: async () => ({ ok: false, exitCode: 1, reason: `terraform said: token ${SECRET} rejected` }),
+    };
+    const t = target('v12', { environment: 'redact', stack: 'redact-services', notifications: undefined });
+    const result = await deploy(t, { commitSha: SHA('a'), automatic: true }, failing, FAST);
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'failed' });
+    const rows = await ledger.listDeployments({ environment: 'redact', limit: 10 });
+    expect(rows.map((d) => d.status)).toEqual(['failed', 'failed']);
+    for (const d of rows) {
+      expect(d.reason).toContain('terraform said: token (redacted) rejected');
+      expect(d.reason).not.toContain(SECRET);
+    }
+  });
+
   test('a first deploy that cannot read what ECS runs is refused before any apply, with a refused row', async () => {
     ecsMock
       .on(DescribeServicesCommand)

@@ -450,7 +450,9 @@ async function release(
   const verified: VerifyResult[] = [];
   const move = async (service: string, update: Parameters<Ledger['updateDeployment']>[1]) => {
     const row = rows.get(service);
-    if (row) rows.set(service, await ledger.updateDeployment(row.id, update));
+    // A reason may quote what a step printed (an apply's error, a library caller's reason): never a secret.
+    const scrubbed = update.reason ? { ...update, reason: deps.redactor.scrub(update.reason) } : update;
+    if (row) rows.set(service, await ledger.updateDeployment(row.id, scrubbed));
   };
   const finish = async (
     exitCode: number,
