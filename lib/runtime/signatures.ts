@@ -31,7 +31,8 @@ export interface ImageToVerify {
 }
 
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** An image digest as registries and cosign write it. */
+export const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** Why the image's signature does not hold, or undefined when it verifies under one of `keys`. */
 export function signatureProblem(image: ImageToVerify, keys: readonly KeyObject[]): string | undefined {

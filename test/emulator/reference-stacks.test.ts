@@ -451,7 +451,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     try {
       const defaultTag = staging.config.services[0].imageTag;
       const initial = await running();
-      // Each deploy names the tags of api and worker: a service it does not name gets its configured tag.
+      // Each deploy names the tags of api and worker (one it did not name would keep its last good tag).
       // 503 twice, then 200: the check passes on its 3rd try.
       const completes = await deployOf(COMMITS.release, ['api=v1.4.0', 'worker=v1.4.0'], [503, 503]);
       const rolloutFails = await deployOf(COMMITS.rolloutFails, [

@@ -12,8 +12,9 @@
  * identity that signed the digest.
  */
 import type { ReleaseSigner } from '../../core/release-facts';
+import { isObject } from '../../core/stack-facts';
 import { runCommand, type CommandRunner } from '../command';
-import { SIMPLE_SIGNING_TYPE } from '../signatures';
+import { DIGEST, SIMPLE_SIGNING_TYPE } from '../signatures';
 
 /** The OIDC issuer of GitHub Actions' tokens, which Fulcio names in the certificate. */
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -23,8 +24,6 @@ export const COSIGN_TIMEOUT_MS = 120_000;
 
 /** Characters of cosign's output kept: room for many signatures with their bundles. */
 export const COSIGN_MAX_OUTPUT = 4 * 1024 * 1024;
-
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** The certificate identity cosign must find: exact, or an anchored regular expression (Go syntax). */
 export interface ExpectedIdentity {
@@ -90,15 +89,15 @@ export function verifiedDigest(
     return { problem: 'cosign printed no verified signature (an empty or non-array output)' };
   const digests = new Set<string>();
   for (const entry of entries as unknown[]) {
-    const e = isRecord(entry) ? entry : {};
-    const critical = isRecord(e.critical) ? e.critical : {};
-    const image = isRecord(critical.image) ? critical.image : {};
+    const e = isObject(entry) ? entry : {};
+    const critical = isObject(e.critical) ? e.critical : {};
+    const image = isObject(critical.image) ? critical.image : {};
     const digest = image['docker-manifest-digest'];
     if (critical.type !== SIMPLE_SIGNING_TYPE)
       return { problem: `cosign's output has a payload that is not a ${SIMPLE_SIGNING_TYPE}` };
     if (typeof digest !== 'string' || !DIGEST.test(digest))
       return { problem: `cosign's output names digest ${JSON.stringify(digest)}, not sha256:<64 hex>` };
-    const optional = isRecord(e.optional) ? e.optional : {};
+    const optional = isObject(e.optional) ? e.optional : {};
     const subject = optional.Subject;
     if (
       typeof subject === 'string' &&
@@ -116,9 +115,6 @@ export function verifiedDigest(
 
 /** The literal prefix an `any-v` regexp stands for (the regexp is `^<escaped prefix>`). */
 const unanchored = (identity: ExpectedIdentity) => identity.value.replace(/^\^/, '').replace(/\\(.)/g, '$1');
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A changed service's image as the release facts name it. */
 export interface KeylessImage {

@@ -6,6 +6,7 @@
  * when neither happens in time. Unknown is never success: a service that cannot be described fails.
  */
 import type { Deployment, ECSClient, Service } from '@aws-sdk/client-ecs';
+import { splitImage } from '../review/containers';
 import { ecsSdk } from './ecs';
 
 export type RolloutState = 'completed' | 'failed' | 'rolled_back' | 'timeout';
@@ -277,12 +278,11 @@ export async function forceNewDeployments(
   return out;
 }
 
-/** The tag of `<repository>:<tag>`; null for an image named by digest or without a tag. */
-export function imageTagOf(image: string | null | undefined): string | null {
-  if (!image || image.includes('@')) return null;
-  const name = image.slice(image.lastIndexOf('/') + 1);
-  const colon = name.lastIndexOf(':');
-  return colon > 0 ? name.slice(colon + 1) : null;
+/** The tag of `<repository>:<tag>` (`splitImage`); null for an image named by digest or without a tag. */
+function imageTagOf(image: string | null | undefined): string | null {
+  if (!image) return null;
+  const { tag } = splitImage(image);
+  return tag.startsWith('@') || tag === '(none)' ? null : tag;
 }
 
 /**
