@@ -8,6 +8,7 @@ import {
   resolveStateBackend,
   sourceOf,
   stateKey,
+  type EnvironmentConfig,
   type NetworkConfig,
   type ReleaseConfig,
 } from '../lib/config';
@@ -56,6 +57,12 @@ export interface FoundationStackProps extends AwsEnvironmentStackProps {
    * @default no branch publish role
    */
   readonly pushBuild?: ReleaseConfig;
+  /**
+   * The environments before this one (the promotion order): a deploy may promote their images into this
+   * environment, so its deploy roles may read their repositories and push to their own.
+   * @default none: the deploy roles read this environment's repositories only
+   */
+  readonly upstreamEnvironments?: readonly EnvironmentConfig[];
 }
 
 /**
@@ -173,7 +180,7 @@ export class FoundationStack extends AwsEnvironmentStack {
    * role then only starts it and writes its image-tags parameter `/<org>/<env>/gantry/image-tags`
    * (see `deployRolesProps`).
    */
-  private addDeployProject(props: AwsEnvironmentStackProps): DeployProject | undefined {
+  private addDeployProject(props: FoundationStackProps): DeployProject | undefined {
     const { environment: env, organization: org } = props;
     const config = env.runners?.deploy;
     if (!config) return undefined;
@@ -204,7 +211,7 @@ export class FoundationStack extends AwsEnvironmentStack {
       'PassServiceRolesToEcsTasks',
     );
     // The rest of the apply rights: what the services stack's resource types need, on its resources.
-    project.grantServicesApply(servicesStackScope(org, env, props.tooling));
+    project.grantServicesApply(servicesStackScope(org, env, props.tooling, props.upstreamEnvironments));
     return project;
   }
 
@@ -311,10 +318,12 @@ function planReadParameterArns(props: AwsEnvironmentStackProps): string[] {
  * services, `ecs:RunTask` of the migration task definitions and `ecs:DescribeTasks` in the cluster only,
  * `iam:PassRole` of the migration tasks' task and execution roles to ECS tasks only.
  */
-function applyRoleRights(props: AwsEnvironmentStackProps) {
+function applyRoleRights(props: FoundationStackProps) {
   const { environment: env, organization: org } = props;
   const migrations = env.services.filter((s) => s.migration);
-  const statements = servicesReleaseStatements(servicesStackScope(org, env, props.tooling));
+  const statements = servicesReleaseStatements(
+    servicesStackScope(org, env, props.tooling, props.upstreamEnvironments),
+  );
   return {
     managedPolicyArns: env.applyPolicyArns,
     additionalPolicies: env.additionalApplyPolicies,
@@ -337,7 +346,7 @@ function applyRoleRights(props: AwsEnvironmentStackProps) {
 }
 
 function deployRolesProps(
-  props: AwsEnvironmentStackProps,
+  props: FoundationStackProps,
   oidcProvider: GithubOidcProvider,
   withDeployProject: boolean,
 ): DeployRolesProps {

@@ -81,6 +81,7 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
     if (bootstrap) Policy.enforce(bootstrap);
     const foundation = new FoundationStack(app, {
       ...props,
+      upstreamEnvironments: config.environments.slice(0, config.environments.indexOf(environment)),
       ...(config.release && publishEnvironments(config).includes(environment.name)
         ? { publish: config.release }
         : {}),

@@ -6,6 +6,7 @@ import {
   type EnvironmentConfig,
   type OrganizationConfig,
 } from '../lib/config';
+import { repositoryName } from '../lib/core/naming';
 import type { ServicesStackScope } from '../lib/runner';
 
 /**
@@ -13,12 +14,14 @@ import type { ServicesStackScope } from '../lib/runner';
  * and ids its resources are given, its state, the migration tasks its deploys run, the topics its
  * deploys notify. What `DeployProject.grantServicesApply` derives the deploy project's apply
  * permissions from. `tooling`: the shared tooling account, whose bucket keeps the state with
- * `bootstrap: { shared: true }`.
+ * `bootstrap: { shared: true }`. `upstream`: the environments before this one, whose images a deploy may
+ * promote into this one (their repositories are read, this environment's pushed).
  */
 export function servicesStackScope(
   org: OrganizationConfig,
   env: EnvironmentConfig,
   tooling?: BootstrapAccount,
+  upstream: readonly EnvironmentConfig[] = [],
 ): ServicesStackScope {
   const withPort = env.services.some((s) => s.port !== undefined);
   const lb = env.loadBalancer;
@@ -61,7 +64,23 @@ export function servicesStackScope(
       ? { loadBalancer: 'create' in lb ? { create: true as const } : { listenerArn: lb.listenerArn } }
       : {}),
     // Released with `gantry deploy`: the rollouts read, the migration tasks run.
-    release: { migrationServices: env.services.filter((s) => s.migration).map((s) => s.name) },
+    release: {
+      migrationServices: env.services.filter((s) => s.migration).map((s) => s.name),
+      // The images a deploy reads (digests, signatures) and, promoted, copies from upstream.
+      images: {
+        repositories: env.services.map((s) => repositoryName(org.name, s.name)),
+        upstream: upstream
+          .map((u) => ({
+            accountId: u.accountId,
+            region: u.region,
+            // A promotion copies only the services both environments run.
+            repositories: u.services
+              .filter((s) => env.services.some((own) => own.name === s.name))
+              .map((s) => repositoryName(org.name, s.name)),
+          }))
+          .filter((u) => u.repositories.length > 0),
+      },
+    },
     ...(userPools.length > 0 ? { cognitoUserPoolArns: userPools } : {}),
     ...(topics.length > 0 ? { notificationTopicArns: topics } : {}),
     ...(backend

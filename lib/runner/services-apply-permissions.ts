@@ -30,6 +30,23 @@ import { stateKeyRef, stateKeyStatement } from '../core/state-key';
 import { fitName } from '../service/private/names';
 import type { RunnerPolicyStatement } from './private/policies';
 
+/** What reading an image and its signature needs (`cosign verify`, `cosign copy`'s source, a digest look-up). */
+export const ECR_READ_ACTIONS = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:BatchGetImage',
+  'ecr:DescribeImages',
+  'ecr:GetDownloadUrlForLayer',
+] as const;
+
+/** What `cosign copy` needs on its target: the layer upload and the manifest put (ECR's push actions). */
+export const ECR_PUSH_ACTIONS = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:CompleteLayerUpload',
+  'ecr:InitiateLayerUpload',
+  'ecr:PutImage',
+  'ecr:UploadLayerPart',
+] as const;
+
 /**
  * What a group of actions is authorized on, rendered for one stack by `servicesApplyStatements`:
  * - `any`: `Resource: "*"`, for actions with no resource type (`UNSCOPABLE_ACTIONS`);
@@ -46,7 +63,12 @@ import type { RunnerPolicyStatement } from './private/policies';
  * - `service-linked-role`: the one service-linked role a service creates on first use;
  * - `passed-roles`: the services' task and execution roles (`DeployProject.grantPassRole`);
  * - `migration-task-definitions`: every revision of `<org>-<env>-<service>-migrate` of the services
- *   `scope.release.migrationServices` names; `cluster-tasks`: the tasks of the stack's cluster.
+ *   `scope.release.migrationServices` names; `cluster-tasks`: the tasks of the stack's cluster;
+ * - `registry-token`: `Resource: "*"` (`ecr:GetAuthorizationToken` has no resource type), only when the
+ *   scope's release reads images (`scope.release.images`); `repositories`: the environment's own service
+ *   repositories; `promotion-target-repositories`: the same, only when images can be promoted into them
+ *   (the environment has upstream environments); `upstream-repositories`: the service repositories of
+ *   those upstream environments (their accounts and regions).
  */
 export type PermissionTarget =
   | 'any'
@@ -72,7 +94,11 @@ export type PermissionTarget =
   | 'service-linked-role'
   | 'passed-roles'
   | 'migration-task-definitions'
-  | 'cluster-tasks';
+  | 'cluster-tasks'
+  | 'registry-token'
+  | 'repositories'
+  | 'promotion-target-repositories'
+  | 'upstream-repositories';
 
 /**
  * The request a group is allowed in (its condition):
@@ -570,6 +596,26 @@ export const SERVICES_RELEASE_PERMISSIONS: readonly PermissionGroup[] = [
     actions: ['iam:PassRole'],
     why: "RunTask passes the migration task definition's task and execution roles (the service's own) to ecs-tasks.amazonaws.com",
   },
+  {
+    on: 'registry-token',
+    actions: ['ecr:GetAuthorizationToken'],
+    why: "the registry login of cosign (`aws ecr get-login-password`); no resource type, and the token opens only what the role's other ECR rights allow",
+  },
+  {
+    on: 'repositories',
+    actions: [...ECR_READ_ACTIONS],
+    why: "a changed service's tag resolved to its digest (DescribeImages), and `cosign verify` reading the image, its signature and attestations",
+  },
+  {
+    on: 'promotion-target-repositories',
+    actions: [...ECR_PUSH_ACTIONS],
+    why: '`cosign copy` of a promoted digest (with its signature, attestations and SBOM) into this registry',
+  },
+  {
+    on: 'upstream-repositories',
+    actions: [...ECR_READ_ACTIONS],
+    why: "`cosign copy` and the keyless check of a promotion read the digest verified upstream from the upstream environment's registry (its repository policy must admit this account: `registry.pullAccountIds`)",
+  },
 ];
 
 /** What the services stack's S3 backend needs (Terraform's S3 backend documentation). */
@@ -611,7 +657,22 @@ export interface ServicesStackScope {
    * the migration tasks of `migrationServices` (the services with a `migration`) run in its cluster.
    * @default not released: plan and apply only
    */
-  readonly release?: { readonly migrationServices: readonly string[] };
+  readonly release?: {
+    readonly migrationServices: readonly string[];
+    /**
+     * The images the deploys read and promote (`SERVICES_RELEASE_PERMISSIONS`' ECR groups): the
+     * environment's own repositories (`<org>/<service>`, in the scope's account and region) and those of
+     * the environments before it, which a promotion copies from. @default no ECR rights
+     */
+    readonly images?: {
+      readonly repositories: readonly string[];
+      readonly upstream?: ReadonlyArray<{
+        readonly accountId: string;
+        readonly region: string;
+        readonly repositories: readonly string[];
+      }>;
+    };
+  };
   /** User pools of services whose rule authenticates with Cognito. @default none */
   readonly cognitoUserPoolArns?: readonly string[];
   /** S3 state of the stack (`<key>` and `<key>.tflock`). @default local state, nothing granted */
@@ -665,6 +726,13 @@ function render(
   const existing = lb !== undefined && 'listenerArn' in lb ? LISTENER_ARN.exec(lb.listenerArn) : null;
   const lbName = createdLoadBalancerName(scope);
   const elb = at('elasticloadbalancing');
+  const images = scope.release?.images;
+  const ecrArn = (account: string, region: string, name: string) =>
+    `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${name}`;
+  const own = (images?.repositories ?? []).map((name) => ecrArn(scope.accountId, scope.region, name));
+  const upstream = (images?.upstream ?? []).flatMap((u) =>
+    u.repositories.map((name) => ecrArn(u.accountId, u.region, name)),
+  );
   const resources = ((): string[] | undefined => {
     switch (group.on) {
       case 'any':
@@ -729,6 +797,14 @@ function render(
       }
       case 'cluster-tasks':
         return [`${at('ecs')}:task/${clusterName(scope.organization, scope.environment)}/*`];
+      case 'registry-token':
+        return images && images.repositories.length > 0 ? ['*'] : undefined;
+      case 'repositories':
+        return own.length > 0 ? own : undefined;
+      case 'promotion-target-repositories':
+        return own.length > 0 && upstream.length > 0 ? own : undefined;
+      case 'upstream-repositories':
+        return upstream.length > 0 ? upstream : undefined;
     }
   })();
   if (resources === undefined) return undefined;
@@ -782,8 +858,8 @@ function whenName(when: PermissionCondition | undefined): string {
 
 /**
  * The managed policies a role applying the services stack gets, by what they govern (so each stays
- * under IAM's 6,144 characters and a policy's name says what it holds): `services` (ECS, Application
- * Auto Scaling, service-linked roles), `network` (Elastic Load Balancing, EC2 security groups, Cognito
+ * under IAM's 6,144 characters and a policy's name says what it holds): `services` (ECS, the release's
+ * ECR reads and promotion pushes, Application Auto Scaling, service-linked roles), `network` (Elastic Load Balancing, EC2 security groups, Cognito
  * reads), `data` (log groups, alarms, the stack's KMS key, SSM parameters, the S3 state, the notification
  * topics).
  */
@@ -792,6 +868,7 @@ export type ServicesApplyPolicyName = (typeof SERVICES_APPLY_POLICY_NAMES)[numbe
 
 const POLICY_OF_SERVICE: Readonly<Record<string, ServicesApplyPolicyName>> = {
   ecs: 'services',
+  ecr: 'services',
   'application-autoscaling': 'services',
   iam: 'services',
   elasticloadbalancing: 'network',

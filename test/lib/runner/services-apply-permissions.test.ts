@@ -125,6 +125,28 @@ function keyPolicyFor(services: StackJson, roleArn: string): PolicyDocument {
 
 const HEX16 = '0123456789abcdef';
 
+/** ECR repository ARNs, from the synthesized foundation stacks: the environment's and its upstreams'. */
+interface Repositories {
+  readonly own: string[];
+  readonly upstream: string[];
+}
+
+function repositoryArnsOf(outdir: string, env: string): string[] {
+  const foundation = readStack(outdir, `${env}-foundation`);
+  const { region, account } = provider(foundation);
+  return bodies(foundation, 'aws_ecr_repository').map(
+    (r) => `arn:aws:ecr:${region}:${account}:repository/${r.name as string}`,
+  );
+}
+
+function repositoriesOf(outdir: string, env: string, config: typeof referenceConfig): Repositories {
+  const names = config.environments.map((e) => e.name);
+  return {
+    own: repositoryArnsOf(outdir, env),
+    upstream: names.slice(0, names.indexOf(env)).flatMap((e) => repositoryArnsOf(outdir, e)),
+  };
+}
+
 /**
  * The requests the actions of `group` make for the resources of `type` in `services`, with ARNs built
  * from the stack's own resources (names, listener ARNs, tags), independently of how the policy names
@@ -134,6 +156,7 @@ function requestsFor(
   group: PermissionGroup,
   type: string,
   services: StackJson,
+  repositories: Repositories = { own: [], upstream: [] },
 ): Array<Omit<EvaluationRequest, 'action'>> {
   const { region, account, tag } = provider(services);
   const arn = (service: string, rest: string) => `arn:aws:${service}:${region}:${account}:${rest}`;
@@ -273,6 +296,14 @@ function requestsFor(
       const slr = when as { serviceName: string; roleName: string };
       return at([`arn:aws:iam::${account}:role/aws-service-role/${slr.serviceName}/${slr.roleName}`]);
     }
+    case 'registry-token':
+      return repositories.own.length > 0 ? [{ context }] : [];
+    case 'repositories':
+      return at(repositories.own);
+    case 'promotion-target-repositories':
+      return at(repositories.upstream.length > 0 ? repositories.own : []);
+    case 'upstream-repositories':
+      return at(repositories.upstream);
     default:
       throw new Error(`no request built for ${group.on} (${type}): add it to this test`);
   }
@@ -318,11 +349,13 @@ describe.each(CASES)('deploy role of $name', ({ outdir, env, config }) => {
     expect(checked).toBeGreaterThan(100);
   });
 
-  test('the role can do what gantry deploy calls: follow the rollouts, run and wait for the migration tasks', () => {
+  test('the role can do what gantry deploy calls: follow the rollouts, run and wait for the migration tasks, read and promote the images', () => {
     const refused: string[] = [];
     let migrationRuns = 0;
+    const repositories = repositoriesOf(outdir, env, config);
+    expect(repositories.own.length).toBeGreaterThan(0);
     for (const group of SERVICES_RELEASE_PERMISSIONS) {
-      for (const request of requestsFor(group, 'release', services)) {
+      for (const request of requestsFor(group, 'release', services, repositories)) {
         for (const action of group.actions) {
           if (action === 'ecs:RunTask') migrationRuns += 1;
           const decision = evaluate(role.documents, { ...request, action });
@@ -532,8 +565,9 @@ describe('the GitHub apply role of an environment without a deploy project', () 
 
   test('may do what gantry deploy calls beyond the apply', () => {
     const refused: string[] = [];
+    const repositories = repositoriesOf(outdirs.githubApply, 'dev', githubApplyDev);
     for (const group of SERVICES_RELEASE_PERMISSIONS) {
-      for (const request of requestsFor(group, 'release', services)) {
+      for (const request of requestsFor(group, 'release', services, repositories)) {
         for (const action of group.actions) {
           const decision = evaluate(role.documents, { ...request, action });
           if (decision !== 'allow') refused.push(`${action} on ${request.resource} -> ${decision}`);
@@ -658,5 +692,52 @@ describe('notification topics: sns:Publish for whoever runs gantry deploy', () =
     expect(publish(apply.documents, 'arn:aws:sns:eu-west-1:333333333333:acme-prod-alerts')).toBe(
       'implicit-deny',
     );
+  });
+});
+
+describe('the release ECR rights of the deploy roles', () => {
+  const [dev, staging, prod] = ['dev', 'staging', 'prod'].map((env) => ({
+    env,
+    repositories: repositoryArnsOf(outdirs.reference, env),
+    role: deployRole(readStack(outdirs.reference, `${env}-foundation`), `acme-${env}-deploy-build`),
+  }));
+  const decide = (role: { documents: string[] }, action: string, resource?: string) =>
+    evaluate(role.documents, { action, ...(resource ? { resource } : {}), context: {} });
+  const push = ['ecr:PutImage', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload'];
+  const read = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImages'];
+
+  test('staging pulls the images of dev and pushes its own; never pushes dev or reads prod', () => {
+    for (const repository of dev.repositories) {
+      for (const action of read) expect(decide(staging.role, action, repository)).toBe('allow');
+      for (const action of push) expect(decide(staging.role, action, repository)).toBe('implicit-deny');
+      expect(decide(staging.role, 'ecr:BatchDeleteImage', repository)).toBe('implicit-deny');
+    }
+    for (const repository of staging.repositories) {
+      for (const action of [...read, ...push]) expect(decide(staging.role, action, repository)).toBe('allow');
+      expect(decide(staging.role, 'ecr:BatchDeleteImage', repository)).toBe('implicit-deny');
+      expect(decide(staging.role, 'ecr:SetRepositoryPolicy', repository)).toBe('implicit-deny');
+    }
+    for (const repository of prod.repositories) {
+      for (const action of [...read, ...push])
+        expect(decide(staging.role, action, repository)).toBe('implicit-deny');
+    }
+    expect(decide(staging.role, 'ecr:GetAuthorizationToken')).toBe('allow');
+  });
+
+  test('prod pulls dev and staging; dev, the first environment, is never promoted into, so it reads only', () => {
+    for (const repository of [...dev.repositories, ...staging.repositories])
+      expect(decide(prod.role, 'ecr:BatchGetImage', repository)).toBe('allow');
+    for (const repository of dev.repositories) {
+      for (const action of read) expect(decide(dev.role, action, repository)).toBe('allow');
+      for (const action of push) expect(decide(dev.role, action, repository)).toBe('implicit-deny');
+    }
+    for (const repository of [...staging.repositories, ...prod.repositories])
+      expect(decide(dev.role, 'ecr:BatchGetImage', repository)).toBe('implicit-deny');
+  });
+
+  test("another organisation's repository of the same account is not reachable", () => {
+    const other = staging.repositories[0].replace(':repository/acme/', ':repository/other/');
+    for (const action of [...read, ...push])
+      expect(decide(staging.role, action, other)).toBe('implicit-deny');
   });
 });
