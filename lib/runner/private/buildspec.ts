@@ -56,17 +56,33 @@ export const HANDOFF_CHECK = [
 ].join('\n');
 
 /**
+ * A dispatch's promotion and redeploy, from the handoff value (its commit was checked by `HANDOFF_CHECK`):
+ * `promoteFrom` (an environment name) becomes `--promote-from <env>`, `redeploy: true` `--redeploy`; any other
+ * value of either stops the build (fail closed). The words are checked, so `$handoff_args` is split
+ * unquoted; `gantry deploy` checks the rest (the upstream is before this environment, no tags with a
+ * redeploy). No `${` (Terraform).
+ */
+export const HANDOFF_DEPLOY_ARGS =
+  'handoff_args="$(node -e \'const v = JSON.parse(process.env.GANTRY_IMAGE_TAGS || "{}"); const out = []; ' +
+  'const stop = (m) => { console.error("gantry: the image-tags handoff " + m + "; refusing to run"); process.exit(1) }; ' +
+  'if (v.promoteFrom !== undefined) { if (typeof v.promoteFrom !== "string" || !/^[A-Za-z0-9._-]+$/.test(v.promoteFrom)) stop("promoteFrom " + JSON.stringify(v.promoteFrom) + " is not an environment name"); out.push("--promote-from", v.promoteFrom) } ' +
+  'if (v.redeploy !== undefined && typeof v.redeploy !== "boolean") stop("redeploy " + JSON.stringify(v.redeploy) + " is not true or false"); ' +
+  'if (v.redeploy === true) out.push("--redeploy"); ' +
+  'process.stdout.write(out.join(" "))\')" || exit 1';
+
+/**
  * `gantry deploy <env>` of the services stack: the runtime writes its Markdown (the plan summary, the
  * deploy's outcome table) to `$GITHUB_STEP_SUMMARY`, here a file of the build, which is then printed with
  * `SUMMARY_LOG_MARKER` and a space before each line, so whoever starts the build reads the outcome from its log. The
  * deploy's exit code (1 failed or rolled back, 3 refused) fails the build. No `${` (Terraform would read
  * an interpolation), and no line of the command starts with the marker (CodeBuild echoes the command).
  */
-function deployCommand(runtime: string, environment: string): string {
+function deployCommand(runtime: string, environment: string, handoff: boolean): string {
   return [
     'export GITHUB_STEP_SUMMARY="$(mktemp)"',
+    ...(handoff ? [HANDOFF_DEPLOY_ARGS] : []),
     'code=0',
-    `${runtime} deploy ${environment} --no-synth --json || code=$?`,
+    `${runtime} deploy ${environment} --no-synth --json${handoff ? ' $handoff_args' : ''} || code=$?`,
     `sed 's/^/${SUMMARY_LOG_MARKER} /' "$GITHUB_STEP_SUMMARY"`,
     `echo "gantry: deploy of ${environment} exited $code"`,
     '[ "$code" -eq 0 ] || exit "$code"',
@@ -95,7 +111,13 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
   const perStack = input.stacks.flatMap((stack) => [
     `export GANTRY_STACK=${stack}`,
     ...(input.deployServices && stack === `${input.environmentName}-services`
-      ? [deployCommand(input.runtimeCommand, input.environmentName)]
+      ? [
+          deployCommand(
+            input.runtimeCommand,
+            input.environmentName,
+            input.imageTagsParameterName !== undefined,
+          ),
+        ]
       : [`${input.runtimeCommand} plan ${stack} --no-synth`, `${input.runtimeCommand} apply ${stack}`]),
   ]);
   return toYaml({

@@ -121,8 +121,8 @@ function resolveScript(config: GantryConfig, auto: readonly string[], builds: Pu
 
 /**
  * `promote_from` (a dispatch's; a push and the handoff promote nothing): one environment name, before this
- * one in the configuration's order, into a services apply that runs `gantry deploy` on a runner or hosted
- * (the deploy project's build does not promote yet). Its registry is an output, for the login.
+ * one in the configuration's order, into a services apply that runs `gantry deploy` (on a runner, hosted, or
+ * in the deploy project's build, through the handoff parameter). Its registry is an output, for the login.
  */
 const PROMOTE_LINES = (registries: readonly string[]): string[] => [
   '  if [ -n "${PROMOTE_FROM:-}" ]; then',
@@ -130,7 +130,6 @@ const PROMOTE_LINES = (registries: readonly string[]): string[] => [
   '    [ "$PROMOTE_FROM" != "$ENVIRONMENT" ] || fail "promote_from \\"$PROMOTE_FROM\\" is the environment being deployed; promote from one before it (${upstream:-none})"',
   '    [[ " $upstream " == *" $PROMOTE_FROM "* ]] || fail "promote_from \\"$PROMOTE_FROM\\" is not an environment before $ENVIRONMENT (allowed: ${upstream:-none})"',
   '    [ "$STACK" = services ] && [ "$ACTION" = apply ] || fail "promote_from promotes the images of a services deploy: use stack services and action apply"',
-  '    [ "$mode" != deploy-project ] || fail "$ENVIRONMENT deploys through its deploy project, which does not promote images yet: leave promote_from empty"',
   '    promote_registry="$(case "$PROMOTE_FROM" in',
   ...registries,
   '    esac)"',
@@ -140,7 +139,7 @@ const PROMOTE_LINES = (registries: readonly string[]): string[] => [
 /**
  * `redeploy` (a dispatch's): the last verified tags of every service again, from the ledger, with a new ECS
  * deployment each (`gantry deploy --redeploy`: after a secret rotation, no build); so no image tags and no
- * promotion, a services apply on a runner or hosted (the deploy project's build does not redeploy yet).
+ * promotion, a services apply (on a runner, hosted, or in the deploy project's build, through the handoff).
  */
 const REDEPLOY_LINES = [
   '  case "${REDEPLOY:-false}" in true|false) ;; *) fail "redeploy \\"$REDEPLOY\\": use true or false" ;; esac',
@@ -148,7 +147,6 @@ const REDEPLOY_LINES = [
   '    [ "$STACK" = services ] && [ "$ACTION" = apply ] || fail "redeploy redeploys the services: use stack services and action apply"',
   '    [ -z "${IMAGE_TAGS// /}" ] || fail "redeploy deploys the last verified tags from the ledger: leave image_tags empty"',
   '    [ -z "${PROMOTE_FROM:-}" ] || fail "redeploy deploys what this environment ran: leave promote_from empty"',
-  '    [ "$mode" != deploy-project ] || fail "$ENVIRONMENT deploys through its deploy project, which does not redeploy yet: leave redeploy off"',
   '  fi',
 ];
 
@@ -213,15 +211,23 @@ const PLAN_APPLY_SCRIPT = [
  * project's image-tags parameter (`{}` when no tags, so a stale value never stays bound): the build
  * verifies an environment's N >= 2 approvals on that run. Then starts the project at this commit (no other
  * override: the role may not) and waits for it. `gantry deploy` in the build applies the tags only
- * when the parameter's commit is the commit it deploys. When the build ends, the deploy's Markdown summary
+ * when the parameter's commit is the commit it deploys; a checked `promote_from` and `redeploy` go into the
+ * value too (`promoteFrom`, `redeploy`), and the build passes them on as `--promote-from` and `--redeploy`. When the build ends, the deploy's Markdown summary
  * (the build log's lines starting with `SUMMARY_LOG_MARKER`, which the starter may read) goes to the step summary.
  */
 const START_BUILD_SCRIPT = [
   'set -euo pipefail',
   '[[ "$TAGS_JSON" =~ ^\\{[A-Za-z0-9_.\\":,-]*\\}$ ]] || { echo "::error title=Image tags::not a checked tag map: $TAGS_JSON"; exit 1; }',
   '[[ "$RUN_ID" =~ ^[0-9]+$ && "$RUN_ATTEMPT" =~ ^[0-9]+$ ]] || { echo "::error title=Run identity::not a run id and attempt: $RUN_ID $RUN_ATTEMPT"; exit 1; }',
-  '# The build verifies the approvals of this run (N >= 2) on it: the commit, the tags and the run, bound together.',
-  'value="{\\"commit\\":\\"$GITHUB_SHA\\",\\"tags\\":$TAGS_JSON,\\"run\\":{\\"id\\":$RUN_ID,\\"attempt\\":$RUN_ATTEMPT}}"',
+  'PROMOTE_FROM="${PROMOTE_FROM:-}" REDEPLOY="${REDEPLOY:-false}"',
+  '[[ "$PROMOTE_FROM" =~ ^[A-Za-z0-9._-]*$ ]] || { echo "::error title=Promotion::not a checked environment name: $PROMOTE_FROM"; exit 1; }',
+  'case "$REDEPLOY" in true|false) ;; *) echo "::error title=Redeploy::not true or false: $REDEPLOY"; exit 1 ;; esac',
+  '# The build verifies the approvals of this run (N >= 2) on it: the commit, the tags and the run, bound together;',
+  '# so are the promotion and the redeploy (checked in resolve), which the build turns into its deploy flags.',
+  'extra=""',
+  '[ -z "$PROMOTE_FROM" ] || extra="$extra,\\"promoteFrom\\":\\"$PROMOTE_FROM\\""',
+  '[ "$REDEPLOY" != true ] || extra="$extra,\\"redeploy\\":true"',
+  'value="{\\"commit\\":\\"$GITHUB_SHA\\",\\"tags\\":$TAGS_JSON,\\"run\\":{\\"id\\":$RUN_ID,\\"attempt\\":$RUN_ATTEMPT}$extra}"',
   'aws ssm put-parameter --name "$PARAMETER" --type String --overwrite --value "$value" > /dev/null',
   'echo "Image tags for $GITHUB_SHA: $TAGS_JSON ($PARAMETER)"',
   'build_id="$(aws codebuild start-build --project-name "$PROJECT" --source-version "$GITHUB_SHA" --query build.id --output text)"',
@@ -324,6 +330,8 @@ function applyJob(
             TAGS_JSON: tags('tags_json'),
             RUN_ID: '${{ github.run_id }}',
             RUN_ATTEMPT: '${{ github.run_attempt }}',
+            PROMOTE_FROM: `\${{ needs.${RESOLVE_JOB}.outputs.promote_from }}`,
+            REDEPLOY: `\${{ needs.${RESOLVE_JOB}.outputs.redeploy }}`,
           },
           run: START_BUILD_SCRIPT,
         },

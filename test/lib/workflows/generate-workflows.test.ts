@@ -346,6 +346,8 @@ describe('terraform-apply.yml', () => {
       TAGS_JSON: '${{ needs.resolve.outputs.tags_json }}',
       RUN_ID: '${{ github.run_id }}',
       RUN_ATTEMPT: '${{ github.run_attempt }}',
+      PROMOTE_FROM: '${{ needs.resolve.outputs.promote_from }}',
+      REDEPLOY: '${{ needs.resolve.outputs.redeploy }}',
     });
     expect(start.run).not.toContain('${{');
     const lines = start.run!.split('\n');
@@ -471,6 +473,44 @@ describe('terraform-apply.yml', () => {
     }
   });
 
+  test('the deploy step binds a promotion and a redeploy to the commit, and refuses unchecked ones', () => {
+    const fakes = {
+      aws: 'echo "$*" >> "$CALLS"; if [ "$2" = start-build ]; then echo build-1; else echo SUCCEEDED; fi',
+      sleep: 'true',
+    };
+    const env = startEnv({ id: '7', attempt: '1' });
+    const valueOf = (r: { calls: string }) => JSON.parse(r.calls.split('\n')[0].replace(/^.* --value /, ''));
+    const promoted = runScript(
+      startStep().run!,
+      { ...env, PROMOTE_FROM: 'staging', REDEPLOY: 'false' },
+      fakes,
+    );
+    expect(promoted.status).toBe(0);
+    expect(valueOf(promoted)).toEqual({
+      commit: 'abc123',
+      tags: {},
+      run: { id: 7, attempt: 1 },
+      promoteFrom: 'staging',
+    });
+    const redeployed = runScript(startStep().run!, { ...env, PROMOTE_FROM: '', REDEPLOY: 'true' }, fakes);
+    expect(valueOf(redeployed)).toEqual({
+      commit: 'abc123',
+      tags: {},
+      run: { id: 7, attempt: 1 },
+      redeploy: true,
+    });
+    for (const [extra, title] of [
+      [{ PROMOTE_FROM: 'dev","redeploy":true,"x":"' }, 'Promotion'],
+      [{ PROMOTE_FROM: '$(id)' }, 'Promotion'],
+      [{ REDEPLOY: 'yes' }, 'Redeploy'],
+    ] as const) {
+      const r = runScript(startStep().run!, { ...env, ...extra }, fakes);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`::error title=${title}::`);
+      expect(r.calls).toBe('');
+    }
+  });
+
   test('the deploy step binds the dispatched tags to the commit, and refuses an unchecked map', () => {
     const start = load(referenceConfig, 'terraform-apply.yml').jobs.prod.steps.find((s) =>
       s.run?.includes('start-build'),
@@ -563,16 +603,20 @@ describe('terraform-apply.yml', () => {
         { PROMOTE_FROM: 'dev', ACTION: 'plan' },
         'promote_from promotes the images of a services deploy: use stack services and action apply',
       ],
-      [
-        'a deploy-project environment',
-        { ENVIRONMENT: 'prod', PROMOTE_FROM: 'qa' },
-        'prod deploys through its deploy project, which does not promote images yet',
-      ],
     ])('rejects a promote_from of %s', (_name, inputs, message) => {
       const r = dispatch(variant, { ENVIRONMENT: 'qa', ...inputs });
       expect(r.status).toBe(1);
       expect(r.stdout).toContain(`::error title=Invalid input::${message}`);
       expect(r.output).toBe('');
+    });
+
+    test('a deploy-project environment takes a promotion and a redeploy too (its build gets them by the handoff)', () => {
+      const promoted = dispatch(variant, { ENVIRONMENT: 'prod', PROMOTE_FROM: 'qa' });
+      expect(promoted.status).toBe(0);
+      expect(promoted.output).toContain('promote_from=qa\n');
+      const redeployed = dispatch(variant, { ENVIRONMENT: 'prod', REDEPLOY: 'true' });
+      expect(redeployed.status).toBe(0);
+      expect(redeployed.output).toContain('redeploy=true\n');
     });
 
     test('a redeploy passes on, with no tags', () => {
@@ -603,11 +647,6 @@ describe('terraform-apply.yml', () => {
         'as a plan',
         { ACTION: 'plan' },
         'redeploy redeploys the services: use stack services and action apply',
-      ],
-      [
-        'through a deploy project',
-        { ENVIRONMENT: 'prod' },
-        'prod deploys through its deploy project, which does not redeploy yet',
       ],
       ['not a boolean', { REDEPLOY: 'yes' }, 'redeploy "yes": use true or false'],
     ])('rejects a redeploy %s', (_name, inputs, message) => {
