@@ -5,6 +5,7 @@ import {
   builtServicesOf,
   notificationTopicArns,
   plansPullRequests,
+  requiresSignatures,
   resolveStateBackend,
   sourceOf,
   stateKey,
@@ -63,6 +64,13 @@ export interface FoundationStackProps extends AwsEnvironmentStackProps {
    * @default none: the deploy roles read this environment's repositories only
    */
   readonly upstreamEnvironments?: readonly EnvironmentConfig[];
+  /**
+   * The release configuration: where `release.requireSignatures` applies to this environment, its deploy
+   * project's build gets cosign to verify keyless signatures (as it does, to copy images, when an upstream
+   * environment runs one of its services).
+   * @default none: no keyless check
+   */
+  readonly release?: ReleaseConfig;
 }
 
 /**
@@ -184,6 +192,9 @@ export class FoundationStack extends AwsEnvironmentStack {
     const { environment: env, organization: org } = props;
     const config = env.runners?.deploy;
     if (!config) return undefined;
+    // One scope for the apply rights and the build's cosign: the registries it logs in to are those the
+    // role may read (the upstream environments that run one of this environment's services).
+    const scope = servicesStackScope(org, env, props.tooling, props.upstreamEnvironments);
     const project = new DeployProject(this, 'deploy-project', {
       ...this.runnerCommonProps(props, deployProjectName(org.name, env.name)),
       // The token (`githubTokenSecretArn`) is how `gantry apply` verifies N >= 2 approvals on the run
@@ -200,6 +211,13 @@ export class FoundationStack extends AwsEnvironmentStack {
       // A dispatch's image tags reach the build through this parameter, bound to the commit: the
       // GitHub apply role may write it, never override StartBuild.
       imageTagsParameterName: imageTagsParameterName(org.name, env.name),
+      releaseImages: {
+        verifiesSignatures: requiresSignatures(props.release, env),
+        upstreamRegistries: (scope.release?.images?.upstream ?? []).map(({ accountId, region }) => ({
+          accountId,
+          region,
+        })),
+      },
     });
     project.grantPassRole(
       env.services.flatMap((service) =>
@@ -211,7 +229,7 @@ export class FoundationStack extends AwsEnvironmentStack {
       'PassServiceRolesToEcsTasks',
     );
     // The rest of the apply rights: what the services stack's resource types need, on its resources.
-    project.grantServicesApply(servicesStackScope(org, env, props.tooling, props.upstreamEnvironments));
+    project.grantServicesApply(scope);
     return project;
   }
 

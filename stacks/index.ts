@@ -82,6 +82,7 @@ export function createStacks(app: Construct, config: GantryConfig): GantryStacks
     const foundation = new FoundationStack(app, {
       ...props,
       upstreamEnvironments: config.environments.slice(0, config.environments.indexOf(environment)),
+      ...(config.release ? { release: config.release } : {}),
       ...(config.release && publishEnvironments(config).includes(environment.name)
         ? { publish: config.release }
         : {}),

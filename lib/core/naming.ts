@@ -127,9 +127,14 @@ export function dnsSuffixOf(region: string): string {
   return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
 }
 
+/** `<account>.dkr.ecr.<region>.amazonaws.com` (`.com.cn` in China): an account's ECR registry in a region. */
+export function registryHost(accountId: string, region: string): string {
+  return `${accountId}.dkr.ecr.${region}.${dnsSuffixOf(region)}`;
+}
+
 /** `<account>.dkr.ecr.<region>.amazonaws.com/<org>/<service>`: the image name without a tag. */
 export function repositoryUrl(accountId: string, region: string, org: string, service: string): string {
-  return `${accountId}.dkr.ecr.${region}.${dnsSuffixOf(region)}/${repositoryName(org, service)}`;
+  return `${registryHost(accountId, region)}/${repositoryName(org, service)}`;
 }
 
 /** `arn:<partition>:ecr:<region>:<account>:repository/<org>/<service>`. */

@@ -4,7 +4,7 @@ import { EcrRepositoryPolicy } from '@cdktf/provider-aws/lib/ecr-repository-poli
 import { Construct } from 'constructs';
 import { FieldProblems, throwProblems, type FieldProblem } from '../core/errors';
 import { accountIdProblem, regionProblem } from '../core/identifiers';
-import { dnsSuffixOf, partitionOf } from '../core/naming';
+import { partitionOf, registryHost } from '../core/naming';
 import { isKnown, literalProblem } from '../core/tokens';
 
 /**
@@ -78,7 +78,7 @@ export class ServiceRepository extends Construct implements IServiceRepository {
     const { accountId, region, repositoryName } = props;
     return {
       repositoryName,
-      repositoryUrl: `${accountId}.dkr.ecr.${region}.${dnsSuffixOf(region)}/${repositoryName}`,
+      repositoryUrl: `${registryHost(accountId, region)}/${repositoryName}`,
       repositoryArn: `arn:${partitionOf(region)}:ecr:${region}:${accountId}:repository/${repositoryName}`,
     };
   }

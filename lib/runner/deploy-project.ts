@@ -6,10 +6,16 @@ import { FieldProblems, show, throwProblems, type FieldProblem } from '../core/e
 import { MANAGED_POLICY_MAX_CHARS } from '../core/aws-limits';
 import type { IPolicyGrantee } from '../core/grants';
 import { managedPolicyGrantProblems, type ManagedPolicyGrant } from '../core/managed-policy-grants';
-import { policyIdOf, ssmParameterArn } from '../core/naming';
+import { accountIdProblem, regionProblem } from '../core/identifiers';
+import { policyIdOf, registryHost, ssmParameterArn } from '../core/naming';
 import { isKnown } from '../core/tokens';
 import { Policy } from '../policy/policy';
-import { deployBuildspec } from './private/buildspec';
+import {
+  COSIGN_SOURCES,
+  deployBuildspec,
+  type CosignSource,
+  type DeployCosignInputs,
+} from './private/buildspec';
 import { deployRoleGuardStatements } from './private/deploy-role-guard';
 import {
   BuildProjectConstruct,
@@ -40,6 +46,42 @@ export interface DeployProjectSettings extends BuildSettings {
    * @default none
    */
   readonly githubTokenSecretArn?: string;
+  /**
+   * Where the build's cosign comes from, where its deploys need one (`releaseImages`: keyless signatures
+   * verified, or images promoted from upstream). 'install': the install phase downloads the pinned cosign
+   * (`COSIGN_BINARY`, v2.5.3, from github.com) and checks its SHA-256 before making it executable, failing
+   * the build on any other digest; the build needs HTTPS egress to github.com. 'image': the build image's
+   * own `cosign` on PATH (an image that has it, or a build without internet), which must be there. Either
+   * way cosign logs in to the registries with the role's ECR token before `gantry deploy`, so the image
+   * needs the AWS CLI. Ignored where no deploy needs cosign. @default 'install'
+   */
+  readonly cosign?: DeployCosignSource;
+}
+
+/** See `DeployProjectSettings.cosign`. */
+export type DeployCosignSource = CosignSource;
+
+/** An account's ECR registry in a region. */
+export interface EcrRegistryRef {
+  readonly accountId: string;
+  readonly region: string;
+}
+
+/**
+ * What the deploy of `<environmentName>-services` does with images beyond a digest look-up, and so whether
+ * its build needs cosign and a registry login (the same facts the services stack's release facts record).
+ */
+export interface DeployReleaseImages {
+  /**
+   * Every deploy verifies keyless signatures with `cosign verify` (`release.requireSignatures` applies to
+   * the environment). @default false
+   */
+  readonly verifiesSignatures?: boolean;
+  /**
+   * The registries a promotion copies from (`cosign copy`): those of the environments before this one that
+   * run one of its services. @default none: nothing is promoted into this environment
+   */
+  readonly upstreamRegistries?: readonly EcrRegistryRef[];
 }
 
 export interface DeployProjectProps extends BuildProjectProps, DeployProjectSettings {
@@ -88,6 +130,14 @@ export interface DeployProjectProps extends BuildProjectProps, DeployProjectSett
    * @default none: the build deploys the image tags of the commit
    */
   readonly imageTagsParameterName?: string;
+  /**
+   * What `gantry deploy` does with images: with a keyless check or upstream registries (and
+   * `deployServicesStack`), the build gets cosign (`cosign`) and, before the deploy, logs cosign in to
+   * this environment's registry and each upstream one (registries named from these account ids and
+   * regions, never from the handoff). E.g. from the `ServicesStackScope` given to `grantServicesApply`:
+   * its `release.images.upstream`. @default no cosign in the build
+   */
+  readonly releaseImages?: DeployReleaseImages;
 }
 
 /** The image-tags parameter's value before any workflow wrote it: no commit, no tags. */
@@ -144,6 +194,7 @@ export class DeployProject extends BuildProjectConstruct {
       githubTokenSecretArn: props.githubTokenSecretArn,
       repository: props.repository,
       defaultBranch: defaultBranchOf(props),
+      cosign: cosignOf(props),
     });
     this.build(
       props,
@@ -255,6 +306,24 @@ export class DeployProject extends BuildProjectConstruct {
   }
 }
 
+/**
+ * The build's cosign, when its deploys need one: a keyless check or a promotion; the registries this
+ * environment's own, then the upstream ones, each once.
+ */
+function cosignOf(props: DeployProjectProps): DeployCosignInputs | undefined {
+  const images = props.releaseImages;
+  const upstream = images?.upstreamRegistries ?? [];
+  if ((props.deployServicesStack ?? true) === false) return undefined;
+  if (images?.verifiesSignatures !== true && upstream.length === 0) return undefined;
+  const registries = new Map<string, string>();
+  for (const { accountId, region } of [props, ...upstream])
+    registries.set(registryHost(accountId, region), region);
+  return {
+    source: props.cosign ?? 'install',
+    registries: [...registries].map(([host, region]) => ({ host, region })),
+  };
+}
+
 function defaultBranchOf(props: DeployProjectProps): string {
   if (props.defaultBranch) return props.defaultBranch;
   const match = /^refs\/heads\/(.+)$/.exec(props.defaultSourceVersion ?? '');
@@ -279,6 +348,14 @@ export function deployProjectSettingsProblems(settings: DeployProjectSettings): 
       `${typeof token === 'string' && token.startsWith('arn:') ? show(token) : '(value not shown)'} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>); the token is read at build time, never given as a literal`,
     );
   }
+  if (settings.cosign !== undefined) {
+    problems.check(
+      (COSIGN_SOURCES as readonly unknown[]).includes(settings.cosign),
+      'cosign',
+      `${show(settings.cosign)} is not one of ${COSIGN_SOURCES.map((s) => show(s)).join(', ')} ` +
+        "('install': the build downloads the pinned cosign and checks its SHA-256; 'image': the build image's own cosign)",
+    );
+  }
   return problems.list;
 }
 
@@ -289,9 +366,15 @@ function deployProjectProblems(props: DeployProjectProps): FieldProblem[] {
   problems.addAll(
     '',
     deployProjectSettingsProblems(props).filter((p) =>
-      ['ledgerUrlSecretArn', 'githubTokenSecretArn'].includes(p.field),
+      ['ledgerUrlSecretArn', 'githubTokenSecretArn', 'cosign'].includes(p.field),
     ),
   );
+  (props.releaseImages?.upstreamRegistries ?? []).forEach((registry, i) => {
+    // Each becomes a word of the build's login command.
+    const at = `releaseImages.upstreamRegistries[${i}]`;
+    problems.addIf(`${at}.accountId`, accountIdProblem(registry?.accountId));
+    problems.addIf(`${at}.region`, regionProblem(registry?.region));
+  });
   problems.check(
     typeof props.environmentName === 'string' && STACK_NAME.test(props.environmentName),
     'environmentName',

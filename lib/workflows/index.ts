@@ -1,4 +1,4 @@
 export * from './generate-workflows';
-export { ACTION_PINS, uses, type ActionPin, type PinnedAction } from './pins';
+export { ACTION_PINS, COSIGN_BINARY, uses, type ActionPin, type CosignArch, type PinnedAction } from './pins';
 export { PLAN_COMMENT_MARKER, planCommentMarker, stackMarkdownBudget } from './private/plan-workflow';
 export { deployModeOf, type DeployMode } from './private/steps';

@@ -87,3 +87,27 @@ export function uses(name: PinnedAction): string {
   const pin = ACTION_PINS[name];
   return `${pin.action}@${pin.sha}`;
 }
+
+/** A CPU architecture the pinned cosign binary is installed for (`uname -m`: x86_64, aarch64). */
+export type CosignArch = 'amd64' | 'arm64';
+
+/**
+ * The cosign binary the deploy project's build installs where its deploys need one
+ * (`runners.deploy.cosign: 'install'`): the release and the SHA-256 of each Linux binary exactly as the
+ * pinned `sigstore/cosign-installer` publishes them in its own action.yml (`bootstrap_version`,
+ * `bootstrap_linux_amd64_sha`, `bootstrap_linux_arm64_sha` at commit `installerSha`), so the workflows'
+ * cosign and the build's are the same release, checked against the same digests. Bump with
+ * `ACTION_PINS.cosignInstaller`: re-take the three values from the new commit's action.yml and set
+ * `installerSha` to it (a test holds the two together).
+ */
+export const COSIGN_BINARY = {
+  version: 'v2.5.3',
+  /** `<downloadBase>/<version>/cosign-linux-<arch>`. */
+  downloadBase: 'https://github.com/sigstore/cosign/releases/download',
+  sha256: {
+    amd64: '783b5d6c74105401c63946c68d9b2a4e1aab3c8abce043e06b8510b02b623ec9',
+    arm64: 'bffabe4cf183122b7de3111257a863c99e7dc6cf1093bfd7bf961de1795589b8',
+  } satisfies Record<CosignArch, string>,
+  /** The `sigstore/cosign-installer` commit whose action.yml the version and digests were taken from. */
+  installerSha: 'd58896d6a1865668819e1d91763c7751a165e159',
+} as const;

@@ -93,6 +93,79 @@ describe('foundation stacks: CodeBuild runners', () => {
     expect(deploy.concurrent_build_limit).toBe(1);
   });
 
+  /** The cosign logins of a deploy project's buildspec, in order, and whether it downloads cosign. */
+  const cosignOf = (stack: StackJson) => {
+    const [deploy] = resources(stack, 'aws_codebuild_project') as Array<{
+      name: string;
+      source: { buildspec: string };
+    }>;
+    const spec = deploy.source.buildspec;
+    return {
+      installs: spec.includes('cosign_sha256='),
+      logins: [...spec.matchAll(/cosign login --username AWS --password-stdin ([^ ]+) \)/g)].map((m) => m[1]),
+    };
+  };
+
+  test('cosign where a deploy can promote: staging and prod log in to their registry and the upstream ones; dev, the first, gets none', () => {
+    expect(cosignOf(stacks.dev)).toEqual({ installs: false, logins: [] });
+    expect(cosignOf(stacks.staging)).toEqual({
+      installs: true,
+      logins: ['222222222222', '111111111111'].map((a) => `${a}.dkr.ecr.eu-west-1.amazonaws.com`),
+    });
+    expect(cosignOf(stacks.prod)).toEqual({
+      installs: true,
+      logins: ['333333333333', '111111111111', '222222222222'].map(
+        (a) => `${a}.dkr.ecr.eu-west-1.amazonaws.com`,
+      ),
+    });
+  });
+
+  test("cosign where release.requireSignatures applies, even in the first environment; none for an upstream that shares no service; 'image' logs in without a download", () => {
+    // dev first and gated (requireSignatures applies to it); staging runs no service dev runs.
+    const base = withEnvironment('dev', (e) => ({
+      ...e,
+      approval: { requiredApprovals: 1, reviewerGroups: [{ teams: ['platform-reviewers'] }] },
+    }));
+    const config = {
+      ...base,
+      release: { ...base.release, requireSignatures: true },
+      environments: [base.environments[0], base.environments[1]],
+    };
+    const onlyDev = synthApp(config);
+    expect(cosignOf(readStack(onlyDev, 'dev-foundation'))).toEqual({
+      installs: true,
+      logins: ['111111111111.dkr.ecr.eu-west-1.amazonaws.com'],
+    });
+    // staging runs no service dev runs: nothing to promote from dev, so no cosign.
+    const disjoint = synthApp({
+      ...referenceConfig,
+      release: undefined,
+      environments: [
+        {
+          ...referenceConfig.environments[0],
+          services: referenceConfig.environments[0].services.filter((s) => s.name === 'worker'),
+        },
+        {
+          ...referenceConfig.environments[1],
+          services: referenceConfig.environments[1].services.filter((s) => s.name === 'api'),
+        },
+      ],
+    });
+    expect(cosignOf(readStack(disjoint, 'staging-foundation'))).toEqual({ installs: false, logins: [] });
+    const image = synthApp(
+      withEnvironment('prod', (e) => ({
+        ...e,
+        runners: { deploy: { ...e.runners!.deploy!, cosign: 'image' } },
+      })),
+    );
+    expect(cosignOf(readStack(image, 'prod-foundation'))).toEqual({
+      installs: false,
+      logins: ['333333333333', '111111111111', '222222222222'].map(
+        (a) => `${a}.dkr.ecr.eu-west-1.amazonaws.com`,
+      ),
+    });
+  });
+
   test.each(['dev', 'staging', 'prod'] as const)(
     '%s: the deploy project role holds the apply permissions and passes only the service roles to ECS tasks',
     (env) => {

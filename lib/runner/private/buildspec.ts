@@ -1,4 +1,5 @@
 import { SUMMARY_LOG_MARKER } from '../../core/naming';
+import { COSIGN_BINARY, type CosignArch } from '../../workflows/pins';
 import { parameterName, secretKind } from './policies';
 import { toYaml, type YamlValue } from './yaml-emitter';
 
@@ -31,6 +32,92 @@ export interface DeployBuildspecInputs {
   readonly repository?: string;
   /** The repository's default branch: the only branch whose commits the build runs. */
   readonly defaultBranch: string;
+  /**
+   * Cosign for `gantry deploy` (keyless verification, promotion copies): installed (the pinned binary,
+   * checked) or the image's, and logged in to these registries before the deploy. Only with
+   * `deployServices`. @default none: the build has no cosign step
+   */
+  readonly cosign?: DeployCosignInputs;
+}
+
+/**
+ * Where a deploy build's cosign comes from: 'install', the pinned `COSIGN_BINARY`, downloaded and checked
+ * against its SHA-256; 'image', the build image's own `cosign` on PATH.
+ */
+export const COSIGN_SOURCES = ['install', 'image'] as const;
+export type CosignSource = (typeof COSIGN_SOURCES)[number];
+
+/** Where the build's cosign comes from and which registries it logs in to. */
+export interface DeployCosignInputs {
+  readonly source: CosignSource;
+  /**
+   * ECR registries (`<account>.dkr.ecr.<region>.<suffix>`) with their regions, from the configuration:
+   * the environment's own first, then the upstream ones a promotion copies from. Each must be a shell
+   * word (the caller builds them from checked account ids and regions).
+   */
+  readonly registries: readonly { readonly host: string; readonly region: string }[];
+}
+
+/** The cosign binary the install step fetches: `COSIGN_BINARY`, or a test's stand-in. */
+export type CosignBinary = {
+  readonly version: string;
+  readonly downloadBase: string;
+  readonly sha256: Readonly<Record<CosignArch, string>>;
+};
+
+/**
+ * Installs the pinned cosign (install phase, after the source checks, before anything of the repository
+ * runs): the binary of the build's architecture (`uname -m`: x86_64 amd64, aarch64 arm64, anything else
+ * stops the build) is downloaded with `curl -fsSL` (bounded retries and time, HTTPS redirects only) into
+ * a fresh directory of the build (`mktemp -d`, `$GANTRY_COSIGN_DIR`), its SHA-256 compared with the
+ * pinned one, and only then made executable; a failed download or another digest stops the build (fail
+ * closed). No install script runs. `binary` is a test seam (a local server, a stand-in's digest): the
+ * buildspec always uses `COSIGN_BINARY`. No `${` (Terraform).
+ */
+export function cosignInstallCommand(binary: CosignBinary = COSIGN_BINARY): string {
+  const { version, downloadBase, sha256 } = binary;
+  const download = '"$GANTRY_COSIGN_DIR/cosign.download"';
+  return [
+    'case "$(uname -m)" in',
+    `  x86_64) cosign_arch=amd64; cosign_sha256=${sha256.amd64} ;;`,
+    `  aarch64) cosign_arch=arm64; cosign_sha256=${sha256.arm64} ;;`,
+    `  *) echo "gantry: no pinned cosign ${version} for architecture $(uname -m) (pinned: x86_64, aarch64); build on one of those, or use an image with cosign and runners.deploy.cosign 'image'; refusing to run" >&2; exit 1 ;;`,
+    'esac',
+    'GANTRY_COSIGN_DIR="$(mktemp -d)" || exit 1',
+    'export GANTRY_COSIGN_DIR',
+    `cosign_url="${downloadBase}/${version}/cosign-linux-$cosign_arch"`,
+    `curl -fsSL --proto-redir =https --retry 3 --retry-delay 5 --connect-timeout 20 --max-time 300 -o ${download} "$cosign_url" || { echo "gantry: could not download cosign from $cosign_url (the build needs HTTPS egress to github.com, or runners.deploy.cosign 'image' with an image that has cosign); refusing to run" >&2; exit 1; }`,
+    `cosign_got="$(sha256sum ${download} | cut -d ' ' -f 1)"`,
+    `[ "$cosign_got" = "$cosign_sha256" ] || { rm -f ${download}; echo "gantry: $cosign_url has SHA-256 '$cosign_got', the pinned cosign ${version} linux-$cosign_arch has $cosign_sha256; refusing to install it" >&2; exit 1; }`,
+    `mv ${download} "$GANTRY_COSIGN_DIR/cosign"`,
+    'chmod 0755 "$GANTRY_COSIGN_DIR/cosign"',
+    `echo "gantry: installed cosign ${version} linux-$cosign_arch (SHA-256 $cosign_sha256) in $GANTRY_COSIGN_DIR"`,
+  ].join('\n');
+}
+
+/**
+ * Before `gantry deploy`: the cosign to use first on PATH (the installed one, which must be there, or the
+ * image's, which must be on PATH), then `cosign login` to each registry with the role's ECR token
+ * (`aws ecr get-login-password`, piped, never echoed nor in an argument), with pipefail in a subshell so
+ * that a failed token fetch fails the login, and a failed login the build. No `${` (Terraform).
+ */
+export function cosignLoginCommand(cosign: DeployCosignInputs): string {
+  const ready =
+    cosign.source === 'install'
+      ? [
+          '[ -n "$GANTRY_COSIGN_DIR" ] && [ -x "$GANTRY_COSIGN_DIR/cosign" ] || { echo "gantry: the cosign of the install phase is not in $GANTRY_COSIGN_DIR; refusing to deploy" >&2; exit 1; }',
+          'export PATH="$GANTRY_COSIGN_DIR:$PATH"',
+        ]
+      : [
+          "command -v cosign > /dev/null || { echo \"gantry: runners.deploy.cosign is 'image', and the build image has no cosign on PATH; install cosign v2 in the image, or use 'install'; refusing to deploy\" >&2; exit 1; }",
+        ];
+  return [
+    ...ready,
+    ...cosign.registries.map(
+      ({ host, region }) =>
+        `( set -o pipefail; aws ecr get-login-password --region ${region} | cosign login --username AWS --password-stdin ${host} ) || { echo "gantry: cosign could not log in to ${host} (aws ecr get-login-password --region ${region}, the role's ecr:GetAuthorizationToken); refusing to deploy" >&2; exit 1; }`,
+    ),
+  ].join('\n');
 }
 
 /**
@@ -108,10 +195,14 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
     ...(Object.keys(parameters).length > 0 ? { 'parameter-store': parameters } : {}),
     ...(Object.keys(secrets).length > 0 ? { 'secrets-manager': secrets } : {}),
   };
+  const deploys = (stack: string) =>
+    input.deployServices === true && stack === `${input.environmentName}-services`;
+  const cosign = input.cosign && input.stacks.some(deploys) ? input.cosign : undefined;
   const perStack = input.stacks.flatMap((stack) => [
     `export GANTRY_STACK=${stack}`,
-    ...(input.deployServices && stack === `${input.environmentName}-services`
+    ...(deploys(stack)
       ? [
+          ...(cosign ? [cosignLoginCommand(cosign)] : []),
           deployCommand(
             input.runtimeCommand,
             input.environmentName,
@@ -142,6 +233,7 @@ export function deployBuildspec(input: DeployBuildspecInputs): string {
         commands: [
           SOURCE_CHECK,
           ...(input.imageTagsParameterName ? [HANDOFF_CHECK] : []),
+          ...(cosign?.source === 'install' ? [cosignInstallCommand()] : []),
           'npm ci --ignore-scripts',
         ],
       },

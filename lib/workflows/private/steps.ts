@@ -1,6 +1,6 @@
 /** Step and job building blocks shared by the generated workflows. */
 import type { EnvironmentConfig, GantryConfig } from '../../config';
-import { deployProjectName, dnsSuffixOf, planRoleName, roleArn, runnerLabelPrefix } from '../../core/naming';
+import { deployProjectName, planRoleName, registryHost, roleArn, runnerLabelPrefix } from '../../core/naming';
 import { uses } from '../pins';
 
 /** A YAML mapping as the generator builds it (rendered by `renderWorkflow`). */
@@ -51,7 +51,7 @@ export function planRoleArnOf(config: GantryConfig, env: EnvironmentConfig): str
 
 /** `<account>.dkr.ecr.<region>.<suffix>`: the registry of an environment's ECR repositories. */
 export function registryOf(env: EnvironmentConfig): string {
-  return `${env.accountId}.dkr.ecr.${env.region}.${dnsSuffixOf(env.region)}`;
+  return registryHost(env.accountId, env.region);
 }
 
 /** `dev` -> `DEV`, `eu-prod` -> `EU_PROD`: for environment-variable names. */

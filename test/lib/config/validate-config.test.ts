@@ -268,6 +268,19 @@ describe('validateConfig: deployment branches and runners', () => {
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 
+  test("rejects a deploy project cosign other than 'install' or 'image', naming the allowed ones", () => {
+    const withCosign = (cosign: unknown) =>
+      withEnvironment('staging', (e) => ({
+        ...e,
+        runners: { deploy: { ...e.runners!.deploy!, cosign: cosign as 'install' } },
+      }));
+    expect(problemsOf(withCosign('curl'))).toEqual([
+      `staging.runners.deploy.cosign: "curl" is not one of "install", "image" ('install': the build downloads the pinned cosign and checks its SHA-256; 'image': the build image's own cosign)`,
+    ]);
+    expect(problemsOf(withCosign('image'))).toEqual([]);
+    expect(problemsOf(withCosign('install'))).toEqual([]);
+  });
+
   test('requires the GitHub token secret of a deploy project when 2 or more approvals are required', () => {
     const withoutToken = withEnvironment('prod', (e) => ({
       ...e,
