@@ -6,7 +6,8 @@
  * staging; `GANTRY_EMULATOR_ENVIRONMENTS=dev,staging,prod` applies the ones it names. On that one
  * apply, each environment then carries its scenarios, so nothing is applied twice:
  * - staging: its services stack is applied through `gantry plan` + `gantry apply` (ledger rows), then
- *   released with a new image tag and rolled back, each checked through the ECS API;
+ *   released with a new image tag and rolled back, each checked through the ECS API, the deployed tags
+ *   pushed first into the ECR repositories of its foundation stack (a tag that is not is refused);
  * - dev, day zero: its foundation and services are applied with local state (an administrator's
  *   first applies), then `gantry bootstrap dev` creates the state bucket in the empty account and
  *   moves both states into it; the bootstrap stack re-plans clean, both stacks hold as many resources
@@ -61,7 +62,7 @@ import {
   type EmulatedEnvironment,
   type TerraformResult,
 } from './harness';
-import { clientConfig } from './seed';
+import { clientConfig, pushImages } from './seed';
 
 const MINUTES = 60_000;
 const ORG = referenceConfig.organization.name;
@@ -84,6 +85,7 @@ const COMMITS = {
   rolloutFails: 'c0ffee000000000000000000000000000000e003',
   migrationFails: 'c0ffee000000000000000000000000000000e004',
   verifyFails: 'c0ffee000000000000000000000000000000e005',
+  notPushed: 'c0ffee000000000000000000000000000000e006',
 };
 
 /** The emulator's fault tags (test/emulator/moto_launcher.py): a deploy of such a tag fails there. */
@@ -297,7 +299,10 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
       }
     }
     const after = (...stackIds: string[]) => Promise.all(stackIds.map((id) => outcome(id)));
-    releaseSteps = started(after(RELEASED).then(() => releaseScenario(envs.get('staging'))));
+    // The foundation holds the ECR repositories the deploys look their tags up in.
+    releaseSteps = started(
+      after(RELEASED, 'staging-foundation').then(() => releaseScenario(envs.get('staging'))),
+    );
     dayZeroSteps = started(
       Promise.all(DAY_ZERO_STACKS.map((id) => localApplies.get(id) as Promise<string[]>)).then((lists) =>
         dayZeroScenario(dev, new Map(DAY_ZERO_STACKS.map((id, i) => [id, lists[i]]))),
@@ -366,7 +371,12 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     readonly services: readonly string[];
     readonly defaultTag: string;
     readonly initial: Record<string, Running>;
+    /** Per service, the digest moto computed for each tag pushed into its repository. */
+    readonly digests: Record<string, ReadonlyMap<string, string>>;
     readonly completes: DeployStep;
+    /** A tag never pushed: refused. */
+    readonly notPushed: DeployStep;
+    readonly notPushedRow: RunRecord | undefined;
     readonly rolloutFails: DeployStep;
     readonly blockedAgain: DeployStep;
     readonly migrationFails: DeployStep;
@@ -448,12 +458,34 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
         plans: (await plans()) - plansBefore,
       };
     };
+    const refusedRow = async () => {
+      const rows = await gantry(
+        ['runs', '--json', '--limit', '1', '--stack', stack.id, '--action', 'deploy', '--status', 'refused'],
+        { GANTRY_LEDGER_URL: ledger },
+      );
+      return rows.code === 0 ? (JSON.parse(rows.stdout) as RunRecord[])[0] : undefined;
+    };
     try {
       const defaultTag = staging.config.services[0].imageTag;
       const initial = await running();
+      // What a publish would have pushed: every tag the deploys below name, but v1.6.0.
+      const pushedTags: Record<string, string[]> = {
+        api: ['v1.4.0', `v1.5.0-${ROLLOUT_FAILS}`, `v1.5.1-${MIGRATION_EXITS_1}`, 'v1.5.2'],
+        worker: ['v1.4.0'],
+      };
+      const digests: Record<string, ReadonlyMap<string, string>> = {};
+      for (const [service, tags] of Object.entries(pushedTags))
+        digests[service] = await pushImages(
+          staging.server,
+          staging.config.region,
+          repositoryName(ORG, service),
+          tags,
+        );
       // Each deploy names the tags of api and worker (one it did not name would keep its last good tag).
       // 503 twice, then 200: the check passes on its 3rd try.
       const completes = await deployOf(COMMITS.release, ['api=v1.4.0', 'worker=v1.4.0'], [503, 503]);
+      const notPushed = await deployOf(COMMITS.notPushed, ['api=v1.6.0', 'worker=v1.4.0']);
+      const notPushedRow = await refusedRow();
       const rolloutFails = await deployOf(COMMITS.rolloutFails, [
         `api=v1.5.0-${ROLLOUT_FAILS}`,
         'worker=v1.4.0',
@@ -485,22 +517,22 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
       }
       const status = await gantry(['status', 'staging', '--json'], { GANTRY_LEDGER_URL: ledger });
       if (status.code !== 0) throw new Error(`gantry status failed: ${status.stderr}`);
-      const refused = await gantry(
-        ['runs', '--json', '--limit', '1', '--stack', stack.id, '--action', 'deploy', '--status', 'refused'],
-        { GANTRY_LEDGER_URL: ledger },
-      );
+      const refused = await refusedRow();
       return {
         services,
         defaultTag,
         initial,
+        digests,
         completes,
+        notPushed,
+        notPushedRow,
         rolloutFails,
         blockedAgain,
         migrationFails,
         verifyFails,
         activeRevisions,
         status: JSON.parse(status.stdout) as ServiceStatus[],
-        refusedRow: refused.code === 0 ? (JSON.parse(refused.stdout) as RunRecord[])[0] : undefined,
+        refusedRow: refused,
       };
     } finally {
       ecs.destroy();
@@ -551,7 +583,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     test(
       'a deploy that completes: api and worker roll out, api migrates and is verified on the 3rd try; the others are untouched',
       async () => {
-        const { initial, completes } = await releaseSteps;
+        const { initial, completes, digests } = await releaseSteps;
         expect(completes.result.stderr).toMatch(/\[rollout\] api: COMPLETED, running 2\/2, failed tasks 0/);
         expect(completes.result.code).toBe(0);
         expect(completes.outcome).toMatchObject({ exitCode: 0, outcome: 'verified' });
@@ -560,6 +592,13 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           ['api', null, 'v1.4.0', 'verified'],
           ['worker', null, 'v1.4.0', 'deployed'],
         ]);
+        // Each row records the digest ECR (moto) names for the tag, with no signature check.
+        expect(completes.outcome?.deployments.map((d) => [d.service, d.digest])).toEqual([
+          ['api', digests.api.get('v1.4.0')],
+          ['worker', digests.worker.get('v1.4.0')],
+        ]);
+        expect(digests.api.get('v1.4.0')).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(digests.api.get('v1.4.0')).not.toBe(digests.worker.get('v1.4.0'));
         expect(completes.outcome?.migrations).toMatchObject([{ service: 'api', ok: true, exitCode: 0 }]);
         expect(completes.outcome?.verify).toMatchObject([{ service: 'api', ok: true, attempts: 3 }]);
         expect(completes.healthHits).toBe(3);
@@ -580,6 +619,32 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           ],
         });
         expect(JSON.stringify(completes.hooks)).not.toContain(HOOK_SECRET);
+      },
+      10 * MINUTES,
+    );
+
+    test(
+      'a deploy of a tag that is not in ECR is refused before anything is claimed: exit 3, a refused row, nothing planned',
+      async () => {
+        const { completes, notPushed, notPushedRow } = await releaseSteps;
+        expect(notPushed.result.code).toBe(3);
+        expect(notPushed.outcome).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+        const account = envs.get('staging').config.accountId;
+        expect(notPushed.outcome?.reason).toBe(
+          `image digest check failed: api (${account}.dkr.ecr.eu-west-1.amazonaws.com/${repositoryName(ORG, 'api')}:v1.6.0): ` +
+            'no image has this tag in the repository',
+        );
+        expect(notPushed.plans).toBe(0);
+        expect(notPushed.running).toEqual(completes.running);
+        expect(notPushed.hooks).toEqual([]);
+        expect(notPushedRow).toMatchObject({
+          id: notPushed.outcome?.runId,
+          action: 'deploy',
+          status: 'refused',
+          exitCode: 3,
+          commitSha: COMMITS.notPushed,
+          errorSummary: notPushed.outcome?.reason,
+        });
       },
       10 * MINUTES,
     );

@@ -7,7 +7,9 @@
  *   listener with a self-signed certificate made here (openssl) and imported into ACM;
  * - every Secrets Manager secret the environment names (services' `secrets`, the deploy project's
  *   ledger URL and GitHub token), found by walking the configuration;
- * - the Cognito user pools, clients and domains the services authenticate with.
+ * - the Cognito user pools, clients and domains the services authenticate with;
+ * - once a foundation stack created its ECR repositories, the images a deploy looks up by tag
+ *   (`pushImages`: a manifest per tag, whose digest moto computes).
  *
  * The CodeConnections connections stay as configured: moto 5.2.1 has no CodeConnections API, and the
  * provider only passes the ARN to CodeBuild, which does not look it up.
@@ -32,8 +34,10 @@ import {
   CreateLoadBalancerCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -182,6 +186,49 @@ export async function seedEnvironment(
     ec2.destroy();
     elb.destroy();
     acm.destroy();
+  }
+}
+
+/**
+ * Puts an image under each of `tags` in the emulator's ECR repository `repositoryName` (PutImage, as a
+ * push ends): a Docker image manifest whose one layer is named after the repository and the tag, so
+ * each tag is an image of its own. moto computes the digest (from the layers' digests); returns it by tag.
+ */
+export async function pushImages(
+  target: EmulatorEndpoint,
+  region: string,
+  repositoryName: string,
+  tags: readonly string[],
+): Promise<Map<string, string>> {
+  const ecr = new ECRClient(clientConfig(target, region));
+  const sha256 = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  try {
+    const digests = new Map<string, string>();
+    for (const tag of tags) {
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          size: 2,
+          digest: sha256(`config ${repositoryName}:${tag}`),
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+            size: 32,
+            digest: sha256(`layer ${repositoryName}:${tag}`),
+          },
+        ],
+      };
+      const put = await ecr.send(
+        new PutImageCommand({ repositoryName, imageTag: tag, imageManifest: JSON.stringify(manifest) }),
+      );
+      digests.set(tag, required(put.image?.imageId?.imageDigest, 'PutImage imageDigest'));
+    }
+    return digests;
+  } finally {
+    ecr.destroy();
   }
 }
 

@@ -23,6 +23,10 @@ describe('awsClientSettings', () => {
       region: 'us-east-1',
       endpoint: 'http://127.0.0.1:1',
     });
+    // The registry reader of `gantry deploy`: its own variable, then the general one.
+    const ecr = { AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_ECR: 'http://127.0.0.1:3' };
+    expect(awsClientSettings(ecr, 'ECR', 'eu-west-1').endpoint).toBe('http://127.0.0.1:3');
+    expect(awsClientSettings(ecr, 'ECS', 'eu-west-1').endpoint).toBe('http://127.0.0.1:1');
   });
 
   test('leaves what the environment does not set to the SDK (profiles, SSO, instance roles)', () => {

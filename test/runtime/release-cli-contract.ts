@@ -4,12 +4,19 @@
  * commit), on a PGlite ledger directory: what an operator sees, and the exit codes. Run by
  * `ledger-verify-cli.test.ts` on its ledger directory (a PGlite directory costs seconds to create). With
  * Terraform on PATH, one deploy end to end: real plan and apply of a local stack, ECS at the wire level.
+ * ECR answers at the wire level (aws-sdk-client-mock) wherever a deploy gets as far as its tag look-up.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import {
+  DescribeImagesCommand,
+  ECRClient,
+  ImageNotFoundException,
+  type DescribeImagesCommandInput,
+} from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describeWithTerraform } from '../terraform-harness';
@@ -57,6 +64,22 @@ export function describeReleaseCli(dir: string): void {
   };
 
   describe('gantry status, deploy refusals and ledger ack of a commit', () => {
+    /** ECR: every tag is `DIGEST_IN_ECR`, unless a test answers otherwise; the inputs are kept. */
+    const ecr = mockClient(ECRClient);
+    const DIGEST_IN_ECR = `sha256:${'e'.repeat(64)}`;
+    const lookups: DescribeImagesCommandInput[] = [];
+    const answer = (digest: string) =>
+      ecr.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+        lookups.push(input);
+        return { imageDetails: [{ imageDigest: digest, imageTags: [input.imageIds?.[0]?.imageTag] }] };
+      });
+    beforeEach(() => {
+      ecr.reset();
+      lookups.length = 0;
+      answer(DIGEST_IN_ECR);
+    });
+    afterAll(() => ecr.restore());
+
     beforeAll(async () => {
       await withLedger(async (ledger) => {
         await recordDeploy(ledger, 'prod', 'a'.repeat(40), { api: 'v1' }, 'verified');
@@ -186,6 +209,7 @@ export function describeReleaseCli(dir: string): void {
       const image = `api=${repository}@${digest}`;
       const args = ['deploy', 'prod', '--dir', stackDir, '--tag', 'api=v4', '--json'];
       const sha = { GANTRY_COMMIT_SHA: 'f'.repeat(40) };
+      answer(digest);
       const refused = await gantry(
         [...args, '--image-key', key, '--signature-bundles', bundles, '--image', image],
         env(sha),
@@ -200,12 +224,55 @@ export function describeReleaseCli(dir: string): void {
         expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
         expect(await ledger.listRuns({ stack: 'prod-services', action: 'plan' })).toEqual([]);
       });
+      // Without --image, the bundle is checked for the facts' repository at the digest ECR names for the tag.
+      lookups.length = 0;
+      const fromEcr = await gantry([...args, '--image-key', key, '--signature-bundles', bundles], env(sha));
+      expect(fromEcr.code).toBe(3);
+      expect((JSON.parse(fromEcr.stdout) as { reason: string }).reason).toBe(
+        `image signature check failed: api (${releaseFacts.services[0].repository}@${digest}): the signature does not verify under any trusted key (wrongly signed)`,
+      );
+      expect(lookups).toEqual([
+        { registryId: '333333333333', repositoryName: 'acme/api', imageIds: [{ imageTag: 'v4' }] },
+      ]);
       // The image and bundles check signatures: without a key they are a usage error, nothing recorded.
       const keyless = await gantry([...args, '--image', image], env(sha));
       expect(keyless.code).toBe(1);
       expect(keyless.stderr).toBe(
         'gantry: --signature-bundles and --image check image signatures: give the trusted key too (--image-key <pem>)',
       );
+    });
+
+    test('deploy refuses (exit 3) a tag that is not in the environment’s ECR repository, before anything is planned', async () => {
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
+      );
+      ecr.reset();
+      ecr.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+        lookups.push(input);
+        throw new ImageNotFoundException({
+          $metadata: {},
+          message: 'The image with imageId ... does not exist',
+        });
+      });
+      const refused = await gantry(
+        ['deploy', 'prod', '--dir', stackDir, '--tag', 'api=v7', '--json'],
+        env({ GANTRY_COMMIT_SHA: '7'.repeat(40) }),
+      );
+      expect(refused.code).toBe(3);
+      const result = JSON.parse(refused.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result).toMatchObject({
+        outcome: 'refused',
+        reason: `image digest check failed: api (${releaseFacts.services[0].repository}:v7): no image has this tag in the repository`,
+      });
+      expect(lookups).toEqual([
+        { registryId: '333333333333', repositoryName: 'acme/api', imageIds: [{ imageTag: 'v7' }] },
+      ]);
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
+        expect(await ledger.listRuns({ stack: 'prod-services', action: 'plan' })).toEqual([]);
+      });
     });
 
     test('deploy --promote-from: an unknown upstream, the environment itself, or --unverified-reason alone are usage errors (exit 1, nothing recorded); an unverified digest is refused (exit 3)', async () => {
@@ -387,11 +454,11 @@ export function describeReleaseCli(dir: string): void {
         expect(result.code).toBe(0);
         const outcome = JSON.parse(result.stdout) as {
           outcome: string;
-          deployments: { service: string; imageTag: string; status: string; taskDefinition: string }[];
+          deployments: { service: string; imageTag: string; status: string; digest: string | null }[];
         };
         expect(outcome.outcome).toBe('verified');
-        expect(outcome.deployments.map((d) => [d.service, d.imageTag, d.status])).toEqual([
-          ['api', 'v2', 'verified'],
+        expect(outcome.deployments.map((d) => [d.service, d.imageTag, d.status, d.digest])).toEqual([
+          ['api', 'v2', 'verified', DIGEST_IN_ECR],
         ]);
         expect(result.stderr).toContain(
           '[rollout] api: COMPLETED, running 1/1, failed tasks 0 (acme-dev-api:2)',

@@ -3,10 +3,12 @@
  * topics, one SQS queue subscribed to both (the json topic with raw message delivery, the text topic
  * with SNS's envelope, which carries the subject). What a deploy publishes is read back from the
  * queue. The rest of the deploy is as in release.test.ts: a real ledger (PGlite), ECS at the wire
- * level (aws-sdk-client-mock), a fake apply, a local HTTP server as the team's webhook.
+ * level (aws-sdk-client-mock), the image tags in the server's ECR, a fake apply, a local HTTP server
+ * as the team's webhook.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, ECSClient, type Deployment } from '@aws-sdk/client-ecs';
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -26,7 +28,7 @@ import { resolveNotifications } from '../../lib/runtime/release/notify';
 import { snsClientFrom } from '../../lib/runtime/release/sns';
 import { envRedactor } from '../../lib/runtime/session';
 import { describeWithEmulator, MotoServer } from '../emulator/harness';
-import { clientConfig, EMULATOR_CREDENTIALS } from '../emulator/seed';
+import { clientConfig, EMULATOR_CREDENTIALS, pushImages } from '../emulator/seed';
 
 const ACCOUNT = '333333333333';
 const REGION = 'eu-west-1';
@@ -35,6 +37,7 @@ const JSON_TOPIC = topicArn('acme-prod-deploys');
 const TEXT_TOPIC = topicArn('acme-prod-deploys-mail');
 const MISSING_TOPIC = topicArn('acme-prod-gone');
 const SHA = (c: string) => c.repeat(40);
+const REPOSITORY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/acme/api`;
 /** Secrets of the run: a TF_VAR value and the webhook's URL (its path carries the token). */
 const DB_PASSWORD = 'Tr0ub4dor-and-3-more-words';
 const HOOK_TOKEN = 'T0GANTRY/B0GANTRY/hook-token-0123456789';
@@ -47,6 +50,8 @@ describeWithEmulator('gantry deploy: SNS notifications (moto)', () => {
   let sqs: SQSClient;
   let sns: SNSClient;
   let queueUrl: string;
+  /** The digests of api's tags in the server's ECR. */
+  let digests: Map<string, string>;
   let ledger: Ledger;
   let opening: Promise<Ledger> | undefined;
   let hookServer: http.Server;
@@ -106,6 +111,7 @@ describeWithEmulator('gantry deploy: SNS notifications (moto)', () => {
     const deps: ReleaseDeps = {
       ledger,
       ecs: new ECSClient({ region: REGION, credentials: EMULATOR_CREDENTIALS }),
+      ecr: new ECRClient(clientConfig(moto, REGION)),
       apply,
       progress: () => undefined,
       redactor,
@@ -115,7 +121,7 @@ describeWithEmulator('gantry deploy: SNS notifications (moto)', () => {
       environment: 'prod',
       stack: 'prod-services',
       cluster: 'acme-prod',
-      services: [{ name: 'api', ecsService: 'api', imageTag: tag }],
+      services: [{ name: 'api', ecsService: 'api', imageTag: tag, repository: REPOSITORY }],
       notifications,
     });
     return { deps, target };
@@ -155,6 +161,9 @@ describeWithEmulator('gantry deploy: SNS notifications (moto)', () => {
         }),
       );
     }
+    const ecr = new ECRClient(clientConfig(moto, REGION));
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'acme/api' })).finally(() => ecr.destroy());
+    digests = await pushImages(moto, REGION, 'acme/api', ['v1', 'v2']);
     hookServer = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -190,6 +199,10 @@ describeWithEmulator('gantry deploy: SNS notifications (moto)', () => {
       FAST,
     );
     expect(result).toMatchObject({ exitCode: 0, outcome: 'deployed' });
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', 'v1', digests.get('v1')],
+    ]);
+    expect(digests.get('v1')).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(result.notifications.map((n) => [n.channel, n.ok])).toEqual([
       ['webhook $DEPLOY_HOOK_URL', true],
       [`sns ${JSON_TOPIC}`, true],

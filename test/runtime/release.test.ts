@@ -1,12 +1,12 @@
 /**
  * The release lifecycle (`deploy`, `rollback`, status) against a real ledger (PGlite), a local
  * HTTP server standing in for the load balancer (verify) and the team's webhook (notifications),
- * and ECS at the wire level (aws-sdk-client-mock): rollout state sequences such as "in progress,
+ * and ECS and ECR at the wire level (aws-sdk-client-mock): rollout state sequences such as "in progress,
  * tasks failing, then the circuit breaker puts the old task definition back" are what moto's
- * server cannot play back. The apply step records the tags it was given (the real one is
+ * server cannot play back, and a registry whose tags were moved, or that denies access, no emulator has. The apply step records the tags it was given (the real one is
  * `gantry apply`'s, covered by its own suites). Intervals are a millisecond.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +23,14 @@ import {
   type RunTaskCommandInput,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
+import {
+  DescribeImagesCommand,
+  ECRClient,
+  ECRServiceException,
+  ImageNotFoundException,
+  RepositoryNotFoundException,
+  type DescribeImagesCommandInput,
+} from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { openLedger, type Ledger } from '../../lib/runtime/ledger';
 import { Redactor } from '../../lib/runtime/redaction';
@@ -33,7 +41,7 @@ import {
   type ReleaseDeps,
   type ReleaseTarget,
 } from '../../lib/runtime/release/deploy';
-import { cosignCopier, type Promotion } from '../../lib/runtime/release/promote';
+import { cosignCopier, type ImageCopier, type Promotion } from '../../lib/runtime/release/promote';
 import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
 import type { ImageToVerify } from '../../lib/runtime/signatures';
 import type { KeylessCheck } from '../../lib/runtime/release/keyless';
@@ -41,6 +49,7 @@ import { fakeCosign, type FakeCosign } from './fake-cosign';
 import { signedBundle } from './signing';
 
 const ecsMock = mockClient(ECSClient);
+const ecrMock = mockClient(ECRClient);
 const SECRET = 'hunter2-webhook-token-0123456789';
 const SHA = (c: string) => c.repeat(40);
 const FAST = { rollout: { pollIntervalMs: 1 }, migration: { pollIntervalMs: 1 }, verify: { intervalMs: 1 } };
@@ -121,6 +130,54 @@ function mockEcs(): void {
 }
 
 /**
+ * ECR as a table: per `<repository URI>:<tag>`, the digest DescribeImages answers. A tag not in `pushed`
+ * answers a digest of its own (the SHA-256 of its reference, `pushedDigest`), unless it is `unpushed` or of
+ * a repository in `onlyPushed` (ImageNotFoundException); `registryFault` rejects every call. Each call's
+ * input is kept in `lookups`.
+ */
+const pushed = new Map<string, string>();
+const unpushed = new Set<string>();
+const onlyPushed = new Set<string>();
+let registryFault: Error | null = null;
+const lookups: DescribeImagesCommandInput[] = [];
+const pushedDigest = (reference: string) =>
+  pushed.get(reference) ?? `sha256:${createHash('sha256').update(reference).digest('hex')}`;
+
+function mockEcr(): void {
+  ecrMock.reset();
+  pushed.clear();
+  unpushed.clear();
+  onlyPushed.clear();
+  registryFault = null;
+  lookups.length = 0;
+  ecrMock.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+    lookups.push(input);
+    if (registryFault) throw registryFault;
+    const tag = input.imageIds?.[0]?.imageTag as string;
+    const reference = `${input.registryId}.dkr.ecr.eu-west-1.amazonaws.com/${input.repositoryName}:${tag}`;
+    const repository = reference.slice(0, reference.lastIndexOf(':'));
+    if (unpushed.has(reference) || (onlyPushed.has(repository) && !pushed.has(reference)))
+      throw new ImageNotFoundException({
+        $metadata: {},
+        message: `The image with imageId {imageDigest:'null', imageTag:'${tag}'} does not exist within the repository with name '${input.repositoryName}' in the registry with id '${input.registryId}'`,
+      });
+    return {
+      imageDetails: [
+        {
+          registryId: input.registryId,
+          repositoryName: input.repositoryName,
+          imageTags: [tag],
+          imageDigest: pushedDigest(reference),
+        },
+      ],
+    };
+  });
+}
+
+/** The tags DescribeImages was asked for, as `<repository name>:<tag>`. */
+const lookedUp = () => lookups.map((l) => `${l.repositoryName}:${l.imageIds?.[0]?.imageTag}`);
+
+/**
  * A rollout of `name` from revision `from` to `to`: the look before the apply, one look in progress,
  * completed; then, should the deploy roll back, the look before that apply and its completed rollout.
  */
@@ -141,6 +198,15 @@ function play(next: Record<string, Deployment[][]>): void {
   for (const k of Object.keys(step)) delete step[k];
 }
 
+/** `copy`, and on success the copied digest under the destination tag in the tests' ECR (`pushed`). */
+const intoRegistry =
+  (copy: ImageCopier): ImageCopier =>
+  async (c) => {
+    const result = await copy(c);
+    if (result.ok) pushed.set(c.destination, c.source.slice(c.source.indexOf('@') + 1));
+    return result;
+  };
+
 /** `repository@at` of `service`, with a signature of that repository and digest by `key`. */
 const signedImage = (service: string, repository: string, at: string, key: KeyObject): ImageToVerify => ({
   service,
@@ -159,6 +225,7 @@ function deps(): ReleaseDeps {
   return {
     ledger,
     ecs: new ECSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    ecr: new ECRClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
     apply: async (tags, purpose) => {
       applied.push({ tags: { ...tags }, purpose });
       return { ok: true, exitCode: 0 };
@@ -167,6 +234,9 @@ function deps(): ReleaseDeps {
     redactor,
   };
 }
+
+/** The ECR repository of `service` in the tests' environments (one account: the tests' ECR is one table). */
+const REPOSITORY = (service: string) => `111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/${service}`;
 
 function target(tag: string, over: Partial<ReleaseTarget> = {}): ReleaseTarget {
   return {
@@ -178,9 +248,10 @@ function target(tag: string, over: Partial<ReleaseTarget> = {}): ReleaseTarget {
         name: 'api',
         ecsService: 'api',
         imageTag: tag,
+        repository: REPOSITORY('api'),
         verify: { url: `${base}/health`, retries: 3, bodyMatch: 'ok' },
       },
-      { name: 'worker', ecsService: 'worker', imageTag: tag },
+      { name: 'worker', ecsService: 'worker', imageTag: tag, repository: REPOSITORY('worker') },
     ],
     notifications: {
       webhooks: [
@@ -220,6 +291,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   mockEcs();
+  mockEcr();
   play({});
   applied.length = 0;
   hooks.length = 0;
@@ -727,6 +799,175 @@ describe('gantry deploy --redeploy', () => {
   });
 });
 
+describe('gantry deploy: image digests in ECR', () => {
+  const digest = (c: string) => `sha256:${c.repeat(64)}`;
+  /** `service`'s `tag` is `at` in its ECR repository. */
+  const push = (service: string, tag: string, at: string) => pushed.set(`${REPOSITORY(service)}:${tag}`, at);
+  /** An environment of its own (each test starts with no history), told nobody. */
+  const fresh = (environment: string, tag: string): ReleaseTarget => ({
+    ...target(tag, { environment, stack: `${environment}-services` }),
+    notifications: { webhooks: [] },
+  });
+
+  test('every deployment row records the digest ECR names for its tag, with no signature check; only changed services are looked up', async () => {
+    push('api', 'e1', digest('1'));
+    push('worker', 'e1', digest('2'));
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(
+      fresh('ecr-dev', 'e1'),
+      { commitSha: SHA('1'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(lookups).toEqual([
+      { registryId: '111111111111', repositoryName: 'acme/api', imageIds: [{ imageTag: 'e1' }] },
+      { registryId: '111111111111', repositoryName: 'acme/worker', imageIds: [{ imageTag: 'e1' }] },
+    ]);
+    expect(lines).toContain(`[deploy] ecr-dev: digests in ECR: api ${digest('1')}, worker ${digest('2')}`);
+    const rows = await ledger.listDeployments({ runId: result.runId as string });
+    expect(rows.map((d) => [d.service, d.imageTag, d.digest, d.status]).sort()).toEqual([
+      ['api', 'e1', digest('1'), 'verified'],
+      ['worker', 'e1', digest('2'), 'deployed'],
+    ]);
+
+    // worker keeps e1: only api's new tag is looked up.
+    lookups.length = 0;
+    push('api', 'e2', digest('3'));
+    play({ api: completes('api', 2, 3) });
+    const t = fresh('ecr-dev', 'e2');
+    const next = await deploy(
+      { ...t, services: t.services.map((s) => ({ ...s, tagGiven: s.name === 'api' })) },
+      { commitSha: SHA('2'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(next).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(lookedUp()).toEqual(['acme/api:e2']);
+    expect(next.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', 'e2', digest('3')],
+    ]);
+  });
+
+  test('a tag ECR does not have is refused before the environment is claimed: exit 3, one refused row naming the service, repository and tag, nothing planned', async () => {
+    unpushed.add(`${REPOSITORY('worker')}:e9`);
+    play({ api: [[dep('api:1')]], worker: [[dep('worker:1')]] });
+    const result = await deploy(
+      fresh('ecr-missing', 'e9'),
+      { commitSha: SHA('3'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    expect(result.reason).toBe(
+      `image digest check failed: worker (${REPOSITORY('worker')}:e9): no image has this tag in the repository`,
+    );
+    // The refused row is the only run: no running row was ever written, no deployment row either.
+    expect(await ledger.listRuns({ environment: 'ecr-missing' })).toEqual([
+      expect.objectContaining({
+        id: result.runId,
+        action: 'deploy',
+        status: 'refused',
+        exitCode: 3,
+        errorSummary: result.reason,
+      }),
+    ]);
+    expect(await ledger.listDeployments({ environment: 'ecr-missing' })).toEqual([]);
+    expect(applied).toEqual([]);
+    expect(lines).toContain(`[deploy] refused: ${result.reason}`);
+  });
+
+  test('a registry that cannot be read (access denied, no such repository) is refused, its message redacted', async () => {
+    registryFault = new ECRServiceException({
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      message: `User: arn:aws:sts::111111111111:assumed-role/acme-prod-deploy-build/b1 is not authorized to perform: ecr:DescribeImages (token ${SECRET})`,
+    });
+    play({ api: [[dep('api:1')]], worker: [[dep('worker:1')]] });
+    const denied = await deploy(
+      fresh('ecr-denied', 'e1'),
+      { commitSha: SHA('4'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(denied).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    const why = (service: string) =>
+      `${service} (${REPOSITORY(service)}:e1): ECR DescribeImages failed: AccessDeniedException: User: ` +
+      `arn:aws:sts::111111111111:assumed-role/acme-prod-deploy-build/b1 is not authorized to perform: ecr:DescribeImages (token (redacted))`;
+    expect(denied.reason).toBe(`image digest check failed: ${why('api')}; ${why('worker')}`);
+    expect(await ledger.getRun(denied.runId as string)).toMatchObject({
+      status: 'refused',
+      errorSummary: denied.reason,
+    });
+
+    registryFault = new RepositoryNotFoundException({
+      $metadata: {},
+      message: "The repository with name 'acme/api' does not exist in the registry with id '111111111111'",
+    });
+    const gone = await deploy(
+      fresh('ecr-denied', 'e1'),
+      { commitSha: SHA('4'), automatic: true },
+      deps(),
+      FAST,
+    );
+    expect(gone).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(gone.reason).toMatch(
+      /^image digest check failed: api \(\S+\/acme\/api:e1\): no such repository in registry 111111111111; worker/,
+    );
+    expect(applied).toEqual([]);
+    expect(await ledger.listDeployments({ environment: 'ecr-denied' })).toEqual([]);
+  });
+
+  test('a rollback looks up the tags it goes back to and records their digests; a tag since moved or gone is refused', async () => {
+    const env = 'ecr-rollback';
+    push('api', 'e1', digest('1'));
+    push('worker', 'e1', digest('2'));
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const first = await deploy(fresh(env, 'e1'), { commitSha: SHA('5'), automatic: true }, deps(), FAST);
+    expect(first).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    play({ api: completes('api', 2, 3), worker: completes('worker', 2, 3) });
+    const second = await deploy(fresh(env, 'e2'), { commitSha: SHA('6'), automatic: true }, deps(), FAST);
+    expect(second).toMatchObject({ exitCode: 0, outcome: 'verified' });
+
+    // e1 was pushed again under the same tag (a mutable repository, or one recreated): refused.
+    push('api', 'e1', digest('9'));
+    const back = () =>
+      rollback(fresh(env, 'e2'), { actor: 'octocat', automatic: false }, deps(), {
+        ...FAST,
+        toRunId: first.runId as string,
+      });
+    const moved = await back();
+    expect(moved).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    expect(moved.reason).toBe(
+      `image digest check failed: api (${REPOSITORY('api')}:e1): ECR names ${digest('9')} for this tag, the ledger recorded ${digest('1')}: the tag was moved`,
+    );
+    expect(await ledger.getRun(moved.runId as string)).toMatchObject({
+      action: 'rollback',
+      status: 'refused',
+    });
+
+    // worker's e1 expired from the repository: refused too.
+    push('api', 'e1', digest('1'));
+    unpushed.add(`${REPOSITORY('worker')}:e1`);
+    const gone = await back();
+    expect(gone).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(gone.reason).toBe(
+      `image digest check failed: worker (${REPOSITORY('worker')}:e1): no image has this tag in the repository`,
+    );
+    expect(applied).toHaveLength(2);
+
+    unpushed.clear();
+    play({ api: completes('api', 3, 4), worker: completes('worker', 3, 4) });
+    const done = await back();
+    expect(done).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(done.deployments.map((d) => [d.service, d.imageTag, d.previousTag, d.digest])).toEqual([
+      ['api', 'e1', 'e2', digest('1')],
+      ['worker', 'e1', 'e2', digest('2')],
+    ]);
+  });
+});
+
 describe('gantry deploy: image signatures', () => {
   const trusted = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -739,6 +980,8 @@ describe('gantry deploy: image signatures', () => {
     ...FAST,
     signatures: { keys: [trusted.publicKey], images: new Map(images.map((i) => [i.service, i])) },
   });
+  /** `service`'s `tag` is `at` in its ECR repository. */
+  const push = (service: string, tag: string, at: string) => pushed.set(`${repo(service)}:${tag}`, at);
   /** Another environment than the tests above: api at `api`, worker at `worker`. */
   const preprod = (api: string, worker = api): ReleaseTarget => {
     const t = target(api, { environment: 'preprod', stack: 'preprod-services' });
@@ -750,6 +993,8 @@ describe('gantry deploy: image signatures', () => {
   };
 
   test('signed images deploy, each digest recorded on its deployment row; an unchanged service needs no image', async () => {
+    push('api', 'v1', digest('a'));
+    push('worker', 'v1', digest('b'));
     play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
     const result = await deploy(
       preprod('v1'),
@@ -768,7 +1013,9 @@ describe('gantry deploy: image signatures', () => {
     ]);
     expect(applied).toEqual([{ tags: { api: 'v1', worker: 'v1' }, purpose: 'deploy' }]);
 
-    // Only api changes: worker's image is not asked for.
+    // Only api changes: worker's image is not asked for, nor its tag looked up.
+    push('api', 'v2', digest('c'));
+    lookups.length = 0;
     play({ api: completes('api', 2, 3) });
     const next = await deploy(
       preprod('v2', 'v1'),
@@ -780,9 +1027,52 @@ describe('gantry deploy: image signatures', () => {
     expect(next.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
       ['api', 'v2', digest('c')],
     ]);
+    expect(lookedUp()).toEqual(['acme/api:v2']);
+  });
+
+  test('without --image, the bundle is checked at the digest ECR names for the tag, and that digest recorded', async () => {
+    push('api', 'v4', digest('4'));
+    push('worker', 'v4', digest('5'));
+    play({ api: completes('api', 3, 4), worker: completes('worker', 2, 3) });
+    const bundles = (api: string, worker: string) => ({
+      ...FAST,
+      signatures: {
+        keys: [trusted.publicKey],
+        images: new Map<string, ImageToVerify>(),
+        bundles: new Map([
+          ['api', signedBundle(trusted.privateKey, repo('api'), api)],
+          ['worker', signedBundle(trusted.privateKey, repo('worker'), worker)],
+        ]),
+      },
+    });
+    // worker's bundle signs another digest than the one its tag names now: refused, nothing claimed.
+    const refused = await deploy(
+      preprod('v4'),
+      { commitSha: SHA('4'), automatic: true },
+      deps(),
+      bundles(digest('4'), digest('6')),
+    );
+    expect(refused).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(refused.reason).toBe(
+      `image signature check failed: worker (${repo('worker')}@${digest('5')}): the signature is for "${digest('6')}", not ${digest('5')}`,
+    );
+    expect(applied).toEqual([]);
+    const result = await deploy(
+      preprod('v4'),
+      { commitSha: SHA('4'), automatic: true },
+      deps(),
+      bundles(digest('4'), digest('5')),
+    );
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', 'v4', digest('4')],
+      ['worker', 'v4', digest('5')],
+    ]);
   });
 
   test('an unsigned or wrongly signed image is refused (exit 3, a refused row naming each image and why) before anything is planned or applied', async () => {
+    push('api', 'v3', digest('d'));
+    push('worker', 'v3', digest('e'));
     const unsigned: ImageToVerify = { service: 'worker', repository: repo('worker'), digest: digest('e') };
     const result = await deploy(
       preprod('v3'),
@@ -808,7 +1098,8 @@ describe('gantry deploy: image signatures', () => {
       (await ledger.listDeployments({ environment: 'preprod' })).filter((d) => d.imageTag === 'v3'),
     ).toEqual([]);
 
-    // A changed service whose image is not named at all is refused too.
+    // A changed service whose image is not named, and that has no bundle, is checked at the digest ECR
+    // names for its tag: unsigned.
     const missing = await deploy(
       preprod('v3'),
       { commitSha: SHA('9'), automatic: true },
@@ -817,34 +1108,63 @@ describe('gantry deploy: image signatures', () => {
     );
     expect(missing).toMatchObject({ exitCode: 3, outcome: 'refused' });
     expect(missing.reason).toBe(
-      'image signature check failed: worker (tag v3): no image by digest given (--image worker=<repository>@<digest>)',
+      `image signature check failed: worker (${repo('worker')}@${digest('e')}): no signature found (unsigned image)`,
     );
     expect(applied).toEqual([]);
   });
 
+  test('an --image whose digest is not the one ECR names for the tag is refused (the tag was moved), though signed', async () => {
+    push('api', 'v5', digest('d'));
+    push('worker', 'v5', digest('e'));
+    const result = await deploy(
+      preprod('v5'),
+      { commitSha: SHA('9'), automatic: true },
+      deps(),
+      check(image('api', digest('f')), image('worker', digest('e'))),
+    );
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    expect(result.reason).toBe(
+      `image signature check failed: api (tag v5): --image names ${digest('f')}, ECR names ${digest('d')} for this tag in ${repo('api')}`,
+    );
+    expect(applied).toEqual([]);
+    expect(await ledger.getRun(result.runId as string)).toMatchObject({ status: 'refused', exitCode: 3 });
+  });
+
   test('a redeploy carries the digests the ledger recorded for its tags, and refuses an image naming another digest', async () => {
+    push('api', 'v4', digest('4'));
+    push('worker', 'v4', digest('5'));
     const other = await redeploy(
       preprod('v9'),
       { commitSha: SHA('8'), automatic: true },
       deps(),
-      check(image('api', digest('a')), image('worker', digest('b'))),
+      check(image('api', digest('a')), image('worker', digest('5'))),
     );
     expect(other).toMatchObject({ exitCode: 3, outcome: 'refused' });
     expect(other.reason).toBe(
-      `image signature check failed: api (tag v2): --image names ${digest('a')}, the ledger recorded ${digest('c')} for this tag`,
+      `image signature check failed: api (tag v4): --image names ${digest('a')}, the ledger recorded ${digest('4')} for this tag`,
     );
     expect(applied).toEqual([]);
 
     play({
-      api: [[dep('api:3', { id: 'ecs-svc/new-api' })]],
-      worker: [[dep('worker:2', { id: 'ecs-svc/new-worker' })]],
+      api: [[dep('api:4', { id: 'ecs-svc/new-api' })]],
+      worker: [[dep('worker:3', { id: 'ecs-svc/new-worker' })]],
     });
     const result = await redeploy(preprod('v9'), { commitSha: SHA('8'), automatic: true }, deps(), FAST);
     expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
     expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
-      ['api', 'v2', digest('c')],
-      ['worker', 'v1', digest('b')],
+      ['api', 'v4', digest('4')],
+      ['worker', 'v4', digest('5')],
     ]);
+
+    // The tag was moved in ECR since (another image pushed under it): refused before anything is claimed.
+    push('api', 'v4', digest('9'));
+    const moved = await redeploy(preprod('v9'), { commitSha: SHA('8'), automatic: true }, deps(), FAST);
+    expect(moved).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    expect(moved.reason).toBe(
+      `image digest check failed: api (${repo('api')}:v4): ECR names ${digest('9')} for this tag, the ledger recorded ${digest('4')}: the tag was moved`,
+    );
+    expect(await ledger.getRun(moved.runId as string)).toMatchObject({ status: 'refused', exitCode: 3 });
+    expect(updates).toHaveLength(2);
   });
 });
 
@@ -887,16 +1207,19 @@ describe('gantry deploy --promote-from', () => {
   const promotion = (over: Partial<Promotion> = {}): Promotion => ({
     from: 'promo-dev',
     sourceRepositories: new Map(['api', 'worker'].map((s) => [s, upstreamRepo(s)])),
-    targetRepositories: new Map(['api', 'worker'].map((s) => [s, targetRepo(s)])),
     requiredApprovals: 2,
-    copy: copier(),
+    copy: intoRegistry(copier()),
     ...over,
   });
-  /** The target environment (a new name per test: each starts with no history). */
-  const live = (environment: string, tag: string): ReleaseTarget => ({
-    ...target(tag, { environment, stack: `${environment}-services` }),
-    notifications: { webhooks: [] },
-  });
+  /** The target environment (a new name per test: each starts with no history), its images in targetRepo. */
+  const live = (environment: string, tag: string): ReleaseTarget => {
+    const t = target(tag, { environment, stack: `${environment}-services` });
+    return {
+      ...t,
+      services: t.services.map((s) => ({ ...s, repository: targetRepo(s.name) })),
+      notifications: { webhooks: [] },
+    };
+  };
   /** An upstream deploy of `tags` that ended `end`, with the digests the signature check recorded. */
   async function upstream(
     tags: Record<string, [string, string | null]>,
@@ -931,6 +1254,8 @@ describe('gantry deploy --promote-from', () => {
   beforeEach(() => {
     fs.rmSync(log, { force: true });
     copiesAtApply.length = 0;
+    // The target's tags are there once copied.
+    for (const s of ['api', 'worker']) onlyPushed.add(targetRepo(s));
   });
 
   test('copies the digests verified upstream (signatures and attestations: cosign copy) before the apply, and records them', async () => {
@@ -952,6 +1277,13 @@ describe('gantry deploy --promote-from', () => {
       `copy ${upstreamRepo('worker')}@${digest('2')} ${targetRepo('worker')}:v5`,
     ]);
     expect(copiesAtApply).toEqual([2]);
+    // Each target tag looked up before the claim (not there yet), and again after its copy.
+    expect(lookups.map((l) => [l.registryId, l.repositoryName, l.imageIds?.[0]?.imageTag])).toEqual([
+      ['333333333333', 'acme/api', 'v5'],
+      ['333333333333', 'acme/worker', 'v5'],
+      ['333333333333', 'acme/api', 'v5'],
+      ['333333333333', 'acme/worker', 'v5'],
+    ]);
     expect(result.deployments.map((d) => [d.service, d.imageTag, d.digest, d.status])).toEqual([
       ['api', 'v5', digest('1'), 'verified'],
       ['worker', 'v5', digest('2'), 'deployed'],
@@ -1144,6 +1476,83 @@ describe('gantry deploy --promote-from', () => {
       detail: 'cosign copy a@sha256:0 b:v1 did not start: spawn cosign ENOENT',
     });
   });
+
+  test('a target tag that exists in this registry at another digest is refused before any copy (tags are immutable); at the promoted digest it deploys', async () => {
+    await upstream({ api: ['v10', digest('a')], worker: ['v10', digest('b')] }, 'verified');
+    pushed.set(`${targetRepo('api')}:v10`, digest('c'));
+    const result = await deploy(
+      live('promo-taken', 'v10'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion() },
+    );
+    expect(result).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+    expect(result.reason).toBe(
+      `image digest check failed: api (${targetRepo('api')}:v10): the tag exists in this registry at ${digest('c')}, ` +
+        `not at the promoted ${digest('a')} (tags are immutable: the copy cannot put it there)`,
+    );
+    expect(calls()).toEqual([]);
+    expect(applied).toEqual([]);
+    expect(await ledger.listDeployments({ environment: 'promo-taken' })).toEqual([]);
+
+    // Copied before (an earlier run that failed later): the same digest under the tag is no refusal.
+    pushed.set(`${targetRepo('api')}:v10`, digest('a'));
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const again = await deploy(
+      live('promo-taken', 'v10'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion() },
+    );
+    expect(again).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(again.deployments.map((d) => [d.service, d.digest])).toEqual([
+      ['api', digest('a')],
+      ['worker', digest('b')],
+    ]);
+  });
+
+  test('a copy that leaves the tag without the promoted digest in this registry fails the deploy before any apply', async () => {
+    await upstream({ api: ['v11', digest('d')], worker: ['v11', digest('e')] }, 'verified');
+    // cosign exits 0, but nothing reaches this registry (another registry's credentials, say).
+    const result = await deploy(
+      live('promo-lost', 'v11'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      { ...FAST, promotion: promotion({ copy: copier() }) },
+    );
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'failed' });
+    expect(result.reason).toBe(
+      `promotion of api failed before any apply: after the copy, api (${targetRepo('api')}:v11): no image has this tag in the repository`,
+    );
+    expect(calls()).toHaveLength(1);
+    expect(applied).toEqual([]);
+    expect(result.deployments.map((d) => [d.service, d.status])).toEqual([
+      ['api', 'failed'],
+      ['worker', 'failed'],
+    ]);
+
+    // Or with another digest than the one promoted.
+    await upstream({ api: ['v12', digest('d')], worker: ['v12', digest('e')] }, 'verified');
+    const wrong = await deploy(
+      live('promo-wrong', 'v12'),
+      { commitSha: SHA('6'), automatic: true },
+      promoteDeps(),
+      {
+        ...FAST,
+        promotion: promotion({
+          copy: async (c) => {
+            pushed.set(c.destination, digest('f'));
+            return { ok: true, detail: 'copied' };
+          },
+        }),
+      },
+    );
+    expect(wrong).toMatchObject({ exitCode: 1, outcome: 'failed' });
+    expect(wrong.reason).toBe(
+      `promotion of api failed before any apply: after the copy, api (${targetRepo('api')}:v12): ECR names ${digest('f')}, not the promoted ${digest('d')}`,
+    );
+    expect(applied).toEqual([]);
+  });
 });
 
 describe('gantry deploy: keyless signatures (cosign verify)', () => {
@@ -1191,11 +1600,17 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
     const t = target(api, { environment: 'uat', stack: 'uat-services' });
     return {
       ...t,
-      services: t.services.map((s) => (s.name === 'worker' ? { ...s, imageTag: worker } : s)),
+      services: t.services.map((s) => ({
+        ...s,
+        repository: repo(s.name),
+        imageTag: s.name === 'worker' ? worker : api,
+      })),
       notifications: { webhooks: [] },
     };
   };
   const signed = (subject: string, ...digests: string[]) => ({ subject, issuer: ISSUER, digests });
+  /** `service`'s `tag` is `at` in its ECR repository. */
+  const push = (service: string, tag: string, at: string) => pushed.set(`${repo(service)}:${tag}`, at);
 
   test('images signed by the expected workflow identities deploy, each digest from cosign recorded on its row', async () => {
     cosign.record({
@@ -1209,6 +1624,8 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
       // The source repository tags its images itself: any of its v* tags signs.
       [`${repo('worker')}:v1.4.0`]: signed(jobsRelease('refs/tags/v7.0.0'), digest('b')),
     });
+    push('api', 'v1.4.0', digest('a'));
+    push('worker', 'v1.4.0', digest('b'));
     play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
     const before = cosign.calls().length;
     const result = await deploy(uat('v1.4.0'), { commitSha: SHA('1'), automatic: true }, deps(), check());
@@ -1329,6 +1746,7 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
       [`${repo('api')}:v1.7.0`]: { raw: 'Verification for ... -- ok\n' },
       [`${repo('worker')}:v1.7.0`]: signed(jobsRelease('refs/tags/v8.0.0'), digest('e'), digest('f')),
     });
+    push('worker', 'v1.7.0', digest('e'));
     const result = await deploy(uat('v1.7.0'), { commitSha: SHA('4'), automatic: true }, deps(), check());
     expect(result).toMatchObject({ exitCode: 3, outcome: 'refused' });
     expect(result.reason).toBe(
@@ -1381,18 +1799,19 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
     const promotion: Promotion = {
       from: 'kv-up',
       sourceRepositories: new Map(['api', 'worker'].map((s) => [s, upstreamRepo(s)])),
-      targetRepositories: new Map(['api', 'worker'].map((s) => [s, repo(s)])),
       requiredApprovals: 1,
-      copy: async (c) => {
+      copy: intoRegistry(async (c) => {
         copies.push(c.source);
         return { ok: true, detail: 'copied' };
-      },
+      }),
     };
     const env = (t: string): ReleaseTarget => ({
       ...uat(t),
       environment: 'kv-prod',
       stack: 'kv-prod-services',
     });
+    // Not in this registry yet: the copy puts the promoted digests there.
+    for (const s of ['api', 'worker']) onlyPushed.add(repo(s));
     // The worker's upstream digest carries no signature of its workflow: refused, nothing copied.
     cosign.record({
       [`${upstreamRepo('api')}@${digest('1')}`]: signed(buildPublish('refs/tags/v2.0.0'), digest('1')),
@@ -1439,6 +1858,8 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
   });
 
   test('a redeploy verifies the last verified tags again and refuses a signed digest other than the one the ledger recorded', async () => {
+    push('api', 'v1.4.0', digest('a'));
+    push('worker', 'v1.4.0', digest('b'));
     cosign.record({
       [`${repo('api')}:v1.4.0`]: signed(buildPublish('refs/tags/v1.4.0'), digest('9')),
       [`${repo('worker')}:v1.4.0`]: signed(jobsRelease('refs/tags/v7.0.0'), digest('b')),
@@ -1463,6 +1884,7 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
       `api (${repo('api')}:${tag}): no valid signature by identity ${pushed}, issuer ${ISSUER}`,
     );
     cosign.record({ [`${repo('api')}:${tag}`]: signed(pushed, digest('7')) });
+    push('api', tag, digest('7'));
     play({ api: completes('api', 2, 3) });
     const result = await deploy(
       uat(tag, 'v1.4.0'),

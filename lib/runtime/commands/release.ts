@@ -22,6 +22,7 @@ import {
   type ReleaseTarget,
   type SignatureCheck,
 } from '../release/deploy';
+import { ECR_CLIENT_LIMITS, ecrSdk } from '../release/ecr';
 import { ecsSdk } from '../release/ecs';
 import { cosignCopier, type Promotion } from '../release/promote';
 import type { KeylessCheck } from '../release/keyless';
@@ -31,7 +32,7 @@ import { snsClientFrom } from '../release/sns';
 import { liveStatus, renderStatus } from '../release/status';
 import { releaseSummaryMarkdown } from '../release/summary';
 import { verifyCheck, type VerifyCheck } from '../release/verify';
-import { readBundle, readPublicKeys, type ImageToVerify } from '../signatures';
+import { readBundle, readPublicKeys, type ImageToVerify, type SignatureBundle } from '../signatures';
 import { envRedactor, openMigratedLedger, type CliIo } from '../session';
 import { resolveStack } from '../stack';
 import { appendStepSummary } from '../step-summary';
@@ -129,6 +130,7 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
       name: s.name,
       ecsService: s.ecsService,
       imageTag: tags.get(s.name) ?? '',
+      repository: s.repository,
       tagGiven: givenServices.has(s.name),
       migrationTaskDefinition: s.migrationTaskDefinition,
       verify: s.verify,
@@ -139,8 +141,9 @@ function loadRelease(env: string, flags: ReleaseFlags, io: CliIo) {
 }
 
 /**
- * The signature check of `--image-key`, `--signature-bundles` and `--image`, or undefined when no key is
- * given; a bundle or image without a key, or an image of no service of the stack, is a usage error.
+ * The signature check of `--image-key`, `--signature-bundles` and `--image` (optional: a service without
+ * one is checked at the digest ECR names for its tag), or undefined when no key is given; a bundle or image
+ * without a key, or an image of no service of the stack, is a usage error.
  */
 function signatureCheck(
   flags: ReleaseFlags,
@@ -167,7 +170,13 @@ function signatureCheck(
   const images = new Map<string, ImageToVerify>();
   for (const [service, image] of givenImages(flags, loaded))
     images.set(service, { service, ...image, bundle: readBundle(dir, service) });
-  return { keys: readPublicKeys(keys, cwd, '--image-key'), images };
+  // A service without --image: its bundle is checked at the digest ECR names for its tag.
+  const bundles = new Map<string, SignatureBundle>();
+  for (const s of loaded.target.services) {
+    const bundle = images.has(s.name) ? undefined : readBundle(dir, s.name);
+    if (bundle) bundles.set(s.name, bundle);
+  }
+  return { keys: readPublicKeys(keys, cwd, '--image-key'), images, bundles };
 }
 
 /** The images of `--image`, per service of the stack (each once). */
@@ -248,7 +257,6 @@ function promotionOf(
   return {
     from,
     sourceRepositories: new Map(source.services.map((s) => [s.name, s.repository])),
-    targetRepositories: new Map(loaded.facts.services.map((s) => [s.name, s.repository])),
     // Unknown (never: the stack's facts were read) counts as requiring one.
     requiredApprovals: loaded.stack.facts?.requiredApprovals ?? 1,
     ...(reason !== undefined ? { unverifiedReason: reason } : {}),
@@ -299,6 +307,10 @@ function releaseDeps(
   return {
     ledger,
     ecs: new (ecsSdk().ECSClient)(awsClientSettings(cli.io.env, 'ECS', facts.region)),
+    ecr: new (ecrSdk().ECRClient)({
+      ...awsClientSettings(cli.io.env, 'ECR', facts.region),
+      ...ECR_CLIENT_LIMITS,
+    }),
     sns: snsClientFrom(cli.io.env),
     redactor,
     progress: (line) => progress(redactor.scrub(line)),
@@ -426,7 +438,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
     )
     .option(
       '--image <service=repository@digest>',
-      'with --image-key: the image a changed service deploys, by digest (repeatable; its digest is recorded on the deployment row); with --promote-from: the digest of a service unverified upstream',
+      'with --image-key: the image a changed service deploys, by digest (repeatable; default: the digest ECR names for its tag, which a given one must equal); with --promote-from: the digest of a service unverified upstream',
       imageOption,
     )
     .option(

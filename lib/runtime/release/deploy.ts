@@ -9,13 +9,17 @@
  * deployment of every service, and no second rollback either. A promotion (`gantry deploy
  * --promote-from`) is a deploy whose changed images are the digests verified upstream, copied into this
  * environment's registry after the environment is claimed and before anything is applied (`promote.ts`).
+ * Whatever the kind, each changed service's tag is resolved to its digest in the environment's ECR
+ * repository before the environment is claimed (`ecr.ts`), and every deployment row records that digest.
  */
 import type { KeyObject } from 'node:crypto';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { EnvironmentBusyError, type DeploymentRecord, type Ledger, type RunRecord } from '../ledger';
 import type { Redactor } from '../redaction';
-import { signatureProblems, signatureRefusal, type ImageToVerify } from '../signatures';
+import { signatureProblems, signatureRefusal, type ImageToVerify, type SignatureBundle } from '../signatures';
 import { EXIT } from '../errors';
+import { registryRefusal, resolveImageDigests, tagProblem, type ImageTagRef } from './ecr';
 import { keylessDigests, type KeylessCheck } from './keyless';
 import { runMigration, type MigrationResult } from './migrate';
 import { promotedImages, promotionRefusal, type PromotedImage, type Promotion } from './promote';
@@ -37,6 +41,11 @@ export interface ReleaseService {
   readonly ecsService: string;
   /** The tag this deploy sets. */
   readonly imageTag: string;
+  /**
+   * The environment's ECR repository of the service (release facts:
+   * `<account>.dkr.ecr.<region>.amazonaws.com/<name>`), where its tag is resolved to a digest.
+   */
+  readonly repository: string;
   /**
    * The deploy was given this tag (`--tag`, `GANTRY_IMAGE_TAGS`), not the configured one. When some
    * services' tags are given, `deploy` keeps the others at their last good tag. @default false
@@ -67,6 +76,11 @@ export interface ApplyOutcome {
 export interface ReleaseDeps {
   readonly ledger: Ledger;
   readonly ecs: ECSClient;
+  /**
+   * Reads each changed service's tag in its ECR repository (`DescribeImages`), in the environment's
+   * region: the digest every deployment row records.
+   */
+  readonly ecr: ECRClient;
   /** Plans and applies the services stack with these tags, through every guard and approval. */
   readonly apply: (
     tags: Readonly<Record<string, string>>,
@@ -122,10 +136,16 @@ export interface SignatureCheck {
   /** Trusted public keys: a signature must verify under one. */
   readonly keys: readonly KeyObject[];
   /**
-   * Per service name, its image by digest and its recorded signature. A changed service without one is
-   * refused; the images of unchanged services are not checked.
+   * Per service name, its image by digest (`--image`) and its recorded signature; the digest must be the
+   * one ECR names for the tag. The images of unchanged services are not checked.
    */
   readonly images: ReadonlyMap<string, ImageToVerify>;
+  /**
+   * Per service name without an image in `images`, its recorded signature: checked for the service's
+   * repository and the digest ECR names for its tag. A changed service with neither is refused (unsigned).
+   * @default none
+   */
+  readonly bundles?: ReadonlyMap<string, SignatureBundle>;
 }
 
 export type ReleaseOutcome = 'verified' | 'deployed' | 'rolled_back' | 'failed' | 'refused' | 'no_changes';
@@ -262,9 +282,13 @@ export async function redeploy(
     changed: services,
     previous: good,
     redeploy: true,
-    recordedDigests: new Map(last.flatMap((d) => (d.digest ? [[d.service, d.digest] as const] : []))),
+    recordedDigests: digestsOf(last),
   });
 }
+
+/** Per service, the digest the ledger recorded on its row, where it recorded one. */
+const digestsOf = (rows: readonly DeploymentRecord[]) =>
+  new Map(rows.flatMap((d) => (d.digest ? [[d.service, d.digest] as const] : [])));
 
 /** A refusal when this automatic deploy's commit is blocked in the environment, else null. */
 async function refuseBlocked(
@@ -288,7 +312,10 @@ async function refuseBlocked(
   );
 }
 
-/** `gantry rollback`: re-apply the last good tags (or those of run `toRunId`), then verify. */
+/**
+ * `gantry rollback`: re-apply the last good tags (or those of run `toRunId`), then verify. Each tag must
+ * still be in ECR, at the digest the ledger recorded for it (when it recorded one).
+ */
 export async function rollback(
   target: ReleaseTarget,
   input: ReleaseInput,
@@ -319,6 +346,7 @@ export async function rollback(
     tags,
     changed,
     previous: latest,
+    recordedDigests: digestsOf(to),
   });
 }
 
@@ -331,8 +359,9 @@ interface Plan {
   /** A redeploy: every service gets a new ECS deployment after the apply; no second rollback. */
   readonly redeploy?: boolean;
   /**
-   * Per service, the digest the ledger recorded for the tag it deploys (a redeploy's tags were deployed
-   * before): carried to the new row, and an image check naming another digest is refused.
+   * Per service, the digest the ledger recorded for the tag it deploys (a redeploy's and a rollback's tags
+   * were deployed before), or the digest a promotion copies: ECR, an `--image` or a keyless check naming
+   * another digest for the tag is refused.
    */
   readonly recordedDigests?: ReadonlyMap<string, string>;
   /** Per service, the PRIMARY task definition before the apply, when the caller read it already. */
@@ -387,34 +416,43 @@ async function release(
 ): Promise<ReleaseResult> {
   const { ledger, progress } = deps;
   const env = target.environment;
-  const digests = new Map(plan.recordedDigests);
-  if (options.signatures) {
-    // Before the environment is claimed or anything planned: an unsigned image never reaches the apply.
-    const problems = imageProblems(options.signatures, plan.changed, digests);
+  const recorded: ReadonlyMap<string, string> = plan.recordedDigests ?? new Map();
+  const scrub = (text: string) => deps.redactor.scrub(text);
+  // Before the environment is claimed or anything planned: a tag ECR does not have, or has at another digest
+  // than the one recorded for it, never reaches the apply; every row records the digest ECR names.
+  const registry = await registryDigests(deps.ecr, plan, scrub);
+  if (registry.problems.length > 0)
+    return refuse(deps, target, input, plan.action, registryRefusal(registry.problems));
+  const digests = new Map([...recorded, ...registry.digests]);
+  if (registry.digests.size > 0)
+    progress(`[${plan.action}] ${env}: digests in ECR: ${listed(registry.digests)}`);
+  if (options.signatures && plan.changed.length > 0) {
+    // The same place: an unsigned image never reaches the apply.
+    const problems = imageProblems(options.signatures, plan.changed, recorded, digests);
     if (problems.length > 0) return refuse(deps, target, input, plan.action, signatureRefusal(problems));
-    for (const s of plan.changed)
-      digests.set(s.name, options.signatures.images.get(s.name)?.digest as string);
-    if (plan.changed.length > 0)
-      progress(
-        `[${plan.action}] ${env}: signatures verified: ${[...digests].map(([s, d]) => `${s} ${d}`).join(', ')}`,
-      );
+    progress(
+      `[${plan.action}] ${env}: signatures verified: ${listed(new Map(plan.changed.map((s) => [s.name, digests.get(s.name) as string])))}`,
+    );
   }
   if (options.keyless && plan.changed.length > 0) {
-    // Keyless (cosign verify): the same place, the same refusal; the digest is the one cosign verified. A
-    // promoted image is not in this registry yet: its upstream image, by the digest promoted, is verified.
+    // Keyless (cosign verify): the same place, the same refusal; the digest cosign verified must be the one ECR
+    // names. A promoted image is not in this registry yet: its upstream image, by the digest promoted, is verified.
     const verified = await keylessDigests(
       options.keyless,
       plan.changed,
-      digests,
-      (t) => deps.redactor.scrub(t),
+      recorded,
+      scrub,
       new Map((plan.promoted ?? []).map((p) => [p.service, p.copy.source])),
     );
-    if (verified.problems.length > 0)
-      return refuse(deps, target, input, plan.action, signatureRefusal(verified.problems));
-    for (const [service, digest] of verified.digests) digests.set(service, digest);
-    progress(
-      `[${plan.action}] ${env}: keyless signatures verified: ${[...verified.digests].map(([s, d]) => `${s} ${d}`).join(', ')}`,
-    );
+    const problems = [...verified.problems];
+    for (const s of plan.changed) {
+      const signed = verified.digests.get(s.name);
+      const inEcr = registry.digests.get(s.name);
+      if (signed && inEcr && signed !== inEcr)
+        problems.push(tagProblem(imageRef(s), `cosign verified ${signed}, ECR names ${inEcr} for this tag`));
+    }
+    if (problems.length > 0) return refuse(deps, target, input, plan.action, signatureRefusal(problems));
+    progress(`[${plan.action}] ${env}: keyless signatures verified: ${listed(verified.digests)}`);
   }
   let started: { run: RunRecord; deployments: DeploymentRecord[] };
   try {
@@ -597,39 +635,112 @@ async function release(
   }
 }
 
-/** Copies the promoted images (`plan.promoted`) with `options.promotion.copy`; the first failure, or null. */
+/**
+ * Copies the promoted images (`plan.promoted`) with `options.promotion.copy`, then reads each copied tag in
+ * this environment's registry again: it must name the promoted digest. The first failure, or null.
+ */
 async function copyPromoted(deps: ReleaseDeps, options: ReleaseOptions, plan: Plan): Promise<string | null> {
   const copy = options.promotion?.copy;
   if (!plan.promoted || !copy) return null;
+  const scrub = (text: string) => deps.redactor.scrub(text);
   for (const image of plan.promoted) {
     deps.progress(`[promote] ${image.service}: ${image.copy.source} -> ${image.copy.destination}`);
     const result = await copy(image.copy);
-    const detail = deps.redactor.scrub(result.detail);
-    if (!result.ok) return `promotion of ${image.service} failed before any apply: ${detail}`;
+    const detail = scrub(result.detail);
+    const failed = `promotion of ${image.service} failed before any apply`;
+    if (!result.ok) return `${failed}: ${detail}`;
     deps.progress(`[promote] ${image.service}: ${detail}`);
+    const [after] = await resolveImageDigests(
+      deps.ecr,
+      [{ service: image.service, repository: image.repository, tag: image.imageTag }],
+      scrub,
+    );
+    if (after.digest !== image.digest)
+      return `${failed}: after the copy, ${tagProblem(after, after.problem?.detail ?? `ECR names ${after.digest}, not the promoted ${image.digest}`)}`;
   }
   return null;
 }
 
+/** A service's tag in its repository, as `resolveImageDigests` reads it. */
+const imageRef = (s: ReleaseService): ImageTagRef => ({
+  service: s.name,
+  repository: s.repository,
+  tag: s.imageTag,
+});
+
+/** `<service> <digest>, ...`, for a progress line. */
+const listed = (digests: ReadonlyMap<string, string>) =>
+  [...digests].map(([service, digest]) => `${service} ${digest}`).join(', ');
+
 /**
- * Why the images of `services` may not be deployed: a service without an image, an image whose digest is
- * not the one `recorded` for its tag, or a signature that does not hold (`signatureProblems`).
+ * The digest of each changed service's tag in this environment's registry (`plan.changed`, read in ECR),
+ * or the problems that refuse the release: a tag or repository ECR does not have, a registry that cannot
+ * be read, a digest other than the one the ledger recorded for the tag (a redeploy's, a rollback's: the tag
+ * was moved). A promoted service's tag is put there by the copy, after the claim: it may be missing, but
+ * present at another digest than the one promoted it is refused (the repositories' tags are immutable), and
+ * its digest is the promoted one, not listed here.
+ */
+async function registryDigests(
+  ecr: ECRClient,
+  plan: Plan,
+  scrub: (text: string) => string,
+): Promise<{ digests: Map<string, string>; problems: string[] }> {
+  const promoted = new Map((plan.promoted ?? []).map((p) => [p.service, p.digest]));
+  const digests = new Map<string, string>();
+  const problems: string[] = [];
+  for (const found of await resolveImageDigests(ecr, plan.changed.map(imageRef), scrub)) {
+    const wanted = promoted.get(found.service);
+    const known = plan.recordedDigests?.get(found.service);
+    if (found.problem) {
+      if (wanted === undefined || found.problem.kind !== 'tag-missing')
+        problems.push(tagProblem(found, found.problem.detail));
+    } else if (wanted !== undefined) {
+      if (found.digest !== wanted)
+        problems.push(
+          tagProblem(
+            found,
+            `the tag exists in this registry at ${found.digest}, not at the promoted ${wanted} (tags are immutable: the copy cannot put it there)`,
+          ),
+        );
+    } else if (known && known !== found.digest) {
+      problems.push(
+        tagProblem(
+          found,
+          `ECR names ${found.digest} for this tag, the ledger recorded ${known}: the tag was moved`,
+        ),
+      );
+    } else digests.set(found.service, found.digest);
+  }
+  return { digests, problems };
+}
+
+/**
+ * Why the images of `services` may not be deployed: an `--image` whose digest is not the one `recorded` for
+ * its tag or the one ECR names (`digests`), or a signature that does not hold (`signatureProblems`) for the
+ * `--image`, or else for the service's repository at the digest of `digests` with its recorded bundle.
  */
 function imageProblems(
   check: SignatureCheck,
   services: readonly ReleaseService[],
   recorded: ReadonlyMap<string, string>,
+  digests: ReadonlyMap<string, string>,
 ): string[] {
   return services.flatMap((s) => {
     const image = check.images.get(s.name);
     const known = recorded.get(s.name);
+    const resolved = digests.get(s.name) as string;
     if (!image)
-      return [
-        `${s.name} (tag ${s.imageTag}): no image by digest given (--image ${s.name}=<repository>@<digest>)`,
-      ];
+      return signatureProblems(
+        [{ service: s.name, repository: s.repository, digest: resolved, bundle: check.bundles?.get(s.name) }],
+        check.keys,
+      );
     if (known && known !== image.digest)
       return [
         `${s.name} (tag ${s.imageTag}): --image names ${image.digest}, the ledger recorded ${known} for this tag`,
+      ];
+    if (resolved !== image.digest)
+      return [
+        `${s.name} (tag ${s.imageTag}): --image names ${image.digest}, ECR names ${resolved} for this tag in ${s.repository}`,
       ];
     return signatureProblems([image], check.keys);
   });

@@ -23,10 +23,11 @@ export type ImageCopier = (copy: ImageCopy) => Promise<{ readonly ok: boolean; r
 export interface Promotion {
   /** The upstream environment, e.g. `staging` for prod. */
   readonly from: string;
-  /** Per service name, the upstream environment's ECR repository (its release facts). */
+  /**
+   * Per service name, the upstream environment's ECR repository (its release facts). The copy goes to
+   * the service's repository in this environment (`ReleaseService.repository`).
+   */
   readonly sourceRepositories: ReadonlyMap<string, string>;
-  /** Per service name, this environment's ECR repository (its release facts), where the copy goes. */
-  readonly targetRepositories: ReadonlyMap<string, string>;
   /** Distinct approvals this environment requires (its stack facts): named in a refusal. */
   readonly requiredApprovals: number;
   /**
@@ -46,19 +47,21 @@ export interface PromotedImage {
   readonly digest: string;
   /** True when the upstream ledger has a good deployment of this digest; false: `unverifiedReason`. */
   readonly verifiedUpstream: boolean;
+  /** This environment's ECR repository of the service, where the copy goes. */
+  readonly repository: string;
   readonly copy: ImageCopy;
 }
 
 /**
  * The images `services` promote, or the problems (one per service) that refuse the deploy: no
- * repository in the facts, no good upstream deployment of the tag with a digest and no reason, a reason
+ * upstream repository in the facts, no good upstream deployment of the tag with a digest and no reason, a reason
  * but no digest, or an `--image` digest that is not the one verified upstream.
  */
 export async function promotedImages(
   ledger: Ledger,
   environment: string,
   promotion: Promotion,
-  services: readonly { readonly name: string; readonly imageTag: string }[],
+  services: readonly { readonly name: string; readonly imageTag: string; readonly repository: string }[],
 ): Promise<{ images: PromotedImage[]; problems: string[] }> {
   const images: PromotedImage[] = [];
   const problems: string[] = [];
@@ -69,11 +72,8 @@ export async function promotedImages(
   for (const s of services) {
     const at = `${s.name} (tag ${s.imageTag})`;
     const source = promotion.sourceRepositories.get(s.name);
-    const target = promotion.targetRepositories.get(s.name);
-    if (!source || !target) {
-      problems.push(
-        `${at}: no ECR repository of it in the release facts of ${source ? environment : promotion.from}`,
-      );
+    if (!source) {
+      problems.push(`${at}: no ECR repository of it in the release facts of ${promotion.from}`);
       continue;
     }
     const [good] = await ledger.listDeployments({
@@ -111,7 +111,8 @@ export async function promotedImages(
       imageTag: s.imageTag,
       digest,
       verifiedUpstream: Boolean(good?.digest),
-      copy: { service: s.name, source: `${source}@${digest}`, destination: `${target}:${s.imageTag}` },
+      repository: s.repository,
+      copy: { service: s.name, source: `${source}@${digest}`, destination: `${s.repository}:${s.imageTag}` },
     });
   }
   return { images, problems };
