@@ -86,6 +86,7 @@ const COMMITS = {
   migrationFails: 'c0ffee000000000000000000000000000000e004',
   verifyFails: 'c0ffee000000000000000000000000000000e005',
   notPushed: 'c0ffee000000000000000000000000000000e006',
+  notVerifiedInDev: 'c0ffee000000000000000000000000000000e007',
 };
 
 /** The emulator's fault tags (test/emulator/moto_launcher.py): a deploy of such a tag fails there. */
@@ -209,6 +210,39 @@ function environmentsToApply(): string[] {
   const envOf = (stackId: string) => stackId.slice(0, stackId.lastIndexOf('-'));
   const shapes = distinctShapes(synthApp(), AWS_STACKS).map((s) => envOf(s.stackId));
   return known.filter((n) => SCENARIO_ENVIRONMENTS.includes(n) || shapes.includes(n));
+}
+
+/**
+ * Verified deployments of `images` in `environment`, written into the ledger at `url` as a deploy there would
+ * leave them (deployed, then verified): what the environment before staging verified.
+ */
+async function verifiedIn(
+  url: string,
+  environment: string,
+  images: readonly { service: string; imageTag: string; digest: string }[],
+): Promise<void> {
+  const ledger = await openLedger(url);
+  try {
+    await ledger.migrate();
+    // One run per image: a run holds one row per service.
+    for (const image of images) {
+      const { run, deployments } = await ledger.startDeploy({
+        stack: `${environment}-services`,
+        action: 'deploy',
+        environment,
+        commitSha: COMMITS.initial,
+        actor: 'emulator-e2e',
+        services: [{ ...image, previousTag: null }],
+      });
+      for (const d of deployments) {
+        await ledger.updateDeployment(d.id, { status: 'deployed' });
+        await ledger.updateDeployment(d.id, { status: 'verified' });
+      }
+      await ledger.finishRun(run.id, { status: 'succeeded', exitCode: 0 });
+    }
+  } finally {
+    await ledger.close();
+  }
 }
 
 describeWithEmulator('the reference AWS stacks on the emulator', () => {
@@ -377,6 +411,9 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     /** A tag never pushed: refused. */
     readonly notPushed: DeployStep;
     readonly notPushedRow: RunRecord | undefined;
+    /** A tag pushed, but never verified in dev (the environment before staging): refused by the upstream gate. */
+    readonly notVerifiedInDev: DeployStep;
+    readonly notVerifiedInDevRow: RunRecord | undefined;
     readonly rolloutFails: DeployStep;
     readonly blockedAgain: DeployStep;
     readonly migrationFails: DeployStep;
@@ -470,7 +507,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
       const initial = await running();
       // What a publish would have pushed: every tag the deploys below name, but v1.6.0.
       const pushedTags: Record<string, string[]> = {
-        api: ['v1.4.0', `v1.5.0-${ROLLOUT_FAILS}`, `v1.5.1-${MIGRATION_EXITS_1}`, 'v1.5.2'],
+        api: ['v1.4.0', `v1.5.0-${ROLLOUT_FAILS}`, `v1.5.1-${MIGRATION_EXITS_1}`, 'v1.5.2', 'v1.5.3'],
         worker: ['v1.4.0'],
       };
       const digests: Record<string, ReadonlyMap<string, string>> = {};
@@ -481,11 +518,24 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           repositoryName(ORG, service),
           tags,
         );
+      // staging requires an approval: it deploys only digests dev verified (the shared ledger's dev rows). dev
+      // verified each of these tags at the digest a tag build pushed into every registry; never v1.5.3.
+      await verifiedIn(
+        ledger,
+        'dev',
+        Object.entries(pushedTags).flatMap(([service, tags]) =>
+          tags
+            .filter((tag) => tag !== 'v1.5.3')
+            .map((tag) => ({ service, imageTag: tag, digest: digests[service].get(tag) as string })),
+        ),
+      );
       // Each deploy names the tags of api and worker (one it did not name would keep its last good tag).
       // 503 twice, then 200: the check passes on its 3rd try.
       const completes = await deployOf(COMMITS.release, ['api=v1.4.0', 'worker=v1.4.0'], [503, 503]);
       const notPushed = await deployOf(COMMITS.notPushed, ['api=v1.6.0', 'worker=v1.4.0']);
       const notPushedRow = await refusedRow();
+      const notVerifiedInDev = await deployOf(COMMITS.notVerifiedInDev, ['api=v1.5.3', 'worker=v1.4.0']);
+      const notVerifiedInDevRow = await refusedRow();
       const rolloutFails = await deployOf(COMMITS.rolloutFails, [
         `api=v1.5.0-${ROLLOUT_FAILS}`,
         'worker=v1.4.0',
@@ -526,6 +576,8 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
         completes,
         notPushed,
         notPushedRow,
+        notVerifiedInDev,
+        notVerifiedInDevRow,
         rolloutFails,
         blockedAgain,
         migrationFails,
@@ -644,6 +696,28 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           exitCode: 3,
           commitSha: COMMITS.notPushed,
           errorSummary: notPushed.outcome?.reason,
+        });
+      },
+      10 * MINUTES,
+    );
+
+    test(
+      'a digest dev never verified is refused by the upstream gate before anything is claimed: exit 3, a refused row, nothing planned',
+      async () => {
+        const { completes, digests, notVerifiedInDev, notVerifiedInDevRow } = await releaseSteps;
+        expect(notVerifiedInDev.result.code).toBe(3);
+        expect(notVerifiedInDev.outcome).toMatchObject({ exitCode: 3, outcome: 'refused', deployments: [] });
+        expect(notVerifiedInDev.outcome?.reason).toBe(
+          'staging requires 1 approval(s) and deploys only digests verified in dev: ' +
+            `api (tag v1.5.3, ${digests.api.get('v1.5.3')}): dev has no verified deployment of this tag in the ledger ` +
+            '(deploy it to dev first, promote it with --promote-from dev, or give --unverified-reason "...")',
+        );
+        expect(notVerifiedInDev.plans).toBe(0);
+        expect(notVerifiedInDev.running).toEqual(completes.running);
+        expect(notVerifiedInDevRow).toMatchObject({
+          id: notVerifiedInDev.outcome?.runId,
+          status: 'refused',
+          commitSha: COMMITS.notVerifiedInDev,
         });
       },
       10 * MINUTES,

@@ -275,7 +275,7 @@ export function describeReleaseCli(dir: string): void {
       });
     });
 
-    test('deploy --promote-from: an unknown upstream, the environment itself, or --unverified-reason alone are usage errors (exit 1, nothing recorded); an unverified digest is refused (exit 3)', async () => {
+    test('deploy --promote-from: an unknown upstream, the environment itself, or --unverified-reason with --redeploy are usage errors (exit 1, nothing recorded); an unverified digest is refused (exit 3)', async () => {
       const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
       fs.writeFileSync(
         path.join(stackDir, 'release.tf.json'),
@@ -295,8 +295,12 @@ export function describeReleaseCli(dir: string): void {
           '--promote-from "prod": that is the environment being deployed; promote from an environment before it (dev, staging)',
         ],
         [
-          ['--unverified-reason', 'hotfix for INC-4711'],
-          '--unverified-reason applies to a promotion: give --promote-from <upstream environment> too',
+          ['--unverified-reason', 'hotfix for INC-4711', '--redeploy'],
+          '--unverified-reason: --redeploy deploys the tags this environment verified already, so there is nothing to let through',
+        ],
+        [
+          ['--promote-from-dir', 'elsewhere'],
+          '--promote-from-dir applies to a promotion: give --promote-from <upstream environment> too',
         ],
         [
           ['--promote-from', 'staging', '--unverified-reason', 'hotfix'],
@@ -359,6 +363,47 @@ export function describeReleaseCli(dir: string): void {
       await withLedger(async (ledger) => {
         expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
       });
+    });
+
+    test('deploy without --promote-from into an environment that requires approvals: a digest staging never verified is refused (exit 3) before any plan; --unverified-reason where nothing is gated is a usage error', async () => {
+      const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
+      fs.writeFileSync(
+        path.join(stackDir, 'release.tf.json'),
+        JSON.stringify({ '//': { [RELEASE_FACTS_KEY]: releaseFacts } }),
+      );
+      const refused = await gantry(
+        ['deploy', 'prod', '--dir', stackDir, '--tag', 'api=v8', '--json'],
+        env({ GANTRY_COMMIT_SHA: '3'.repeat(40) }),
+      );
+      expect(refused.code).toBe(3);
+      const result = JSON.parse(refused.stdout) as { outcome: string; reason: string; runId: string };
+      expect(result).toMatchObject({
+        outcome: 'refused',
+        reason:
+          'prod requires 2 approval(s) and deploys only digests verified in staging: ' +
+          `api (tag v8, ${DIGEST_IN_ECR}): staging has no verified deployment of this tag in the ledger ` +
+          '(deploy it to staging first, promote it with --promote-from staging, or give --unverified-reason "...")',
+      });
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(result.runId)).toMatchObject({ action: 'deploy', status: 'refused' });
+        expect(await ledger.listRuns({ stack: 'prod-services', action: 'plan' })).toEqual([]);
+      });
+      // dev: the first environment, and it requires no approval: a reason lets nothing through there.
+      const devDir = terraformDir({}, 'dev-services', { environment: 'dev', requiredApprovals: 0 });
+      fs.writeFileSync(
+        path.join(devDir, 'release.tf.json'),
+        JSON.stringify({
+          '//': { [RELEASE_FACTS_KEY]: { ...releaseFacts, cluster: 'acme-dev', upstreamEnvironments: [] } },
+        }),
+      );
+      const usage = await gantry(
+        ['deploy', 'dev', '--dir', devDir, '--tag', 'api=v8', '--unverified-reason', 'INC-4711: no reason'],
+        env({ GANTRY_COMMIT_SHA: '3'.repeat(40) }),
+      );
+      expect([usage.code, usage.stderr]).toEqual([
+        1,
+        'gantry: --unverified-reason: dev is the first environment: nothing before it verifies a digest, so there is nothing to let through',
+      ]);
     });
 
     test('where the facts require signatures, deploy verifies keyless without a flag: cosign missing is refused (exit 3), --image-key or another mode is a usage error', async () => {

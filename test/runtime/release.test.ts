@@ -192,6 +192,18 @@ const completes = (name: string, from: number, to: number): Deployment[][] => [
   [dep(`${name}:${to + 1}`)],
 ];
 
+/**
+ * The forced deployment of `name` in progress beside the completed one it replaces, then completed:
+ * both run the same task definition, only the deployment id tells them apart.
+ */
+const forcedCompletes = (name: string): Deployment[][] => [
+  [
+    dep(`${name}:2`, { id: `ecs-svc/old-${name}`, status: 'ACTIVE' }),
+    dep(`${name}:2`, { id: `ecs-svc/new-${name}`, rolloutState: 'IN_PROGRESS', runningCount: 1 }),
+  ],
+  [dep(`${name}:2`, { id: `ecs-svc/new-${name}` })],
+];
+
 /** A new ECS script, from its first state. */
 function play(next: Record<string, Deployment[][]>): void {
   script = next;
@@ -656,17 +668,6 @@ describe('gantry deploy --redeploy', () => {
     ...target(tag, { environment: 'staging', stack: 'staging-services' }),
     notifications: { webhooks: [] },
   });
-  /**
-   * The forced deployment of `name` in progress beside the completed one it replaces, then completed:
-   * both run the same task definition, only the deployment id tells them apart.
-   */
-  const forcedCompletes = (name: string): Deployment[][] => [
-    [
-      dep(`${name}:2`, { id: `ecs-svc/old-${name}`, status: 'ACTIVE' }),
-      dep(`${name}:2`, { id: `ecs-svc/new-${name}`, rolloutState: 'IN_PROGRESS', runningCount: 1 }),
-    ],
-    [dep(`${name}:2`, { id: `ecs-svc/new-${name}` })],
-  ];
 
   test('redeploys the last verified tags from the ledger (not the config) with a new ECS deployment of every service, and says so in the run', async () => {
     play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
@@ -965,6 +966,143 @@ describe('gantry deploy: image digests in ECR', () => {
       ['api', 'e1', 'e2', digest('1')],
       ['worker', 'e1', 'e2', digest('2')],
     ]);
+  });
+});
+
+describe('gantry deploy: the upstream gate (an environment that requires approvals)', () => {
+  const digest = (c: string) => `sha256:${c.repeat(64)}`;
+  const push = (service: string, tag: string, at: string) => pushed.set(`${REPOSITORY(service)}:${tag}`, at);
+  /** A fresh pair of environments per test: `<name>-stg` verifies, `<name>-prd` is gated on it. */
+  const gated = (name: string, tag: string): ReleaseTarget => ({
+    ...target(tag, { environment: `${name}-prd`, stack: `${name}-prd-services` }),
+    notifications: { webhooks: [] },
+  });
+  const gate = (name: string, unverifiedReason?: string) => ({
+    environment: `${name}-stg`,
+    requiredApprovals: 2,
+    ...(unverifiedReason !== undefined ? { unverifiedReason } : {}),
+  });
+  /** `<name>-stg` deployed `tags` (service: [tag, digest]) and it ended `end`. */
+  async function upstream(
+    name: string,
+    tags: Record<string, [string, string]>,
+    end: 'verified' | 'failed',
+  ): Promise<void> {
+    const { run, deployments } = await ledger.startDeploy({
+      stack: `${name}-stg-services`,
+      action: 'deploy',
+      environment: `${name}-stg`,
+      commitSha: SHA('7'),
+      services: Object.entries(tags).map(([service, [imageTag, at]]) => ({ service, imageTag, digest: at })),
+    });
+    for (const d of deployments) {
+      await ledger.updateDeployment(d.id, { status: 'deployed' });
+      await ledger.updateDeployment(d.id, {
+        status: end,
+        ...(end === 'failed' ? { reason: 'verify: 503' } : {}),
+      });
+    }
+    await ledger.finishRun(run.id, { status: end === 'failed' ? 'failed' : 'succeeded', exitCode: 0 });
+  }
+
+  test('the digests verified in the environment before deploy; the progress says so', async () => {
+    push('api', 'g1', digest('1'));
+    push('worker', 'g1', digest('2'));
+    await upstream('ga', { api: ['g1', digest('1')], worker: ['g1', digest('2')] }, 'verified');
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const result = await deploy(gated('ga', 'g1'), { commitSha: SHA('1'), automatic: true }, deps(), {
+      ...FAST,
+      upstream: gate('ga'),
+    });
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    expect(lines).toContain('[deploy] ga-prd: every digest verified in ga-stg');
+    expect((await ledger.getRun(result.runId as string))?.note).toBeNull();
+  });
+
+  test.each([
+    ['never deployed there', null, 'ga-stg has no verified deployment of this tag in the ledger'],
+    [
+      'deployed there, but it failed',
+      'failed',
+      'ga-stg has no verified deployment of this tag in the ledger',
+    ],
+    [
+      'verified there at another digest',
+      'other',
+      `ga-stg verified ${'sha256:' + '9'.repeat(64)} for this tag, not this digest`,
+    ],
+  ] as const)(
+    'a digest %s is refused before anything is claimed: exit 3, a refused row, nothing applied',
+    async (_name, history, why) => {
+      const name = `gb-${history ?? 'none'}`;
+      push('api', 'g2', digest('3'));
+      push('worker', 'g2', digest('4'));
+      await upstream(name, { worker: ['g2', digest('4')] }, 'verified');
+      if (history === 'failed') await upstream(name, { api: ['g2', digest('3')] }, 'failed');
+      if (history === 'other') await upstream(name, { api: ['g2', digest('9')] }, 'verified');
+      const result = await deploy(gated(name, 'g2'), { commitSha: SHA('2'), automatic: true }, deps(), {
+        ...FAST,
+        upstream: gate(name),
+      });
+      expect(result).toMatchObject({ exitCode: 3, outcome: 'refused' });
+      expect(result.reason).toBe(
+        `${name}-prd requires 2 approval(s) and deploys only digests verified in ${name}-stg: ` +
+          `api (tag g2, ${digest('3')}): ${why.replace(/ga-stg/g, `${name}-stg`)} ` +
+          `(deploy it to ${name}-stg first, promote it with --promote-from ${name}-stg, or give --unverified-reason "...")`,
+      );
+      expect(applied).toEqual([]);
+      expect(await ledger.getRun(result.runId as string)).toMatchObject({
+        action: 'deploy',
+        status: 'refused',
+      });
+      expect(await ledger.listDeployments({ environment: `${name}-prd` })).toEqual([]);
+    },
+  );
+
+  test("with a reason, an unverified digest deploys, and the run's note records the reason and the digest", async () => {
+    push('api', 'g3', digest('5'));
+    push('worker', 'g3', digest('6'));
+    await upstream('gc', { worker: ['g3', digest('6')] }, 'verified');
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const reason = `INC-4711: staging is down, canary checked by hand ${SECRET}`;
+    const result = await deploy(gated('gc', 'g3'), { commitSha: SHA('3'), automatic: true }, deps(), {
+      ...FAST,
+      upstream: gate('gc', reason),
+    });
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'verified' });
+    const note = (await ledger.getRun(result.runId as string))?.note;
+    expect(note).toBe(
+      `deployed unverified in gc-stg: INC-4711: staging is down, canary checked by hand (redacted) (api ${digest('5')})`,
+    );
+    expect(lines).toContain(
+      `[deploy] gc-prd: NOT verified in gc-stg, deployed for the reason given: api ${digest('5')}`,
+    );
+  });
+
+  test('a redeploy and a rollback re-apply what this environment verified: the gate does not apply', async () => {
+    push('api', 'g4', digest('7'));
+    push('worker', 'g4', digest('8'));
+    await upstream('gd', { api: ['g4', digest('7')], worker: ['g4', digest('8')] }, 'verified');
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const first = await deploy(gated('gd', 'g4'), { commitSha: SHA('4'), automatic: true }, deps(), {
+      ...FAST,
+      upstream: gate('gd'),
+    });
+    expect(first).toMatchObject({ exitCode: 0 });
+    // Upstream's rows no longer matter: the gate reads none of them for a redeploy or a rollback.
+    const none = { ...gate('gd'), environment: 'gd-nowhere' };
+    play({ api: forcedCompletes('api'), worker: forcedCompletes('worker') });
+    const again = await redeploy(gated('gd', 'g4'), { commitSha: SHA('5'), automatic: false }, deps(), {
+      ...FAST,
+      upstream: none,
+    });
+    expect(again).toMatchObject({ exitCode: 0 });
+    play({ api: completes('api', 2, 3), worker: completes('worker', 2, 3) });
+    const back = await rollback(gated('gd', 'g4'), { commitSha: SHA('6'), automatic: false }, deps(), {
+      ...FAST,
+      upstream: none,
+    });
+    expect(back).toMatchObject({ exitCode: 0 });
   });
 });
 

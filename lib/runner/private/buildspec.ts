@@ -143,11 +143,13 @@ export const HANDOFF_CHECK = [
 ].join('\n');
 
 /**
- * A dispatch's promotion and redeploy, from the handoff value (its commit was checked by `HANDOFF_CHECK`):
- * `promoteFrom` (an environment name) becomes `--promote-from <env>`, `redeploy: true` `--redeploy`; any other
- * value of either stops the build (fail closed). The words are checked, so `$handoff_args` is split
- * unquoted; `gantry deploy` checks the rest (the upstream is before this environment, no tags with a
- * redeploy). No `${` (Terraform).
+ * A dispatch's promotion, redeploy and unverified reason, from the handoff value (its commit was checked by
+ * `HANDOFF_CHECK`): `promoteFrom` (an environment name) becomes `--promote-from <env>`, `redeploy: true`
+ * `--redeploy`, `unverifiedReason` (one printable line of 10 to 300 characters, free text) `--unverified-reason
+ * <reason>`; any other value of any of them stops the build (fail closed). Each word is printed single-quoted
+ * (a quote in it as `'\''`), so `eval "set -- $handoff_args"` makes them the positional parameters without
+ * expanding anything; `gantry deploy` checks the rest (the upstream is before this environment, no tags with
+ * a redeploy, the reason's length). No `${` (Terraform).
  */
 export const HANDOFF_DEPLOY_ARGS =
   'handoff_args="$(node -e \'const v = JSON.parse(process.env.GANTRY_IMAGE_TAGS || "{}"); const out = []; ' +
@@ -155,7 +157,10 @@ export const HANDOFF_DEPLOY_ARGS =
   'if (v.promoteFrom !== undefined) { if (typeof v.promoteFrom !== "string" || !/^[A-Za-z0-9._-]+$/.test(v.promoteFrom)) stop("promoteFrom " + JSON.stringify(v.promoteFrom) + " is not an environment name"); out.push("--promote-from", v.promoteFrom) } ' +
   'if (v.redeploy !== undefined && typeof v.redeploy !== "boolean") stop("redeploy " + JSON.stringify(v.redeploy) + " is not true or false"); ' +
   'if (v.redeploy === true) out.push("--redeploy"); ' +
-  'process.stdout.write(out.join(" "))\')" || exit 1';
+  'if (v.unverifiedReason !== undefined) { const r = v.unverifiedReason; if (typeof r !== "string" || r.length < 10 || r.length > 300 || /[\\u0000-\\u001f\\u007f]/.test(r)) stop("unverifiedReason is not one line of 10 to 300 printable characters"); out.push("--unverified-reason", r) } ' +
+  'const q = String.fromCharCode(39); ' +
+  'process.stdout.write(out.map((w) => q + w.split(q).join(q + "\\\\" + q + q) + q).join(" "))\')" || exit 1\n' +
+  'eval "set -- $handoff_args"';
 
 /**
  * `gantry deploy <env>` of the services stack: the runtime writes its Markdown (the plan summary, the
@@ -169,7 +174,7 @@ function deployCommand(runtime: string, environment: string, handoff: boolean): 
     'export GITHUB_STEP_SUMMARY="$(mktemp)"',
     ...(handoff ? [HANDOFF_DEPLOY_ARGS] : []),
     'code=0',
-    `${runtime} deploy ${environment} --no-synth --json${handoff ? ' $handoff_args' : ''} || code=$?`,
+    `${runtime} deploy ${environment} --no-synth --json${handoff ? ' "$@"' : ''} || code=$?`,
     `sed 's/^/${SUMMARY_LOG_MARKER} /' "$GITHUB_STEP_SUMMARY"`,
     `echo "gantry: deploy of ${environment} exited $code"`,
     '[ "$code" -eq 0 ] || exit "$code"',

@@ -24,7 +24,7 @@ import {
 } from '../release/deploy';
 import { ECR_CLIENT_LIMITS, ecrSdk } from '../release/ecr';
 import { ecsSdk } from '../release/ecs';
-import { cosignCopier, type Promotion } from '../release/promote';
+import { cosignCopier, type Promotion, type UpstreamGate } from '../release/promote';
 import type { KeylessCheck } from '../release/keyless';
 import { runMigration } from '../release/migrate';
 import { resolveNotifications } from '../release/notify';
@@ -200,6 +200,52 @@ function givenImages(
 /** Shortest `--unverified-reason` accepted, as for the configuration's reasons. */
 const MIN_REASON = 10;
 
+/** `--unverified-reason`, trimmed, or undefined; too short a reason is a usage error. */
+function unverifiedReasonOf(flags: ReleaseFlags): string | undefined {
+  const reason = flags.unverifiedReason?.trim();
+  if (reason !== undefined && reason.length < MIN_REASON)
+    throw new RuntimeError(
+      `--unverified-reason ${JSON.stringify(flags.unverifiedReason)}: say why in ${MIN_REASON}+ characters (it is recorded in the run's note)`,
+    );
+  return reason;
+}
+
+/**
+ * The upstream gate of a deploy that is not a promotion (`UpstreamGate`): where the environment requires
+ * approvals (its stack facts; unknown counts as one) and has an environment before it, each changed digest
+ * must have been verified in the one right before. `--unverified-reason` lets an unverified one through; given
+ * where there is no gate (no approval required, the first environment, a redeploy), it is a usage error, as
+ * it overrides nothing there.
+ */
+function upstreamGateOf(
+  flags: ReleaseFlags,
+  loaded: ReturnType<typeof loadRelease>,
+): UpstreamGate | undefined {
+  if (flags.promoteFrom !== undefined) return undefined;
+  const env = loaded.target.environment;
+  const reason = unverifiedReasonOf(flags);
+  const requiredApprovals = loaded.stack.facts?.requiredApprovals ?? 1;
+  const before = loaded.facts.upstreamEnvironments.at(-1);
+  const none =
+    flags.redeploy === true
+      ? '--redeploy deploys the tags this environment verified already'
+      : before === undefined
+        ? `${env} is the first environment: nothing before it verifies a digest`
+        : requiredApprovals === 0
+          ? `${env} requires no approval: its deploys take digests not verified in ${before}`
+          : undefined;
+  if (none !== undefined) {
+    if (reason !== undefined)
+      throw new RuntimeError(`--unverified-reason: ${none}, so there is nothing to let through`);
+    return undefined;
+  }
+  return {
+    environment: before as string,
+    requiredApprovals,
+    ...(reason !== undefined ? { unverifiedReason: reason } : {}),
+  };
+}
+
 /**
  * The promotion of `--promote-from <upstream>` (with `--unverified-reason`), or undefined without it:
  * the upstream must be an environment before this one (its release facts), its services stack is read
@@ -214,9 +260,9 @@ function promotionOf(
   const env = loaded.target.environment;
   const from = flags.promoteFrom;
   if (from === undefined) {
-    if (flags.unverifiedReason !== undefined || flags.promoteFromDir !== undefined)
+    if (flags.promoteFromDir !== undefined)
       throw new RuntimeError(
-        `${flags.unverifiedReason !== undefined ? '--unverified-reason' : '--promote-from-dir'} applies to a promotion: give --promote-from <upstream environment> too`,
+        '--promote-from-dir applies to a promotion: give --promote-from <upstream environment> too',
       );
     return undefined;
   }
@@ -234,11 +280,7 @@ function promotionOf(
     throw new RuntimeError(
       `--promote-from ${JSON.stringify(from)}: not an environment before ${env} in the configuration (allowed: ${allowed})`,
     );
-  const reason = flags.unverifiedReason?.trim();
-  if (reason !== undefined && reason.length < MIN_REASON)
-    throw new RuntimeError(
-      `--unverified-reason ${JSON.stringify(flags.unverifiedReason)}: say why in ${MIN_REASON}+ characters (it is recorded in the run's note)`,
-    );
+  const reason = unverifiedReasonOf(flags);
   if (flags.dir !== undefined && flags.promoteFromDir === undefined)
     throw new RuntimeError(
       `--promote-from with --dir: give the services stack of ${from} too (--promote-from-dir <dir>)`,
@@ -451,7 +493,7 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
     )
     .option(
       '--unverified-reason <text>',
-      'with --promote-from: promote a digest never verified upstream (named by --image), for this reason (recorded in the run)',
+      'deploy a digest never verified in the environment before this one, for this reason (recorded in the run): where the environment requires approvals; with --promote-from, the digest is named by --image',
     )
     .option(
       '--verify-signatures <mode>',
@@ -461,12 +503,13 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
       const loaded = loadRelease(env, flags, cli.io);
       const keyless = keylessCheck(flags, loaded, cli.io);
       const promotion = promotionOf(flags, loaded, cli.io);
+      const upstream = upstreamGateOf(flags, loaded);
       const signatures = signatureCheck(flags, loaded, cli.io.cwd);
       const ledger = await openMigratedLedger(cli.io, 'nothing was deployed');
       try {
         const input = releaseInput(loaded.context, true);
         const deps = releaseDeps(cli, loaded, ledger, flags);
-        const options = { ...pollOptions(flags, loaded.facts), signatures, promotion, keyless };
+        const options = { ...pollOptions(flags, loaded.facts), signatures, promotion, keyless, upstream };
         const result = flags.redeploy
           ? await redeploy(loaded.target, input, deps, { ...options, givenTags: loaded.given })
           : await deploy(loaded.target, input, deps, options);

@@ -22,7 +22,15 @@ import { EXIT } from '../errors';
 import { registryRefusal, resolveImageDigests, tagProblem, type ImageTagRef } from './ecr';
 import { keylessDigests, type KeylessCheck } from './keyless';
 import { runMigration, type MigrationResult } from './migrate';
-import { promotedImages, promotionRefusal, type PromotedImage, type Promotion } from './promote';
+import {
+  promotedImages,
+  promotionRefusal,
+  upstreamVerification,
+  type GatedImage,
+  type PromotedImage,
+  type Promotion,
+  type UpstreamGate,
+} from './promote';
 import { notify, type NotificationConfig, type NotificationKind, type NotificationResult } from './notify';
 import type { SnsClientFactory } from './sns';
 import {
@@ -129,6 +137,13 @@ export interface ReleaseOptions {
    * row (`keyless.ts`). @default no check
    */
   readonly keyless?: KeylessCheck;
+  /**
+   * The upstream gate of a deploy that is not a promotion, a redeploy or a rollback: each changed service's
+   * digest (as ECR names it here) must have been verified in `upstream.environment`, or the deploy is refused
+   * before anything is claimed, unless `upstream.unverifiedReason` is given, which the run's note records
+   * (`promote.ts`). @default no gate
+   */
+  readonly upstream?: UpstreamGate;
 }
 
 /** The signature check of a release (`gantry deploy --image-key`): see `signatures.ts`. */
@@ -454,6 +469,28 @@ async function release(
     if (problems.length > 0) return refuse(deps, target, input, plan.action, signatureRefusal(problems));
     progress(`[${plan.action}] ${env}: keyless signatures verified: ${listed(verified.digests)}`);
   }
+  // The upstream gate, in the same place: a digest never verified before this environment reaches no apply.
+  let unverifiedUpstream: readonly GatedImage[] = [];
+  if (options.upstream && plan.action === 'deploy' && !plan.redeploy && !plan.promoted) {
+    const gated = await upstreamVerification(
+      ledger,
+      env,
+      options.upstream,
+      plan.changed.map((s) => ({
+        service: s.name,
+        imageTag: s.imageTag,
+        digest: digests.get(s.name) as string,
+      })),
+    );
+    if (gated.problems.length > 0) return refuse(deps, target, input, plan.action, gated.problems.join('; '));
+    unverifiedUpstream = gated.unverified;
+    if (plan.changed.length > 0)
+      progress(
+        unverifiedUpstream.length === 0
+          ? `[deploy] ${env}: every digest verified in ${options.upstream.environment}`
+          : `[deploy] ${env}: NOT verified in ${options.upstream.environment}, deployed for the reason given: ${unverifiedUpstream.map((i) => `${i.service} ${i.digest}`).join(', ')}`,
+      );
+  }
   let started: { run: RunRecord; deployments: DeploymentRecord[] };
   try {
     started = await ledger.startDeploy({
@@ -538,6 +575,12 @@ async function release(
         ? [
             `promoted unverified: ${deps.redactor.scrub(options.promotion?.unverifiedReason ?? '')} ` +
               `(${unverified.map((p) => `${p.service} ${p.digest}`).join(', ')})`,
+          ]
+        : []),
+      ...(unverifiedUpstream.length > 0
+        ? [
+            `deployed unverified in ${options.upstream?.environment}: ${deps.redactor.scrub(options.upstream?.unverifiedReason ?? '')} ` +
+              `(${unverifiedUpstream.map((i) => `${i.service} ${i.digest}`).join(', ')})`,
           ]
         : []),
       ...notifications.filter((n) => !n.ok).map((n) => `notification ${n.channel} failed: ${n.detail}`),

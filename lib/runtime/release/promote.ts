@@ -118,6 +118,71 @@ export async function promotedImages(
   return { images, problems };
 }
 
+/**
+ * The upstream gate of a deploy that is not a promotion (`ReleaseOptions.upstream`): into an environment that
+ * requires approvals, each changed image must be the digest the environment right before it verified for
+ * that tag (the ledger's good row with a digest), as a promotion's would be; a tag build publishes the same
+ * digest into every publish registry, so this holds for an image built once and verified upstream, and
+ * refuses one that never was (or a tag that names another digest here than there). A reason lets such a
+ * digest through (recorded in the run's note).
+ */
+export interface UpstreamGate {
+  /** The environment right before this one in the configuration's order. */
+  readonly environment: string;
+  /** Distinct approvals this environment requires (its stack facts): the gate applies when >= 1. */
+  readonly requiredApprovals: number;
+  /** Deploy a digest never verified upstream, for this reason. @default none: refused */
+  readonly unverifiedReason?: string;
+}
+
+/** A changed service's image as this environment's registry has it. */
+export interface GatedImage {
+  readonly service: string;
+  readonly imageTag: string;
+  readonly digest: string;
+}
+
+/**
+ * Per changed image, whether `gate.environment` verified its digest: the unverified ones (to note, when a
+ * reason is given) and the problems that refuse the deploy (none when a reason is given).
+ */
+export async function upstreamVerification(
+  ledger: Ledger,
+  environment: string,
+  gate: UpstreamGate,
+  images: readonly GatedImage[],
+): Promise<{ unverified: GatedImage[]; problems: string[] }> {
+  const unverified: GatedImage[] = [];
+  const problems: string[] = [];
+  for (const image of images) {
+    const [good] = await ledger.listDeployments({
+      environment: gate.environment,
+      service: image.service,
+      imageTag: image.imageTag,
+      good: true,
+      withDigest: true,
+      limit: 1,
+    });
+    if (good?.digest === image.digest) continue;
+    unverified.push(image);
+    problems.push(
+      `${image.service} (tag ${image.imageTag}, ${image.digest}): ` +
+        (good?.digest
+          ? `${gate.environment} verified ${good.digest} for this tag, not this digest`
+          : `${gate.environment} has no verified deployment of this tag in the ledger`),
+    );
+  }
+  if (problems.length === 0 || gate.unverifiedReason !== undefined) return { unverified, problems: [] };
+  return {
+    unverified,
+    problems: [
+      `${environment} requires ${gate.requiredApprovals} approval(s) and deploys only digests verified in ` +
+        `${gate.environment}: ${problems.join('; ')} (deploy it to ${gate.environment} first, promote it ` +
+        `with --promote-from ${gate.environment}, or give --unverified-reason "...")`,
+    ],
+  };
+}
+
 /** The refusal of a promotion, one clause per service. */
 export const promotionRefusal = (from: string, problems: readonly string[]) =>
   `promotion from ${from} refused: ${problems.join('; ')}`;

@@ -62,7 +62,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[], builds: Pu
     building
       ? `  # A push deploys the services of: ${auto.join(', ')}; those built here that changed, with this commit's tag.`
       : `  # A push deploys the services of: ${auto.join(', ') || 'none'}, with the image tags in the config.`,
-    '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS="" PROMOTE_FROM="" REDEPLOY=false',
+    '  ENVIRONMENT="" STACK=services ACTION=apply IMAGE_TAGS="" PROMOTE_FROM="" REDEPLOY=false UNVERIFIED_REASON=""',
     ...(building ? pushBuildLines(builds) : []),
     'else',
     ...(handoff ? HANDOFF_LINES : []),
@@ -80,6 +80,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[], builds: Pu
     '  fi',
     ...PROMOTE_LINES(registries),
     ...REDEPLOY_LINES,
+    ...UNVERIFIED_LINES,
     'fi',
     'var_args=""',
     'tag_args=""',
@@ -113,6 +114,7 @@ function resolveScript(config: GantryConfig, auto: readonly string[], builds: Pu
     '  echo "promote_from=${PROMOTE_FROM:-}"',
     '  echo "promote_registry=$promote_registry"',
     '  echo "redeploy=${REDEPLOY:-false}"',
+    '  echo "unverified_reason=${UNVERIFIED_REASON:-}"',
     ...(building ? PUSH_BUILD_OUTPUT_LINES : []),
     '} >> "$GITHUB_OUTPUT"',
     '',
@@ -147,6 +149,25 @@ const REDEPLOY_LINES = [
   '    [ "$STACK" = services ] && [ "$ACTION" = apply ] || fail "redeploy redeploys the services: use stack services and action apply"',
   '    [ -z "${IMAGE_TAGS// /}" ] || fail "redeploy deploys the last verified tags from the ledger: leave image_tags empty"',
   '    [ -z "${PROMOTE_FROM:-}" ] || fail "redeploy deploys what this environment ran: leave promote_from empty"',
+  '  fi',
+];
+
+/** Bounds of `unverified_reason`, as `gantry deploy --unverified-reason` takes it (and checks again). */
+export const UNVERIFIED_REASON_LENGTH = { min: 10, max: 300 } as const;
+
+/**
+ * `unverified_reason` (a dispatch's; a push and the handoff give none): why this services deploy (not a
+ * promotion, not a redeploy) may take a digest never verified in the environment before it (`gantry deploy
+ * --unverified-reason`, recorded in the run's note). One printable line, so it travels as an output and in the
+ * handoff value; never echoed here.
+ */
+const UNVERIFIED_LINES = [
+  '  if [ -n "${UNVERIFIED_REASON:-}" ]; then',
+  '    [ "$STACK" = services ] && [ "$ACTION" = apply ] || fail "unverified_reason applies to a services deploy: use stack services and action apply"',
+  '    [ "${REDEPLOY:-false}" != true ] || fail "unverified_reason: a redeploy deploys tags this environment verified already; leave it empty"',
+  '    [ -z "${PROMOTE_FROM:-}" ] || fail "unverified_reason with promote_from: a promotion copies only digests verified upstream; leave promote_from empty to deploy this registry\'s image of the tag (gantry deploy --promote-from --unverified-reason --image names a digest by hand)"',
+  `    [ "\${#UNVERIFIED_REASON}" -ge ${UNVERIFIED_REASON_LENGTH.min} ] && [ "\${#UNVERIFIED_REASON}" -le ${UNVERIFIED_REASON_LENGTH.max} ] || fail "unverified_reason: say why in ${UNVERIFIED_REASON_LENGTH.min} to ${UNVERIFIED_REASON_LENGTH.max} characters"`,
+  '    [[ "$UNVERIFIED_REASON" =~ ^[[:print:]]+$ ]] || fail "unverified_reason: one line of printable characters"',
   '  fi',
 ];
 
@@ -191,6 +212,7 @@ const PLAN_APPLY_SCRIPT = [
   '    deploy_args+=(--verify-signatures "$VERIFY_SIGNATURES")',
   '  fi',
   '  [ "${REDEPLOY:-false}" != true ] || deploy_args+=(--redeploy)',
+  '  [ -z "${UNVERIFIED_REASON:-}" ] || deploy_args+=(--unverified-reason "$UNVERIFIED_REASON")',
   '  for registry in "${registries[@]}"; do',
   '    region="${registry#*.dkr.ecr.}"',
   '    aws ecr get-login-password --region "${region%%.*}" | docker login --username AWS --password-stdin "$registry"',
@@ -219,7 +241,7 @@ const START_BUILD_SCRIPT = [
   'set -euo pipefail',
   '[[ "$TAGS_JSON" =~ ^\\{[A-Za-z0-9_.\\":,-]*\\}$ ]] || { echo "::error title=Image tags::not a checked tag map: $TAGS_JSON"; exit 1; }',
   '[[ "$RUN_ID" =~ ^[0-9]+$ && "$RUN_ATTEMPT" =~ ^[0-9]+$ ]] || { echo "::error title=Run identity::not a run id and attempt: $RUN_ID $RUN_ATTEMPT"; exit 1; }',
-  'PROMOTE_FROM="${PROMOTE_FROM:-}" REDEPLOY="${REDEPLOY:-false}"',
+  'PROMOTE_FROM="${PROMOTE_FROM:-}" REDEPLOY="${REDEPLOY:-false}" UNVERIFIED_REASON="${UNVERIFIED_REASON:-}"',
   '[[ "$PROMOTE_FROM" =~ ^[A-Za-z0-9._-]*$ ]] || { echo "::error title=Promotion::not a checked environment name: $PROMOTE_FROM"; exit 1; }',
   'case "$REDEPLOY" in true|false) ;; *) echo "::error title=Redeploy::not true or false: $REDEPLOY"; exit 1 ;; esac',
   '# The build verifies the approvals of this run (N >= 2) on it: the commit, the tags and the run, bound together;',
@@ -227,6 +249,8 @@ const START_BUILD_SCRIPT = [
   'extra=""',
   '[ -z "$PROMOTE_FROM" ] || extra="$extra,\\"promoteFrom\\":\\"$PROMOTE_FROM\\""',
   '[ "$REDEPLOY" != true ] || extra="$extra,\\"redeploy\\":true"',
+  '# The reason is free text (one printable line, checked in resolve): jq makes it a JSON string.',
+  '[ -z "$UNVERIFIED_REASON" ] || extra="$extra,\\"unverifiedReason\\":$(jq -cn --arg reason "$UNVERIFIED_REASON" \'$reason\')"',
   'value="{\\"commit\\":\\"$GITHUB_SHA\\",\\"tags\\":$TAGS_JSON,\\"run\\":{\\"id\\":$RUN_ID,\\"attempt\\":$RUN_ATTEMPT}$extra}"',
   'aws ssm put-parameter --name "$PARAMETER" --type String --overwrite --value "$value" > /dev/null',
   'echo "Image tags for $GITHUB_SHA: $TAGS_JSON ($PARAMETER)"',
@@ -332,6 +356,7 @@ function applyJob(
             RUN_ATTEMPT: '${{ github.run_attempt }}',
             PROMOTE_FROM: `\${{ needs.${RESOLVE_JOB}.outputs.promote_from }}`,
             REDEPLOY: `\${{ needs.${RESOLVE_JOB}.outputs.redeploy }}`,
+            UNVERIFIED_REASON: `\${{ needs.${RESOLVE_JOB}.outputs.unverified_reason }}`,
           },
           run: START_BUILD_SCRIPT,
         },
@@ -372,6 +397,7 @@ function applyJob(
           TAG_ARGS: tags('tag_args'),
           PROMOTE_FROM: `\${{ needs.${RESOLVE_JOB}.outputs.promote_from }}`,
           REDEPLOY: `\${{ needs.${RESOLVE_JOB}.outputs.redeploy }}`,
+          UNVERIFIED_REASON: `\${{ needs.${RESOLVE_JOB}.outputs.unverified_reason }}`,
           PROMOTE_REGISTRY: `\${{ needs.${RESOLVE_JOB}.outputs.promote_registry }}`,
           REGISTRY: registryOf(env),
           ...(signed ? { VERIFY_SIGNATURES: 'keyless' } : {}),
@@ -425,6 +451,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
       promote_from: '${{ steps.inputs.outputs.promote_from }}',
       promote_registry: '${{ steps.inputs.outputs.promote_registry }}',
       redeploy: '${{ steps.inputs.outputs.redeploy }}',
+      unverified_reason: '${{ steps.inputs.outputs.unverified_reason }}',
       ...(gate ? { push_deploy: `\${{ needs.${PUSH_GATE_JOB}.outputs.deploy || '[]' }}` } : {}),
       ...(Object.keys(builds).length > 0 ? pushBuildOutputs() : {}),
     },
@@ -440,6 +467,7 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
           IMAGE_TAGS: '${{ inputs.image_tags }}',
           PROMOTE_FROM: '${{ inputs.promote_from }}',
           REDEPLOY: '${{ inputs.redeploy }}',
+          UNVERIFIED_REASON: '${{ inputs.unverified_reason }}',
           ...(config.release
             ? {
                 PAYLOAD_ENVIRONMENT: '${{ github.event.client_payload.environment }}',
@@ -533,6 +561,12 @@ export function applyWorkflow(config: GantryConfig, options: ResolvedOptions): Y
             type: 'boolean',
             required: false,
             default: false,
+          },
+          unverified_reason: {
+            description: `Services apply to an environment that requires approvals: deploy a digest never verified in the environment before it, for this reason (${UNVERIFIED_REASON_LENGTH.min}-${UNVERIFIED_REASON_LENGTH.max} characters, recorded in the ledger); empty: such a digest is refused`,
+            type: 'string',
+            required: false,
+            default: '',
           },
         },
       },

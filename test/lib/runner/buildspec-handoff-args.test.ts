@@ -1,7 +1,8 @@
 /**
  * The deploy project's `gantry deploy` command, run for real in bash with a stand-in runtime that records
- * its arguments: a dispatch's promotion and redeploy reach the build through the handoff value
- * (`promoteFrom`, `redeploy`) and become `--promote-from` / `--redeploy`; any other value stops the build
+ * its arguments: a dispatch's promotion, redeploy and unverified reason reach the build through the handoff
+ * value (`promoteFrom`, `redeploy`, `unverifiedReason`) and become `--promote-from` / `--redeploy` /
+ * `--unverified-reason`; any other value stops the build
  * before the runtime runs (fail closed).
  */
 import { spawnSync } from 'node:child_process';
@@ -97,11 +98,41 @@ describe('the handoff of a promotion and a redeploy to the deploy build', () => 
     ['an empty promoteFrom', { promoteFrom: '' }, 'promoteFrom ""'],
     ['a promoteFrom that is not a string', { promoteFrom: ['dev'] }, 'promoteFrom ["dev"]'],
     ['a redeploy that is not a boolean', { redeploy: 'true' }, 'redeploy "true"'],
+    ['an unverifiedReason that is too short', { unverifiedReason: 'hotfix' }, 'unverifiedReason is not'],
+    [
+      'an unverifiedReason of two lines',
+      { unverifiedReason: 'a reason long enough\nrm -rf /' },
+      'unverifiedReason is not',
+    ],
+    ['an unverifiedReason that is not a string', { unverifiedReason: 42 }, 'unverifiedReason is not'],
+    [
+      'an unverifiedReason of 301 characters',
+      { unverifiedReason: 'x'.repeat(301) },
+      'unverifiedReason is not',
+    ],
   ])('%s stops the build before the runtime runs', (_, extra, shown) => {
     const result = run(command, { ...base, ...extra });
     expect(result.status).toBe(1);
     expect(result.args).toBeUndefined();
     expect(result.stderr).toContain(`the image-tags handoff ${shown}`);
+  });
+
+  test('unverifiedReason becomes one --unverified-reason word, nothing in it expanded or run', () => {
+    const marker = path.join(dir, 'ran');
+    const reason = `INC-42: it's "urgent" $(touch ${marker}) \`touch ${marker}\` $HOME; ${'x'.repeat(10)}`;
+    const result = run(command, { ...base, promoteFrom: 'dev', unverifiedReason: reason });
+    expect(result).toMatchObject({ status: 0 });
+    expect(result.args).toEqual([
+      'deploy',
+      'staging',
+      '--no-synth',
+      '--json',
+      '--promote-from',
+      'dev',
+      '--unverified-reason',
+      reason,
+    ]);
+    expect(fs.existsSync(marker)).toBe(false);
   });
 
   test('without a handoff parameter the command reads no handoff', () => {

@@ -316,7 +316,9 @@ describe('terraform-apply.yml', () => {
       'image_tags',
       'promote_from',
       'redeploy',
+      'unverified_reason',
     ]);
+    expect(inputs.unverified_reason).toMatchObject({ type: 'string', required: false, default: '' });
     expect(inputs.redeploy).toMatchObject({ type: 'boolean', required: false, default: false });
     expect(inputs.promote_from).toMatchObject({ type: 'string', required: false, default: '' });
     expect(inputs.environment.options).toEqual(['dev', 'staging', 'prod']);
@@ -348,6 +350,7 @@ describe('terraform-apply.yml', () => {
       RUN_ATTEMPT: '${{ github.run_attempt }}',
       PROMOTE_FROM: '${{ needs.resolve.outputs.promote_from }}',
       REDEPLOY: '${{ needs.resolve.outputs.redeploy }}',
+      UNVERIFIED_REASON: '${{ needs.resolve.outputs.unverified_reason }}',
     });
     expect(start.run).not.toContain('${{');
     const lines = start.run!.split('\n');
@@ -499,6 +502,21 @@ describe('terraform-apply.yml', () => {
       run: { id: 7, attempt: 1 },
       redeploy: true,
     });
+    // A free-text reason: a JSON string made by jq, whatever quotes or expansions it holds.
+    const reason = `INC-42: "urgent" fix, it's $(id) \`id\` \\ ok`;
+    const unverified = runScript(
+      startStep().run!,
+      { ...env, PROMOTE_FROM: 'staging', REDEPLOY: 'false', UNVERIFIED_REASON: reason },
+      fakes,
+    );
+    expect(unverified.status).toBe(0);
+    expect(valueOf(unverified)).toEqual({
+      commit: 'abc123',
+      tags: {},
+      run: { id: 7, attempt: 1 },
+      promoteFrom: 'staging',
+      unverifiedReason: reason,
+    });
     for (const [extra, title] of [
       [{ PROMOTE_FROM: 'dev","redeploy":true,"x":"' }, 'Promotion'],
       [{ PROMOTE_FROM: '$(id)' }, 'Promotion'],
@@ -562,7 +580,7 @@ describe('terraform-apply.yml', () => {
         `stack=services\naction=apply\nvar_args=--var ${imageTagVariableName('api')}=v1.3.0 --var ${imageTagVariableName('admin-frontend')}=v1.2.9\n` +
           'tag_args=--tag api=v1.3.0 --tag admin-frontend=v1.2.9\n' +
           'tags_json={"api":"v1.3.0","admin-frontend":"v1.2.9"}\n' +
-          'promote_from=\npromote_registry=\nredeploy=false\n' +
+          'promote_from=\npromote_registry=\nredeploy=false\nunverified_reason=\n' +
           // No push build on a dispatch.
           'push_tag=\npush_builds={}\npush_build_envs=[]\npush_tags={}\n',
       );
@@ -572,7 +590,7 @@ describe('terraform-apply.yml', () => {
       const r = dispatch(variant, { ENVIRONMENT: 'qa', PROMOTE_FROM: 'dev', IMAGE_TAGS: 'api=v1.3.0' });
       expect(r.status).toBe(0);
       expect(r.output).toContain(
-        'tag_args=--tag api=v1.3.0\ntags_json={"api":"v1.3.0"}\npromote_from=dev\npromote_registry=111111111111.dkr.ecr.eu-west-1.amazonaws.com\nredeploy=false\n',
+        'tag_args=--tag api=v1.3.0\ntags_json={"api":"v1.3.0"}\npromote_from=dev\npromote_registry=111111111111.dkr.ecr.eu-west-1.amazonaws.com\nredeploy=false\nunverified_reason=\n',
       );
     });
 
@@ -623,8 +641,49 @@ describe('terraform-apply.yml', () => {
       const r = dispatch(variant, { ENVIRONMENT: 'qa', REDEPLOY: 'true' });
       expect(r.status).toBe(0);
       expect(r.output).toContain(
-        'tag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=true\n',
+        'tag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=true\nunverified_reason=\n',
       );
+    });
+
+    test('an unverified_reason passes on, for a services deploy', () => {
+      const reason = 'INC-42: hotfix, staging is down';
+      const r = dispatch(variant, { ENVIRONMENT: 'qa', IMAGE_TAGS: 'api=v1.3.0', UNVERIFIED_REASON: reason });
+      expect(r.status).toBe(0);
+      expect(r.output).toContain(`\nredeploy=false\nunverified_reason=${reason}\n`);
+    });
+
+    test.each([
+      ['too short', { UNVERIFIED_REASON: 'hotfix' }, 'unverified_reason: say why in 10 to 300 characters'],
+      [
+        'too long',
+        { UNVERIFIED_REASON: 'x'.repeat(301) },
+        'unverified_reason: say why in 10 to 300 characters',
+      ],
+      [
+        'of two lines',
+        { UNVERIFIED_REASON: 'a long reason\n::set-output' },
+        'unverified_reason: one line of printable characters',
+      ],
+      [
+        'with a redeploy',
+        { UNVERIFIED_REASON: 'INC-42: hotfix, staging is down', REDEPLOY: 'true' },
+        'unverified_reason: a redeploy deploys tags this environment verified already; leave it empty',
+      ],
+      [
+        'with a promotion',
+        { UNVERIFIED_REASON: 'INC-42: hotfix, staging is down', PROMOTE_FROM: 'dev' },
+        'unverified_reason with promote_from: a promotion copies only digests verified upstream',
+      ],
+      [
+        'for the foundation',
+        { UNVERIFIED_REASON: 'INC-42: hotfix, staging is down', STACK: 'foundation' },
+        'unverified_reason applies to a services deploy: use stack services and action apply',
+      ],
+    ])('rejects an unverified_reason %s', (_name, inputs, message) => {
+      const r = dispatch(variant, { ENVIRONMENT: 'qa', ...inputs });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`::error title=Invalid input::${message}`);
+      expect(r.output).toBe('');
     });
 
     test.each([
@@ -688,18 +747,26 @@ describe('terraform-apply.yml', () => {
       const r = runScript(resolve(referenceConfig), { ...push, PUSH_BUILDS: '{"dev":[]}' });
       expect(r.status).toBe(0);
       expect(r.output).toBe(
-        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=false\n' +
+        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=false\nunverified_reason=\n' +
           `push_tag=sha-${SHA.slice(0, 12)}\npush_builds={}\npush_build_envs=[]\npush_tags={}\n`,
       );
       // A push never promotes, whatever the (absent) input says.
       expect(
         runScript(resolve(referenceConfig), { ...push, PROMOTE_FROM: 'dev', PUSH_BUILDS: '{}' }).output,
       ).toContain('promote_from=\n');
+      // Nor does it take an unverified digest.
+      expect(
+        runScript(resolve(referenceConfig), {
+          ...push,
+          UNVERIFIED_REASON: 'INC-42: a reason from nowhere',
+          PUSH_BUILDS: '{}',
+        }).output,
+      ).toContain('\nunverified_reason=\n');
       // Without a release nothing is built on a push: the input check is as before.
       const { release: _release, ...withoutRelease } = referenceConfig;
       const plain = runScript(resolve(withoutRelease), push);
       expect(plain.output).toBe(
-        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=false\n',
+        'stack=services\naction=apply\nvar_args=\ntag_args=\ntags_json={}\npromote_from=\npromote_registry=\nredeploy=false\nunverified_reason=\n',
       );
     });
   });
@@ -805,6 +872,27 @@ describe('terraform-apply.yml', () => {
       expect(redeploying.calls.split('\n').filter(Boolean)).toEqual([
         'gantry deploy qa --no-synth --json --redeploy',
       ]);
+      // A reason for an unverified digest is one argument, whatever it holds.
+      expect(deployStep.env).toMatchObject({
+        UNVERIFIED_REASON: '${{ needs.resolve.outputs.unverified_reason }}',
+      });
+      const reason = "INC-42: it's $(id) urgent";
+      const unverified = runScript(
+        deployStep.run!,
+        {
+          ...env,
+          ENVIRONMENT: 'qa',
+          STACK: 'qa-services',
+          ACTION: 'apply',
+          TAG_ARGS: '--tag api=v1.3.0',
+          UNVERIFIED_REASON: reason,
+        },
+        { npx: 'printf "%s|" "$@" >> "$CALLS"' },
+      );
+      expect(unverified.status).toBe(0);
+      expect(unverified.calls).toBe(
+        `gantry|deploy|qa|--no-synth|--json|--tag|api=v1.3.0|--unverified-reason|${reason}|`,
+      );
     });
 
     test('where release.requireSignatures applies, every services deploy installs cosign, logs in to its registry and verifies keyless', () => {
@@ -1181,6 +1269,8 @@ describe('the image-published handoff', () => {
     expect(r.status).toBe(0);
     expect(r.output).toContain('stack=services\naction=apply\n');
     expect(r.output).toContain('tags_json={"admin":"v3.1.0","admin-frontend":"v3.1.0"}\n');
+    // A handoff deploys verified digests or nothing: no reason of a dispatch input rides along.
+    expect(r.output).toContain('\nunverified_reason=\n');
   });
 
   test.each([
