@@ -406,7 +406,7 @@ export function describeReleaseCli(dir: string): void {
       ]);
     });
 
-    test('where the facts require signatures, deploy verifies keyless without a flag: cosign missing is refused (exit 3), --image-key or another mode is a usage error', async () => {
+    test('where the facts require signatures, deploy and rollback verify keyless without a flag: cosign missing is refused (exit 3), --image-key or another mode is a usage error', async () => {
       const stackDir = terraformDir({}, 'prod-services', PROD_FACTS);
       fs.writeFileSync(
         path.join(stackDir, 'release.tf.json'),
@@ -436,6 +436,31 @@ export function describeReleaseCli(dir: string): void {
       expect(mode.stderr).toBe(
         'gantry: --verify-signatures "key": the mode is keyless (key-based signatures: --image-key)',
       );
+
+      // A rollback re-applies tags verified before, and checks their signatures again: without cosign, refused.
+      await withLedger(async (ledger) => {
+        const { run, deployments } = await ledger.startDeploy({
+          stack: 'prod-services',
+          action: 'deploy',
+          environment: 'prod',
+          commitSha: '4'.repeat(40),
+          services: [{ service: 'api', imageTag: 'v4', previousTag: null, digest: DIGEST_IN_ECR }],
+        });
+        await ledger.updateDeployment(deployments[0].id, { status: 'deployed' });
+        await ledger.updateDeployment(deployments[0].id, { status: 'verified' });
+        await ledger.finishRun(run.id, { status: 'succeeded', exitCode: 0 });
+      });
+      const back = await gantry(
+        ['rollback', 'prod', '--dir', stackDir, '--json'],
+        env({ ...sha, PATH: fs.mkdtempSync(path.join(stackDir, 'bin-')) }),
+      );
+      expect(back.code).toBe(3);
+      const rolled = JSON.parse(back.stdout) as { outcome: string; reason: string; runId: string };
+      expect(rolled.outcome).toBe('refused');
+      expect(rolled.reason).toMatch(/^image signature check failed: cosign is not installed or not on PATH/);
+      await withLedger(async (ledger) => {
+        expect(await ledger.getRun(rolled.runId)).toMatchObject({ action: 'rollback', status: 'refused' });
+      });
     });
 
     describeWithTerraform('gantry deploy on real Terraform', () => {

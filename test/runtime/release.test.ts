@@ -2011,6 +2011,60 @@ describe('gantry deploy: keyless signatures (cosign verify)', () => {
     expect(updates).toEqual([]);
   });
 
+  test('a rollback verifies the tags it goes back to again: a signed digest other than the one the ledger recorded is refused, nothing applied', async () => {
+    // uat-rb verified v1.3.0 (api a, worker b), then deployed v1.4.0 (api c, worker d).
+    const rb = (api: string) => ({ ...uat(api), environment: 'uat-rb', stack: 'uat-rb-services' });
+    push('api', 'v1.3.0', digest('a'));
+    push('worker', 'v1.3.0', digest('b'));
+    push('api', 'v1.4.0', digest('c'));
+    push('worker', 'v1.4.0', digest('d'));
+    cosign.record({
+      [`${repo('api')}:v1.3.0`]: signed(buildPublish('refs/tags/v1.3.0'), digest('a')),
+      [`${repo('worker')}:v1.3.0`]: signed(jobsRelease('refs/tags/v6.0.0'), digest('b')),
+      [`${repo('api')}:v1.4.0`]: signed(buildPublish('refs/tags/v1.4.0'), digest('c')),
+      [`${repo('worker')}:v1.4.0`]: signed(jobsRelease('refs/tags/v7.0.0'), digest('d')),
+    });
+    play({ api: completes('api', 1, 2), worker: completes('worker', 1, 2) });
+    const first = await deploy(rb('v1.3.0'), { commitSha: SHA('1'), automatic: true }, deps(), check());
+    expect(first).toMatchObject({ exitCode: 0 });
+    play({ api: completes('api', 2, 3), worker: completes('worker', 2, 3) });
+    const second = await deploy(rb('v1.4.0'), { commitSha: SHA('2'), automatic: true }, deps(), check());
+    expect(second).toMatchObject({ exitCode: 0 });
+    // The rollback to v1.3.0 (the first run) checks its signatures again, and records the digests cosign verified.
+    play({ api: completes('api', 3, 4), worker: completes('worker', 3, 4) });
+    const before = cosign.calls().length;
+    const back = await rollback(rb('v1.4.0'), { commitSha: SHA('3'), automatic: false }, deps(), {
+      ...check(),
+      toRunId: first.runId as string,
+    });
+    expect(back).toMatchObject({ exitCode: 0 });
+    expect(
+      cosign
+        .calls()
+        .slice(before)
+        .map((c) => c.at(-1)),
+    ).toEqual([`${repo('api')}:v1.3.0`, `${repo('worker')}:v1.3.0`]);
+    expect(back.deployments.map((d) => [d.service, d.imageTag, d.digest])).toEqual([
+      ['api', 'v1.3.0', digest('a')],
+      ['worker', 'v1.3.0', digest('b')],
+    ]);
+    // Re-signed under another digest since: refused before anything is applied.
+    cosign.record({
+      [`${repo('api')}:v1.3.0`]: signed(buildPublish('refs/tags/v1.3.0'), digest('9')),
+      [`${repo('worker')}:v1.3.0`]: signed(jobsRelease('refs/tags/v6.0.0'), digest('b')),
+    });
+    applied.length = 0;
+    const refused = await rollback(rb('v1.3.0'), { commitSha: SHA('4'), automatic: false }, deps(), {
+      ...check(),
+      toRunId: first.runId as string,
+    });
+    expect(refused).toMatchObject({ exitCode: 3, outcome: 'refused' });
+    expect(refused.reason).toBe(
+      `image signature check failed: api (${repo('api')}:v1.3.0): signed digest ${digest('9')}, the ledger recorded ${digest('a')} for this tag`,
+    );
+    expect(applied).toEqual([]);
+  });
+
   test("a push build's sha- tag is verified against the default branch's run of terraform-apply.yml", async () => {
     const tag = 'sha-0123456789ab';
     const pushed = 'https://github.com/acme/platform/.github/workflows/terraform-apply.yml@refs/heads/main';

@@ -525,15 +525,21 @@ export const registerRelease: CommandRegistrar = (program, cli) => {
     're-apply the last verified tags of <env> (from the ledger) through every guard, then verify',
   )
     .option('--to <run-id>', 'roll back to the verified tags of this deploy run instead')
+    .option(
+      '--verify-signatures <mode>',
+      "keyless: verify each rolled-back service's keyless signature again (cosign verify), refuse a signed digest other than the one the ledger recorded (always on where release.requireSignatures applies)",
+    )
     .action(async (env: string, flags: ReleaseFlags & { to?: string }) => {
       const loaded = loadRelease(env, flags, cli.io);
+      // A rollback re-applies tags verified here before; where signatures are required they are checked again.
+      const keyless = keylessCheck(flags, loaded, cli.io);
       const ledger = await openMigratedLedger(cli.io, 'nothing was rolled back');
       try {
         const result = await rollback(
           loaded.target,
           releaseInput(loaded.context, false),
           releaseDeps(cli, loaded, ledger, flags),
-          { ...pollOptions(flags, loaded.facts), toRunId: flags.to },
+          { ...pollOptions(flags, loaded.facts), toRunId: flags.to, keyless },
         );
         report(cli, loaded, result, flags, 'rollback');
       } finally {
