@@ -48,9 +48,15 @@ export interface ReleaseConfig {
    * the keyless signature of each changed image against the workflow that signs it (this repository's
    * `build-publish.yml` at the deployed tag, or the source repository's `signingWorkflow`) with
    * `cosign verify`, and refuses when it does not hold or cannot be checked; recorded in the services
-   * stack's release facts. @default false: a deploy verifies only when asked (`--verify-signatures keyless`)
+   * stack's release facts. `false` loosens this and needs `unsignedReason`.
+   * @default true: every service of such an environment needs a signer (`sourcePaths`, or a source repository)
    */
   readonly requireSignatures?: boolean;
+  /**
+   * Why deploys to environments that require an approval may take images whose signatures are not checked
+   * (10+ characters); required with `requireSignatures: false`, refused without it. @default none
+   */
+  readonly unsignedReason?: string;
   /** The Trivy and Grype gate. @default fail on `high` and above, unfixed findings included */
   readonly scan?: {
     /** @default 'high' */
@@ -119,10 +125,17 @@ export function requiresSignatures(
   release: ReleaseConfig | undefined,
   env: { readonly approval?: { readonly requiredApprovals?: number } },
 ): boolean {
-  return release?.requireSignatures === true && (env.approval?.requiredApprovals ?? 0) >= 1;
+  return (
+    release !== undefined &&
+    release.requireSignatures !== false &&
+    (env.approval?.requiredApprovals ?? 0) >= 1
+  );
 }
 
 export const SOURCE_NAME = /^[a-z][a-z0-9-]{0,15}$/;
+
+/** Shortest `release.unsignedReason` accepted, as for the configuration's other reasons. */
+const MIN_UNSIGNED_REASON = 10;
 
 /** The environments a tag build publishes to: `release.publishEnvironments`, or every environment. */
 export function publishEnvironments(config: WithRelease): string[] {
@@ -281,35 +294,52 @@ export function sourceOf(
 }
 
 /**
- * `release.requireSignatures`: a boolean; when true, at least one environment requires an approval (else
- * nothing would be checked), and every service of those environments has a signer (a deploy of a service
- * nothing signs could never pass).
+ * `release.requireSignatures`: a boolean, true unless set false, and false only with `unsignedReason` (10+
+ * characters: loosening a security default says why). Where it applies (an environment that requires an
+ * approval), every service of that environment has a signer: a deploy of a service nothing signs could never
+ * pass. Set true explicitly, at least one environment must require an approval (else nothing is checked).
  */
 function validateRequireSignatures(config: WithRelease, release: ReleaseConfig, problems: ProblemList): void {
   const required = release.requireSignatures;
-  if (required === undefined) return;
+  const reason = release.unsignedReason;
   if (
     !problems.check(
-      typeof required === 'boolean',
+      required === undefined || typeof required === 'boolean',
       'release.requireSignatures',
       `${show(required)} must be true or false`,
-    ) ||
-    !required
+    )
   )
     return;
-  const gated = config.environments.filter((e) => e && requiresSignatures(release, e));
+  if (required === false) {
+    problems.check(
+      typeof reason === 'string' && reason.trim().length >= MIN_UNSIGNED_REASON,
+      'release.unsignedReason',
+      `${show(reason)}: release.requireSignatures: false lets deploys to environments that require an approval take ` +
+        `images whose signatures are not checked; say why in ${MIN_UNSIGNED_REASON}+ characters`,
+    );
+    return;
+  }
   problems.check(
-    gated.length > 0,
-    'release.requireSignatures',
-    'true, but no environment requires an approval (approval.requiredApprovals >= 1): no deploy would be checked',
+    reason === undefined,
+    'release.unsignedReason',
+    `${show(reason)}: only with release.requireSignatures: false (signatures are checked, nothing to explain)`,
   );
+  const gated = config.environments.filter((e) => e && requiresSignatures(release, e));
+  if (required === true)
+    problems.check(
+      gated.length > 0,
+      'release.requireSignatures',
+      'true, but no environment requires an approval (approval.requiredApprovals >= 1): no deploy would be checked',
+    );
   for (const env of gated) {
     (env.services ?? []).forEach((service, i) => {
       problems.check(
         signerOf(config, env, service) !== undefined,
         `${env.name}.services[${i}]`,
-        `${show(service.name)}: release.requireSignatures needs a signed image, and nothing signs this service: ` +
-          'give it sourcePaths (build-publish.yml builds and signs it) or list it in a release.sourceRepositories entry',
+        `${show(service.name)}: ${env.name} requires an approval, so its deploys verify each image's keyless signature ` +
+          '(release.requireSignatures, on by default), and nothing signs this service: give it sourcePaths ' +
+          '(build-publish.yml builds and signs it), list it in a release.sourceRepositories entry, or set ' +
+          'release.requireSignatures: false with release.unsignedReason',
       );
     });
   }

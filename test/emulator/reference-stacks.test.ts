@@ -52,6 +52,7 @@ import { openLedger, type RunRecord } from '../../lib/runtime/ledger';
 import type { ReleaseResult } from '../../lib/runtime/release/deploy';
 import type { ServiceStatus } from '../../lib/runtime/release/status';
 import { cleanEnv } from '../runtime/env';
+import { fakeCosign } from '../runtime/fake-cosign';
 import { gantry, tempDir, type CliResult } from '../runtime/helpers';
 import { AWS_STACKS, distinctShapes, readStack, synthApp, withEnvironment } from '../util';
 import {
@@ -430,6 +431,9 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
     const services = staging.config.services.map((s) => s.name);
     const stack = staging.services;
     const ledger = `pglite:${ledgerOf.staging}`;
+    // staging requires an approval, so every deploy verifies keyless signatures (release.requireSignatures, on
+    // by default) with cosign: here a stand-in first on PATH answers for the images build-publish.yml signed.
+    const cosign = fakeCosign();
     const running = async () => {
       const described = await ecs.send(new DescribeServicesCommand({ cluster, services }));
       const result: Record<string, Running> = {};
@@ -478,6 +482,7 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           AWS_ACCESS_KEY_ID: 'AKIAEMULATOR000000000',
           AWS_SECRET_ACCESS_KEY: 'emulator-secret',
           [HOOK_ENV]: `${release.base}/hook/${HOOK_SECRET}`,
+          PATH: `${cosign.dir}${path.delimiter}${stack.env.PATH ?? process.env.PATH ?? ''}`,
         }),
       );
       let outcome: ReleaseResult | undefined;
@@ -518,6 +523,22 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
           repositoryName(ORG, service),
           tags,
         );
+      // build-publish.yml signed each pushed image at its tag (the certificate names the workflow at that tag).
+      const account = staging.config.accountId;
+      cosign.record(
+        Object.fromEntries(
+          Object.entries(pushedTags).flatMap(([service, tags]) =>
+            tags.map((tag) => [
+              `${account}.dkr.ecr.${staging.config.region}.amazonaws.com/${repositoryName(ORG, service)}:${tag}`,
+              {
+                subject: `https://github.com/${CONFIG.organization.github.repository}/.github/workflows/build-publish.yml@refs/tags/${tag}`,
+                issuer: 'https://token.actions.githubusercontent.com',
+                digests: [digests[service].get(tag) as string],
+              },
+            ]),
+          ),
+        ),
+      );
       // staging requires an approval: it deploys only digests dev verified (the shared ledger's dev rows). dev
       // verified each of these tags at the digest a tag build pushed into every registry; never v1.5.3.
       await verifiedIn(
@@ -636,6 +657,10 @@ describeWithEmulator('the reference AWS stacks on the emulator', () => {
       'a deploy that completes: api and worker roll out, api migrates and is verified on the 3rd try; the others are untouched',
       async () => {
         const { initial, completes, digests } = await releaseSteps;
+        // Keyless signatures checked first (staging requires an approval), each at the digest moto's ECR names.
+        expect(completes.result.stderr).toContain(
+          `[deploy] staging: keyless signatures verified: api ${digests.api.get('v1.4.0')}, worker ${digests.worker.get('v1.4.0')}`,
+        );
         expect(completes.result.stderr).toMatch(/\[rollout\] api: COMPLETED, running 2\/2, failed tasks 0/);
         expect(completes.result.code).toBe(0);
         expect(completes.outcome).toMatchObject({ exitCode: 0, outcome: 'verified' });

@@ -47,8 +47,8 @@ test('prod-services records its cluster, each service with its repository, migra
     cluster: 'acme-prod',
     // What `gantry deploy prod --promote-from` may name, in the configuration's order.
     upstreamEnvironments: ['dev', 'staging'],
-    // Not asked for (release.requireSignatures): a deploy verifies only with --verify-signatures keyless.
-    requireSignatures: false,
+    // prod requires approvals: every deploy verifies keyless signatures (release.requireSignatures, on by default).
+    requireSignatures: true,
     notifications: {
       webhooks: [{ urlEnv: 'SLACK_DEPLOY_WEBHOOK', format: 'slack' }],
       snsTopics: [{ topicArn: TOPIC, format: 'text' }],
@@ -261,12 +261,16 @@ describe('release.requireSignatures', () => {
     const unsigned = problemsOf(
       requiring({ sourceRepositories: [{ name: 'admin', repository: 'acme/admin', services: ['admin'] }] }),
     );
-    expect(unsigned).toEqual(
-      ['staging', 'prod'].map(
-        (env) =>
-          `${env}.services[2]: "admin-frontend": release.requireSignatures needs a signed image, and nothing signs this service: give it sourcePaths (build-publish.yml builds and signs it) or list it in a release.sourceRepositories entry`,
-      ),
+    const unsignedProblems = ['staging', 'prod'].map(
+      (env) =>
+        `${env}.services[2]: "admin-frontend": ${env} requires an approval, so its deploys verify each image's keyless signature (release.requireSignatures, on by default), and nothing signs this service: give it sourcePaths (build-publish.yml builds and signs it), list it in a release.sourceRepositories entry, or set release.requireSignatures: false with release.unsignedReason`,
     );
+    expect(unsigned).toEqual(unsignedProblems);
+    // The same by default (requireSignatures not set).
+    const { requireSignatures: _set, ...byDefault } = requiring({
+      sourceRepositories: [{ name: 'admin', repository: 'acme/admin', services: ['admin'] }],
+    }).release as NonNullable<GantryConfig['release']>;
+    expect(problemsOf({ ...referenceConfig, release: byDefault })).toEqual(unsignedProblems);
     expect(
       problemsOf(
         requiring({
@@ -284,6 +288,39 @@ describe('release.requireSignatures', () => {
       'release.sourceRepositories[0].signingWorkflow: "../evil.yml" must be a workflow file name under .github/workflows/, e.g. "build-publish.yml" (matching /^[A-Za-z0-9_.-]+\\.ya?ml$/)',
     ]);
     expect(problemsOf(requiring())).toEqual([]);
+  });
+
+  test('is on by default; turning it off takes a reason, and a reason without turning it off is refused', () => {
+    const { requireSignatures: _set, ...release } = requiring().release as NonNullable<
+      GantryConfig['release']
+    >;
+    const facts = (config: GantryConfig, env: string) => {
+      const parsed = parseReleaseFacts(readStack(synthApp(config), `${env}-services`));
+      if (!parsed.ok) throw new Error(parsed.reason);
+      return parsed.facts.requireSignatures;
+    };
+    expect(problemsOf({ ...referenceConfig, release })).toEqual([]);
+    // Nothing gated (dev alone, no approval): the default checks nothing and asks for nothing.
+    expect(
+      problemsOf({
+        ...referenceConfig,
+        environments: referenceConfig.environments.filter((e) => e.name === 'dev'),
+        release: { ...release, sourceRepositories: [] },
+      }),
+    ).toEqual([]);
+    expect(problemsOf(requiring({ requireSignatures: false }))).toEqual([
+      'release.unsignedReason: undefined: release.requireSignatures: false lets deploys to environments that require an approval take images whose signatures are not checked; say why in 10+ characters',
+    ]);
+    expect(problemsOf(requiring({ requireSignatures: false, unsignedReason: 'legacy' }))).toEqual([
+      'release.unsignedReason: "legacy": release.requireSignatures: false lets deploys to environments that require an approval take images whose signatures are not checked; say why in 10+ characters',
+    ]);
+    expect(problemsOf(requiring({ unsignedReason: 'images come from a vendor registry' }))).toEqual([
+      'release.unsignedReason: "images come from a vendor registry": only with release.requireSignatures: false (signatures are checked, nothing to explain)',
+    ]);
+    const off = requiring({ requireSignatures: false, unsignedReason: 'images come from a vendor registry' });
+    expect(problemsOf(off)).toEqual([]);
+    expect(facts(off, 'prod')).toBe(false);
+    expect(facts({ ...referenceConfig, release }, 'prod')).toBe(true);
   });
 
   test('the runtime refuses release facts whose signer or requireSignatures it could not use, and those of version 2', () => {
