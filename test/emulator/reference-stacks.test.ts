@@ -53,6 +53,7 @@ import type { ReleaseResult } from '../../lib/runtime/release/deploy';
 import type { ServiceStatus } from '../../lib/runtime/release/status';
 import { cleanEnv } from '../runtime/env';
 import { fakeCosign } from '../runtime/fake-cosign';
+import { recordDeploy } from '../runtime/deployments-contract';
 import { gantry, tempDir, type CliResult } from '../runtime/helpers';
 import { AWS_STACKS, distinctShapes, readStack, synthApp, withEnvironment } from '../util';
 import {
@@ -226,21 +227,8 @@ async function verifiedIn(
   try {
     await ledger.migrate();
     // One run per image: a run holds one row per service.
-    for (const image of images) {
-      const { run, deployments } = await ledger.startDeploy({
-        stack: `${environment}-services`,
-        action: 'deploy',
-        environment,
-        commitSha: COMMITS.initial,
-        actor: 'emulator-e2e',
-        services: [{ ...image, previousTag: null }],
-      });
-      for (const d of deployments) {
-        await ledger.updateDeployment(d.id, { status: 'deployed' });
-        await ledger.updateDeployment(d.id, { status: 'verified' });
-      }
-      await ledger.finishRun(run.id, { status: 'succeeded', exitCode: 0 });
-    }
+    for (const { service, imageTag, digest } of images)
+      await recordDeploy(ledger, environment, COMMITS.initial, { [service]: [imageTag, digest] }, 'verified');
   } finally {
     await ledger.close();
   }

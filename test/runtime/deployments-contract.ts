@@ -23,13 +23,16 @@ const insertDeployment = (driver: SqlDriver, runId: string, environment: string,
     [runId, environment, status],
   );
 
-/** A deploy of `services` (name -> tag) that ends with every row at `end`. */
+/**
+ * A deploy of `services` (name -> tag, or [tag, digest] for a row that recorded its image's digest) that ends
+ * with every row at `end` (`deployed`: and final, as for a service without a check).
+ */
 export async function recordDeploy(
   ledger: Ledger,
   environment: string,
   commitSha: string,
-  services: Record<string, string>,
-  end: 'verified' | 'rolled_back' | 'failed',
+  services: Readonly<Record<string, string | readonly [string, string | null]>>,
+  end: 'verified' | 'deployed' | 'rolled_back' | 'failed',
 ): Promise<DeploymentRecord[]> {
   const { run, deployments } = await ledger.startDeploy({
     stack: `${environment}-services`,
@@ -37,25 +40,30 @@ export async function recordDeploy(
     environment,
     commitSha,
     actor: 'octocat',
-    services: Object.entries(services).map(([service, imageTag]) => ({ service, imageTag })),
+    services: Object.entries(services).map(([service, image]) =>
+      typeof image === 'string'
+        ? { service, imageTag: image }
+        : { service, imageTag: image[0], digest: image[1] },
+    ),
   });
   const out: DeploymentRecord[] = [];
   for (const d of deployments) {
     const deployed = await ledger.updateDeployment(d.id, {
       status: 'deployed',
       taskDefinition: `${d.service}:7`,
+      ...(end === 'deployed' ? { final: true } : {}),
     });
     out.push(
-      await ledger.updateDeployment(deployed.id, {
-        status: end,
-        reason: end === 'verified' ? null : 'verify: 503',
-      }),
+      end === 'deployed'
+        ? deployed
+        : await ledger.updateDeployment(deployed.id, {
+            status: end,
+            reason: end === 'verified' ? null : 'verify: 503',
+          }),
     );
   }
-  await ledger.finishRun(run.id, {
-    status: end === 'verified' ? 'succeeded' : 'failed',
-    exitCode: end === 'verified' ? 0 : 1,
-  });
+  const ok = end === 'verified' || end === 'deployed';
+  await ledger.finishRun(run.id, { status: ok ? 'succeeded' : 'failed', exitCode: ok ? 0 : 1 });
   return out;
 }
 

@@ -438,18 +438,9 @@ export function describeReleaseCli(dir: string): void {
       );
 
       // A rollback re-applies tags verified before, and checks their signatures again: without cosign, refused.
-      await withLedger(async (ledger) => {
-        const { run, deployments } = await ledger.startDeploy({
-          stack: 'prod-services',
-          action: 'deploy',
-          environment: 'prod',
-          commitSha: '4'.repeat(40),
-          services: [{ service: 'api', imageTag: 'v4', previousTag: null, digest: DIGEST_IN_ECR }],
-        });
-        await ledger.updateDeployment(deployments[0].id, { status: 'deployed' });
-        await ledger.updateDeployment(deployments[0].id, { status: 'verified' });
-        await ledger.finishRun(run.id, { status: 'succeeded', exitCode: 0 });
-      });
+      await withLedger((ledger) =>
+        recordDeploy(ledger, 'prod', '4'.repeat(40), { api: ['v4', DIGEST_IN_ECR] }, 'verified'),
+      );
       const back = await gantry(
         ['rollback', 'prod', '--dir', stackDir, '--json'],
         env({ ...sha, PATH: fs.mkdtempSync(path.join(stackDir, 'bin-')) }),

@@ -46,6 +46,7 @@ import { liveStatus, renderStatus } from '../../lib/runtime/release/status';
 import type { ImageToVerify } from '../../lib/runtime/signatures';
 import type { KeylessCheck } from '../../lib/runtime/release/keyless';
 import { fakeCosign, type FakeCosign } from './fake-cosign';
+import { recordDeploy } from './deployments-contract';
 import { signedBundle } from './signing';
 
 const ecsMock = mockClient(ECSClient);
@@ -983,27 +984,8 @@ describe('gantry deploy: the upstream gate (an environment that requires approva
     ...(unverifiedReason !== undefined ? { unverifiedReason } : {}),
   });
   /** `<name>-stg` deployed `tags` (service: [tag, digest]) and it ended `end`. */
-  async function upstream(
-    name: string,
-    tags: Record<string, [string, string]>,
-    end: 'verified' | 'failed',
-  ): Promise<void> {
-    const { run, deployments } = await ledger.startDeploy({
-      stack: `${name}-stg-services`,
-      action: 'deploy',
-      environment: `${name}-stg`,
-      commitSha: SHA('7'),
-      services: Object.entries(tags).map(([service, [imageTag, at]]) => ({ service, imageTag, digest: at })),
-    });
-    for (const d of deployments) {
-      await ledger.updateDeployment(d.id, { status: 'deployed' });
-      await ledger.updateDeployment(d.id, {
-        status: end,
-        ...(end === 'failed' ? { reason: 'verify: 503' } : {}),
-      });
-    }
-    await ledger.finishRun(run.id, { status: end === 'failed' ? 'failed' : 'succeeded', exitCode: 0 });
-  }
+  const upstream = (name: string, tags: Record<string, [string, string]>, end: 'verified' | 'failed') =>
+    recordDeploy(ledger, `${name}-stg`, SHA('7'), tags, end);
 
   test('the digests verified in the environment before deploy; the progress says so', async () => {
     push('api', 'g1', digest('1'));
@@ -1359,23 +1341,9 @@ describe('gantry deploy --promote-from', () => {
     };
   };
   /** An upstream deploy of `tags` that ended `end`, with the digests the signature check recorded. */
-  async function upstream(
-    tags: Record<string, [string, string | null]>,
-    end: 'verified' | 'deployed' | 'failed',
-  ): Promise<void> {
-    const { run, deployments } = await ledger.startDeploy({
-      stack: 'promo-dev-services',
-      action: 'deploy',
-      environment: 'promo-dev',
-      commitSha: SHA('7'),
-      services: Object.entries(tags).map(([service, [imageTag, at]]) => ({ service, imageTag, digest: at })),
-    });
-    for (const d of deployments) {
-      await ledger.updateDeployment(d.id, { status: 'deployed', final: end === 'deployed' });
-      if (end !== 'deployed') await ledger.updateDeployment(d.id, { status: end, reason: 'verify: 503' });
-    }
-    await ledger.finishRun(run.id, { status: end === 'failed' ? 'failed' : 'succeeded', exitCode: 0 });
-  }
+  const upstream = (tags: Record<string, [string, string | null]>, end: 'verified' | 'deployed' | 'failed') =>
+    recordDeploy(ledger, 'promo-dev', SHA('7'), tags, end);
+
   /** The apply records how many copies had run when it was called. */
   const copiesAtApply: number[] = [];
   const promoteDeps = (): ReleaseDeps => {

@@ -53,6 +53,27 @@ export interface PromotedImage {
 }
 
 /**
+ * The digest `environment` verified for `service` at `tag`: that of the ledger's newest good row of them
+ * (`verified`, or `deployed` and finished) that recorded one, or undefined.
+ */
+async function verifiedDigest(
+  ledger: Ledger,
+  environment: string,
+  service: string,
+  tag: string,
+): Promise<string | undefined> {
+  const [good] = await ledger.listDeployments({
+    environment,
+    service,
+    imageTag: tag,
+    good: true,
+    withDigest: true,
+    limit: 1,
+  });
+  return good?.digest ?? undefined;
+}
+
+/**
  * The images `services` promote, or the problems (one per service) that refuse the deploy: no
  * upstream repository in the facts, no good upstream deployment of the tag with a digest and no reason, a reason
  * but no digest, or an `--image` digest that is not the one verified upstream.
@@ -76,24 +97,17 @@ export async function promotedImages(
       problems.push(`${at}: no ECR repository of it in the release facts of ${promotion.from}`);
       continue;
     }
-    const [good] = await ledger.listDeployments({
-      environment: promotion.from,
-      service: s.name,
-      imageTag: s.imageTag,
-      good: true,
-      withDigest: true,
-      limit: 1,
-    });
+    const verified = await verifiedDigest(ledger, promotion.from, s.name, s.imageTag);
     const given = promotion.givenDigests?.get(s.name);
     let digest: string;
-    if (good?.digest) {
-      if (given && given !== good.digest) {
+    if (verified) {
+      if (given && given !== verified) {
         problems.push(
-          `${at}: --image names ${given}, but ${promotion.from} verified ${good.digest} for this tag`,
+          `${at}: --image names ${given}, but ${promotion.from} verified ${verified} for this tag`,
         );
         continue;
       }
-      digest = good.digest;
+      digest = verified;
     } else if (promotion.unverifiedReason === undefined) {
       problems.push(
         `${at}: ${promotion.from} has no verified deployment of this tag with a digest in the ledger; ${gate} ` +
@@ -110,7 +124,7 @@ export async function promotedImages(
       service: s.name,
       imageTag: s.imageTag,
       digest,
-      verifiedUpstream: Boolean(good?.digest),
+      verifiedUpstream: verified !== undefined,
       repository: s.repository,
       copy: { service: s.name, source: `${source}@${digest}`, destination: `${s.repository}:${s.imageTag}` },
     });
@@ -155,20 +169,13 @@ export async function upstreamVerification(
   const unverified: GatedImage[] = [];
   const problems: string[] = [];
   for (const image of images) {
-    const [good] = await ledger.listDeployments({
-      environment: gate.environment,
-      service: image.service,
-      imageTag: image.imageTag,
-      good: true,
-      withDigest: true,
-      limit: 1,
-    });
-    if (good?.digest === image.digest) continue;
+    const verified = await verifiedDigest(ledger, gate.environment, image.service, image.imageTag);
+    if (verified === image.digest) continue;
     unverified.push(image);
     problems.push(
       `${image.service} (tag ${image.imageTag}, ${image.digest}): ` +
-        (good?.digest
-          ? `${gate.environment} verified ${good.digest} for this tag, not this digest`
+        (verified
+          ? `${gate.environment} verified ${verified} for this tag, not this digest`
           : `${gate.environment} has no verified deployment of this tag in the ledger`),
     );
   }

@@ -54,6 +54,8 @@ function run(command: string, handoff: unknown): { status: number | null; args?:
 }
 
 const base = { commit: 'abc123', tags: {}, run: { id: 102, attempt: 1 } };
+/** The arguments every deploy of the build starts with. */
+const DEPLOY = ['deploy', 'staging', '--no-synth', '--json'];
 
 describe('the handoff of a promotion and a redeploy to the deploy build', () => {
   const command = deployCommand(true);
@@ -61,32 +63,14 @@ describe('the handoff of a promotion and a redeploy to the deploy build', () => 
   test('no promotion, no redeploy: gantry deploy gets no extra flag', () => {
     expect(run(command, base)).toMatchObject({
       status: 0,
-      args: ['deploy', 'staging', '--no-synth', '--json'],
+      args: DEPLOY,
     });
   });
 
   test('promoteFrom becomes --promote-from, redeploy: true --redeploy', () => {
-    expect(run(command, { ...base, promoteFrom: 'dev' }).args).toEqual([
-      'deploy',
-      'staging',
-      '--no-synth',
-      '--json',
-      '--promote-from',
-      'dev',
-    ]);
-    expect(run(command, { ...base, redeploy: true }).args).toEqual([
-      'deploy',
-      'staging',
-      '--no-synth',
-      '--json',
-      '--redeploy',
-    ]);
-    expect(run(command, { ...base, redeploy: false }).args).toEqual([
-      'deploy',
-      'staging',
-      '--no-synth',
-      '--json',
-    ]);
+    expect(run(command, { ...base, promoteFrom: 'dev' }).args).toEqual([...DEPLOY, '--promote-from', 'dev']);
+    expect(run(command, { ...base, redeploy: true }).args).toEqual([...DEPLOY, '--redeploy']);
+    expect(run(command, { ...base, redeploy: false }).args).toEqual([...DEPLOY]);
   });
 
   test.each([
@@ -122,28 +106,14 @@ describe('the handoff of a promotion and a redeploy to the deploy build', () => 
     const reason = `INC-42: it's "urgent" $(touch ${marker}) \`touch ${marker}\` $HOME; ${'x'.repeat(10)}`;
     const result = run(command, { ...base, promoteFrom: 'dev', unverifiedReason: reason });
     expect(result).toMatchObject({ status: 0 });
-    expect(result.args).toEqual([
-      'deploy',
-      'staging',
-      '--no-synth',
-      '--json',
-      '--promote-from',
-      'dev',
-      '--unverified-reason',
-      reason,
-    ]);
+    expect(result.args).toEqual([...DEPLOY, '--promote-from', 'dev', '--unverified-reason', reason]);
     expect(fs.existsSync(marker)).toBe(false);
   });
 
   test('without a handoff parameter the command reads no handoff', () => {
     const plain = deployCommand(false);
     expect(plain).not.toContain('handoff_args');
-    expect(run(plain, { ...base, promoteFrom: 'dev' }).args).toEqual([
-      'deploy',
-      'staging',
-      '--no-synth',
-      '--json',
-    ]);
+    expect(run(plain, { ...base, promoteFrom: 'dev' }).args).toEqual([...DEPLOY]);
   });
 
   test('nothing Terraform would read as an interpolation', () => {

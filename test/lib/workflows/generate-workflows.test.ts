@@ -573,6 +573,13 @@ describe('terraform-apply.yml', () => {
         ...inputs,
       });
 
+    /** Refused in the input check with exactly this message: exit 1, no outputs. */
+    const expectInvalidInput = (r: ReturnType<typeof runScript>, message: string) => {
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`::error title=Invalid input::${message}`);
+      expect(r.output).toBe('');
+    };
+
     test('turns image tags into --var arguments named like the Terraform variables', () => {
       const r = dispatch(variant, { ENVIRONMENT: 'dev', IMAGE_TAGS: 'api=v1.3.0, admin-frontend=v1.2.9' });
       expect(r.status).toBe(0);
@@ -622,10 +629,7 @@ describe('terraform-apply.yml', () => {
         'promote_from promotes the images of a services deploy: use stack services and action apply',
       ],
     ])('rejects a promote_from of %s', (_name, inputs, message) => {
-      const r = dispatch(variant, { ENVIRONMENT: 'qa', ...inputs });
-      expect(r.status).toBe(1);
-      expect(r.stdout).toContain(`::error title=Invalid input::${message}`);
-      expect(r.output).toBe('');
+      expectInvalidInput(dispatch(variant, { ENVIRONMENT: 'qa', ...inputs }), message);
     });
 
     test('a deploy-project environment takes a promotion and a redeploy too (its build gets them by the handoff)', () => {
@@ -680,10 +684,7 @@ describe('terraform-apply.yml', () => {
         'unverified_reason applies to a services deploy: use stack services and action apply',
       ],
     ])('rejects an unverified_reason %s', (_name, inputs, message) => {
-      const r = dispatch(variant, { ENVIRONMENT: 'qa', ...inputs });
-      expect(r.status).toBe(1);
-      expect(r.stdout).toContain(`::error title=Invalid input::${message}`);
-      expect(r.output).toBe('');
+      expectInvalidInput(dispatch(variant, { ENVIRONMENT: 'qa', ...inputs }), message);
     });
 
     test.each([
@@ -709,10 +710,7 @@ describe('terraform-apply.yml', () => {
       ],
       ['not a boolean', { REDEPLOY: 'yes' }, 'redeploy "yes": use true or false'],
     ])('rejects a redeploy %s', (_name, inputs, message) => {
-      const r = dispatch(variant, { ENVIRONMENT: 'qa', REDEPLOY: 'true', ...inputs });
-      expect(r.status).toBe(1);
-      expect(r.stdout).toContain(`::error title=Invalid input::${message}`);
-      expect(r.output).toBe('');
+      expectInvalidInput(dispatch(variant, { ENVIRONMENT: 'qa', REDEPLOY: 'true', ...inputs }), message);
     });
 
     test.each([
