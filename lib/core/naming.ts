@@ -199,6 +199,13 @@ export function imageTagsParameterName(org: string, env: string): string {
  */
 export const SUMMARY_LOG_MARKER = 'gantry-summary|';
 
+/**
+ * The length of a reason to deploy a digest never verified upstream, in characters: `gantry deploy
+ * --unverified-reason` takes `min` or more; the dispatch input `unverified_reason` and the deploy project's
+ * handoff value `unverifiedReason` (one line, carried in an output and a parameter) also at most `max`.
+ */
+export const UNVERIFIED_REASON_LENGTH = { min: 10, max: 300 } as const;
+
 /** `arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading />`. */
 export function ssmParameterArn(accountId: string, region: string, name: string): string {
   return `arn:${partitionOf(region)}:ssm:${region}:${accountId}:parameter/${name.replace(/^\//, '')}`;

@@ -1,4 +1,4 @@
-import { SUMMARY_LOG_MARKER } from '../../core/naming';
+import { SUMMARY_LOG_MARKER, UNVERIFIED_REASON_LENGTH } from '../../core/naming';
 import { COSIGN_BINARY, type CosignArch } from '../../workflows/pins';
 import { parameterName, secretKind } from './policies';
 import { toYaml, type YamlValue } from './yaml-emitter';
@@ -157,7 +157,7 @@ export const HANDOFF_DEPLOY_ARGS =
   'if (v.promoteFrom !== undefined) { if (typeof v.promoteFrom !== "string" || !/^[A-Za-z0-9._-]+$/.test(v.promoteFrom)) stop("promoteFrom " + JSON.stringify(v.promoteFrom) + " is not an environment name"); out.push("--promote-from", v.promoteFrom) } ' +
   'if (v.redeploy !== undefined && typeof v.redeploy !== "boolean") stop("redeploy " + JSON.stringify(v.redeploy) + " is not true or false"); ' +
   'if (v.redeploy === true) out.push("--redeploy"); ' +
-  'if (v.unverifiedReason !== undefined) { const r = v.unverifiedReason; if (typeof r !== "string" || r.length < 10 || r.length > 300 || /[\\u0000-\\u001f\\u007f]/.test(r)) stop("unverifiedReason is not one line of 10 to 300 printable characters"); out.push("--unverified-reason", r) } ' +
+  `if (v.unverifiedReason !== undefined) { const r = v.unverifiedReason; if (typeof r !== "string" || r.length < ${UNVERIFIED_REASON_LENGTH.min} || r.length > ${UNVERIFIED_REASON_LENGTH.max} || /[\\u0000-\\u001f\\u007f]/.test(r)) stop("unverifiedReason is not one line of ${UNVERIFIED_REASON_LENGTH.min} to ${UNVERIFIED_REASON_LENGTH.max} printable characters"); out.push("--unverified-reason", r) } ` +
   'const q = String.fromCharCode(39); ' +
   'process.stdout.write(out.map((w) => q + w.split(q).join(q + "\\\\" + q + q) + q).join(" "))\')" || exit 1\n' +
   'eval "set -- $handoff_args"';

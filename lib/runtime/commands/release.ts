@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { parseReleaseFacts, type ReleaseFacts } from '../../core/release-facts';
-import { imageTagVariableName } from '../../core/naming';
+import { imageTagVariableName, UNVERIFIED_REASON_LENGTH } from '../../core/naming';
 import { applyCommand } from '../apply-run';
 import { awsClientSettings } from '../aws-config';
 import type { CommandRegistrar, CliContext } from '../cli';
@@ -198,7 +198,7 @@ function givenImages(
 }
 
 /** Shortest `--unverified-reason` accepted, as for the configuration's reasons. */
-const MIN_REASON = 10;
+const MIN_REASON = UNVERIFIED_REASON_LENGTH.min;
 
 /** `--unverified-reason`, trimmed, or undefined; too short a reason is a usage error. */
 function unverifiedReasonOf(flags: ReleaseFlags): string | undefined {

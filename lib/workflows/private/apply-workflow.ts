@@ -6,7 +6,12 @@
 import { requiresSignatures, type EnvironmentConfig, type GantryConfig } from '../../config';
 import { GantryConfigError } from '../../core/errors';
 import { IMAGE_TAG_SOURCE } from '../../core/identifiers';
-import { environmentChain, imageTagsParameterName, SUMMARY_LOG_MARKER } from '../../core/naming';
+import {
+  environmentChain,
+  imageTagsParameterName,
+  SUMMARY_LOG_MARKER,
+  UNVERIFIED_REASON_LENGTH,
+} from '../../core/naming';
 import { uses } from '../pins';
 import {
   PUSH_BUILD_OUTPUT_LINES,
@@ -151,9 +156,6 @@ const REDEPLOY_LINES = [
   '    [ -z "${PROMOTE_FROM:-}" ] || fail "redeploy deploys what this environment ran: leave promote_from empty"',
   '  fi',
 ];
-
-/** Bounds of `unverified_reason`, as `gantry deploy --unverified-reason` takes it (and checks again). */
-export const UNVERIFIED_REASON_LENGTH = { min: 10, max: 300 } as const;
 
 /**
  * `unverified_reason` (a dispatch's; a push and the handoff give none): why this services deploy (not a
